@@ -1,0 +1,94 @@
+"""The offline answer writer: extractive and grounded, no LLM.
+
+From the retrieved chunks it picks the one to three sentences that best answer the question and
+quotes them, each followed by its ``[n]`` marker. Nothing is paraphrased, so nothing is invented;
+only the framing words are amqa's, in the question's language. When the best evidence is too weak,
+it abstains and cites nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .retrieval import Searcher, SearchResult
+from .text import normalize, tokenize
+from .types import Answer, Citation
+
+# Calibrated on eval/questions.jsonl (see eval/README.md, "Tuning"): answerable questions score
+# above the threshold, off-topic and unanswerable ones mostly below.
+ABSTAIN_BELOW = 0.80
+LEXICAL_WEIGHT = 0.30
+SECOND_SENTENCE_MARGIN = 0.03
+MAX_SENTENCES = 3
+SEARCH_DEPTH = 4  # sentences are taken from this many top hits
+
+FRAMES = {
+    "en": ("According to the documents:", "The documents do not contain an answer to this question."),
+    "fr": ("D'après les documents :", "Les documents ne contiennent pas de réponse à cette question."),
+    "es": ("Según los documentos:", "Los documentos no contienen una respuesta a esta pregunta."),
+    "de": ("Laut den Dokumenten:", "Die Dokumente enthalten keine Antwort auf diese Frage."),
+}
+QUOTES = {"fr": ("« ", " »"), "de": ("„", "“"), "es": ("«", "»")}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A candidate sentence: its span, the chunk it came from, and how well it answers."""
+
+    source: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+    dense: float
+    lexical: float
+
+
+def rank_sentences(question: str, result: SearchResult, searcher: Searcher) -> list[Evidence]:
+    """Every embedded sentence of the top hits, best first."""
+    q_tokens = set(tokenize(question, result.language))
+    q_weight = sum(searcher.idf.get(t, searcher.max_idf) for t in q_tokens) or 1.0
+    seen: set[tuple[str, int, int]] = set()
+    out: list[Evidence] = []
+    for hit in result.hits[:SEARCH_DEPTH]:
+        chunk = hit.chunk
+        ci = searcher.chunk_row(chunk.id)
+        for row in searcher.chunk_sentence_rows[ci]:
+            source, start, end = searcher.index.sentence_keys[row]
+            if (source, start, end) in seen:
+                continue
+            seen.add((source, start, end))
+            text = chunk.text[start - chunk.start:end - chunk.start]
+            dense = float(searcher.sentence_vectors[row] @ result.query_vector)
+            s_tokens = set(tokenize(text, chunk.language))
+            lexical = sum(searcher.idf.get(t, 0.0) for t in q_tokens & s_tokens) / q_weight
+            out.append(Evidence(source, chunk.id, start, end, text, dense + LEXICAL_WEIGHT * lexical,
+                                dense, lexical))
+    out.sort(key=lambda e: -e.score)
+    return out
+
+
+def compose(question: str, result: SearchResult, searcher: Searcher, timings: dict[str, float],
+            warnings: tuple[str, ...] = ()) -> Answer:
+    """Quote the best sentences with ``[n]`` markers, or abstain in the question's language."""
+    lang = result.language if result.language in FRAMES else "en"
+    intro, none = FRAMES[lang]
+    ranked = rank_sentences(question, result, searcher)
+    if not ranked or ranked[0].score < ABSTAIN_BELOW:
+        return Answer(question, none, (), result.hits, True, lang, timings, warnings)
+    chosen = [ranked[0]]
+    for e in ranked[1:]:
+        if len(chosen) == MAX_SENTENCES or e.score < ranked[0].score - SECOND_SENTENCE_MARGIN:
+            break
+        if all(normalize(e.text) != normalize(c.text) for c in chosen):
+            chosen.append(e)
+    open_q, close_q = QUOTES.get(lang, ("“", "”"))
+    citations = tuple(
+        Citation(n=i + 1, source=e.source, chunk_id=e.chunk_id, start=e.start, end=e.end, text=e.text,
+                 score=e.score)
+        for i, e in enumerate(chosen)
+    )
+    body = " ".join(f"{open_q}{c.text}{close_q} [{c.n}]" for c in citations)
+    return Answer(question, f"{intro} {body}", citations, result.hits, False, lang, timings, warnings)

@@ -1,0 +1,197 @@
+"""Read a folder of documents: ``.txt``, ``.md``, ``.html``/``.htm`` (visible text) and ``.pdf`` (text layer).
+
+>>> report = load_folder("seeds")            # doctest: +SKIP
+>>> [d.source for d in report.documents]     # doctest: +SKIP
+['000_c8fb014e83a46547.txt', ...]
+
+Files that cannot be used (unsupported type, unreadable, empty, binary) are skipped and listed in
+``report.skipped`` with the reason; loading never stops on one bad file.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .errors import InvalidInputError
+from .text import detect_language
+from .types import Document
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A supported file found in the folder, before it is read: enough to tell whether it changed."""
+
+    source: str
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FolderScan:
+    files: tuple[SourceFile, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def scan_folder(folder: str | os.PathLike) -> FolderScan:
+    """List the supported files under ``folder`` (recursively, hidden entries ignored) with their sha256."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InvalidInputError(
+            f"documents folder not found: '{folder}'. Pass an existing folder with --docs DIR."
+        )
+    files: list[SourceFile] = []
+    skipped: list[Skipped] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            source = path.relative_to(root).as_posix()
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                skipped.append(Skipped(source, f"unsupported type '{path.suffix or name}' "
+                                               f"(amqa reads {', '.join(SUPPORTED_SUFFIXES)})"))
+                continue
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                skipped.append(Skipped(source, f"unreadable: {exc.strerror or exc}"))
+                continue
+            files.append(SourceFile(source, path, digest))
+    return FolderScan(tuple(files), tuple(skipped))
+
+
+def read_document(file: SourceFile) -> Document | Skipped:
+    """Read one file into a :class:`Document`, or say why it was skipped."""
+    try:
+        data = file.path.read_bytes()
+    except OSError as exc:
+        return Skipped(file.source, f"unreadable: {exc.strerror or exc}")
+    suffix = file.path.suffix.lower()
+    try:
+        if suffix == ".pdf":
+            title, text = _read_pdf(file.path)
+        else:
+            if b"\x00" in data[:8192]:
+                return Skipped(file.source, "binary content (NUL bytes) in a text file")
+            raw = decode_text(data)
+            if suffix in (".html", ".htm"):
+                title, text = _html_to_text(raw)
+            else:
+                text = raw
+                title = _first_line(text, markdown=suffix in (".md", ".markdown"))
+    except Exception as exc:  # a broken PDF or HTML must not stop the whole folder
+        return Skipped(file.source, f"could not be read: {exc}")
+    if not text.strip():
+        return Skipped(file.source, "no text (empty file, or a PDF without a text layer)")
+    return Document(
+        source=file.source,
+        title=title or Path(file.source).stem,
+        text=text,
+        language=detect_language(text[:5000]),
+        sha256=file.sha256,
+    )
+
+
+def load_folder(folder: str | os.PathLike) -> tuple[list[Document], list[Skipped]]:
+    """Read every supported file under ``folder``: ``(documents, skipped)``."""
+    scan = scan_folder(folder)
+    documents: list[Document] = []
+    skipped = list(scan.skipped)
+    for file in scan.files:
+        doc = read_document(file)
+        (documents if isinstance(doc, Document) else skipped).append(doc)
+    return documents, skipped
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (BOM allowed), else CP1252 (French files saved on Windows), else Latin-1.
+
+    Line endings are kept, so offsets match the file as decoded.
+    """
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1")
+
+
+def _first_line(text: str, markdown: bool) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return (line.lstrip("#").strip() if markdown else line)[:200]
+    return ""
+
+
+class _VisibleText(HTMLParser):
+    _HIDDEN = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
+    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+              "article", "header", "footer", "blockquote", "pre", "table", "ul", "ol", "dd", "dt"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self._hidden = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self._HIDDEN:
+            self._hidden += 1
+        if tag == "title":
+            self._in_title = True
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self._HIDDEN and self._hidden:
+            self._hidden -= 1
+        if tag == "title":
+            self._in_title = False
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        elif not self._hidden:
+            self.parts.append(data)
+
+
+def _html_to_text(raw: str) -> tuple[str, str]:
+    parser = _VisibleText()
+    parser.feed(raw)
+    parser.close()
+    text = "".join(parser.parts)
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    text = re.sub(r" ?\n[ \n]*", "\n", text).strip()
+    return parser.title.strip(), text
+
+
+def _read_pdf(path: Path) -> tuple[str, str]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    title = ""
+    if reader.metadata and reader.metadata.title:
+        title = str(reader.metadata.title)
+    text = "\n\n".join(p for p in pages if p)
+    return title or _first_line(text, markdown=False), text
+
+
+

@@ -1,0 +1,372 @@
+"""The index on disk: a folder of readable files, updated incrementally and switched atomically.
+
+Layout of a store folder::
+
+    CURRENT                 name of the active index folder (replaced atomically)
+    index-<time>/manifest.json    format version, embedder id and dim, chunk settings, files + sha256
+    index-<time>/chunks.jsonl     one chunk a line: id, source, ordinal, start, end, text, sentences
+    index-<time>/sentences.jsonl  one embedded sentence a line: source, start, end
+    index-<time>/chunks.faiss     chunk vectors (exact inner product, L2-normalised)
+    index-<time>/sentences.faiss  sentence vectors, same order as sentences.jsonl
+
+>>> report = update_index("seeds", "vector_store")        # doctest: +SKIP
+>>> report.added, report.unchanged                          # doctest: +SKIP
+(5, 0)
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from . import __version__
+from .chunking import ChunkSettings, chunk_document
+from .documents import Document, Skipped, read_document, scan_folder
+from .embedders import Embedder, get_embedder
+from .errors import IndexMismatchError, NoDocumentsError
+from .types import Chunk, Sentence
+
+FORMAT_VERSION = 1
+# Sentences shorter than this (headings, bylines) are not embedded alone: they match too easily.
+MIN_SENTENCE_CHARS = 25
+
+
+@dataclass
+class IndexData:
+    """Everything an index holds, in memory. Row ``i`` of ``chunk_vectors`` belongs to ``chunks[i]``."""
+
+    manifest: dict
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentence_keys: list[tuple[str, int, int]]  # (source, start, end), row-aligned with sentence_vectors
+    sentence_vectors: np.ndarray
+    path: Path | None = None
+
+    @property
+    def files(self) -> dict[str, dict]:
+        return self.manifest["files"]
+
+
+@dataclass
+class IndexReport:
+    """What :func:`update_index` did."""
+
+    store: Path
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    embedded_texts: int = 0
+    embed_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+    @property
+    def up_to_date(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.changed)} changed",
+                 f"{len(self.removed)} removed", f"{len(self.unchanged)} unchanged"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        state = "up to date" if self.up_to_date else f"{self.embedded_texts} texts embedded"
+        return f"Index {self.store}: {', '.join(parts)} ({state}, {self.total_seconds:.2f} s)"
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def current_index_dir(store: str | os.PathLike) -> Path | None:
+    """The active index folder of ``store``, or ``None`` when there is no index yet."""
+    pointer = Path(store) / "CURRENT"
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    path = Path(store) / name
+    return path if (path / "manifest.json").is_file() else None
+
+
+def read_manifest(store: str | os.PathLike) -> dict | None:
+    path = current_index_dir(store)
+    if path is None:
+        return None
+    return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+
+
+def check_manifest(manifest: dict, store: str | os.PathLike, embedder: Embedder,
+                   settings: ChunkSettings | None = None) -> None:
+    """Refuse an index made by another format version, embedder or chunking, saying how to rebuild."""
+    rebuild = f"Rebuild it with: amqa index --store {store} --rebuild"
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"the index in {store} has format version {version}, this amqa reads version "
+            f"{FORMAT_VERSION}. {rebuild}"
+        )
+    built_with = manifest.get("embedder", {}).get("id")
+    if built_with != embedder.id:
+        raise IndexMismatchError(
+            f"the index in {store} was built with embedder '{built_with}', but '{embedder.id}' is "
+            f"selected. Select the same embedder (--embedder), or rebuild with: "
+            f"amqa index --store {store} --rebuild --embedder ..."
+        )
+    if settings is not None and manifest.get("chunking") != settings.to_dict():
+        raise IndexMismatchError(
+            f"the index in {store} was built with chunk settings {manifest.get('chunking')}, "
+            f"not {settings.to_dict()}. {rebuild}"
+        )
+
+
+def load_index(store: str | os.PathLike, embedder: Embedder,
+               settings: ChunkSettings | None = None) -> IndexData | None:
+    """Load the active index of ``store`` (``None`` if there is none), checked against ``embedder``."""
+    path = current_index_dir(store)
+    if path is None:
+        return None
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    check_manifest(manifest, store, embedder, settings)
+    chunks = []
+    with open(path / "chunks.jsonl", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            row["sentences"] = tuple(Sentence(a, b) for a, b in row["sentences"])
+            chunks.append(Chunk(**row))
+    with open(path / "sentences.jsonl", encoding="utf-8") as f:
+        keys = [tuple(json.loads(line)) for line in f]
+    dim = manifest["embedder"]["dim"]
+    return IndexData(manifest, chunks, _read_vectors(path / "chunks.faiss", dim), keys,
+                     _read_vectors(path / "sentences.faiss", dim), path)
+
+
+def _read_vectors(path: Path, dim: int) -> np.ndarray:
+    import faiss
+
+    index = faiss.read_index(str(path))
+    if index.ntotal == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    return index.reconstruct_n(0, index.ntotal)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+def update_index(docs: str | os.PathLike, store: str | os.PathLike, embedder: Embedder | str | None = None,
+                 settings: ChunkSettings | None = None, rebuild: bool = False, progress: bool = False,
+                 log: Callable[[str], None] | None = None) -> IndexReport:
+    """Bring the index in ``store`` up to date with the folder ``docs``.
+
+    Only new or changed files (by sha256) are read and embedded; removed files are dropped; an
+    unchanged folder writes nothing. The new index is written beside the old one and made active by
+    one atomic rename, so an interrupted update leaves the previous index usable.
+    """
+    started = time.perf_counter()
+    embedder = get_embedder(embedder)
+    store = Path(store)
+    scan = scan_folder(docs)
+    report = IndexReport(store=store, skipped=list(scan.skipped))
+    store.mkdir(parents=True, exist_ok=True)
+    with _locked(store):
+        old = None if rebuild else load_index(store, embedder, settings)
+        if settings is None:
+            settings = ChunkSettings(**old.manifest["chunking"]) if old else ChunkSettings()
+        old_files = old.files if old else {}
+        by_source = {f.source: f for f in scan.files}
+        report.removed = sorted(set(old_files) - set(by_source))
+        todo = []
+        for f in scan.files:
+            before = old_files.get(f.source)
+            if before is None:
+                report.added.append(f.source)
+                todo.append(f)
+            elif before["sha256"] != f.sha256:
+                report.changed.append(f.source)
+                todo.append(f)
+            else:
+                report.unchanged.append(f.source)
+        if old is not None and report.up_to_date:
+            report.skipped += [Skipped(**s) for s in old.manifest.get("skipped_files", [])
+                               if s["source"] not in {x.source for x in report.skipped}]
+            report.total_seconds = time.perf_counter() - started
+            return report
+
+        new_docs: list[Document] = []
+        bar = _bar(len(todo), "Reading", progress)
+        for f in todo:
+            doc = read_document(f)
+            if isinstance(doc, Skipped):
+                report.skipped.append(doc)
+                if doc.source in report.added:
+                    report.added.remove(doc.source)
+                else:  # it was indexed before and is now unusable: its old chunks go
+                    report.changed.remove(doc.source)
+                    report.removed.append(doc.source)
+            else:
+                new_docs.append(doc)
+            bar.update(1)
+        bar.close()
+
+        if not new_docs and not report.unchanged:
+            raise NoDocumentsError(_no_documents_message(docs, report.skipped))
+
+        data = _assemble(old, report.unchanged, new_docs, settings, embedder, report, progress)
+        data.manifest.update({
+            "format_version": FORMAT_VERSION,
+            "amqa_version": __version__,
+            "embedder": {"id": embedder.id, "dim": int(data.chunk_vectors.shape[1])},
+            "chunking": settings.to_dict(),
+            "docs": str(Path(docs).resolve()),
+            "created": old.manifest.get("created") if old else _now(),
+            "updated": _now(),
+            "skipped_files": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        })
+        _write(store, data)
+    report.total_seconds = time.perf_counter() - started
+    if log:
+        log(report.summary())
+    return report
+
+
+def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], settings: ChunkSettings,
+              embedder: Embedder, report: IndexReport, progress: bool) -> IndexData:
+    keep_set = set(keep)
+    files: dict[str, dict] = {}
+    chunks: list[Chunk] = []
+    chunk_vecs: list[np.ndarray] = []
+    sent_keys: list[tuple[str, int, int]] = []
+    sent_vecs: list[np.ndarray] = []
+    if old is not None and keep_set:
+        rows = [i for i, c in enumerate(old.chunks) if c.source in keep_set]
+        chunks += [old.chunks[i] for i in rows]
+        chunk_vecs.append(old.chunk_vectors[rows])
+        srows = [i for i, k in enumerate(old.sentence_keys) if k[0] in keep_set]
+        sent_keys += [old.sentence_keys[i] for i in srows]
+        sent_vecs.append(old.sentence_vectors[srows])
+        files.update({s: old.files[s] for s in keep})
+
+    new_chunks: list[Chunk] = []
+    new_sent_keys: list[tuple[str, int, int]] = []
+    new_sent_texts: list[str] = []
+    for doc in new_docs:
+        doc_chunks = chunk_document(doc, settings)
+        seen: set[tuple[int, int]] = set()
+        for c in doc_chunks:
+            for s in c.sentences:
+                if (s.start, s.end) not in seen and s.end - s.start >= MIN_SENTENCE_CHARS:
+                    seen.add((s.start, s.end))
+                    new_sent_keys.append((doc.source, s.start, s.end))
+                    new_sent_texts.append(doc.text[s.start:s.end])
+        new_chunks += doc_chunks
+        files[doc.source] = {"sha256": doc.sha256, "title": doc.title, "language": doc.language,
+                             "chunks": len(doc_chunks), "sentences": len(seen), "chars": len(doc.text)}
+
+    texts = [c.text for c in new_chunks] + new_sent_texts
+    t0 = time.perf_counter()
+    vectors = embedder.embed(texts, "passage", progress=progress, desc="Embedding")
+    report.embed_seconds = time.perf_counter() - t0
+    report.embedded_texts = len(texts)
+    dim = vectors.shape[1] if len(texts) else (old.chunk_vectors.shape[1] if old else embedder.dim)
+    chunk_vecs.append(vectors[:len(new_chunks)].reshape(-1, dim))
+    sent_vecs.append(vectors[len(new_chunks):].reshape(-1, dim))
+    chunks += new_chunks
+    sent_keys += new_sent_keys
+    return IndexData(
+        manifest={"files": dict(sorted(files.items()))},
+        chunks=chunks,
+        chunk_vectors=np.vstack(chunk_vecs).astype(np.float32),
+        sentence_keys=sent_keys,
+        sentence_vectors=np.vstack(sent_vecs).astype(np.float32),
+    )
+
+
+def _write(store: Path, data: IndexData) -> None:
+    name = f"index-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    tmp = store / (name + ".tmp")
+    tmp.mkdir()
+    try:
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in data.chunks:
+                row = {"id": c.id, "source": c.source, "ordinal": c.ordinal, "start": c.start, "end": c.end,
+                       "title": c.title, "language": c.language,
+                       "sentences": [[s.start, s.end] for s in c.sentences], "text": c.text}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        with open(tmp / "sentences.jsonl", "w", encoding="utf-8") as f:
+            for key in data.sentence_keys:
+                f.write(json.dumps(list(key), ensure_ascii=False) + "\n")
+        _write_vectors(tmp / "chunks.faiss", data.chunk_vectors)
+        _write_vectors(tmp / "sentences.faiss", data.sentence_vectors)
+        data.manifest["counts"] = {"files": len(data.files), "chunks": len(data.chunks),
+                                   "sentences": len(data.sentence_keys)}
+        (tmp / "manifest.json").write_text(json.dumps(data.manifest, indent=2, ensure_ascii=False),
+                                           encoding="utf-8")
+        _fsync_dir(tmp)
+        final = store / name
+        os.rename(tmp, final)
+        pointer = store / "CURRENT.tmp"
+        pointer.write_text(name + "\n", encoding="utf-8")
+        os.replace(pointer, store / "CURRENT")  # the switch: atomic on POSIX and Windows
+        _fsync_dir(store)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    data.path = final
+    for old in store.glob("index-*"):
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_vectors(path: Path, vectors: np.ndarray) -> None:
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(path))
+
+
+def _fsync_dir(path: Path) -> None:
+    for child in path.iterdir():
+        if child.is_file():
+            with open(child, "rb") as f:
+                os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def _locked(store: Path) -> Iterator[None]:
+    """One writer at a time per store (a second ``amqa index`` waits)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory lock, the atomic switch still protects readers
+        yield
+        return
+    with open(store / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="file", disable=not enabled or total == 0, leave=False)
+
+
+def _no_documents_message(docs, skipped: list[Skipped]) -> str:
+    msg = f"no document to index in '{docs}': amqa reads .txt, .md, .html and .pdf files."
+    if skipped:
+        shown = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
+        msg += f" Skipped: {shown}" + (" ..." if len(skipped) > 5 else "")
+    return msg
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

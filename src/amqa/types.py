@@ -1,0 +1,112 @@
+"""The typed values that flow through amqa.
+
+``files -> Document -> Chunk -> vectors -> index -> Hit -> Answer(text, citations)``
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file, as read from the documents folder.
+
+    ``source`` is the path relative to that folder (what citations show); ``text`` is the decoded
+    text (visible text for HTML, the text layer for PDF) that character offsets refer to.
+    """
+
+    source: str
+    title: str
+    text: str
+    language: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence span of a document: ``document.text[start:end]``."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole sentences of one document, the unit of retrieval and citation.
+
+    ``text == document.text[start:end]``; ``sentences`` are the sentence spans inside it, in
+    document offsets.
+    """
+
+    id: str
+    source: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    title: str
+    language: str
+    sentences: tuple[Sentence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with the fused score and what each retriever said of it.
+
+    ``dense_rank``/``bm25_rank`` are 1-based, ``None`` when that retriever did not rank the chunk.
+    """
+
+    chunk: Chunk
+    rank: int
+    score: float
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    bm25_score: float | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted passage behind an ``[n]`` marker: ``text == document.text[start:end]``."""
+
+    n: int
+    source: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What :func:`amqa.answer` returns.
+
+    ``text`` holds inline ``[n]`` markers that refer to ``citations[n-1]``. When ``abstained`` is
+    true, ``text`` says (in the question's language) that the documents hold no answer and
+    ``citations`` is empty.
+    """
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    hits: tuple[Hit, ...]
+    abstained: bool
+    language: str
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """The JSON shape printed by ``amqa ask --json``."""
+        return {
+            "answer": self.text,
+            "abstained": self.abstained,
+            "language": self.language,
+            "citations": [
+                {"n": c.n, "source": c.source, "chunk_id": c.chunk_id, "start": c.start,
+                 "end": c.end, "text": c.text, "score": round(c.score, 4)}
+                for c in self.citations
+            ],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "warnings": list(self.warnings),
+        }
