@@ -7,21 +7,33 @@ it abstains and cites nothing.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-
-import numpy as np
 
 from .retrieval import Searcher, SearchResult
 from .text import normalize, tokenize
 from .types import Answer, Citation
 
-# Calibrated on eval/questions.jsonl (see eval/README.md, "Tuning"): answerable questions score
-# above the threshold, off-topic and unanswerable ones mostly below.
-ABSTAIN_BELOW = 0.80
-LEXICAL_WEIGHT = 0.30
+# Sentence scoring and abstention, calibrated on eval/questions.jsonl (eval/README.md, "Tuning").
+# A sentence's score is its cosine similarity to the question, plus a little for the question's rare
+# words it contains (LEXICAL_WEIGHT), plus NUMBER_BONUS when the question asks "how many / when" and
+# the sentence holds a digit, minus HEADLINE_PENALTY for a short line without final punctuation.
+LEXICAL_WEIGHT = 0.10
+NUMBER_BONUS = 0.04
+HEADLINE_PENALTY = 0.06
+# Abstain when the best sentence is far from the question, or only loosely close and sharing no word,
+# name or number with it (off-topic questions land there; answerable ones did not).
+ABSTAIN_DENSE_BELOW = 0.81
+ABSTAIN_UNMATCHED_BELOW = 0.86
 SECOND_SENTENCE_MARGIN = 0.03
 MAX_SENTENCES = 3
 SEARCH_DEPTH = 4  # sentences are taken from this many top hits
+
+_ASKS_NUMBER = re.compile(
+    r"\b(combien|quand|how many|how much|when|what year|which year|what date|en quelle|depuis quand|"
+    r"quel(?:le)? est le (?:montant|budget|nombre)|what is the (?:amount|budget|number))\b", re.IGNORECASE)
+_HAS_DIGIT = re.compile(r"\d")
+_ENDS_SENTENCE = re.compile(r"[.!?…»”\"]$")
 
 FRAMES = {
     "en": ("According to the documents:", "The documents do not contain an answer to this question."),
@@ -50,6 +62,7 @@ def rank_sentences(question: str, result: SearchResult, searcher: Searcher) -> l
     """Every embedded sentence of the top hits, best first."""
     q_tokens = set(tokenize(question, result.language))
     q_weight = sum(searcher.idf.get(t, searcher.max_idf) for t in q_tokens) or 1.0
+    asks_number = bool(_ASKS_NUMBER.search(question))
     seen: set[tuple[str, int, int]] = set()
     out: list[Evidence] = []
     for hit in result.hits[:SEARCH_DEPTH]:
@@ -64,10 +77,18 @@ def rank_sentences(question: str, result: SearchResult, searcher: Searcher) -> l
             dense = float(searcher.sentence_vectors[row] @ result.query_vector)
             s_tokens = set(tokenize(text, chunk.language))
             lexical = sum(searcher.idf.get(t, 0.0) for t in q_tokens & s_tokens) / q_weight
-            out.append(Evidence(source, chunk.id, start, end, text, dense + LEXICAL_WEIGHT * lexical,
-                                dense, lexical))
+            score = dense + LEXICAL_WEIGHT * lexical
+            if asks_number and _HAS_DIGIT.search(text):
+                score += NUMBER_BONUS
+            if len(text) < 70 and not _ENDS_SENTENCE.search(text):
+                score -= HEADLINE_PENALTY
+            out.append(Evidence(source, chunk.id, start, end, text, score, dense, lexical))
     out.sort(key=lambda e: -e.score)
     return out
+
+
+def should_abstain(best: Evidence) -> bool:
+    return best.dense < ABSTAIN_DENSE_BELOW or (best.dense < ABSTAIN_UNMATCHED_BELOW and best.lexical == 0)
 
 
 def compose(question: str, result: SearchResult, searcher: Searcher, timings: dict[str, float],
@@ -76,7 +97,7 @@ def compose(question: str, result: SearchResult, searcher: Searcher, timings: di
     lang = result.language if result.language in FRAMES else "en"
     intro, none = FRAMES[lang]
     ranked = rank_sentences(question, result, searcher)
-    if not ranked or ranked[0].score < ABSTAIN_BELOW:
+    if not ranked or should_abstain(ranked[0]):
         return Answer(question, none, (), result.hits, True, lang, timings, warnings)
     chosen = [ranked[0]]
     for e in ranked[1:]:

@@ -1,0 +1,298 @@
+"""Score answer quality: retrieval, citations, answers, abstention and latency.
+
+>>> from amqa import Engine
+>>> report = evaluate(Engine(), load_questions())      # doctest: +SKIP
+>>> print(format_report(report))                        # doctest: +SKIP
+
+Every metric is defined in ``eval/README.md``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Iterable
+
+from .config import PROJECT_ROOT
+from .engine import Engine
+from .errors import InvalidInputError
+from .text import normalize
+from .types import Answer
+
+DEFAULT_SET = PROJECT_ROOT / "eval" / "questions.jsonl"
+EVAL_K = 10  # hits kept per question, for recall@5 and nDCG@10
+REQUIRED = ("id", "question", "sources")
+
+
+def load_questions(path: str | Path | None = None) -> list[dict]:
+    """Read a JSONL evaluation set (one question a line; see ``eval/README.md`` for the fields)."""
+    path = Path(path or DEFAULT_SET)
+    if not path.is_file():
+        raise InvalidInputError(f"evaluation set not found: '{path}'. Pass a JSONL file with --set FILE.")
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
+        missing = [f for f in REQUIRED if f not in row]
+        if missing:
+            raise InvalidInputError(f"{path}:{n}: missing field(s) {', '.join(missing)}")
+        row.setdefault("answerable", bool(row["sources"]))
+        row.setdefault("key_facts", [])
+        row.setdefault("answer", "")
+        row.setdefault("type", "factoid" if row["answerable"] else "unanswerable")
+        row.setdefault("language", "")
+        row.setdefault("cross_lingual", False)
+        rows.append(row)
+    if not rows:
+        raise InvalidInputError(f"evaluation set '{path}' holds no question")
+    return rows
+
+
+def evaluate(engine: Engine, questions: list[dict], progress: bool = False,
+             source_texts: dict[str, str] | None = None) -> dict:
+    """Ask every question; return ``{"summary": ..., "breakdowns": ..., "questions": [...]}``."""
+    texts = source_texts if source_texts is not None else _source_texts(engine)
+    records = []
+    from tqdm import tqdm
+
+    for q in tqdm(questions, desc="Evaluating", unit="question", disable=not progress, leave=False):
+        t0 = time.perf_counter()
+        answer = engine.answer(q["question"], k=EVAL_K)
+        records.append(score_one(q, answer, texts, time.perf_counter() - t0))
+    return {"summary": summarize(records), "breakdowns": breakdowns(records), "questions": records}
+
+
+def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float) -> dict:
+    gold = set(q["sources"])
+    ranked = list(dict.fromkeys(h.chunk.source for h in answer.hits))
+    cited = list(dict.fromkeys(c.source for c in answer.citations))
+    first = next((i + 1 for i, s in enumerate(ranked) if s in gold), None)
+    rec = {
+        "id": q["id"], "question": q["question"], "language": q.get("language", ""),
+        "type": q.get("type", ""), "cross_lingual": q.get("cross_lingual", False),
+        "answerable": q["answerable"], "gold_sources": sorted(gold), "ranked_sources": ranked[:EVAL_K],
+        "cited_sources": cited, "answer": answer.text, "abstained": answer.abstained,
+        "seconds": seconds, "faithfulness": faithfulness(answer, texts),
+    }
+    if q["answerable"]:
+        dcg = sum(1 / math.log2(i + 2) for i, s in enumerate(ranked[:10]) if s in gold)
+        idcg = sum(1 / math.log2(i + 2) for i in range(min(len(gold), 10)))
+        body = _answer_body(answer)
+        rec.update({
+            "recall@1": float(first == 1), "recall@5": float(first is not None and first <= 5),
+            "mrr": 1 / first if first else 0.0, "ndcg@10": dcg / idcg if idcg else 0.0,
+            "citation_recall": float(bool(gold & set(cited))),
+            "cited_gold": sum(s in gold for s in cited), "cited": len(cited),
+            "key_fact_recall": key_fact_recall(body, q["key_facts"]),
+            "token_f1": token_f1(body, q["answer"]) if q["answer"] else None,
+        })
+    return rec
+
+
+def key_fact_recall(text: str, facts: list[list[str]]) -> float:
+    """Share of key facts of which at least one variant appears in the text (normalised)."""
+    if not facts:
+        return 1.0
+    norm = normalize(text)
+    return sum(any(normalize(v) in norm for v in variants) for variants in facts) / len(facts)
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    p, g = _tokens(prediction), _tokens(gold)
+    common = sum((Counter(p) & Counter(g)).values())
+    if not p or not g or not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+_MARKER = re.compile(r"\[(\d+)\]")
+_QUOTES = "«»“”„\"'‘’ "
+
+
+def faithfulness(answer: Answer, texts: dict[str, str]) -> float | None:
+    """Share of answer segments (text before each ``[n]``) found, normalised, inside the span ``[n]``
+    cites. ``None`` for an abstention."""
+    if answer.abstained or not answer.citations:
+        return None
+    by_n = {c.n: c for c in answer.citations}
+    body = answer.text.split(":", 1)[1] if ":" in answer.text.split("[", 1)[0] else answer.text
+    segments = []
+    last = 0
+    for m in _MARKER.finditer(body):
+        segments.append((body[last:m.start()].strip().strip(_QUOTES), int(m.group(1))))
+        last = m.end()
+    if not segments:
+        return 0.0
+    ok = 0
+    for seg, n in segments:
+        c = by_n.get(n)
+        source = texts.get(c.source, "") if c else ""
+        if c and seg and normalize(seg) in normalize(source[c.start:c.end]):
+            ok += 1
+    return ok / len(segments)
+
+
+def summarize(records: list[dict]) -> dict:
+    ans = [r for r in records if r["answerable"]]
+    una = [r for r in records if not r["answerable"]]
+    abst = [r for r in records if r["abstained"]]
+    faith = [r["faithfulness"] for r in records if r["faithfulness"] is not None]
+    cited = sum(r["cited"] for r in ans)
+    lat = sorted(r["seconds"] for r in records)
+    f1 = [r["token_f1"] for r in ans if r.get("token_f1") is not None]
+    out = {"questions": len(records), "answerable": len(ans), "unanswerable": len(una)}
+    for m in ("recall@1", "recall@5", "mrr", "ndcg@10", "citation_recall", "key_fact_recall"):
+        out[m] = _mean(r[m] for r in ans)
+    out["citation_precision"] = sum(r["cited_gold"] for r in ans) / cited if cited else 0.0
+    out["token_f1"] = _mean(f1)
+    out["faithfulness"] = _mean(faith)
+    out["abstain_precision"] = sum(not r["answerable"] for r in abst) / len(abst) if abst else 0.0
+    out["abstain_recall"] = sum(r["abstained"] for r in una) / len(una) if una else 0.0
+    out["false_abstentions"] = sum(r["abstained"] for r in ans)
+    out["latency_p50_ms"] = 1000 * _pct(lat, 50)
+    out["latency_p95_ms"] = 1000 * _pct(lat, 95)
+    return out
+
+
+def breakdowns(records: list[dict]) -> dict:
+    groups: dict[str, dict[str, list[dict]]] = {"language": defaultdict(list), "lingual": defaultdict(list),
+                                                "type": defaultdict(list)}
+    for r in records:
+        groups["language"][r["language"] or "?"].append(r)
+        groups["type"][r["type"] or "?"].append(r)
+        if r["answerable"]:
+            groups["lingual"]["cross-lingual" if r["cross_lingual"] else "same-language"].append(r)
+    return {g: {name: summarize(rs) for name, rs in sorted(v.items())} for g, v in groups.items()}
+
+
+HEADLINE = ("recall@1", "recall@5", "mrr", "ndcg@10", "citation_recall", "citation_precision",
+            "key_fact_recall", "token_f1", "faithfulness", "abstain_precision", "abstain_recall")
+
+
+def format_report(report: dict) -> str:
+    s = report["summary"]
+    lines = [f"amqa eval: {s['questions']} questions ({s['answerable']} answerable, {s['unanswerable']} unanswerable)", ""]
+    lines += [f"  {m:<20} {s[m]:.3f}" for m in HEADLINE]
+    lines += [f"  {'false abstentions':<20} {s['false_abstentions']}",
+              f"  {'latency p50 / p95':<20} {s['latency_p50_ms']:.0f} / {s['latency_p95_ms']:.0f} ms", ""]
+    cols = ("recall@1", "recall@5", "citation_recall", "key_fact_recall", "abstain_recall")
+    header = f"  {'group':<24} {'n':>3} " + " ".join(f"{c[:12]:>12}" for c in cols)
+    for g, parts in report["breakdowns"].items():
+        lines += [f"by {g}:", header]
+        for name, m in parts.items():
+            lines.append(f"  {name:<24} {m['questions']:>3} " + " ".join(
+                f"{m[c]:>12.3f}" if (m['answerable'] or c.startswith('abstain')) else f"{'-':>12}" for c in cols))
+        lines.append("")
+    misses = [r for r in report["questions"]
+              if (r["answerable"] and (r["citation_recall"] < 1 or r["key_fact_recall"] < 1))
+              or (not r["answerable"] and not r["abstained"])]
+    if misses:
+        lines.append("misses:")
+        for r in misses:
+            lines.append(f"  {r['id']}: cited {r['cited_sources'] or '-'}, gold {r['gold_sources'] or '-'}"
+                         f"{'' if r['answerable'] else ' (should abstain)'}"
+                         f"{' key facts %.2f' % r['key_fact_recall'] if r['answerable'] else ''}")
+    return "\n".join(lines)
+
+
+# --- SQuAD-format benchmarks (XQuAD) --------------------------------------------------------
+
+def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir: Path,
+                    embedder=None, limit: int | None = None, progress: bool = False) -> dict:
+    """Index each paragraph of ``docs_file`` as its own file; ask the questions of ``questions_file``.
+
+    The two files must be parallel (same articles and paragraphs in the same order), as XQuAD's
+    languages are; question ``j`` of paragraph ``i`` has paragraph ``i`` as gold. Gold answer strings
+    are taken from both files. Returns recall@1, recall@5 and the share of answers holding a gold string.
+    """
+    docs = _read_squad(docs_file)
+    qs = _read_squad(questions_file)
+    if len(docs) != len(qs):
+        raise InvalidInputError(f"'{questions_file}' has {len(qs)} paragraphs, '{docs_file}' {len(docs)}: "
+                                "the files must be parallel (same paragraphs in the same order)")
+    folder = work_dir / "docs"
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"p{i:04d}.txt" for i in range(len(docs))]
+    for name, (context, _) in zip(names, docs):
+        path = folder / name
+        if not path.exists() or path.read_text(encoding="utf-8") != context:
+            path.write_text(context, encoding="utf-8")
+    engine = Engine(folder, work_dir / "store", embedder, progress=progress)
+    engine.index()
+    items = [(q, i, [a for a in answers] + [a for a in docs[i][1].get(qid, [])])
+             for i, (_, qas) in enumerate(qs) for qid, (q, answers) in qas.items()]
+    if limit:
+        items = items[:limit]
+    r1 = r5 = has = 0
+    lat = []
+    from tqdm import tqdm
+
+    for question, gold, answers in tqdm(items, desc="Asking", unit="question", disable=not progress, leave=False):
+        t0 = time.perf_counter()
+        a = engine.answer(question, k=EVAL_K)
+        lat.append(time.perf_counter() - t0)
+        ranked = list(dict.fromkeys(h.chunk.source for h in a.hits))
+        first_cited = a.citations[0].source if a.citations else None
+        r1 += first_cited == names[gold]
+        r5 += names[gold] in ranked[:5]
+        body = normalize(_answer_body(a))
+        has += any(normalize(s) in body for s in answers)
+    n = len(items)
+    lat.sort()
+    return {"questions": n, "first_citation_gold": r1 / n, "recall@5": r5 / n, "answer_has_gold": has / n,
+            "latency_p50_ms": 1000 * _pct(lat, 50)}
+
+
+def _read_squad(path: str | Path) -> list[tuple[str, dict[str, tuple[str, list[str]]]]]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise InvalidInputError(f"'{path}' is not a readable SQuAD-format JSON file ({exc})") from exc
+    out = []
+    for article in data:
+        for p in article["paragraphs"]:
+            qas = {qa["id"]: (qa["question"], [a["text"] for a in qa.get("answers", [])]) for qa in p["qas"]}
+            out.append((p["context"], qas))
+    return out
+
+
+def _source_texts(engine: Engine) -> dict[str, str]:
+    from .documents import read_document, scan_folder
+
+    out = {}
+    for f in scan_folder(engine.docs).files:
+        doc = read_document(f)
+        if hasattr(doc, "text"):
+            out[f.source] = doc.text
+    return out
+
+
+def _answer_body(answer: Answer) -> str:
+    """The answer without its framing words and markers."""
+    if answer.abstained:
+        return ""
+    return _MARKER.sub(" ", " ".join(c.text for c in answer.citations))
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"\w+", normalize(text))
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+def _pct(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return 0.0
+    i = min(len(sorted_values) - 1, max(0, math.ceil(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[i]
