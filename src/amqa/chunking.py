@@ -18,8 +18,8 @@ class ChunkSettings:
     """Chunk size and overlap in characters. The defaults were chosen on the evaluation set
     (see ``eval/README.md``, "Tuning")."""
 
-    size: int = 600
-    overlap: int = 150
+    size: int = 900
+    overlap: int = 200
 
     def __post_init__(self) -> None:
         if self.size < 50:

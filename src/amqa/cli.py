@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or update the index (only new or changed files are embedded)")
     _common(p)
     p.add_argument("--rebuild", action="store_true", help="discard the index and build it again")
-    p.add_argument("--chunk-size", type=int, help="chunk size in characters (default 600; needs --rebuild to change)")
-    p.add_argument("--chunk-overlap", type=int, help="chunk overlap in characters (default 150)")
+    p.add_argument("--chunk-size", type=int, help="chunk size in characters (default 900; needs --rebuild to change)")
+    p.add_argument("--chunk-overlap", type=int, help="chunk overlap in characters (default 200)")
 
     p = sub.add_parser("eval", help="score answer quality on an evaluation set or a SQuAD-format benchmark")
     _common(p)

