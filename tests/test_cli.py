@@ -55,3 +55,27 @@ def test_index_own_folder_and_ask(tmp_path):
             "--store", str(tmp_path / "s"), "--json")
     out = json.loads(r.stdout)
     assert out["citations"][0]["source"] == "note.md" and "8 heures" in out["answer"]
+
+
+def test_eval_command_prints_table_and_writes_json(seed_store, tmp_path):
+    qset = tmp_path / "set.jsonl"
+    rows = [
+        {"id": "t1", "question": "Quelle somme accompagne l'arrivée du Cnam à Montbéliard ?", "language": "fr",
+         "sources": ["004_1b3744d526457350.txt"], "answer": "100 000 euros", "key_facts": [["100 000"]]},
+        {"id": "t2", "question": "Which recipe makes the best chocolate cake?", "language": "en", "sources": []},
+    ]
+    qset.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    out = tmp_path / "scores.json"
+    r = run("eval", "--set", str(qset), "--store", str(seed_store), "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "recall@5" in r.stdout and "by lingual" in r.stdout
+    scores = json.loads(out.read_text())
+    assert scores["summary"]["questions"] == 2 and scores["summary"]["recall@1"] == 1.0
+    assert scores["summary"]["abstain_recall"] == 1.0 and len(scores["questions"]) == 2
+
+
+def test_eval_rejects_a_broken_set(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n', encoding="utf-8")
+    r = run("eval", "--set", str(bad))
+    assert r.returncode == 1 and "missing field" in r.stderr and "Traceback" not in r.stderr
