@@ -1,8 +1,10 @@
-"""Web chat UI entry point. The Gradio UI is not built yet (issue: "Gradio chat web UI");
-until then, use the command line (`amqa ask`) or the Python API (`from amqa import answer`)."""
+"""Start the amqa chat web UI: python app.py [--host 127.0.0.1] [--port 7860] [--docs DIR] [--store DIR] [-k N]
+
+Same as `amqa serve`. Needs the UI extra: pip install -e '.[ui]'.
+"""
 import sys
 
+from amqa.cli import main
+
 if __name__ == "__main__":
-    print("amqa: the web UI is not built yet. Ask from the command line instead:\n"
-          "  amqa ask \"Combien d'apprentis sont formés à Arts et Métiers ?\"", file=sys.stderr)
-    sys.exit(1)
+    sys.exit(main(["serve", *sys.argv[1:]]))

@@ -55,10 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--docs-squad", metavar="FILE", help="SQuAD-format file whose paragraphs are the documents "
                                                         "(parallel to --squad; default: the same file)")
     p.add_argument("--limit", type=int, help="ask only the first N SQuAD questions")
+
+    sub.add_parser("serve", help="start the chat web UI (needs: pip install -e '.[ui]'); see amqa serve --help",
+                   add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # the UI parses its own flags (host, port, docs, store, k)
+        from .ui import main as serve_main
+
+        try:
+            return serve_main(argv[1:])
+        except AmqaError as exc:
+            print(f"amqa: error: {exc}", file=sys.stderr)
+            return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
