@@ -39,6 +39,14 @@ def server(tmp_path_factory):
         f.chmod(0o644)
     (docs / "xss.txt").write_text(XSS, encoding="utf-8")
     engine = Engine(docs, base / "store", progress=False)
+    real_answer = engine.answer
+
+    def answer_or_fail(question, k=None):  # failure injection for one magic question
+        if "BOOM-TEST" in question:
+            raise RuntimeError("injected failure")
+        return real_answer(question, k=k)
+
+    engine.answer = answer_or_fail
     app = build_app(engine)
     port = free_port()
     serve(app, "127.0.0.1", port, block=False)
@@ -115,6 +123,15 @@ def test_html_in_a_document_or_a_question_is_shown_never_run(page):
     assert page.dialogs == []
     assert page.locator("#amqa-chat script, #amqa-sources script, #amqa-chat img[src=x]").count() == 0
     assert '<img src=x onerror="window.__pwned = 3">' in page.locator("#amqa-chat").inner_text()
+
+
+def test_errors_become_chat_messages_and_the_server_keeps_serving(page):
+    bot, sources = ask(page, "BOOM-TEST: what happens on a failure?")
+    assert "could not be answered" in bot and "RuntimeError" in bot and "Traceback" not in bot
+    bot, _ = ask(page, "   ")
+    assert "Type a question first." in page.locator("#amqa-sources").inner_text()
+    bot, sources = ask(page, "Où se trouve le campus marocain ?")
+    assert bot.startswith("D'après les documents") and ".txt" in sources
 
 
 def open_documents(page):
