@@ -17,9 +17,11 @@ from .types import Answer, Citation
 # Sentence scoring and abstention, calibrated on eval/questions.jsonl (eval/README.md, "Tuning").
 # A sentence's score is its cosine similarity to the question, plus a little for the question's rare
 # words it contains (LEXICAL_WEIGHT), plus NUMBER_BONUS when the question asks "how many / when" and
-# the sentence holds a digit, minus HEADLINE_PENALTY for a short line without final punctuation.
+# the sentence holds a digit, plus PERSON_BONUS when it asks "who" and the sentence names someone
+# (two or three capitalised words), minus HEADLINE_PENALTY for a short line without final punctuation.
 LEXICAL_WEIGHT = 0.10
 NUMBER_BONUS = 0.04
+PERSON_BONUS = 0.02
 HEADLINE_PENALTY = 0.06
 # Abstention: the embedder's `abstain_below` and `abstain_unmatched_below` (model-specific scales).
 SECOND_SENTENCE_MARGIN = 0.03
@@ -29,6 +31,8 @@ SEARCH_DEPTH = 4  # sentences are taken from this many top hits
 _ASKS_NUMBER = re.compile(
     r"\b(combien|quand|how many|how much|when|what year|which year|what date|en quelle|depuis quand|"
     r"quel(?:le)? est le (?:montant|budget|nombre)|what is the (?:amount|budget|number))\b", re.IGNORECASE)
+_ASKS_PERSON = re.compile(r"^\s*(who|qui)\b|\b(who|qui) (is|est|dirige|a sign)", re.IGNORECASE)
+_NAMES_PERSON = re.compile(r"\b[A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2}\b")
 _HAS_DIGIT = re.compile(r"\d")
 _ENDS_SENTENCE = re.compile(r"[.!?…»”\"]$")
 
@@ -60,6 +64,7 @@ def rank_sentences(question: str, result: SearchResult, searcher: Searcher) -> l
     q_tokens = set(tokenize(question, result.language))
     q_weight = sum(searcher.idf.get(t, searcher.max_idf) for t in q_tokens) or 1.0
     asks_number = bool(_ASKS_NUMBER.search(question))
+    asks_person = bool(_ASKS_PERSON.search(question))
     seen: set[tuple[str, int, int]] = set()
     out: list[Evidence] = []
     for hit in result.hits[:SEARCH_DEPTH]:
@@ -77,6 +82,8 @@ def rank_sentences(question: str, result: SearchResult, searcher: Searcher) -> l
             score = dense + LEXICAL_WEIGHT * lexical
             if asks_number and _HAS_DIGIT.search(text):
                 score += NUMBER_BONUS
+            if asks_person and _NAMES_PERSON.search(text[1:]):  # [1:]: not the sentence's first word
+                score += PERSON_BONUS
             if len(text) < 70 and not _ENDS_SENTENCE.search(text):
                 score -= HEADLINE_PENALTY
             out.append(Evidence(source, chunk.id, start, end, text, score, dense, lexical))
