@@ -169,7 +169,7 @@ def test_eight_simultaneous_users_all_get_answers(browser, server):
     questions = ["Où se trouve le campus marocain ?", "Who directs the AMTalents programme?",
                  "Quel est le budget du second AMI ?", "When was the FIMME agreement signed?",
                  "Combien d'entreprises compte le bassin de Montbéliard ?", "Who heads the ENSMM?",
-                 "En quelle année l'ENSAM a-t-elle été fondée ?", "Which region asked for a campus in Le Havre?"]
+                 "De quand date la fondation de l'ENSAM ?", "Which region asked for a campus in Le Havre?"]
     contexts = [browser.new_context() for _ in questions]  # 8 users, 8 sessions
     pages = [c.new_page() for c in contexts]
     for p in pages:
