@@ -28,6 +28,18 @@ def _common(p: argparse.ArgumentParser) -> None:
                                                       "for a sentence-transformers model (default: $AMQA_EMBEDDER)")
 
 
+def _llm(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("answer writer (default: extractive, offline)")
+    g.add_argument("--generator", metavar="SPEC", help="'extractive' (default), 'openai' (an OpenAI-compatible "
+                   "server: Ollama, vLLM, llama.cpp, LM Studio...) or 'transformers:PATH' (default: $AMQA_GENERATOR)")
+    g.add_argument("--base-url", metavar="URL", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 "
+                   "(default: $AMQA_BASE_URL)")
+    g.add_argument("--model", metavar="NAME", help="model name for --generator openai (default: $AMQA_MODEL)")
+    g.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key "
+                   "(default: AMQA_API_KEY, else OPENAI_API_KEY)")
+    g.add_argument("--llm-timeout", type=float, metavar="S", help="seconds to wait for the LLM (default 60)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amqa", description="Offline multilingual question answering over your documents, with cited sources.",
@@ -40,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
     p.add_argument("--json", action="store_true", help="print the answer, citations and timings as JSON")
+    _llm(p)
 
     p = sub.add_parser("index", help="build or update the index (only new or changed files are embedded)")
     _common(p)
@@ -55,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--docs-squad", metavar="FILE", help="SQuAD-format file whose paragraphs are the documents "
                                                         "(parallel to --squad; default: the same file)")
     p.add_argument("--limit", type=int, help="ask only the first N SQuAD questions")
+    _llm(p)
 
     sub.add_parser("serve", help="start the chat web UI (needs: pip install -e '.[ui]'); see amqa serve --help",
                    add_help=False)
@@ -96,14 +110,28 @@ def _engine(args, progress: bool = True):
         default = ChunkSettings()
         chunking = ChunkSettings(size if size is not None else default.size,
                                  overlap if overlap is not None else default.overlap)
+    generator = None
+    if getattr(args, "generator", None) or getattr(args, "base_url", None):
+        from .generation import get_generator
+
+        generator = get_generator(args.generator or "openai", base_url=args.base_url, model=args.model,
+                                  api_key_env=args.api_key_env, timeout=args.llm_timeout)
     return Engine(args.docs, args.store, args.embedder, k=getattr(args, "k", DEFAULT_K), chunking=chunking,
-                  progress=progress and sys.stderr.isatty())
+                  progress=progress and sys.stderr.isatty(), generator=generator)
 
 
 def cmd_ask(args) -> int:
     t0 = time.perf_counter()
     engine = _engine(args)
-    answer = engine.answer(args.question)
+    answer = None
+    streamed: list[str] = []
+    for item in engine.answer_stream(args.question):
+        if isinstance(item, str):
+            streamed.append(item)
+            if not args.json:  # an LLM's reply, shown as it arrives (checked below)
+                print(item, end="", flush=True)
+        else:
+            answer = item
     for w in answer.warnings:
         print(f"amqa: warning: {w}", file=sys.stderr)
     if args.json:
@@ -111,7 +139,15 @@ def cmd_ask(args) -> int:
         out["timings"]["wall"] = round(time.perf_counter() - t0, 4)
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
-    print(answer.text)
+    if streamed:
+        print()
+        if answer.verification.startswith("fallback"):
+            print(f"\n[not verified: {answer.verification[len('fallback: '):]}; the extractive answer follows]\n")
+            print(answer.text)
+        elif answer.text.strip() != "".join(streamed).strip():  # markers renumbered or removed
+            print(f"\n[{answer.verification}] {answer.text}")
+    else:
+        print(answer.text)
     if answer.citations:
         print()
         for c in answer.citations:

