@@ -202,3 +202,49 @@ def test_time_from_enter_to_complete_answer(page, capsys):
         print(f"\nUI: Enter to complete answer over {len(times)} questions: p50 {p50 * 1000:.0f} ms, "
               f"max {max(times) * 1000:.0f} ms")
     assert p50 < 10, "an answer should arrive in seconds"
+
+
+@pytest.fixture(scope="module")
+def llm_server(tmp_path_factory, seed_store):
+    import sys as _sys
+
+    from amqa import Engine
+    from amqa.generation import OpenAIChat
+    from amqa.ui import build_app, serve
+
+    _sys.path.insert(0, str(Path(__file__).parent))
+    from fake_llm import FakeLLM
+
+    llm = FakeLLM()
+    engine = Engine(ROOT / "seeds", seed_store, progress=False, generator=OpenAIChat(llm.url, "ui-model", timeout=5))
+    app = build_app(engine)
+    port = free_port()
+    serve(app, "127.0.0.1", port, block=False)
+    yield {"url": f"http://127.0.0.1:{port}/", "llm": llm}
+    app.close()
+    llm.close()
+
+
+def test_llm_answer_streams_in_verified_or_falls_back_visibly(browser, llm_server):
+    import re
+
+    def cite_ensmm(messages, claim):
+        n = re.search(r'<source n="(\d+)" file="001_3c9c59b90a3a1c43.txt">', messages[-1]["content"]).group(1)
+        return 200, f"{claim} [{n}]."
+
+    llm = llm_server["llm"]
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(llm_server["url"])
+    page.wait_for_selector("#amqa-question textarea")
+    question = "En quelle année la convention entre l'ENSMM et Arts et Métiers a-t-elle été signée ?"
+    llm.server.script = lambda m: cite_ensmm(m, "La convention a été signée le 18 février 2016")
+    bot, sources = ask(page, question)
+    assert bot == "La convention a été signée le 18 février 2016 [1]."
+    assert "001_3c9c59b90a3a1c43.txt" in sources
+    assert "verified" in page.locator("#amqa-status").inner_text()
+
+    llm.server.script = lambda m: cite_ensmm(m, "La convention a été signée en 2031 par 4 000 ministres")
+    bot, _ = ask(page, question)
+    assert bot.startswith("⚠️ The LLM answer was not shown") and "2031" not in bot and "D'après les documents" in bot
+    context.close()

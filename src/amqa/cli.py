@@ -110,14 +110,19 @@ def _engine(args, progress: bool = True):
         default = ChunkSettings()
         chunking = ChunkSettings(size if size is not None else default.size,
                                  overlap if overlap is not None else default.overlap)
-    generator = None
-    if getattr(args, "generator", None) or getattr(args, "base_url", None):
-        from .generation import get_generator
-
-        generator = get_generator(args.generator or "openai", base_url=args.base_url, model=args.model,
-                                  api_key_env=args.api_key_env, timeout=args.llm_timeout)
     return Engine(args.docs, args.store, args.embedder, k=getattr(args, "k", DEFAULT_K), chunking=chunking,
-                  progress=progress and sys.stderr.isatty(), generator=generator)
+                  progress=progress and sys.stderr.isatty(), generator=generator_from_args(args))
+
+
+def generator_from_args(args):
+    """The answer writer the flags ask for (``--base-url`` alone means ``openai``); ``None`` without
+    flags, which lets the Engine read ``AMQA_GENERATOR`` (default: extractive)."""
+    from .generation import get_generator
+
+    if getattr(args, "generator", None) or getattr(args, "base_url", None):
+        return get_generator(args.generator or "openai", base_url=args.base_url, model=args.model,
+                             api_key_env=args.api_key_env, timeout=args.llm_timeout)
+    return None
 
 
 def cmd_ask(args) -> int:

@@ -129,7 +129,9 @@ def build_app(engine: Engine | None = None, *, docs: str | os.PathLike | None = 
     engine = engine or Engine(docs, store, k=k, progress=True)
     engine.warm_up()
 
-    def respond(message: str, history: list, k_value: float, show_passages: bool, turn: int):
+    writers = ["extractive"] + ([engine.generator.id] if engine.generator is not None else [])
+
+    def respond(message: str, history: list, k_value: float, show_passages: bool, writer: str, turn: int):
         history = list(history or [])
         turn = int(turn or 0) + 1
         question = (message or "").strip()
@@ -139,8 +141,16 @@ def build_app(engine: Engine | None = None, *, docs: str | os.PathLike | None = 
         history.append({"role": "user", "content": chat_text(question)})
         history.append({"role": "assistant", "content": "…"})
         yield history, sources_html(None, turn - 1), "", turn - 1, ""
+        answer, draft = None, ""
         try:
-            answer = engine.answer(question, k=int(k_value))
+            chosen = engine.generator if engine.generator is not None and writer == engine.generator.id else "extractive"
+            for item in engine.answer_stream(question, k=int(k_value), generator=chosen):
+                if isinstance(item, Answer):
+                    answer = item
+                else:  # an LLM's reply as it arrives; verified before the final text replaces it
+                    draft += item
+                    history[-1] = {"role": "assistant", "content": chat_text(draft) + " ▌"}
+                    yield history, sources_html(None, turn - 1), "", turn - 1, "writing…"
         except AmqaError as exc:
             history[-1] = {"role": "assistant", "content": chat_text(f"⚠️ {exc}")}
             yield history, sources_html(None, turn, str(exc)), "", turn, ""
@@ -151,14 +161,19 @@ def build_app(engine: Engine | None = None, *, docs: str | os.PathLike | None = 
             history[-1] = {"role": "assistant", "content": chat_text(msg)}
             yield history, sources_html(None, turn, msg), "", turn, ""
             return
-        words = answer.text.split(" ")
-        for i in range(STREAM_WORDS, len(words), STREAM_WORDS):
-            history[-1] = {"role": "assistant", "content": chat_text(" ".join(words[:i])) + " ▌"}
-            yield history, sources_html(None, turn - 1), "", turn - 1, ""
-            time.sleep(STREAM_PAUSE)
-        history[-1] = {"role": "assistant", "content": chat_text(answer.text)}
-        yield (history, sources_html(answer, turn), passages_html(answer) if show_passages else "", turn,
-               f"{answer.timings.get('total', 0) * 1000:.0f} ms")
+        text = answer.text
+        if answer.verification.startswith("fallback"):
+            text = (f"⚠️ The LLM answer was not shown ({answer.verification[len('fallback: '):]}). "
+                    f"Extractive answer:\n\n{text}")
+        if not draft:  # the extractive writer: let the text arrive in a few steps
+            words = text.split(" ")
+            for i in range(STREAM_WORDS, len(words), STREAM_WORDS):
+                history[-1] = {"role": "assistant", "content": chat_text(" ".join(words[:i])) + " ▌"}
+                yield history, sources_html(None, turn - 1), "", turn - 1, ""
+                time.sleep(STREAM_PAUSE)
+        history[-1] = {"role": "assistant", "content": chat_text(text)}
+        status = f"{answer.timings.get('total', 0) * 1000:.0f} ms · {answer.generator} · {answer.verification}"
+        yield (history, sources_html(answer, turn), passages_html(answer) if show_passages else "", turn, status)
 
     def upload(files: list[tuple[str, str]] | None):
         files = files or []
@@ -199,6 +214,8 @@ def build_app(engine: Engine | None = None, *, docs: str | os.PathLike | None = 
             sources = gr.HTML(sources_html(None, 0), elem_id="amqa-sources")
             with gr.Accordion("Settings", open=False):
                 k_slider = gr.Slider(1, MAX_K, value=engine.k, step=1, label="Passages to retrieve (k)")
+                writer = gr.Dropdown(writers, value=writers[-1], label="Answer writer", elem_id="amqa-writer",
+                                     info="extractive quotes the documents; an LLM answer is checked against them")
                 show = gr.Checkbox(False, label="Show the retrieved passages with their scores")
                 passages = gr.HTML("", elem_id="amqa-passages")
         with gr.Tab("Documents"):
@@ -211,7 +228,7 @@ def build_app(engine: Engine | None = None, *, docs: str | os.PathLike | None = 
                                       file_count="multiple", elem_id="amqa-upload")
             upload_msg = gr.Markdown("", elem_id="amqa-upload-result")
 
-        ask_args = dict(fn=respond, inputs=[box, chatbot, k_slider, show, turn],
+        ask_args = dict(fn=respond, inputs=[box, chatbot, k_slider, show, writer, turn],
                         outputs=[chatbot, sources, passages, turn, status], concurrency_limit=4)
         box.submit(**ask_args).then(lambda: "", None, box)
         send.click(**ask_args).then(lambda: "", None, box)
@@ -261,9 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", type=int, default=int(os.environ.get("AMQA_K", DEFAULT_K)),
                         help=f"passages to retrieve (default {DEFAULT_K}, or $AMQA_K)")
     parser.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    from .cli import _llm, generator_from_args
+
+    _llm(parser)
     args = parser.parse_args(argv)
     try:
-        app = build_app(docs=args.docs, store=args.store, k=args.k)
+        engine = Engine(args.docs, args.store, k=args.k, progress=True, generator=generator_from_args(args))
+        app = build_app(engine)
     except AmqaError as exc:
         print(f"amqa: error: {exc}", file=sys.stderr)
         return 1
