@@ -39,14 +39,14 @@ def server(tmp_path_factory):
         f.chmod(0o644)
     (docs / "xss.txt").write_text(XSS, encoding="utf-8")
     engine = Engine(docs, base / "store", progress=False)
-    real_answer = engine.answer
+    real_stream = engine.answer_stream
 
-    def answer_or_fail(question, k=None):  # failure injection for one magic question
+    def stream_or_fail(question, k=None, generator=None):  # failure injection for one magic question
         if "BOOM-TEST" in question:
             raise RuntimeError("injected failure")
-        return real_answer(question, k=k)
+        return real_stream(question, k=k, generator=generator)
 
-    engine.answer = answer_or_fail
+    engine.answer_stream = stream_or_fail
     app = build_app(engine)
     port = free_port()
     serve(app, "127.0.0.1", port, block=False)
