@@ -63,3 +63,24 @@ def test_chunks_keep_exact_spans_overlap_and_stable_ids(engine):
             assert doc.text[c.start:c.end] == c.text
             assert len(c.text) <= settings.size
             assert all(c.start <= s.start < s.end <= c.end for s in c.sentences)
+
+
+def test_uploads_get_safe_names_size_limits_and_never_overwrite(tmp_path):
+    from amqa.documents import add_file
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    first = add_file(docs, b"Premier texte.", "notes.txt")
+    second = add_file(docs, b"Second texte.", "notes.txt")
+    assert first.name == "notes.txt" and second.name == "notes-2.txt"
+    assert first.read_bytes() == b"Premier texte."
+    for name, message in [("../../evil.txt", "may not contain a folder"), ("sub/evil.txt", "may not contain a folder"),
+                          ("..\\\\evil.txt", "may not contain a folder"), (".hidden.txt", "plain file name"),
+                          ("virus.exe", "amqa reads"), ("", "plain file name")]:
+        with pytest.raises(InvalidInputError, match=message):
+            add_file(docs, b"x", name)
+    with pytest.raises(InvalidInputError, match="over the 1 MB limit"):
+        add_file(docs, b"x" * 2_000_000, "big.txt", max_bytes=1_000_000)
+    with pytest.raises(InvalidInputError, match="empty"):
+        add_file(docs, b"  \n", "blank.txt")
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["notes-2.txt", "notes.txt"]

@@ -81,3 +81,16 @@ def test_stop_strings_end_the_answer():
     assert "".join(cut_at_stops(["La réponse", " est 2016 [1].\nUs", "er: et encore"], ["\nUser:"])) == \
         "La réponse est 2016 [1]."
     assert "".join(cut_at_stops(["pas de ", "stop ici"], ["\nUser:"])) == "pas de stop ici"
+
+
+def test_amqa_ask_with_the_local_model(seed_store, tiny):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    r = subprocess.run([sys.executable, "-m", "amqa.cli", "ask", QUESTION, "--store", str(seed_store),
+                        "--generator", f"transformers:{tiny}"], capture_output=True, text=True, timeout=300,
+                       cwd=Path(__file__).resolve().parents[1])
+    assert r.returncode == 0, r.stderr
+    assert "[not verified:" in r.stdout and "the extractive answer follows" in r.stdout
+    assert "D'après les documents" in r.stdout and "001_3c9c59b90a3a1c43.txt" in r.stdout

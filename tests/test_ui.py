@@ -200,7 +200,7 @@ def test_time_from_enter_to_complete_answer(page, capsys):
     p50 = statistics.median(times)
     with capsys.disabled():
         print(f"\nUI: Enter to complete answer over {len(times)} questions: p50 {p50 * 1000:.0f} ms, "
-              f"max {max(times) * 1000:.0f} ms")
+              f"max {max(times) * 1000:.0f} ms, first {times[0] * 1000:.0f} ms")
     assert p50 < 10, "an answer should arrive in seconds"
 
 
