@@ -237,27 +237,21 @@ def build_app(engine: Engine | None = None, *, docs: str | os.PathLike | None = 
     return app
 
 
-def _document_upload_class():
-    gr = _gradio()
-
-    class _DocumentUpload(gr.File):
-        """A gr.File that hands each file's original name to the handler (gr.File gives only the
-        cached path), so that an unsafe name is refused rather than silently renamed."""
-
-        def get_block_name(self) -> str:
-            return "file"
-
-        def preprocess(self, payload):
-            if payload is None:
-                return []
-            files = list(payload) if not hasattr(payload, "path") else [payload]
-            return [(f.path, f.orig_name or Path(f.path).name) for f in files]
-
-    return _DocumentUpload
-
-
 def DocumentUpload(**kwargs):  # noqa: N802 (a component constructor)
-    return _document_upload_class()(**kwargs)
+    """A gr.File whose handler receives ``(cached path, original name)`` pairs: gr.File hands over only
+    the cached path, and the original name is needed to refuse an unsafe one rather than rename it.
+    The override is per instance: a gr.File subclass would make Gradio write a .pyi beside this module."""
+    gr = _gradio()
+    component = gr.File(**kwargs)
+
+    def preprocess(payload):
+        if payload is None:
+            return []
+        files = [payload] if hasattr(payload, "path") else list(payload)
+        return [(f.path, f.orig_name or Path(f.path).name) for f in files]
+
+    component.preprocess = preprocess
+    return component
 
 
 def serve(app, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
