@@ -54,6 +54,15 @@ def test_marker_out_of_range_is_removed(engine, llm):
     assert any("point at no source" in w for w in answer.warnings)
 
 
+def test_marker_after_the_full_stop_cites_the_sentence_before_it(engine, llm):
+    llm.server.script = lambda m: (200, f"La convention a été signée le 18 février 2016.[{source_number(m, ENSMM)}] "
+                                        f"Elle renforce les liens entre l'ENSMM et Arts et Métiers. [{source_number(m, ENSMM)}]")
+    answer = engine.answer(QUESTION, generator=chat(llm))
+    assert answer.verification == "verified", answer.verification
+    assert answer.text == ("La convention a été signée le 18 février 2016 [1]. "
+                           "Elle renforce les liens entre l'ENSMM et Arts et Métiers [1].")
+
+
 def test_reply_without_citation_falls_back_to_the_extractive_answer(engine, llm):
     llm.reply("La convention a été signée en 2016, sous un grand soleil.")
     answer = engine.answer(QUESTION, generator=chat(llm))

@@ -79,6 +79,7 @@ def build_messages(question: str, hits: Sequence[Hit], language: str, abstain_te
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _NUMBER = re.compile(r"\d+")
+_MARKER_AFTER_STOP = re.compile(r"([.!?])[ \t]*((?:\[\d+\])+)")
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ def verify(reply: str, hits: Sequence[Hit], searcher, language: str, abstain_tex
         return ""
 
     cleaned = re.sub(r"[ \t]+(?=[.,;:!?])", "", _MARKER.sub(keep_valid, reply)).strip()
+    # "... 2016. [1]" cites the sentence before the marker: move the marker inside it.
+    cleaned = _MARKER_AFTER_STOP.sub(r" \2\1", cleaned)
     if not cleaned:
         return Verified("", (), False, False, removed, (), "empty reply")
     if _is_abstention(cleaned, abstain_text):
