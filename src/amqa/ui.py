@@ -114,9 +114,10 @@ def documents_table(engine: Engine) -> tuple[list[list], str]:
     rows = [[source, info.get("language", ""), info.get("chunks", 0), info.get("title", "")]
             for source, info in manifest["files"].items()]
     skipped = manifest.get("skipped_files", [])
-    note = f"**{len(rows)} files indexed** in `{engine.store}` · index built {manifest.get('updated', '?')}"
+    note = f"**{len(rows)} files indexed** in {chat_text(str(engine.store))} · index built {manifest.get('updated', '?')}"
     if skipped:
-        note += " · skipped: " + ", ".join(f"`{chat_text(s['source'])}` ({esc(s['reason'])})" for s in skipped)
+        # Markdown: backslash escapes (entities would show literally, and code spans keep backslashes)
+        note += " · skipped: " + ", ".join(f"{chat_text(s['source'])} ({chat_text(s['reason'])})" for s in skipped)
     return rows, note
 
 
