@@ -91,3 +91,39 @@ def test_module_level_answer_function(seed_store):
     a = answer("Which FIMME president signed the agreement with Arts et Métiers?", docs=ROOT / "seeds", store=seed_store, k=3)
     assert a.citations and a.citations[0].source == "003_b6f96e7322eea8f2.txt"
     assert len(a.hits) == 3 and set(a.timings) >= {"retrieve", "total"}
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Quand l'antenne du Cnam a-t-elle été inaugurée ?", "date"),
+    ("In what year was the school founded?", "date"),
+    ("¿Cuántos estudiantes hay?", "quantity"),
+    ("Combien d'emplois compte le bassin ?", "quantity"),
+    ("Qui dirige l'ENSMM ?", "person"),
+    ("Wo wurde der Vertrag unterzeichnet?", "place"),
+    ("In which Moroccan city is the campus planned?", "place"),
+    ("Quel terme a été retiré ?", None),
+])
+def test_expected_answer_type(question, expected):
+    from amqa.answering import expected_answer_type
+
+    assert expected_answer_type(question) == expected
+
+
+def test_sentences_holding_the_asked_type():
+    from amqa.answering import holds_answer_type
+
+    signed = "The Mou was signed on Thursday, April 12, 2018 in Casablanca."
+    assert holds_answer_type(signed, "date") and holds_answer_type(signed, "place")
+    assert not holds_answer_type("Plus de 1 600 entreprises.", "date")  # a number, not a date
+    assert holds_answer_type("Plus de 1 600 entreprises.", "quantity")
+    assert not holds_answer_type("Bernard Cretin se réjouit.", "person")  # first word: any capital
+    assert holds_answer_type("Se réjouit Bernard Cretin.", "person")
+    assert not holds_answer_type(signed, None)
+
+
+def test_list_items_are_not_headlines():
+    from amqa.answering import is_headline
+
+    assert is_headline("Arts et Métiers étoffe son réseau d’écoles partenaires")
+    assert not is_headline("- Le projet « Actif-IA » du campus Arts et Métiers de Metz")
+    assert not is_headline("Le campus ouvrira en 2027.")

@@ -14,27 +14,74 @@ from .retrieval import Searcher, SearchResult
 from .text import normalize, tokenize
 from .types import Answer, Citation
 
-# Sentence scoring and abstention, calibrated on eval/questions.jsonl (eval/README.md, "Tuning").
-# A sentence's score is its cosine similarity to the question, plus a little for the question's rare
-# words it contains (LEXICAL_WEIGHT), plus NUMBER_BONUS when the question asks "how many / when" and
-# the sentence holds a digit, plus PERSON_BONUS when it asks "who" and the sentence names someone
-# (two or three capitalised words), minus HEADLINE_PENALTY for a short line without final punctuation.
+# Sentence scoring and abstention, calibrated on eval/questions.jsonl and XQuAD (eval/README.md,
+# "Tuning"). A sentence's score is its cosine similarity to the question, plus a little for the
+# question's rare words it contains (LEXICAL_WEIGHT), plus ANSWER_TYPE_BONUS when the question asks for
+# a date, a quantity, a person or a place and the sentence holds one (answer typing, as in classic
+# factoid QA), minus HEADLINE_PENALTY for a short line without final punctuation (a title, not a fact).
 LEXICAL_WEIGHT = 0.10
-NUMBER_BONUS = 0.04
-PERSON_BONUS = 0.02
+ANSWER_TYPE_BONUS = 0.02
 HEADLINE_PENALTY = 0.06
 # Abstention: the embedder's `abstain_below` and `abstain_unmatched_below` (model-specific scales).
 SECOND_SENTENCE_MARGIN = 0.03
 MAX_SENTENCES = 3
 SEARCH_DEPTH = 4  # sentences are taken from this many top hits
 
-_ASKS_NUMBER = re.compile(
-    r"\b(combien|quand|how many|how much|when|what year|which year|what date|en quelle|depuis quand|"
-    r"quel(?:le)? est le (?:montant|budget|nombre)|what is the (?:amount|budget|number))\b", re.IGNORECASE)
-_ASKS_PERSON = re.compile(r"^\s*(who|qui)\b|\b(who|qui) (is|est|dirige|a sign)", re.IGNORECASE)
-_NAMES_PERSON = re.compile(r"\b[A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2}\b")
-_HAS_DIGIT = re.compile(r"\d")
+_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
+           "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
+           "décembre|decembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|"
+           "noviembre|diciembre|januar|februar|märz|juni|juli|oktober|dezember")
+_PLACE_NOUNS = "city|town|country|region|ville|pays|région|ciudad|país|región|stadt|land"
+# (what the question asks for, how a sentence shows it holds one); French, English, Spanish, German.
+ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "date": (
+        re.compile(r"\b(when|what year|which year|what date|since when|quand|depuis quand|en quelle année|"
+                   r"à quelle date|quel jour|cuándo|en qué año|desde cuándo|wann|in welchem jahr|seit wann)\b",
+                   re.IGNORECASE),
+        re.compile(rf"\b(1[5-9]\d\d|20\d\d|{_MONTHS})\b", re.IGNORECASE),
+    ),
+    "quantity": (
+        re.compile(r"\b(how many|how much|combien|quel(?:le)? est le (?:montant|budget|nombre)|"
+                   r"what is the (?:amount|budget|number)|cuánt[oa]s?|wie viele?)\b", re.IGNORECASE),
+        re.compile(r"\d"),
+    ),
+    "person": (
+        re.compile(r"^\s*(who|qui|quién|wer)\b|\b(who|qui) (is|est|dirige|a sign)", re.IGNORECASE),
+        re.compile(r"\b[A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2}\b"),
+    ),
+    "place": (
+        re.compile(rf"^\s*(where|où|dónde|wo)\b|\b(in which|in what|dans quel(?:le)?|en qué|in welche[rm]?)(?: \w+)? "
+                   rf"({_PLACE_NOUNS})\b", re.IGNORECASE),
+        re.compile(r"\b(in|at|near|à|au|aux|dans|en|bei|im)\s+(?:the |la |le |l[’']|el )?[A-ZÀ-Ý][\w-]+"),
+    ),
+}
 _ENDS_SENTENCE = re.compile(r"[.!?…»”\"]$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-–•*]|\d+[.)])\s")
+
+
+def expected_answer_type(question: str) -> str | None:
+    """``"date"``, ``"quantity"``, ``"person"``, ``"place"`` or None, from the question's wording.
+
+    >>> expected_answer_type("Quand l'antenne a-t-elle été inaugurée ?")
+    'date'
+    """
+    for name, (asks, _) in ANSWER_TYPES.items():
+        if asks.search(question):
+            return name
+    return None
+
+
+def holds_answer_type(text: str, answer_type: str | None) -> bool:
+    """Whether a sentence holds something of the type (its first word skipped for names: capitalised)."""
+    if answer_type is None:
+        return False
+    return bool(ANSWER_TYPES[answer_type][1].search(text[1:] if answer_type == "person" else text))
+
+
+def is_headline(text: str) -> bool:
+    """A short line without final punctuation that is not a list item: a title, not a fact."""
+    return len(text) < 70 and not _ENDS_SENTENCE.search(text) and not _LIST_ITEM.match(text)
+
 
 FRAMES = {
     "en": ("According to the documents:", "The documents do not contain an answer to this question."),
@@ -63,8 +110,7 @@ def rank_sentences(question: str, result: SearchResult, searcher: Searcher) -> l
     """Every embedded sentence of the top hits, best first."""
     q_tokens = set(tokenize(question, result.language))
     q_weight = sum(searcher.idf.get(t, searcher.max_idf) for t in q_tokens) or 1.0
-    asks_number = bool(_ASKS_NUMBER.search(question))
-    asks_person = bool(_ASKS_PERSON.search(question))
+    answer_type = expected_answer_type(question)
     seen: set[tuple[str, int, int]] = set()
     out: list[Evidence] = []
     for hit in result.hits[:SEARCH_DEPTH]:
@@ -80,11 +126,9 @@ def rank_sentences(question: str, result: SearchResult, searcher: Searcher) -> l
             s_tokens = set(tokenize(text, chunk.language))
             lexical = sum(searcher.idf.get(t, 0.0) for t in q_tokens & s_tokens) / q_weight
             score = dense + LEXICAL_WEIGHT * lexical
-            if asks_number and _HAS_DIGIT.search(text):
-                score += NUMBER_BONUS
-            if asks_person and _NAMES_PERSON.search(text[1:]):  # [1:]: not the sentence's first word
-                score += PERSON_BONUS
-            if len(text) < 70 and not _ENDS_SENTENCE.search(text):
+            if holds_answer_type(text, answer_type):
+                score += ANSWER_TYPE_BONUS
+            if is_headline(text):
                 score -= HEADLINE_PENALTY
             out.append(Evidence(source, chunk.id, start, end, text, score, dense, lexical))
     out.sort(key=lambda e: -e.score)
