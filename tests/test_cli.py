@@ -56,6 +56,23 @@ def test_index_own_folder_and_ask(tmp_path):
     out = json.loads(r.stdout)
     assert out["citations"][0]["source"] == "note.md" and "8 heures" in out["answer"]
 
+    # Edited, added and removed files are picked up by the next question, without `amqa index`.
+    (docs / "note.md").write_text("# Bibliothèque\n\nLa bibliothèque du campus ouvre à 9 heures le samedi.",
+                                  encoding="utf-8")
+    (docs / "cafe.txt").write_text("The campus cafeteria serves vegetarian lunches every Tuesday.", encoding="utf-8")
+    r = run("ask", "À quelle heure ouvre la bibliothèque le samedi ?", "--docs", str(docs),
+            "--store", str(tmp_path / "s"), "--json")
+    out = json.loads(r.stdout)
+    assert "9 heures" in out["answer"] and "8 heures" not in out["answer"], r.stderr
+    (docs / "note.md").unlink()
+    r = run("ask", "When does the cafeteria serve vegetarian lunches?", "--docs", str(docs),
+            "--store", str(tmp_path / "s"), "--json")
+    out = json.loads(r.stdout)
+    assert {c["source"] for c in out["citations"]} == {"cafe.txt"} and "Tuesday" in out["answer"]
+    from amqa.store import read_manifest
+
+    assert set(read_manifest(tmp_path / "s")["files"]) == {"cafe.txt"}
+
 
 def test_eval_command_prints_table_and_writes_json(seed_store, tmp_path):
     qset = tmp_path / "set.jsonl"

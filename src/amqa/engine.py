@@ -21,6 +21,7 @@ import threading
 import time
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Iterator
 
 from .answering import FRAMES, compose
@@ -30,15 +31,16 @@ from .embedders import Embedder, get_embedder
 from .errors import InvalidInputError, NoDocumentsError
 from .generation import ChatModel, GeneratorError, build_messages, get_generator, verify
 from .retrieval import Searcher, SearchResult
-from .store import IndexReport, load_index, update_index
+from .store import IndexReport, load_index, read_manifest, update_index
 from .types import Answer
 
 
 class Engine:
     """Answers questions over one documents folder and its index store. Safe to share between threads.
 
-    Construction is cheap; the index and the model load on first use (or :meth:`warm_up`). When the
-    store holds no index yet, it is built from ``docs`` then.
+    Construction is cheap; the index and the model load on first use (or :meth:`warm_up`). Then the
+    index is built from ``docs`` when missing, or catches up with files added, changed or removed
+    since it was written; :meth:`index` does that again on demand.
     """
 
     def __init__(self, docs: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
@@ -53,6 +55,7 @@ class Engine:
         self.generator = get_generator(generator)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._searcher: Searcher | None = None
+        self.last_update: IndexReport | None = None  # what the last index update did
         self._lock = threading.Lock()
 
     # -- index -------------------------------------------------------------------------------
@@ -77,14 +80,32 @@ class Engine:
         if self._searcher is None:
             with self._lock:
                 if self._searcher is None:
-                    index = load_index(self.store, self.embedder, self.chunking)
-                    if index is None:
-                        if self.progress:
-                            print(f"amqa: no index in {self.store} yet; building it from {self.docs}",
-                                  file=sys.stderr)
-                        update_index(self.docs, self.store, self.embedder, self.chunking, progress=self.progress)
+                    self._refresh()
                     self._searcher = self._load()
         return self._searcher
+
+    def _refresh(self) -> None:
+        """Before the first question: build the index if missing, else catch up with files added,
+        changed or removed since (cheap when nothing changed: one hash per file). An index built from
+        another folder, or a documents folder that is gone, is used as it is."""
+        manifest = read_manifest(self.store)
+        if manifest is None:
+            if self.progress:
+                print(f"amqa: no index in {self.store} yet; building it from {self.docs}", file=sys.stderr)
+        elif not self.docs.is_dir() or Path(manifest.get("docs", "")) != self.docs.resolve():
+            return
+        try:
+            report = update_index(self.docs, self.store, self.embedder, self.chunking, progress=self.progress)
+        except OSError as exc:
+            if manifest is None:
+                raise
+            # A read-only store still answers, from the index it holds.
+            print(f"amqa: could not update the index in {self.store} ({exc}); using it as it is",
+                  file=sys.stderr)
+            return
+        self.last_update = report
+        if manifest is not None and not report.up_to_date and self.progress:
+            print(f"amqa: documents changed since the last index; {report.summary()}", file=sys.stderr)
 
     def _load(self) -> Searcher:
         index = load_index(self.store, self.embedder, self.chunking)
