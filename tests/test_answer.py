@@ -98,7 +98,7 @@ def test_module_level_answer_function(seed_store):
     ("In what year was the school founded?", "date"),
     ("¿Cuántos estudiantes hay?", "quantity"),
     ("Combien d'emplois compte le bassin ?", "quantity"),
-    ("Qui dirige l'ENSMM ?", "person"),
+    ("Qui préside l'école ?", "person"),
     ("Wo wurde der Vertrag unterzeichnet?", "place"),
     ("In which Moroccan city is the campus planned?", "place"),
     ("Quel terme a été retiré ?", None),

@@ -1,4 +1,5 @@
 """The web UI, served for real on a loopback port and driven by Playwright in Debian's headless Chromium."""
+import os
 import shutil
 import socket
 import statistics
@@ -13,8 +14,10 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"
+# Skipped on a machine without Chromium, except where AMQA_REQUIRE_BROWSER is set (.ci/run sets it).
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get install chromium (.ci/run does)")]
+              pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("AMQA_REQUIRE_BROWSER"),
+                                 reason="apt-get install chromium (.ci/run does)")]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 XSS = ('Le laboratoire de Cluny teste un alliage secret nommé Zorbium. <script>window.__pwned = 1; alert("x")</script>'
