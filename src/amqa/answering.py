@@ -23,7 +23,11 @@ LEXICAL_WEIGHT = 0.10
 ANSWER_TYPE_BONUS = 0.02
 HEADLINE_PENALTY = 0.06
 # Abstention: the embedder's `abstain_below` and `abstain_unmatched_below` (model-specific scales).
+# More sentences are quoted when they score nearly as well as the best one: within
+# SAME_SOURCE_MARGIN from the best sentence's file (retrieval finds the right passage far more often
+# than sentence scoring finds the right sentence in it), within SECOND_SENTENCE_MARGIN from others.
 SECOND_SENTENCE_MARGIN = 0.03
+SAME_SOURCE_MARGIN = 0.06
 MAX_SENTENCES = 3
 SEARCH_DEPTH = 4  # sentences are taken from this many top hits
 
@@ -157,11 +161,13 @@ def compose(question: str, result: SearchResult, searcher: Searcher, timings: di
     ranked = rank_sentences(question, result, searcher)
     if not ranked or should_abstain(ranked[0], searcher.embedder, result.language in searcher.languages):
         return Answer(question, none, (), result.hits, True, lang, timings, warnings)
-    chosen = [ranked[0]]
+    best = ranked[0]
+    chosen = [best]
     for e in ranked[1:]:
-        if len(chosen) == MAX_SENTENCES or e.score < ranked[0].score - SECOND_SENTENCE_MARGIN:
+        if len(chosen) == MAX_SENTENCES:
             break
-        if all(normalize(e.text) != normalize(c.text) for c in chosen):
+        margin = SAME_SOURCE_MARGIN if e.source == best.source else SECOND_SENTENCE_MARGIN
+        if e.score >= best.score - margin and all(normalize(e.text) != normalize(c.text) for c in chosen):
             chosen.append(e)
     open_q, close_q = QUOTES.get(lang, ("“", "”"))
     citations = tuple(
