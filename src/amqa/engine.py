@@ -31,7 +31,7 @@ from .embedders import Embedder, get_embedder
 from .errors import InvalidInputError, NoDocumentsError
 from .generation import ChatModel, GeneratorError, build_messages, get_generator, verify
 from .retrieval import Searcher, SearchResult
-from .store import IndexReport, load_index, read_manifest, update_index
+from .store import IndexData, IndexReport, load_index, read_manifest, update_index
 from .types import Answer
 
 
@@ -66,7 +66,7 @@ class Engine:
             report = update_index(self.docs, self.store, self.embedder, self.chunking, rebuild=rebuild,
                                   progress=self.progress)
             if not report.up_to_date or self._searcher is None:
-                self._searcher = self._load()
+                self._searcher = self._searcher_for(report.index)
             return report
 
     def warm_up(self) -> "Engine":
@@ -80,20 +80,19 @@ class Engine:
         if self._searcher is None:
             with self._lock:
                 if self._searcher is None:
-                    self._refresh()
-                    self._searcher = self._load()
+                    self._searcher = self._searcher_for(self._refresh())
         return self._searcher
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> IndexData | None:
         """Before the first question: build the index if missing, else catch up with files added,
         changed or removed since (cheap when nothing changed: one hash per file). An index built from
-        another folder, or a documents folder that is gone, is used as it is."""
+        another folder, or a documents folder that is gone, is used as it is (returns None)."""
         manifest = read_manifest(self.store)
         if manifest is None:
             if self.progress:
                 print(f"amqa: no index in {self.store} yet; building it from {self.docs}", file=sys.stderr)
         elif not self.docs.is_dir() or Path(manifest.get("docs", "")) != self.docs.resolve():
-            return
+            return None
         try:
             report = update_index(self.docs, self.store, self.embedder, self.chunking, progress=self.progress)
         except OSError as exc:
@@ -102,13 +101,16 @@ class Engine:
             # A read-only store still answers, from the index it holds.
             print(f"amqa: could not update the index in {self.store} ({exc}); using it as it is",
                   file=sys.stderr)
-            return
+            return None
         self.last_update = report
         if manifest is not None and not report.up_to_date and self.progress:
             print(f"amqa: documents changed since the last index; {report.summary()}", file=sys.stderr)
+        return report.index
 
-    def _load(self) -> Searcher:
-        index = load_index(self.store, self.embedder, self.chunking)
+    def _searcher_for(self, index: IndexData | None) -> Searcher:
+        """A searcher over ``index``, or over the store's index when None."""
+        if index is None:
+            index = load_index(self.store, self.embedder, self.chunking)
         if index is None or not index.chunks:
             raise NoDocumentsError(f"the index in {self.store} is empty: add documents to {self.docs} "
                                    "and run: amqa index")

@@ -68,6 +68,7 @@ class IndexReport:
     embedded_texts: int = 0
     embed_seconds: float = 0.0
     total_seconds: float = 0.0
+    index: IndexData | None = field(default=None, repr=False)  # the index as it now is, loaded
 
     @property
     def up_to_date(self) -> bool:
@@ -195,6 +196,7 @@ def update_index(docs: str | os.PathLike, store: str | os.PathLike, embedder: Em
             report.skipped += [Skipped(**s) for s in old.manifest.get("skipped_files", [])
                                if s["source"] not in {x.source for x in report.skipped}]
             report.total_seconds = time.perf_counter() - started
+            report.index = old
             return report
 
         new_docs: list[Document] = []
@@ -228,6 +230,7 @@ def update_index(docs: str | os.PathLike, store: str | os.PathLike, embedder: Em
             "skipped_files": [{"source": s.source, "reason": s.reason} for s in report.skipped],
         })
         _write(store, data)
+        report.index = data
     report.total_seconds = time.perf_counter() - started
     if log:
         log(report.summary())
