@@ -55,7 +55,6 @@ class Engine:
         self.generator = get_generator(generator)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._searcher: Searcher | None = None
-        self.last_update: IndexReport | None = None  # what the last index update did
         self._lock = threading.Lock()
 
     # -- index -------------------------------------------------------------------------------
@@ -102,7 +101,6 @@ class Engine:
             print(f"amqa: could not update the index in {self.store} ({exc}); using it as it is",
                   file=sys.stderr)
             return None
-        self.last_update = report
         if manifest is not None and not report.up_to_date and self.progress:
             print(f"amqa: documents changed since the last index; {report.summary()}", file=sys.stderr)
         return report.index
