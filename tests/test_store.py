@@ -96,3 +96,34 @@ def test_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(NoDocumentsError, match="no document to index.*notes.docx"):
         update_index(tmp_path / "docs", tmp_path / "store")
     assert current_index_dir(tmp_path / "store") is None
+
+
+def test_engine_leaves_an_index_of_another_folder_alone(tmp_path):
+    from amqa import Engine
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "a.txt").write_text("Le laboratoire de Cluny étudie les alliages légers.", encoding="utf-8")
+    (b / "b.txt").write_text("The Bordeaux campus builds assembly robots.", encoding="utf-8")
+    store = tmp_path / "store"
+    update_index(a, store)
+    answer = Engine(b, store, progress=False).answer("Que étudie le laboratoire de Cluny ?")
+    assert [c.source for c in answer.citations] == ["a.txt"]
+    assert set(store_mod.read_manifest(store)["files"]) == {"a.txt"}
+
+
+def test_engine_answers_from_a_store_it_cannot_update(docs_copy, tmp_path, monkeypatch, capsys):
+    import amqa.engine as engine_mod
+    from amqa import Engine
+
+    store = tmp_path / "store"
+    update_index(docs_copy, store)
+    (docs_copy / "new.txt").write_text("Le campus de Cluny ouvre une fonderie pédagogique.", encoding="utf-8")
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(store / ".lock"))
+
+    monkeypatch.setattr(engine_mod, "update_index", read_only)
+    answer = Engine(docs_copy, store, progress=False).answer("Qui dirige l'école de Besançon ?")
+    assert answer.citations and "new.txt" not in {c.source for c in answer.citations}
+    assert "could not update the index" in capsys.readouterr().err
