@@ -22,7 +22,6 @@ from .types import Answer, Citation
 LEXICAL_WEIGHT = 0.10
 ANSWER_TYPE_BONUS = 0.02
 HEADLINE_PENALTY = 0.06
-# Abstention: the embedder's `abstain_below` and `abstain_unmatched_below` (model-specific scales).
 # More sentences are quoted when they score nearly as well as the best one: within
 # SAME_SOURCE_MARGIN from the best sentence's file (retrieval finds the right passage far more often
 # than sentence scoring finds the right sentence in it), within SECOND_SENTENCE_MARGIN from others.
@@ -30,6 +29,7 @@ SECOND_SENTENCE_MARGIN = 0.03
 SAME_SOURCE_MARGIN = 0.06
 MAX_SENTENCES = 3
 SEARCH_DEPTH = 4  # sentences are taken from this many top hits
+# Abstention: the embedder's `abstain_below` and `abstain_unmatched_below` (model-specific scales).
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
            "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
