@@ -127,3 +127,16 @@ def test_list_items_are_not_headlines():
     assert is_headline("Arts et Métiers étoffe son réseau d’écoles partenaires")
     assert not is_headline("- Le projet « Actif-IA » du campus Arts et Métiers de Metz")
     assert not is_headline("Le campus ouvrira en 2027.")
+
+
+def test_quotes_reach_further_into_the_best_sentences_file():
+    from amqa.answering import Evidence, select_sentences
+
+    def ev(source, text, score):
+        return Evidence(source, source + "#0", 0, len(text), text, score, score, 0.0)
+
+    ranked = [ev("a.txt", "Best.", 0.90), ev("b.txt", "Other file, close.", 0.88),
+              ev("a.txt", "Same file, 0.05 behind.", 0.85), ev("b.txt", "Other file, 0.05 behind.", 0.85),
+              ev("a.txt", "Same file, too far.", 0.80)]
+    assert [e.text for e in select_sentences(ranked)] == ["Best.", "Other file, close.", "Same file, 0.05 behind."]
+    assert [e.text for e in select_sentences(ranked[:1])] == ["Best."]

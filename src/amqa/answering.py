@@ -153,14 +153,9 @@ def should_abstain(best: Evidence, embedder, same_language_corpus: bool) -> bool
                                                    and best.lexical == 0)
 
 
-def compose(question: str, result: SearchResult, searcher: Searcher, timings: dict[str, float],
-            warnings: tuple[str, ...] = ()) -> Answer:
-    """Quote the best sentences with ``[n]`` markers, or abstain in the question's language."""
-    lang = result.language if result.language in FRAMES else "en"
-    intro, none = FRAMES[lang]
-    ranked = rank_sentences(question, result, searcher)
-    if not ranked or should_abstain(ranked[0], searcher.embedder, result.language in searcher.languages):
-        return Answer(question, none, (), result.hits, True, lang, timings, warnings)
+def select_sentences(ranked: list[Evidence]) -> list[Evidence]:
+    """The best sentence, then up to ``MAX_SENTENCES - 1`` more that score within the margin: the
+    wider SAME_SOURCE_MARGIN for the best sentence's file, SECOND_SENTENCE_MARGIN for others."""
     best = ranked[0]
     chosen = [best]
     for e in ranked[1:]:
@@ -169,6 +164,18 @@ def compose(question: str, result: SearchResult, searcher: Searcher, timings: di
         margin = SAME_SOURCE_MARGIN if e.source == best.source else SECOND_SENTENCE_MARGIN
         if e.score >= best.score - margin and all(normalize(e.text) != normalize(c.text) for c in chosen):
             chosen.append(e)
+    return chosen
+
+
+def compose(question: str, result: SearchResult, searcher: Searcher, timings: dict[str, float],
+            warnings: tuple[str, ...] = ()) -> Answer:
+    """Quote the best sentences with ``[n]`` markers, or abstain in the question's language."""
+    lang = result.language if result.language in FRAMES else "en"
+    intro, none = FRAMES[lang]
+    ranked = rank_sentences(question, result, searcher)
+    if not ranked or should_abstain(ranked[0], searcher.embedder, result.language in searcher.languages):
+        return Answer(question, none, (), result.hits, True, lang, timings, warnings)
+    chosen = select_sentences(ranked)
     open_q, close_q = QUOTES.get(lang, ("“", "”"))
     citations = tuple(
         Citation(n=i + 1, source=e.source, chunk_id=e.chunk_id, start=e.start, end=e.end, text=e.text,
