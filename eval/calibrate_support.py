@@ -2,39 +2,38 @@
 
 Each answerable question's short gold answer plays an LLM sentence. Against its gold source it should
 count as supported; against the other sources, not. Prints the best-sentence similarity and the word
-overlap for both, and how the thresholds in amqa.generation split them.
+overlap for both, and how the thresholds in amqa.verification split them.
 """
 import numpy as np
 
 from amqa import Engine
 from amqa.evaluation import load_questions
-from amqa.generation import support
 from amqa.text import tokenize
 
 engine = Engine(progress=False)
-s = engine.searcher
+corpus, verifier = engine.corpus, engine.verifier
 pos, neg = [], []
 for q in load_questions():
     if not q["answerable"] or not q["answer"]:
         continue
     claim = q["answer"]
-    qv = s.embedder.embed([claim], "query")[0]
+    qv = engine.embedder.embed([claim], "query")[0]
     tokens = set(tokenize(claim, q["language"]))
-    for source in {c.source for c in s.chunks}:
+    for source in {c.source for c in corpus.chunks}:
         best = (0.0, 0.0)
-        chunks = [c for c in s.chunks if c.source == source]
-        verdict = support(claim, chunks, s, q["language"]) is not None
+        chunks = [c for c in corpus.chunks if c.source == source]
+        verdict = verifier.support(claim, chunks, q["language"]) is not None
         for c in chunks:
-            rows = s.chunk_sentence_rows[s.chunk_row(c.id)]
-            dense = float((s.sentence_vectors[rows] @ qv).max()) if len(rows) else 0.0
+            match = corpus.sentences.best_in_chunk(corpus.chunk_row(c.id), qv)
+            dense = match.similarity if match else 0.0
             lexical = len(tokens & set(tokenize(c.text, c.language))) / len(tokens) if tokens else 0.0
             best = max(best, (dense, lexical))
         (pos if source in q["sources"] else neg).append(best + (float(verdict),))
 pos, neg = np.array(pos), np.array(neg)
 print(f"gold pairs: {len(pos)}, dense p10/p50 {np.percentile(pos[:, 0], 10):.3f}/{np.percentile(pos[:, 0], 50):.3f}; "
-      f"supported by amqa.generation.support: {pos[:, 2].mean():.3f}")
+      f"supported by Verifier.support: {pos[:, 2].mean():.3f}")
 print(f"other pairs: {len(neg)}, dense p50/p90 {np.percentile(neg[:, 0], 50):.3f}/{np.percentile(neg[:, 0], 90):.3f}; "
-      f"supported by amqa.generation.support: {neg[:, 2].mean():.3f}")
+      f"supported by Verifier.support: {neg[:, 2].mean():.3f}")
 print("threshold grid (without the number rule):")
 for d in (0.84, 0.85, 0.86, 0.87, 0.88, 0.90):
     for lx in (0.5, 0.6, 0.7):

@@ -1,3 +1,4 @@
+import os
 import shutil
 from pathlib import Path
 
@@ -8,13 +9,16 @@ SEEDS = ROOT / "seeds"
 
 
 @pytest.fixture(autouse=True)
-def amqa_home(tmp_path, monkeypatch):
-    """Every test gets its own amqa home and no environment overrides."""
-    home = tmp_path / "amqa-home"
-    monkeypatch.setenv("AMQA_HOME", str(home))
-    for var in ("AMQA_DOCS", "AMQA_STORE", "AMQA_EMBEDDER", "AMQA_QUERY_PREFIX", "AMQA_PASSAGE_PREFIX"):
-        monkeypatch.delenv(var, raising=False)
-    return home
+def settings(tmp_path, monkeypatch):
+    """Every test gets its own amqa home, no AMQA_* (or OPENAI_API_KEY) variable from the caller's shell,
+    and the clean Settings object that results."""
+    for var in list(os.environ):
+        if var.startswith("AMQA_") and var != "AMQA_REQUIRE_BROWSER" or var == "OPENAI_API_KEY":
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("AMQA_HOME", str(tmp_path / "amqa-home"))
+    from amqa.settings import Settings
+
+    return Settings.from_env()
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +33,28 @@ def seed_store(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def engine(seed_store):
+    """The real model over the seeds: the judge of every quality claim."""
     from amqa import Engine
 
     return Engine(SEEDS, seed_store, progress=False)
+
+
+@pytest.fixture(scope="session")
+def hash_store(tmp_path_factory):
+    """The seeds indexed with the hash test embedder (no model: well under a second)."""
+    from amqa.store import update_index
+
+    store = tmp_path_factory.mktemp("hash-store")
+    update_index(SEEDS, store, "hash")
+    return store
+
+
+@pytest.fixture(scope="session")
+def hash_engine(hash_store):
+    """A fast engine for unit tests of logic (lexical only: never for quality claims)."""
+    from amqa import Engine
+
+    return Engine(SEEDS, hash_store, "hash", progress=False)
 
 
 @pytest.fixture
@@ -42,3 +65,12 @@ def docs_copy(tmp_path):
     for f in folder.iterdir():
         f.chmod(0o644)
     return folder
+
+
+def pytest_collection_modifyitems(items):
+    """A test that reaches the real model (through the `engine` or `seed_store` fixtures) or a
+    browser is slow; `pytest -m "not slow"` runs the rest in seconds."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "engine" in names or "seed_store" in names or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)

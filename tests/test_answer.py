@@ -132,7 +132,7 @@ def test_list_items_are_not_headlines():
 def test_quotes_reach_further_into_the_best_sentences_file():
     from amqa.answering import Evidence, select_sentences
 
-    def ev(source, text, score):
+    def ev(source: str, text: str, score: float) -> Evidence:
         return Evidence(source, source + "#0", 0, len(text), text, score, score, 0.0)
 
     ranked = [ev("a.txt", "Best.", 0.90), ev("b.txt", "Other file, close.", 0.88),
@@ -140,3 +140,16 @@ def test_quotes_reach_further_into_the_best_sentences_file():
               ev("a.txt", "Same file, too far.", 0.80)]
     assert [e.text for e in select_sentences(ranked)] == ["Best.", "Other file, close.", "Same file, 0.05 behind."]
     assert [e.text for e in select_sentences(ranked[:1])] == ["Best."]
+
+
+def test_writer_logic_on_the_hash_embedder(hash_engine):
+    """Fast: spans are exact, markers match citations, off-topic questions abstain in their language."""
+    a = hash_engine.answer("Combien d'entreprises compte le bassin de Montbéliard ?")
+    assert not a.abstained and a.citations[0].source == "004_1b3744d526457350.txt"
+    for c in a.citations:
+        text = (ROOT / "seeds" / c.source).read_text(encoding="utf-8")
+        assert text[c.start:c.end] == c.text and f"[{c.n}]" in a.text
+    assert [c.n for c in a.citations] == list(range(1, len(a.citations) + 1))
+    off = hash_engine.answer("Comment préparer une pâte à crêpes ?")
+    assert off.abstained and off.citations == () and off.text.startswith("Les documents ne contiennent pas")
+    assert off.verification.value == "quoted" and off.timings["total"] >= off.timings["retrieve"] > 0

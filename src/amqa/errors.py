@@ -19,3 +19,7 @@ class IndexMismatchError(AmqaError):
 
 class MissingDependencyError(AmqaError, ImportError):
     """An optional backend's package is not installed; the message names the install command."""
+
+
+class GeneratorError(AmqaError):
+    """The LLM could not answer (endpoint down, timeout, bad key, missing model, prompt too long)."""

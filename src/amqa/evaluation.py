@@ -17,21 +17,23 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable
 
-from .config import PROJECT_ROOT, amqa_home
 from .engine import Engine
-from .generation import support
 from .errors import InvalidInputError
+from .settings import Settings, bundled_eval_set
 from .text import normalize
-from .types import Answer
+from .types import Answer, Verification
+from .verification import Verifier
 
-DEFAULT_SET = PROJECT_ROOT / "eval" / "questions.jsonl"
 EVAL_K = 10  # hits kept per question, for recall@5 and nDCG@10
 REQUIRED = ("id", "question", "sources")
 
 
 def load_questions(path: str | Path | None = None) -> list[dict]:
-    """Read a JSONL evaluation set (one question a line; see ``eval/README.md`` for the fields)."""
-    path = Path(path or DEFAULT_SET)
+    """Read a JSONL evaluation set (one question a line; see ``eval/README.md`` for the fields).
+
+    The default is the seeds' set shipped with the package (``eval/questions.jsonl`` in a checkout).
+    """
+    path = Path(path or bundled_eval_set())
     if not path.is_file():
         raise InvalidInputError(f"evaluation set not found: '{path}'. Pass a JSONL file with --set FILE.")
     rows = []
@@ -67,11 +69,12 @@ def evaluate(engine: Engine, questions: list[dict], progress: bool = False,
     for q in tqdm(questions, desc="Evaluating", unit="question", disable=not progress, leave=False):
         t0 = time.perf_counter()
         answer = engine.answer(q["question"], k=EVAL_K)
-        records.append(score_one(q, answer, texts, time.perf_counter() - t0, engine.searcher))
+        records.append(score_one(q, answer, texts, time.perf_counter() - t0, engine.verifier))
     return {"summary": summarize(records), "breakdowns": breakdowns(records), "questions": records}
 
 
-def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float, searcher=None) -> dict:
+def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float,
+              verifier: Verifier | None = None) -> dict:
     gold = set(q["sources"])
     ranked = list(dict.fromkeys(h.chunk.source for h in answer.hits))
     cited = list(dict.fromkeys(c.source for c in answer.citations))
@@ -81,8 +84,8 @@ def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float, se
         "type": q.get("type", ""), "cross_lingual": q.get("cross_lingual", False),
         "answerable": q["answerable"], "gold_sources": sorted(gold), "ranked_sources": ranked[:EVAL_K],
         "cited_sources": cited, "answer": answer.text, "abstained": answer.abstained,
-        "seconds": seconds, "faithfulness": faithfulness(answer, texts, searcher),
-        "generator": answer.generator, "verification": answer.verification,
+        "seconds": seconds, "faithfulness": faithfulness(answer, texts, verifier),
+        "generator": answer.generator, "verification": answer.verification.value,
     }
     if q["answerable"]:
         dcg = sum(1 / math.log2(i + 2) for i, s in enumerate(ranked[:10]) if s in gold)
@@ -120,9 +123,9 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _QUOTES = "«»“”„\"'‘’ "
 
 
-def faithfulness(answer: Answer, texts: dict[str, str], searcher=None) -> float | None:
+def faithfulness(answer: Answer, texts: dict[str, str], verifier: Verifier | None = None) -> float | None:
     """Share of answer segments (text before each ``[n]``) found, normalised, inside the span ``[n]``
-    cites, or (for an LLM's paraphrase, given the ``searcher``) supported by the cited passage as the
+    cites, or (for an LLM's paraphrase, given the ``verifier``) supported by the cited passage as the
     LLM verifier defines it. ``None`` for an abstention."""
     if answer.abstained or not answer.citations:
         return None
@@ -141,9 +144,8 @@ def faithfulness(answer: Answer, texts: dict[str, str], searcher=None) -> float 
         source = texts.get(c.source, "") if c else ""
         if c and seg and normalize(seg) in normalize(source[c.start:c.end]):
             ok += 1
-        elif c and seg and searcher is not None and answer.generator != "extractive":
-            chunk = searcher.chunks[searcher.chunk_row(c.chunk_id)]
-            ok += support(seg, [chunk], searcher, answer.language) is not None
+        elif c and seg and verifier is not None and answer.generator != "extractive":
+            ok += verifier.support(seg, [verifier.corpus.chunk(c.chunk_id)], answer.language) is not None
     return ok / len(segments)
 
 
@@ -155,7 +157,7 @@ def summarize(records: list[dict]) -> dict:
     cited = sum(r["cited"] for r in ans)
     lat = sorted(r["seconds"] for r in records)
     f1 = [r["token_f1"] for r in ans if r.get("token_f1") is not None]
-    out = {"questions": len(records), "answerable": len(ans), "unanswerable": len(una)}
+    out: dict[str, float] = {"questions": len(records), "answerable": len(ans), "unanswerable": len(una)}
     for m in ("recall@1", "recall@5", "mrr", "ndcg@10", "citation_recall", "key_fact_recall"):
         out[m] = _mean(r[m] for r in ans)
     out["citation_precision"] = sum(r["cited_gold"] for r in ans) / cited if cited else 0.0
@@ -164,9 +166,9 @@ def summarize(records: list[dict]) -> dict:
     out["abstain_precision"] = sum(not r["answerable"] for r in abst) / len(abst) if abst else 0.0
     out["abstain_recall"] = sum(r["abstained"] for r in una) / len(una) if una else 0.0
     out["false_abstentions"] = sum(r["abstained"] for r in ans)
-    out["llm_verified"] = sum(r.get("verification") in ("verified", "abstained") for r in records
-                              if r.get("generator", "extractive") != "extractive")
-    out["llm_fallbacks"] = sum(str(r.get("verification", "")).startswith("fallback") for r in records)
+    out["llm_verified"] = sum(r.get("verification") in (Verification.VERIFIED, Verification.LLM_ABSTAINED)
+                              for r in records if r.get("generator", "extractive") != "extractive")
+    out["llm_fallbacks"] = sum(r.get("verification") == Verification.FALLBACK for r in records)
     out["latency_p50_ms"] = 1000 * percentile(lat, 50)
     out["latency_p95_ms"] = 1000 * percentile(lat, 95)
     return out
@@ -220,19 +222,20 @@ def format_report(report: dict) -> str:
 # --- SQuAD-format benchmarks (XQuAD) --------------------------------------------------------
 
 def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir: Path | None = None,
-                    embedder=None, limit: int | None = None, progress: bool = False) -> dict:
+                    embedder: str | None = None, limit: int | None = None, progress: bool = False,
+                    settings: Settings | None = None) -> dict:
     """Index each paragraph of ``docs_file`` as its own file; ask the questions of ``questions_file``.
 
     The two files must be parallel (same articles and paragraphs in the same order), as XQuAD's
     languages are; question ``j`` of paragraph ``i`` has paragraph ``i`` as gold. Gold answer strings
     are taken from both files. Returns recall@1, recall@5 and the share of answers holding a gold string.
     The paragraphs and their index are kept in ``work_dir`` (default: one folder per documents file
-    and embedder under ``$AMQA_HOME/squad``), so asking another language reuses them.
+    and embedder under ``<home>/squad``), so asking another language reuses them.
     """
+    settings = settings or Settings.from_env()
     if work_dir is None:
-        spec = embedder if isinstance(embedder, str) else getattr(embedder, "id", "")
-        key = hashlib.sha256((Path(docs_file).resolve().as_posix() + "|" + (spec or "")).encode()).hexdigest()[:10]
-        work_dir = amqa_home() / "squad" / f"{Path(docs_file).stem}-{key}"
+        key = hashlib.sha256((Path(docs_file).resolve().as_posix() + "|" + (embedder or "")).encode()).hexdigest()[:10]
+        work_dir = Path(settings.home) / "squad" / f"{Path(docs_file).stem}-{key}"
     docs = _read_squad(docs_file)
     qs = _read_squad(questions_file)
     if len(docs) != len(qs):
@@ -245,7 +248,7 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
         path = folder / name
         if not path.exists() or path.read_text(encoding="utf-8") != context:
             path.write_text(context, encoding="utf-8")
-    engine = Engine(folder, work_dir / "store", embedder, progress=progress)
+    engine = Engine(folder, work_dir / "store", embedder, progress=progress, settings=settings)
     engine.index()
     items = [(q, i, list(answers) + list(docs[i][1].get(qid, ("", []))[1]))
              for i, (_, qas) in enumerate(qs) for qid, (q, answers) in qas.items()]

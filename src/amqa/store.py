@@ -27,9 +27,9 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .chunking import ChunkSettings, chunk_document
-from .documents import Document, Skipped, read_document, scan_folder
+from .documents import Document, FolderScan, Skipped, SourceFile, read_document, scan_folder
 from .embedders import Embedder, get_embedder
 from .errors import IndexMismatchError, NoDocumentsError
 from .types import Chunk, Sentence
@@ -178,63 +178,82 @@ def update_index(docs: str | os.PathLike, store: str | os.PathLike, embedder: Em
         old = None if rebuild else load_index(store, embedder, settings)
         if settings is None:
             settings = ChunkSettings(**old.manifest["chunking"]) if old else ChunkSettings()
-        old_files = old.files if old else {}
-        by_source = {f.source: f for f in scan.files}
-        report.removed = sorted(set(old_files) - set(by_source))
-        todo = []
-        for f in scan.files:
-            before = old_files.get(f.source)
-            if before is None:
-                report.added.append(f.source)
-                todo.append(f)
-            elif before["sha256"] != f.sha256:
-                report.changed.append(f.source)
-                todo.append(f)
-            else:
-                report.unchanged.append(f.source)
+        todo = _compare(scan, old.files if old else {}, report)
         if old is not None and report.up_to_date:
-            report.skipped += [Skipped(**s) for s in old.manifest.get("skipped_files", [])
-                               if s["source"] not in {x.source for x in report.skipped}]
-            report.total_seconds = time.perf_counter() - started
+            _keep_skipped(old, report)
             report.index = old
+            report.total_seconds = time.perf_counter() - started
             return report
-
-        new_docs: list[Document] = []
-        bar = _bar(len(todo), "Reading", progress)
-        for f in todo:
-            doc = read_document(f)
-            if isinstance(doc, Skipped):
-                report.skipped.append(doc)
-                if doc.source in report.added:
-                    report.added.remove(doc.source)
-                else:  # it was indexed before and is now unusable: its old chunks go
-                    report.changed.remove(doc.source)
-                    report.removed.append(doc.source)
-            else:
-                new_docs.append(doc)
-            bar.update(1)
-        bar.close()
-
+        new_docs = _read_changed(todo, report, progress)
         if not new_docs and not report.unchanged:
             raise NoDocumentsError(_no_documents_message(docs, report.skipped))
-
         data = _assemble(old, report.unchanged, new_docs, settings, embedder, report, progress)
-        data.manifest.update({
-            "format_version": FORMAT_VERSION,
-            "amqa_version": __version__,
-            "embedder": {"id": embedder.id, "dim": int(data.chunk_vectors.shape[1])},
-            "chunking": settings.to_dict(),
-            "docs": str(Path(docs).resolve()),
-            "created": old.manifest.get("created") if old else _now(),
-            "updated": _now(),
-            "skipped_files": [{"source": s.source, "reason": s.reason} for s in report.skipped],
-        })
+        data.manifest.update(_manifest_fields(docs, settings, embedder, data, old, report.skipped))
         _write(store, data)
         report.index = data
     report.total_seconds = time.perf_counter() - started
     if log:
         log(report.summary())
     return report
+
+
+def _compare(scan: FolderScan, old_files: dict[str, dict], report: IndexReport) -> list[SourceFile]:
+    """Sort the scanned files into the report's added, changed, unchanged and removed lists; return
+    the files to read (added or changed)."""
+    report.removed = sorted(set(old_files) - {f.source for f in scan.files})
+    todo = []
+    for f in scan.files:
+        before = old_files.get(f.source)
+        if before is None:
+            report.added.append(f.source)
+            todo.append(f)
+        elif before["sha256"] != f.sha256:
+            report.changed.append(f.source)
+            todo.append(f)
+        else:
+            report.unchanged.append(f.source)
+    return todo
+
+
+def _keep_skipped(old: IndexData, report: IndexReport) -> None:
+    """An up-to-date index still reports the files it skipped when it was written."""
+    seen = {x.source for x in report.skipped}
+    report.skipped += [Skipped(**s) for s in old.manifest.get("skipped_files", []) if s["source"] not in seen]
+
+
+def _read_changed(todo: list[SourceFile], report: IndexReport, progress: bool) -> list[Document]:
+    """Read the added and changed files; a file that became unusable is skipped (and, if it was
+    indexed before, removed)."""
+    docs: list[Document] = []
+    bar = _bar(len(todo), "Reading", progress)
+    for f in todo:
+        doc = read_document(f)
+        if isinstance(doc, Skipped):
+            report.skipped.append(doc)
+            if doc.source in report.added:
+                report.added.remove(doc.source)
+            else:  # it was indexed before and is now unusable: its old chunks go
+                report.changed.remove(doc.source)
+                report.removed.append(doc.source)
+        else:
+            docs.append(doc)
+        bar.update(1)
+    bar.close()
+    return docs
+
+
+def _manifest_fields(docs: str | os.PathLike, settings: ChunkSettings, embedder: Embedder, data: IndexData,
+                     old: IndexData | None, skipped: list[Skipped]) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "amqa_version": __version__,
+        "embedder": {"id": embedder.id, "dim": int(data.chunk_vectors.shape[1])},
+        "chunking": settings.to_dict(),
+        "docs": str(Path(docs).resolve()),
+        "created": old.manifest.get("created") if old else _now(),
+        "updated": _now(),
+        "skipped_files": [{"source": s.source, "reason": s.reason} for s in skipped],
+    }
 
 
 def plan_document(doc: Document, settings: ChunkSettings) -> tuple[list[Chunk], list[tuple[int, int]]]:

@@ -43,7 +43,7 @@ def detect_language(text: str) -> str:
     words = [w.lower() for w in _WORD.findall(_ELISION.sub(lambda m: m.group(0)[:-1] + " ", text))]
     if not words:
         return "en"
-    scores = {lang: sum(w in sw for w in words) for lang, sw in STOPWORDS.items()}
+    scores: dict[str, float] = {lang: sum(w in sw for w in words) for lang, sw in STOPWORDS.items()}
     # French-only marks break ties on short questions ("Où se trouve ... ?").
     scores["fr"] += 0.5 * len(re.findall(r"[àâçèêëîïôûùœ]|['’]\w", text.lower()))
     scores["es"] += 1.0 * len(re.findall(r"[ñ¿¡]", text))

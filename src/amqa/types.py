@@ -5,6 +5,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Mapping
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class Chunk:
     sentences: tuple[Sentence, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Hit:
     """A retrieved chunk with the fused score and what each retriever said of it.
 
@@ -65,7 +69,30 @@ class Hit:
     bm25_rank: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Query:
+    """A question as retrieval saw it: its text, embedding, BM25 tokens and detected language."""
+
+    text: str
+    vector: np.ndarray
+    tokens: tuple[str, ...]
+    language: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchResult:
+    """What retrieval hands to the answer writers: the ranked hits and the query they answer.
+
+    ``corpus_has_language`` tells whether any indexed document is in the question's language (when
+    none is, shared words are not to be expected).
+    """
+
+    hits: tuple[Hit, ...]
+    query: Query
+    corpus_has_language: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class Citation:
     """A quoted passage behind an ``[n]`` marker: ``text == document.text[start:end]``."""
 
@@ -78,7 +105,16 @@ class Citation:
     score: float
 
 
-@dataclass(frozen=True)
+class Verification(str, Enum):
+    """How an answer's text was checked against the documents."""
+
+    QUOTED = "quoted"              #: the extractive writer quoted the documents
+    VERIFIED = "verified"          #: every sentence of the LLM's reply is supported by what it cites
+    LLM_ABSTAINED = "abstained"    #: the LLM said the documents hold no answer
+    FALLBACK = "fallback"          #: the LLM's reply failed the check, or the LLM failed: extractive text shown
+
+
+@dataclass(frozen=True, kw_only=True)
 class Answer:
     """What :func:`amqa.answer` returns.
 
@@ -93,14 +129,14 @@ class Answer:
     hits: tuple[Hit, ...]
     abstained: bool
     language: str
-    timings: dict[str, float] = field(default_factory=dict)
+    #: Seconds per step ("load", "retrieve", "compose", "generate", "total").
+    timings: Mapping[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     #: "extractive", or the LLM that wrote the answer ("openai:MODEL@URL", "transformers:PATH").
     generator: str = "extractive"
-    #: How the text was checked: "quoted" (extractive), "verified" (every LLM sentence supported by
-    #: the passages it cites), "abstained" (the LLM found no answer), or "fallback: REASON" (the LLM
-    #: reply failed the check or the LLM failed; the text is then the extractive answer).
-    verification: str = "quoted"
+    verification: Verification = Verification.QUOTED
+    #: Why the verification ended as it did (for a fallback: what failed).
+    verification_reason: str = ""
     #: The LLM's reply when it was not shown (fallback), for inspection.
     draft: str = ""
 
@@ -118,5 +154,6 @@ class Answer:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "warnings": list(self.warnings),
             "generator": self.generator,
-            "verification": self.verification,
+            "verification": self.verification.value,
+            "verification_reason": self.verification_reason,
         }

@@ -1,31 +1,33 @@
 """The Gradio chat UI: a thin layer over :class:`amqa.Engine`.
 
-    python app.py                    # or: amqa serve
+    python app.py                    # or: amqa serve (the CLI parses the flags)
     python app.py --port 8000 --docs ~/my-docs
 
 In Python::
 
-    from amqa.ui import build_app
-    build_app().launch(server_name="127.0.0.1", server_port=7860)
+    from amqa.ui import build_app, serve
+    serve(build_app(), "127.0.0.1", 7860)
+
+The event handlers (:class:`ChatHandlers`) are plain Python and tested without a browser; the page
+itself is tested in headless Chromium.
 
 Everything that comes from a document or a user is escaped before it reaches the page, so HTML or
 ``<script>`` inside a document or a question is shown as text, never rendered or run.
 """
 from __future__ import annotations
 
-import argparse
 import html
 import logging
-import os
-import sys
 import time
 from pathlib import Path
+from typing import Any, Iterator
 
-from .config import DEFAULT_K, MAX_K
-from .documents import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES, add_file
+from .documents import SUPPORTED_SUFFIXES
 from .engine import Engine
 from .errors import AmqaError, MissingDependencyError
-from .types import Answer
+from .settings import MAX_K
+from .types import Answer, Verification
+from .uploads import MAX_UPLOAD_BYTES, add_file
 
 log = logging.getLogger("amqa.ui")
 
@@ -121,18 +123,21 @@ def documents_table(engine: Engine) -> tuple[list[list], str]:
     return rows, note
 
 
-def build_app(engine: Engine | None = None, *, docs: str | os.PathLike | None = None,
-              store: str | os.PathLike | None = None, k: int = DEFAULT_K,
-              max_upload_bytes: int = MAX_UPLOAD_BYTES):
-    """The Gradio Blocks app. The index is loaded (or built) here, once, so the first answer is as
-    fast as the next ones."""
-    gr = _gradio()
-    engine = engine or Engine(docs, store, k=k, progress=True)
-    engine.warm_up()
+# What a chat handler returns each step: chat history, sources panel, passages table, turn, status line.
+Update = tuple[list, str, str, int, str]
 
-    writers = ["extractive"] + ([engine.generator.id] if engine.generator is not None else [])
 
-    def respond(message: str, history: list, k_value: float, show_passages: bool, writer: str, turn: int):
+class ChatHandlers:
+    """The page's event handlers over one engine: plain Python, so they are tested without a browser."""
+
+    def __init__(self, engine: Engine, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> None:
+        self.engine = engine
+        self.max_upload_bytes = max_upload_bytes
+        self.writers = ["extractive"] + ([engine.generator.id] if engine.generator is not None else [])
+
+    def respond(self, message: str, history: list | None, k_value: float, show_passages: bool, writer: str,
+                turn: int) -> Iterator[Update]:
+        """Answer ``message``: the question appears at once, the answer streams in, then its sources."""
         history = list(history or [])
         turn = int(turn or 0) + 1
         question = (message or "").strip()
@@ -144,45 +149,56 @@ def build_app(engine: Engine | None = None, *, docs: str | os.PathLike | None = 
         yield history, sources_html(None, turn - 1), "", turn - 1, ""
         answer, draft = None, ""
         try:
-            chosen = engine.generator if engine.generator is not None and writer == engine.generator.id else "extractive"
-            for item in engine.answer_stream(question, k=int(k_value), generator=chosen):
+            for item in self.engine.answer_stream(question, k=int(k_value), generator=self._writer(writer)):
                 if isinstance(item, Answer):
                     answer = item
                 else:  # an LLM's reply as it arrives; verified before the final text replaces it
                     draft += item
                     history[-1] = {"role": "assistant", "content": chat_text(draft) + " ▌"}
                     yield history, sources_html(None, turn - 1), "", turn - 1, "writing…"
-        except AmqaError as exc:
-            history[-1] = {"role": "assistant", "content": chat_text(f"⚠️ {exc}")}
-            yield history, sources_html(None, turn, str(exc)), "", turn, ""
-            return
         except Exception as exc:  # the server keeps serving; the user gets a message, not a trace
-            log.exception("answer failed")
-            msg = f"Sorry, this question could not be answered ({type(exc).__name__}). Please try again."
-            history[-1] = {"role": "assistant", "content": chat_text(msg)}
-            yield history, sources_html(None, turn, msg), "", turn, ""
+            yield self._failure(history, turn, exc)
             return
+        assert answer is not None
+        yield from self._reveal(history, turn, answer, streamed=bool(draft), show_passages=show_passages)
+
+    def _writer(self, name: str) -> Any:
+        generator = self.engine.generator
+        return generator if generator is not None and name == generator.id else "extractive"
+
+    def _failure(self, history: list, turn: int, exc: Exception) -> Update:
+        if isinstance(exc, AmqaError):
+            msg, shown = str(exc), f"⚠️ {exc}"
+        else:
+            log.exception("answer failed")
+            msg = shown = f"Sorry, this question could not be answered ({type(exc).__name__}). Please try again."
+        history[-1] = {"role": "assistant", "content": chat_text(shown)}
+        return history, sources_html(None, turn, msg), "", turn, ""
+
+    def _reveal(self, history: list, turn: int, answer: Answer, *, streamed: bool,
+                show_passages: bool) -> Iterator[Update]:
+        """The final text (the extractive one arrives in a few steps), then the sources and status."""
         text = answer.text
-        if answer.verification.startswith("fallback"):
-            text = (f"⚠️ The LLM answer was not shown ({answer.verification[len('fallback: '):]}). "
-                    f"Extractive answer:\n\n{text}")
-        if not draft:  # the extractive writer: let the text arrive in a few steps
+        if answer.verification is Verification.FALLBACK:
+            text = f"⚠️ The LLM answer was not shown ({answer.verification_reason}). Extractive answer:\n\n{text}"
+        if not streamed:
             words = text.split(" ")
             for i in range(STREAM_WORDS, len(words), STREAM_WORDS):
                 history[-1] = {"role": "assistant", "content": chat_text(" ".join(words[:i])) + " ▌"}
                 yield history, sources_html(None, turn - 1), "", turn - 1, ""
                 time.sleep(STREAM_PAUSE)
         history[-1] = {"role": "assistant", "content": chat_text(text)}
-        status = f"{answer.timings.get('total', 0) * 1000:.0f} ms · {answer.generator} · {answer.verification}"
-        yield (history, sources_html(answer, turn), passages_html(answer) if show_passages else "", turn, status)
+        status = (f"{answer.timings.get('total', 0) * 1000:.0f} ms · {answer.generator} · "
+                  f"{answer.verification.value}")
+        yield history, sources_html(answer, turn), passages_html(answer) if show_passages else "", turn, status
 
-    def upload(files: list[tuple[str, str]] | None):
-        files = files or []
+    def upload(self, files: list[tuple[str, str]] | None) -> tuple[str, list[list], str, None]:
+        """Copy uploads into the documents folder (safe names only) and index them."""
         added, refused = [], []
-        for path, name in files:
+        for path, name in files or []:
             try:
                 data = Path(path).read_bytes()
-                added.append(add_file(engine.docs, data, name, max_upload_bytes).name)
+                added.append(add_file(self.engine.docs, data, name, self.max_upload_bytes).name)
             except AmqaError as exc:
                 refused.append(str(exc))
             except OSError as exc:
@@ -190,52 +206,74 @@ def build_app(engine: Engine | None = None, *, docs: str | os.PathLike | None = 
         lines = []
         if added:
             try:
-                report = engine.index()
+                report = self.engine.index()
                 lines.append(f"✅ Indexed {', '.join(added)} ({report.summary()})")
             except AmqaError as exc:
                 lines.append(f"⚠️ {exc}")
         lines += [f"❌ {r}" for r in refused]
-        rows, note = documents_table(engine)
+        rows, note = documents_table(self.engine)
         return chat_text("\n".join(lines) or "No file received."), rows, note, None
 
+
+def build_app(engine: Engine | None = None, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> Any:
+    """The Gradio Blocks app over ``engine`` (default: ``Engine()``, from the environment's settings).
+    The index is loaded (or built) here, once, so the first answer is as fast as the next ones."""
+    gr = _gradio()
+    engine = engine or Engine(progress=True)
+    engine.warm_up()
+    handlers = ChatHandlers(engine, max_upload_bytes)
     with gr.Blocks(title="amqa: questions about your documents") as app:
         gr.Markdown("# amqa\nAsk about the documents in French or English. Every answer quotes its "
                     "sources, with [n] markers pointing at the files below the chat.")
         turn = gr.State(0)
         with gr.Tab("Chat"):
-            chatbot = gr.Chatbot(label="Chat", height=420, elem_id="amqa-chat", sanitize_html=True,
-                                 allow_tags=False)
-            with gr.Row():
-                box = gr.Textbox(placeholder="Posez une question… / Ask a question…", show_label=False,
-                                 elem_id="amqa-question", scale=8, autofocus=True)
-                send = gr.Button("Ask", variant="primary", scale=1, elem_id="amqa-send")
-            status = gr.Markdown("", elem_id="amqa-status")
-            gr.Examples(EXAMPLES, inputs=box)
-            gr.Markdown("### Sources")
-            sources = gr.HTML(sources_html(None, 0), elem_id="amqa-sources")
-            with gr.Accordion("Settings", open=False):
-                k_slider = gr.Slider(1, MAX_K, value=engine.k, step=1, label="Passages to retrieve (k)")
-                writer = gr.Dropdown(writers, value=writers[-1], label="Answer writer", elem_id="amqa-writer",
-                                     info="extractive quotes the documents; an LLM answer is checked against them")
-                show = gr.Checkbox(False, label="Show the retrieved passages with their scores")
-                passages = gr.HTML("", elem_id="amqa-passages")
+            chat = _chat_tab(gr, engine, handlers.writers)
         with gr.Tab("Documents"):
-            rows, note = documents_table(engine)
-            info = gr.Markdown(note, elem_id="amqa-docs-info")
-            table = gr.Dataframe(rows, headers=["file", "language", "chunks", "title"], interactive=False,
-                                 elem_id="amqa-docs-table")
-            uploader = DocumentUpload(label=f"Add documents ({', '.join(SUPPORTED_SUFFIXES)}; "
-                                            f"up to {max_upload_bytes // 1_000_000} MB each)",
-                                      file_count="multiple", elem_id="amqa-upload")
-            upload_msg = gr.Markdown("", elem_id="amqa-upload-result")
-
-        ask_args = dict(fn=respond, inputs=[box, chatbot, k_slider, show, writer, turn],
-                        outputs=[chatbot, sources, passages, turn, status], concurrency_limit=4)
-        box.submit(**ask_args).then(lambda: "", None, box)
-        send.click(**ask_args).then(lambda: "", None, box)
-        uploader.upload(upload, uploader, [upload_msg, table, info, uploader], concurrency_limit=1)
+            docs = _documents_tab(gr, engine, max_upload_bytes)
+        ask = dict(fn=handlers.respond, inputs=[chat["box"], chat["chatbot"], chat["k"], chat["show"], chat["writer"], turn],
+                   outputs=[chat["chatbot"], chat["sources"], chat["passages"], turn, chat["status"]],
+                   concurrency_limit=4)
+        chat["box"].submit(**ask).then(lambda: "", None, chat["box"])
+        chat["send"].click(**ask).then(lambda: "", None, chat["box"])
+        docs["uploader"].upload(handlers.upload, docs["uploader"],
+                                [docs["result"], docs["table"], docs["info"], docs["uploader"]], concurrency_limit=1)
     app.queue(default_concurrency_limit=4, max_size=64)
     return app
+
+
+def _chat_tab(gr: Any, engine: Engine, writers: list[str]) -> dict[str, Any]:
+    """The chat, question box, examples, sources panel and settings; returns the components by name."""
+    c: dict[str, Any] = {}
+    c["chatbot"] = gr.Chatbot(label="Chat", height=420, elem_id="amqa-chat", sanitize_html=True, allow_tags=False)
+    with gr.Row():
+        c["box"] = gr.Textbox(placeholder="Posez une question… / Ask a question…", show_label=False,
+                              elem_id="amqa-question", scale=8, autofocus=True)
+        c["send"] = gr.Button("Ask", variant="primary", scale=1, elem_id="amqa-send")
+    c["status"] = gr.Markdown("", elem_id="amqa-status")
+    gr.Examples(EXAMPLES, inputs=c["box"])
+    gr.Markdown("### Sources")
+    c["sources"] = gr.HTML(sources_html(None, 0), elem_id="amqa-sources")
+    with gr.Accordion("Settings", open=False):
+        c["k"] = gr.Slider(1, MAX_K, value=engine.k, step=1, label="Passages to retrieve (k)")
+        c["writer"] = gr.Dropdown(writers, value=writers[-1], label="Answer writer", elem_id="amqa-writer",
+                                  info="extractive quotes the documents; an LLM answer is checked against them")
+        c["show"] = gr.Checkbox(False, label="Show the retrieved passages with their scores")
+        c["passages"] = gr.HTML("", elem_id="amqa-passages")
+    return c
+
+
+def _documents_tab(gr: Any, engine: Engine, max_upload_bytes: int) -> dict[str, Any]:
+    """The indexed files, skipped files and the upload box; returns the components by name."""
+    rows, note = documents_table(engine)
+    return {
+        "info": gr.Markdown(note, elem_id="amqa-docs-info"),
+        "table": gr.Dataframe(rows, headers=["file", "language", "chunks", "title"], interactive=False,
+                              elem_id="amqa-docs-table"),
+        "uploader": DocumentUpload(label=f"Add documents ({', '.join(SUPPORTED_SUFFIXES)}; "
+                                         f"up to {max_upload_bytes // 1_000_000} MB each)",
+                                   file_count="multiple", elem_id="amqa-upload"),
+        "result": gr.Markdown("", elem_id="amqa-upload-result"),
+    }
 
 
 def DocumentUpload(**kwargs):  # noqa: N802 (a component constructor)
@@ -255,34 +293,8 @@ def DocumentUpload(**kwargs):  # noqa: N802 (a component constructor)
     return component
 
 
-def serve(app, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
+def serve(app: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True) -> Any:
     """Launch ``app`` on ``host:port`` with amqa's style and upload limit. Binds loopback unless told
     otherwise; a public share link only with ``share=True``."""
     return app.launch(server_name=host, server_port=port, share=share, css=CSS, max_file_size=MAX_UPLOAD_BYTES,
                       show_error=False, prevent_thread_lock=not block, quiet=not block)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amqa serve", description="Start the amqa chat web UI.")
-    parser.add_argument("--host", default=os.environ.get("AMQA_HOST", "127.0.0.1"),
-                        help="address to bind (default 127.0.0.1, or $AMQA_HOST)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("AMQA_PORT", "7860")),
-                        help="port (default 7860, or $AMQA_PORT)")
-    parser.add_argument("--docs", metavar="DIR", help="documents folder (default: $AMQA_DOCS, else seeds/)")
-    parser.add_argument("--store", metavar="DIR", help="index folder (default: $AMQA_STORE, else vector_store/)")
-    parser.add_argument("-k", type=int, default=int(os.environ.get("AMQA_K", DEFAULT_K)),
-                        help=f"passages to retrieve (default {DEFAULT_K}, or $AMQA_K)")
-    parser.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
-    from .cli import _llm, generator_from_args
-
-    _llm(parser)
-    args = parser.parse_args(argv)
-    try:
-        engine = Engine(args.docs, args.store, k=args.k, progress=True, generator=generator_from_args(args))
-        app = build_app(engine)
-    except AmqaError as exc:
-        print(f"amqa: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"amqa: serving on http://{args.host}:{args.port}", file=sys.stderr)
-    serve(app, args.host, args.port, share=args.share)
-    return 0

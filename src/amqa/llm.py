@@ -1,0 +1,228 @@
+"""LLM answer writers behind one interface: :class:`ChatModel`, one method ``chat_stream(messages)``.
+
+The extractive writer (:mod:`amqa.answering`) stays the offline default and the fallback; an LLM's
+reply is checked by :mod:`amqa.verification` before it is shown.
+
+>>> get_generator("extractive") is None
+True
+>>> get_generator("openai", base_url="http://127.0.0.1:11434/v1", model="llama3.2").id
+'openai:llama3.2@http://127.0.0.1:11434/v1'
+"""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import urllib.error
+import urllib.request
+from abc import ABC, abstractmethod
+from typing import Any, Iterable, Iterator, Sequence
+
+from .errors import GeneratorError, InvalidInputError, MissingDependencyError
+from .settings import Settings, read_api_key
+
+
+class ChatModel(ABC):
+    """A chat LLM. Subclasses implement :meth:`chat_stream`; constructors are cheap."""
+
+    id: str = "chat-model"
+
+    @abstractmethod
+    def chat_stream(self, messages: list[dict]) -> Iterator[str]:
+        """Yield the reply to ``messages`` (OpenAI chat format) piece by piece."""
+
+
+class OpenAIChat(ChatModel):
+    """Any OpenAI-compatible chat-completions endpoint (Ollama, vLLM, llama.cpp server, LM Studio,
+    hosted APIs), streamed. Standard library only.
+
+    ``api_key`` is sent as a bearer token when set (local servers usually need none).
+    """
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0,
+                 temperature: float = 0.0, max_tokens: int = 400) -> None:
+        if not base_url or not base_url.startswith(("http://", "https://")):
+            raise InvalidInputError(f"the LLM base URL must start with http:// or https://. Currently, it is {base_url!r}")
+        if not model:
+            raise InvalidInputError("the LLM model name is empty: pass --model NAME (or set AMQA_MODEL)")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.timeout = timeout
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.id = f"openai:{model}@{self.base_url}"
+
+    def chat_stream(self, messages: list[dict]) -> Iterator[str]:
+        body = json.dumps({"model": self.model, "messages": messages, "stream": True,
+                           "temperature": self.temperature, "max_tokens": self.max_tokens}).encode()
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(f"{self.base_url}/chat/completions", body, headers, method="POST")
+        try:
+            response = urllib.request.urlopen(request, timeout=self.timeout)
+        except urllib.error.HTTPError as exc:
+            raise GeneratorError(self._http_message(exc.code, exc.read()[:500].decode("utf-8", "replace"))) from exc
+        except (socket.timeout, TimeoutError) as exc:
+            raise GeneratorError(f"no reply from the LLM at {self.base_url} within {self.timeout:.0f} s") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, (socket.timeout, TimeoutError)):
+                raise GeneratorError(f"no reply from the LLM at {self.base_url} within {self.timeout:.0f} s") from exc
+            raise GeneratorError(f"cannot reach the LLM at {self.base_url} ({reason}); is the server running?") from exc
+        try:
+            with response:
+                for raw in response:
+                    line = raw.decode("utf-8", "replace").strip()
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    try:
+                        choice = json.loads(data)["choices"][0]
+                    except (ValueError, KeyError, IndexError):
+                        continue
+                    piece = (choice.get("delta") or {}).get("content") or (choice.get("message") or {}).get("content")
+                    if piece:
+                        yield piece
+        except (socket.timeout, TimeoutError) as exc:
+            raise GeneratorError(f"the LLM at {self.base_url} stopped answering for {self.timeout:.0f} s") from exc
+
+    def _http_message(self, code: int, body: str) -> str:
+        if code in (401, 403):
+            return (f"the LLM endpoint refused the API key (HTTP {code}); set AMQA_API_KEY (or OPENAI_API_KEY)")
+        if code == 404:
+            return f"model '{self.model}' or the chat endpoint was not found at {self.base_url} (HTTP 404)"
+        if code in (400, 413) and re.search(r"context|too long|maximum|tokens", body, re.I):
+            return f"the prompt is too long for the model's context (HTTP {code}); ask with a smaller -k"
+        return f"the LLM server failed (HTTP {code}): {body.strip()[:200]}"
+
+
+class TransformersChat(ChatModel):
+    """A local Hugging Face causal LM folder, streamed with a text streamer (needs ``amqa[st]``).
+
+    Uses the tokenizer's chat template, or a plain "System/User/Assistant" layout when it has none.
+    """
+
+    FALLBACK_STOPS = ("\nUser:", "\nSystem:")
+
+    def __init__(self, path: str, max_new_tokens: int = 256, device: str = "cpu") -> None:
+        if not path:
+            raise InvalidInputError("the transformers model path is empty: use transformers:PATH")
+        self.path = path
+        self.max_new_tokens = max_new_tokens
+        self.device = device
+        self.id = f"transformers:{path}"
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        if self._model is None:
+            try:
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+            except ImportError as exc:
+                raise MissingDependencyError("the transformers writer needs: pip install -e '.[st]'") from exc
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(self.path)
+                model: Any = AutoModelForCausalLM.from_pretrained(self.path)
+                self._model = model.to(self.device).eval()
+            except (OSError, ValueError) as exc:
+                raise GeneratorError(f"could not load the model folder '{self.path}': {exc}") from exc
+        return self._model, self._tokenizer
+
+    def prompt(self, messages: list[dict]) -> tuple[str, bool]:
+        """The prompt text, and whether the tokenizer's own chat template made it."""
+        _, tokenizer = self._load()
+        if getattr(tokenizer, "chat_template", None):
+            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True), True
+        turns = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+        return "\n".join(turns) + "\nAssistant:", False
+
+    def chat_stream(self, messages: list[dict]) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        with self._lock:  # one generation at a time per loaded model
+            model, tokenizer = self._load()
+            text, templated = self.prompt(messages)
+            inputs = tokenizer(text, return_tensors="pt").to(self.device)
+            limit = getattr(model.config, "max_position_embeddings", None)
+            if limit and inputs["input_ids"].shape[1] + self.max_new_tokens > limit:
+                raise GeneratorError(
+                    f"the prompt ({inputs['input_ids'].shape[1]} tokens) is too long for the model's context "
+                    f"({limit}); ask with a smaller -k")
+            streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120)
+            kwargs = dict(**inputs, streamer=streamer, max_new_tokens=self.max_new_tokens, do_sample=False,
+                          pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                          eos_token_id=tokenizer.eos_token_id)
+            errors: list[BaseException] = []
+
+            def run():
+                try:
+                    model.generate(**kwargs)
+                except BaseException as exc:  # reported to the caller below
+                    errors.append(exc)
+                    streamer.end()
+
+            worker = threading.Thread(target=run, daemon=True)
+            worker.start()
+            yield from (cut_at_stops(streamer, self.FALLBACK_STOPS) if not templated else streamer)
+            worker.join()
+            if errors:
+                raise GeneratorError(f"the local model failed: {errors[0]}") from errors[0]
+
+
+def cut_at_stops(pieces: Iterable[str], stops: Sequence[str]) -> Iterator[str]:
+    r"""Pass text pieces through until one of ``stops`` appears (possibly split across pieces); what
+    comes before it is yielded, the rest dropped. A model without a chat template tends to write the
+    next "User:" turn itself.
+
+    >>> "".join(cut_at_stops(["Bonjour", " le monde\nUs", "er: encore"], ["\nUser:"]))
+    'Bonjour le monde'
+
+    """
+    produced, emitted = "", 0
+    longest = max(map(len, stops), default=0)
+    for piece in pieces:
+        produced += piece
+        hits = [i for i in (produced.find(s) for s in stops) if i >= 0]
+        if hits:
+            if min(hits) > emitted:
+                yield produced[emitted:min(hits)]
+            return
+        # Hold back a tail that could be the start of a stop string.
+        safe = max(emitted, len(produced) - longest + 1)
+        if safe > emitted:
+            yield produced[emitted:safe]
+            emitted = safe
+    if len(produced) > emitted:
+        yield produced[emitted:]
+
+
+def get_generator(spec: str | ChatModel | None = None, *, base_url: str | None = None, model: str | None = None,
+                  api_key_env: str | None = None, timeout: float | None = None,
+                  settings: Settings | None = None) -> ChatModel | None:
+    """``None`` for the extractive writer, or a :class:`ChatModel` from a spec:
+    ``extractive``, ``openai`` (with ``base_url`` and ``model``), ``transformers:PATH``.
+
+    Unset arguments come from ``settings`` (default: :meth:`Settings.from_env`: ``AMQA_GENERATOR``,
+    ``AMQA_BASE_URL``, ``AMQA_MODEL``, ``AMQA_LLM_TIMEOUT``, ``AMQA_API_KEY``). ``api_key_env`` names
+    another variable that holds the API key.
+    """
+    if isinstance(spec, ChatModel):
+        return spec
+    settings = settings or Settings.from_env()
+    spec = (spec or settings.generator or "extractive").strip()
+    if spec == "extractive":
+        return None
+    if spec == "openai":
+        api_key = read_api_key(api_key_env) if api_key_env else settings.api_key
+        return OpenAIChat(base_url or settings.base_url, model or settings.model, api_key,
+                          timeout or settings.llm_timeout)
+    if spec.startswith("transformers:"):
+        return TransformersChat(spec.split(":", 1)[1])
+    raise InvalidInputError(f"unknown generator '{spec}'. Use 'extractive' (default), 'openai' (with --base-url "
+                            "and --model) or 'transformers:PATH'")

