@@ -4,7 +4,7 @@ from amqa.errors import InvalidInputError
 
 import pytest
 
-# A one-page PDF with a text layer, written by hand (pypdf reads it; no PDF writer needed).
+# A one-page PDF with a text layer, written by hand (pdfium reads it; no PDF writer needed).
 def make_pdf(text: str) -> bytes:
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
     objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -186,12 +186,31 @@ def _html_to_text(raw: str) -> tuple[str, str]:
 
 
 def _read_pdf(path: Path) -> tuple[str, str]:
-    from pypdf import PdfReader
+    """The text layer with pdfium (pypdfium2): on the French Debian Reference (147 pages) 0.6 s and
+    words kept apart, where pypdf took 12 s and glued many words together ("dansladocumentation")."""
+    import pypdfium2 as pdfium
 
-    reader = PdfReader(str(path))
-    pages = [(page.extract_text() or "").strip() for page in reader.pages]
-    title = ""
-    if reader.metadata and reader.metadata.title:
-        title = str(reader.metadata.title)
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        pages = []
+        for page in pdf:
+            textpage = page.get_textpage()
+            pages.append(clean_pdf_text(textpage.get_text_range()))
+            textpage.close()
+            page.close()
+        title = str(pdf.get_metadata_dict().get("Title") or "")
+    finally:
+        pdf.close()
     text = "\n\n".join(p for p in pages if p)
     return title or _first_line(text, markdown=False), text
+
+
+def clean_pdf_text(text: str) -> str:
+    r"""pdfium's page text as plain lines: CRLF to LF, and words hyphenated at a line end (pdfium marks the
+    break with U+FFFE) joined again.
+
+    >>> clean_pdf_text("motifs géné\ufffe\r\nriques\r\nfin ")
+    'motifs génériques\nfin'
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return re.sub(r"\ufffe\n?", "", text).strip()
