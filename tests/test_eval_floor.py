@@ -31,3 +31,17 @@ def test_eval_questions_are_not_copied_into_the_tests():
                     if p.name != "test_eval_floor.py")
     copied = [q["id"] for q in load_questions() if q["question"] in tests]
     assert not copied, f"evaluation questions copied into tests: {copied}"
+
+
+def test_the_debian_reference_set_has_the_required_mix():
+    qs = load_questions(ROOT / "eval" / "debian.jsonl")
+    assert len(qs) >= 60
+    answerable = [q for q in qs if q["answerable"]]
+    for lang in ("fr", "en"):
+        assert sum(q["cross_lingual"] and q["language"] == lang for q in answerable) >= 10  # both ways
+        assert sum(not q["cross_lingual"] and q["language"] == lang for q in answerable) >= 10
+    for form in ("prose", "list", "table", "code"):
+        assert sum(q["form"] == form for q in answerable) >= 8, form
+    assert sum(q["type"] == "unanswerable" for q in qs) >= 8 and sum(q["type"] == "off-topic" for q in qs) >= 4
+    assert all(q["key_facts"] and len(q["sources"]) == 1 for q in answerable)
+    assert len({q["id"] for q in qs}) == len(qs)

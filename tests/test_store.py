@@ -127,3 +127,15 @@ def test_engine_answers_from_a_store_it_cannot_update(docs_copy, tmp_path, monke
     answer = Engine(docs_copy, store, "hash", progress=False).answer("Qui dirige l'école de Besançon ?")
     assert answer.citations and "new.txt" not in {c.source for c in answer.citations}
     assert "could not update the index" in capsys.readouterr().err
+
+
+def test_files_read_by_another_reader_version_are_read_again(docs_copy, tmp_path, monkeypatch):
+    import amqa.documents as documents_mod
+
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    monkeypatch.setattr(store_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
+    report = update_index(docs_copy, store, "hash")
+    assert len(report.changed) == 5 and not report.up_to_date
+    assert store_mod.read_manifest(store)["reader_version"] == documents_mod.READER_VERSION + 1
+    assert update_index(docs_copy, store, "hash").up_to_date

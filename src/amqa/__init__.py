@@ -12,8 +12,8 @@ from .errors import (AmqaError, GeneratorError, IndexMismatchError, InvalidInput
                      NoDocumentsError)
 from .policy import AnswerPolicy
 from .settings import Settings
-from .types import Answer, Chunk, Citation, Document, Hit, Verification
+from .types import Answer, Chunk, Citation, Document, Hit, Outcome, Verification
 
-__all__ = ["answer", "Engine", "Settings", "Answer", "Citation", "Hit", "Chunk", "Document", "Verification",
+__all__ = ["answer", "Engine", "Settings", "Answer", "Citation", "Hit", "Chunk", "Document", "Outcome", "Verification",
            "Embedder", "get_embedder", "AnswerPolicy", "ChunkSettings", "AmqaError", "InvalidInputError",
            "NoDocumentsError", "IndexMismatchError", "MissingDependencyError", "GeneratorError", "__version__"]

@@ -14,8 +14,8 @@ from typing import Mapping
 
 from .corpus import Corpus
 from .policy import AnswerPolicy
-from .text import normalize
-from .types import Answer, Citation, SearchResult
+from .text import normalize, tokenize
+from .types import Answer, Chunk, Citation, Outcome, SearchResult
 
 # Sentence scoring and abstention, calibrated on eval/questions.jsonl and XQuAD (eval/README.md,
 # "Tuning"). A sentence's score is its cosine similarity to the question, plus a little for the
@@ -32,6 +32,16 @@ SECOND_SENTENCE_MARGIN = 0.03
 SAME_SOURCE_MARGIN = 0.06
 MAX_SENTENCES = 3
 SEARCH_DEPTH = 4  # sentences are taken from this many top hits
+# A line of code, configuration or a shell session is evidence only for a question that asks for a
+# command or a file: for others it loses CODE_PENALTY.
+CODE_PENALTY = 0.0
+# A path or a command line is found precisely (a name is just capitals): its bonus can be larger.
+CODE_TYPE_BONUS = 0.04
+# A quote takes its neighbour sentence along when it refers back to it ("Ce logiciel ...") or when the
+# neighbour holds what the question asks for and the quote does not.
+NEIGHBOURS = True
+# Asked types whose absence from every quote makes the answer "related passages only".
+RELATED_WHEN_MISSING: frozenset[str] = frozenset()
 # Abstention: the AnswerPolicy's `abstain_below` and `abstain_unmatched_below` (model-specific scales).
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -56,18 +66,32 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
         re.compile(r"^\s*(who|qui|quién|wer)\b|\b(who|qui) (is|est|dirige|a sign)", re.IGNORECASE),
         re.compile(r"\b[A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2}\b"),
     ),
+    # Files and commands come before places: "where is the file ..." asks for a path.
+    "path": (
+        re.compile(r"\b(files?|fichiers?|director(?:y|ies)|répertoires?|dossiers?|folders?|archivos?|dateien?|"
+                   r"verzeichnis)\b", re.IGNORECASE),
+        re.compile(r"(?<![\w/])(?:~|\.{1,2})?/[\w.+-]+(?:/[\w.*+-]*)*|\b[\w-]+\.(?:conf|cfg|list|ini|rc|sh|d)\b"),
+    ),
+    "command": (
+        # Not "program" or "tool": in general prose they are TV programmes and stratigraphers' tools.
+        re.compile(r"\b(commands?|commandes?|comandos?|befehle?|packages?|paquets?|paquetes?|pakete?)\b", re.IGNORECASE),
+        re.compile(r"^\s*[$#]\s+\S|\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b|\s-{1,2}[a-z][\w-]*"),
+    ),
     "place": (
         re.compile(rf"^\s*(where|où|dónde|wo)\b|\b(in which|in what|dans quel(?:le)?|en qué|in welche[rm]?)(?: \w+)? "
                    rf"({_PLACE_NOUNS})\b", re.IGNORECASE),
         re.compile(r"\b(in|at|near|à|au|aux|dans|en|bei|im)\s+(?:the |la |le |l[’']|el )?[A-ZÀ-Ý][\w-]+"),
     ),
 }
+# Types whose answers are code: a line of code or a path is evidence for them, and only for them.
+CODE_TYPES = frozenset({"path", "command"})
 _ENDS_SENTENCE = re.compile(r"[.!?…»”\"]$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-–•*]|\d+[.)])\s")
 
 
 def expected_answer_type(question: str) -> str | None:
-    """``"date"``, ``"quantity"``, ``"person"``, ``"place"`` or None, from the question's wording.
+    """``"date"``, ``"quantity"``, ``"person"``, ``"path"``, ``"command"``, ``"place"`` or None, from the
+    question's wording (the first type whose words it holds).
 
     >>> expected_answer_type("Quand l'antenne a-t-elle été inaugurée ?")
     'date'
@@ -85,9 +109,45 @@ def holds_answer_type(text: str, answer_type: str | None) -> bool:
     return bool(ANSWER_TYPES[answer_type][1].search(text[1:] if answer_type == "person" else text))
 
 
+_PROMPT = re.compile(r"^\s*(?:[$#>]|\w+@[\w-]+:\S*[$#])\s")
+_PROSE_END = re.compile(r"[\w)»”\"'][.!?…][»”\"')]*$")
+_CODE_CHARS = re.compile(r"[{}\[\]()<>=;$#/\\|*&`\"]|--|::")
+
+
+def is_code(text: str) -> bool:
+    """A line of a shell session, a configuration file or a program rather than prose: a prompt, or
+    many code characters and no sentence ending.
+
+    >>> is_code("$ sudo apt-get update"), is_code('set_var EASYRSA_REQ_CITY "Saint-Étienne"')
+    (True, True)
+    >>> is_code("Run apt-get update before you install anything (see /etc/apt).")
+    False
+    """
+    if _PROMPT.match(text):
+        return True
+    if _PROSE_END.search(text.rstrip()) and " " in text.strip():
+        return False
+    words = text.split()
+    return len(_CODE_CHARS.findall(text)) >= max(1, len(words) / 4) or bool(re.search(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", text))
+
+
+_REFERS_BACK = re.compile(r"^\W*(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ceci|celui-ci|celle-ci|ceux-ci|ça|"
+                          r"it|this|these|that|those|they|such|its|their|he|she)\b", re.IGNORECASE)
+
+
+def refers_back(text: str) -> bool:
+    """The sentence leans on the one before it ("Ce logiciel ...", "It ...", "These ...")."""
+    return bool(_REFERS_BACK.match(text))
+
+
+_LEADERS = re.compile(r"(?:\.\s?){4,}\s*\d*\s*$")
+
+
 def is_headline(text: str) -> bool:
-    """A short line without final punctuation that is not a list item: a title, not a fact."""
-    return len(text) < 70 and not _ENDS_SENTENCE.search(text) and not _LIST_ITEM.match(text)
+    """A short line without final punctuation that is not a list item, or a table-of-contents line
+    ("3.4 Liste des niveaux d’erreur du noyau . . . . 52"): a title, not a fact."""
+    return bool(_LEADERS.search(text)) or (len(text) < 70 and not _ENDS_SENTENCE.search(text)
+                                           and not _LIST_ITEM.match(text))
 
 
 FRAMES = {
@@ -96,7 +156,62 @@ FRAMES = {
     "es": ("Según los documentos:", "Los documentos no contienen una respuesta a esta pregunta."),
     "de": ("Laut den Dokumenten:", "Die Dokumente enthalten keine Antwort auf diese Frage."),
 }
+#: How "related passages only" is introduced: the documents cover the subject, not what was asked.
+RELATED_FRAMES = {
+    "en": "The documents do not say this directly; the closest passages are:",
+    "fr": "Les documents ne le disent pas directement ; les passages les plus proches sont :",
+    "es": "Los documentos no lo dicen directamente; los pasajes más cercanos son:",
+    "de": "Die Dokumente sagen das nicht direkt; die nächsten Stellen sind:",
+}
 QUOTES = {"fr": ("« ", " »"), "de": ("„", "“"), "es": ("«", "»")}
+
+
+def answer_marks(text: str, offset: int, answer_type: str | None,
+                 question_tokens: frozenset[str] = frozenset(), language: str = "en") -> tuple[tuple[int, int], ...]:
+    """Spans (``offset``-based) of what the question asks for inside ``text``: the date, number, name,
+    place... (at most MAX_MARKS). A number is marked only where it counts a word of the question
+    ("près de 2.900 entreprises" for "Combien d'entreprises ?"), when some number does.
+
+    >>> t = "Signée le 18 février 2016 à Besançon par 2 écoles."
+    >>> [t[a:b] for a, b in answer_marks(t, 0, "date")], [t[a:b] for a, b in answer_marks(t, 0, "place")]
+    (['18 février 2016'], ['Besançon'])
+    >>> t = "Avec 59.000 emplois et 2.900 entreprises."
+    >>> [t[a:b] for a, b in answer_marks(t, 0, "quantity", frozenset(tokenize("entreprises", "fr")), "fr")]
+    ['2.900']
+    """
+    if answer_type is None:
+        return ()
+    skip = 1 if answer_type == "person" else 0  # a capital at the start of a sentence is no name
+    spans = [m.span(m.lastgroup or 0) for m in MARKS[answer_type].finditer(text, skip)]
+    if answer_type == "quantity" and question_tokens:
+        counting = [(a, b) for a, b in spans if question_tokens & set(_counted(text[b:b + 30], language))]
+        spans = counting or spans
+    return tuple((a + offset, b + offset) for a, b in spans[:MAX_MARKS])
+
+
+def _counted(after: str, language: str) -> list[str]:
+    """The words a number counts: the next two, up to the next number."""
+    words = []
+    for token in tokenize(after, language)[:2]:
+        if token[0].isdigit():
+            break
+        words.append(token)
+    return words
+
+
+MAX_MARKS = 3
+_YEAR = r"(?:1[5-9]\d\d|20\d\d)"
+#: What to mark for each answer type: the group ``m`` of each match.
+MARKS: dict[str, re.Pattern] = {
+    "date": re.compile(rf"(?P<m>\b(?:\d{{1,2}}(?:er|st|nd|rd|th)?\s+)?(?:{_MONTHS})(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?"
+                       rf"(?:\s+{_YEAR})?\b|\b{_YEAR}\b)", re.IGNORECASE),
+    "quantity": re.compile(r"(?P<m>\d+(?:[ \u00a0\u202f.,]\d{3})*(?:[.,]\d+)?(?:\s?%)?)"),
+    "person": re.compile(r"(?P<m>\b[A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2}\b)"),
+    "place": re.compile(r"\b(?:in|at|near|à|au|aux|dans|en|bei|im)\s+(?:the |la |le |l[’']|el )?(?P<m>[A-ZÀ-Ý][\w-]+)"),
+    "path": re.compile(r"(?P<m>(?<![\w/])(?:~|\.{1,2})?/[\w.+-]+(?:/[\w.*+-]*)*|\b[\w-]+\.(?:conf|cfg|list|ini|rc|sh)\b)"),
+    # A command line after its prompt, else hyphenated program names and options (apt-get, --purge).
+    "command": re.compile(r"^\s*[$#]\s+(?P<m>\S.*?)\s*$|(?P<n>\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b)"),
+}
 
 
 @dataclass(frozen=True)
@@ -111,6 +226,7 @@ class Evidence:
     score: float
     dense: float
     lexical: float
+    typed: bool = False  # holds what the question asks for (a date, a number...)
 
 
 def rank_sentences(result: SearchResult, corpus: Corpus) -> list[Evidence]:
@@ -134,11 +250,14 @@ def rank_sentences(result: SearchResult, corpus: Corpus) -> list[Evidence]:
             s_tokens = sentences.tokens(row, text, chunk.language)
             lexical = sum(lexicon.idf(t, unseen=0.0) for t in q_tokens & s_tokens) / q_weight
             score = dense + LEXICAL_WEIGHT * lexical
-            if holds_answer_type(text, answer_type):
-                score += ANSWER_TYPE_BONUS
+            typed = holds_answer_type(text, answer_type)
+            if typed:
+                score += CODE_TYPE_BONUS if answer_type in CODE_TYPES else ANSWER_TYPE_BONUS
             if is_headline(text):
                 score -= HEADLINE_PENALTY
-            out.append(Evidence(source, chunk.id, start, end, text, score, dense, lexical))
+            if CODE_PENALTY and answer_type not in CODE_TYPES and is_code(text):
+                score -= CODE_PENALTY
+            out.append(Evidence(source, chunk.id, start, end, text, score, dense, lexical, typed))
     out.sort(key=lambda e: -e.score)
     return out
 
@@ -171,27 +290,80 @@ def select_sentences(ranked: list[Evidence]) -> list[Evidence]:
     return chosen
 
 
+def widen(e: Evidence, chunk: Chunk, answer_type: str | None) -> tuple[int, int]:
+    """The span to quote for ``e``: its sentence, with the previous one when it refers back to it, the
+    next one when it announces it (ends with a colon), or the neighbour that holds the asked type when
+    it does not (within its chunk)."""
+    spans = [(s.start, s.end) for s in chunk.sentences]
+    if not NEIGHBOURS or (e.start, e.end) not in spans:
+        return e.start, e.end
+    i = spans.index((e.start, e.end))
+    start, end = e.start, e.end
+    if refers_back(e.text) and i > 0:
+        start = spans[i - 1][0]
+    if e.text.rstrip().endswith(":") and i + 1 < len(spans):  # it announces what follows: a command, a list
+        end = spans[i + 1][1]
+    if answer_type is not None and not e.typed:
+        text = lambda span: chunk.text[span[0] - chunk.start:span[1] - chunk.start]  # noqa: E731
+        if i > 0 and holds_answer_type(text(spans[i - 1]), answer_type):
+            start = min(start, spans[i - 1][0])
+        elif i + 1 < len(spans) and holds_answer_type(text(spans[i + 1]), answer_type):
+            end = spans[i + 1][1]
+    return start, end
+
+
 def frames(language: str) -> tuple[str, str]:
     """(the words that introduce quotes, the abstention sentence) in ``language`` (English if unknown)."""
     return FRAMES.get(language, FRAMES["en"])
 
 
+def decide(ranked: list[Evidence], citations: tuple[Citation, ...], answer_type: str | None, policy: AnswerPolicy,
+           same_language_corpus: bool) -> Outcome:
+    """Nothing found when the best sentence is too far (:func:`should_abstain`); related passages only
+    when it is not close enough to be an answer (the policy's ``answer_above``) or when the question
+    asks for a type (RELATED_WHEN_MISSING) that no quote holds; else answered."""
+    if not ranked or should_abstain(ranked[0], policy, same_language_corpus):
+        return Outcome.NOTHING_FOUND
+    if policy.answer_above is not None and ranked[0].dense < policy.answer_above:
+        return Outcome.RELATED_ONLY
+    if answer_type in RELATED_WHEN_MISSING and not any(holds_answer_type(c.text, answer_type) for c in citations):
+        return Outcome.RELATED_ONLY
+    return Outcome.ANSWERED
+
+
+def cite(chosen: list[Evidence], corpus: Corpus, answer_type: str | None,
+         question_tokens: frozenset[str]) -> tuple[Citation, ...]:
+    """The quotes, numbered in order, each widened to its neighbour where that helps and with the
+    answering words marked; a quote already inside an earlier one is dropped."""
+    citations: list[Citation] = []
+    for e in chosen:
+        chunk = corpus.chunk(e.chunk_id)
+        start, end = widen(e, chunk, answer_type)
+        if any(c.source == e.source and c.start <= start and end <= c.end for c in citations):
+            continue
+        text = chunk.text[start - chunk.start:end - chunk.start]
+        citations.append(Citation(n=len(citations) + 1, source=e.source, chunk_id=e.chunk_id, start=start, end=end,
+                                  text=text, score=e.score,
+                                  marks=answer_marks(text, start, answer_type, question_tokens, chunk.language)))
+    return tuple(citations)
+
+
 def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *,
             timings: Mapping[str, float] | None = None, warnings: tuple[str, ...] = ()) -> Answer:
-    """Quote the best sentences with ``[n]`` markers, or abstain in the question's language."""
+    """Quote the best sentences with ``[n]`` markers and mark what answers; or show the closest
+    passages, saying the documents do not answer directly; or say nothing was found. In the
+    question's language."""
     lang = result.query.language if result.query.language in FRAMES else "en"
-    intro, none = frames(lang)
+    answer_type = expected_answer_type(result.query.text)
     ranked = rank_sentences(result, corpus)
-    citations: tuple[Citation, ...] = ()
-    if not ranked or should_abstain(ranked[0], policy, result.corpus_has_language):
-        text = none
+    chosen = select_sentences(ranked) if ranked else []
+    citations = cite(chosen, corpus, answer_type, frozenset(result.query.tokens))
+    outcome = decide(ranked, citations, answer_type, policy, result.corpus_has_language)
+    if outcome is Outcome.NOTHING_FOUND:
+        text, citations = frames(lang)[1], ()
     else:
         open_q, close_q = QUOTES.get(lang, ("“", "”"))
-        citations = tuple(
-            Citation(n=i + 1, source=e.source, chunk_id=e.chunk_id, start=e.start, end=e.end, text=e.text,
-                     score=e.score)
-            for i, e in enumerate(select_sentences(ranked))
-        )
+        intro = frames(lang)[0] if outcome is Outcome.ANSWERED else RELATED_FRAMES[lang]
         text = intro + " " + " ".join(f"{open_q}{c.text}{close_q} [{c.n}]" for c in citations)
     return Answer(question=result.query.text, text=text, citations=citations, hits=result.hits,
-                  abstained=not citations, language=lang, timings=dict(timings or {}), warnings=warnings)
+                  outcome=outcome, language=lang, timings=dict(timings or {}), warnings=warnings)

@@ -145,6 +145,8 @@ def cmd_ask(args) -> int:
             answer = item  # the stream ends with the Answer
     for w in answer.warnings:
         print(f"amqa: warning: {w}", file=sys.stderr)
+    # The words that answer, in bold: ANSI on a terminal, Markdown's ** when piped.
+    bold = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
     if args.json:
         out = answer.to_dict()
         out["timings"]["wall"] = round(time.perf_counter() - t0, 4)
@@ -158,12 +160,12 @@ def cmd_ask(args) -> int:
         elif answer.text.strip() != "".join(streamed).strip():  # markers renumbered or removed
             print(f"\n[{answer.verification.value}] {answer.text}")
     else:
-        print(answer.text)
+        print(answer.marked_text(*bold))
     if answer.citations:
         print()
         for c in answer.citations:
             print(f"[{c.n}] {c.source}  (chars {c.start}-{c.end}, chunk {c.chunk_id})")
-            print(f"    {c.text}")
+            print(f"    {c.marked_text(*bold)}")
     return 0
 
 

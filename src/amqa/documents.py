@@ -21,6 +21,9 @@ from .text import detect_language
 from .types import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+#: Bumped whenever a file would be read into different text: an index re-reads every file read by
+#: another version (2: PDF through pdfium; HTML white space collapsed, table rows on one line).
+READER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -141,38 +144,57 @@ def _first_line(text: str, markdown: bool) -> str:
 
 
 class _VisibleText(HTMLParser):
+    """Visible text of an HTML page: white space collapsed as a browser does (kept inside ``<pre>``),
+    a line break at each block, and a table row on one line with its cells separated by `` | ``."""
+
     _HIDDEN = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
-    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-              "article", "header", "footer", "blockquote", "pre", "table", "ul", "ol", "dd", "dt"}
+    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header",
+              "footer", "blockquote", "pre", "table", "ul", "ol", "dd", "dt", "dl", "caption", "figure", "hr"}
+    _CELL = {"td", "th"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.title = ""
         self._hidden = 0
+        self._pre = 0
         self._in_title = False
+        self._cells = 0  # cells opened in the current row
+        self._row_start = 0  # where the current row's text begins in parts
 
     def handle_starttag(self, tag, attrs):
         if tag in self._HIDDEN:
             self._hidden += 1
         if tag == "title":
             self._in_title = True
-        if tag in self._BLOCK:
-            self.parts.append("\n")
+        if tag == "pre":
+            self._pre += 1
+        if tag == "tr":
+            self._cells, self._row_start = 0, len(self.parts)
+        if tag in self._CELL:
+            if self._cells and "".join(self.parts[self._row_start:]).strip():  # no separator after empty cells
+                self.parts.append(" | ")
+            self._cells += 1
+        elif tag in self._BLOCK:  # a block inside a cell stays on the row
+            self.parts.append(" " if self._cells and tag != "tr" else "\n")
 
     def handle_endtag(self, tag):
         if tag in self._HIDDEN and self._hidden:
             self._hidden -= 1
         if tag == "title":
             self._in_title = False
+        if tag == "pre" and self._pre:
+            self._pre -= 1
+        if tag in ("tr", "table"):
+            self._cells = 0
         if tag in self._BLOCK:
-            self.parts.append("\n")
+            self.parts.append(" " if self._cells and tag != "tr" else "\n")
 
     def handle_data(self, data):
         if self._in_title:
             self.title += data
         elif not self._hidden:
-            self.parts.append(data)
+            self.parts.append(data if self._pre else re.sub(r"\s+", " ", data))
 
 
 def _html_to_text(raw: str) -> tuple[str, str]:
@@ -182,7 +204,7 @@ def _html_to_text(raw: str) -> tuple[str, str]:
     text = "".join(parser.parts)
     text = re.sub(r"[ \t\r\f\v]+", " ", text)
     text = re.sub(r" ?\n[ \n]*", "\n", text).strip()
-    return parser.title.strip(), text
+    return re.sub(r"\s+", " ", parser.title).strip(), text
 
 
 def _read_pdf(path: Path) -> tuple[str, str]:

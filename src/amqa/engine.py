@@ -34,7 +34,7 @@ from .prompt import build_messages
 from .retrieval import Searcher
 from .settings import MAX_QUESTION_CHARS, Settings, check_k
 from .store import IndexData, IndexReport, load_index, read_manifest, update_index
-from .types import Answer, SearchResult, Verification
+from .types import Answer, Outcome, SearchResult, Verification
 from .verification import Verifier
 
 
@@ -212,7 +212,8 @@ class Engine:
         timings["total"] = time.perf_counter() - t0
         if checked.supported:
             yield Answer(question=result.query.text, text=checked.text, citations=checked.citations,
-                         hits=result.hits, abstained=checked.abstained, language=lang, timings=timings,
+                         hits=result.hits, language=lang, timings=timings,
+                         outcome=Outcome.NOTHING_FOUND if checked.abstained else Outcome.ANSWERED,
                          warnings=notes, generator=llm.id, verification_reason=checked.reason,
                          verification=Verification.LLM_ABSTAINED if checked.abstained else Verification.VERIFIED)
         else:

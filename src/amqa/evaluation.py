@@ -21,7 +21,7 @@ from .engine import Engine
 from .errors import InvalidInputError
 from .settings import Settings, bundled_eval_set
 from .text import normalize
-from .types import Answer, Verification
+from .types import Answer, Outcome, Verification
 from .verification import Verifier
 
 EVAL_K = 10  # hits kept per question, for recall@5 and nDCG@10
@@ -84,6 +84,7 @@ def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float,
         "type": q.get("type", ""), "cross_lingual": q.get("cross_lingual", False),
         "answerable": q["answerable"], "gold_sources": sorted(gold), "ranked_sources": ranked[:EVAL_K],
         "cited_sources": cited, "answer": answer.text, "abstained": answer.abstained,
+        "outcome": answer.outcome.value,
         "seconds": seconds, "faithfulness": faithfulness(answer, texts, verifier),
         "generator": answer.generator, "verification": answer.verification.value,
     }
@@ -91,12 +92,14 @@ def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float,
         dcg = sum(1 / math.log2(i + 2) for i, s in enumerate(ranked[:10]) if s in gold)
         idcg = sum(1 / math.log2(i + 2) for i in range(min(len(gold), 10)))
         body = _answer_body(answer)
+        shown = _MARKER.sub(" ", " ".join(c.text for c in answer.citations))
         rec.update({
             "recall@1": float(first == 1), "recall@5": float(first is not None and first <= 5),
             "mrr": 1 / first if first else 0.0, "ndcg@10": dcg / idcg if idcg else 0.0,
             "citation_recall": float(bool(gold & set(cited))),
             "cited_gold": sum(s in gold for s in cited), "cited": len(cited),
             "key_fact_recall": key_fact_recall(body, q["key_facts"]),
+            "key_fact_shown": key_fact_recall(shown, q["key_facts"]),
             "token_f1": token_f1(body, q["answer"]) if q["answer"] else None,
         })
     return rec
@@ -127,7 +130,7 @@ def faithfulness(answer: Answer, texts: dict[str, str], verifier: Verifier | Non
     """Share of answer segments (text before each ``[n]``) found, normalised, inside the span ``[n]``
     cites, or (for an LLM's paraphrase, given the ``verifier``) supported by the cited passage as the
     LLM verifier defines it. ``None`` for an abstention."""
-    if answer.abstained or not answer.citations:
+    if not answer.citations:
         return None
     by_n = {c.n: c for c in answer.citations}
     body = answer.text.split(":", 1)[1] if ":" in answer.text.split("[", 1)[0] else answer.text
@@ -158,7 +161,7 @@ def summarize(records: list[dict]) -> dict:
     lat = sorted(r["seconds"] for r in records)
     f1 = [r["token_f1"] for r in ans if r.get("token_f1") is not None]
     out: dict[str, float] = {"questions": len(records), "answerable": len(ans), "unanswerable": len(una)}
-    for m in ("recall@1", "recall@5", "mrr", "ndcg@10", "citation_recall", "key_fact_recall"):
+    for m in ("recall@1", "recall@5", "mrr", "ndcg@10", "citation_recall", "key_fact_recall", "key_fact_shown"):
         out[m] = _mean(r[m] for r in ans)
     out["citation_precision"] = sum(r["cited_gold"] for r in ans) / cited if cited else 0.0
     out["token_f1"] = _mean(f1)
@@ -166,6 +169,10 @@ def summarize(records: list[dict]) -> dict:
     out["abstain_precision"] = sum(not r["answerable"] for r in abst) / len(abst) if abst else 0.0
     out["abstain_recall"] = sum(r["abstained"] for r in una) / len(una) if una else 0.0
     out["false_abstentions"] = sum(r["abstained"] for r in ans)
+    # Outcomes: answered / related passages only / nothing found, for answerable and unanswerable questions.
+    for group, rs in (("answerable", ans), ("unanswerable", una)):
+        for outcome in Outcome:
+            out[f"{group}_{outcome.value}"] = sum(r["outcome"] == outcome for r in rs) / len(rs) if rs else 0.0
     out["llm_verified"] = sum(r.get("verification") in (Verification.VERIFIED, Verification.LLM_ABSTAINED)
                               for r in records if r.get("generator", "extractive") != "extractive")
     out["llm_fallbacks"] = sum(r.get("verification") == Verification.FALLBACK for r in records)
@@ -186,7 +193,7 @@ def breakdowns(records: list[dict]) -> dict:
 
 
 HEADLINE = ("recall@1", "recall@5", "mrr", "ndcg@10", "citation_recall", "citation_precision",
-            "key_fact_recall", "token_f1", "faithfulness", "abstain_precision", "abstain_recall")
+            "key_fact_recall", "key_fact_shown", "token_f1", "faithfulness", "abstain_precision", "abstain_recall")
 
 
 def format_report(report: dict) -> str:
@@ -198,14 +205,20 @@ def format_report(report: dict) -> str:
     if gens != ["extractive"]:
         lines += [f"  {'LLM verified':<20} {s['llm_verified']} of {s['questions']} (fallbacks {s['llm_fallbacks']})"]
     lines += [f"  {'false abstentions':<20} {s['false_abstentions']}",
-              f"  {'latency p50 / p95':<20} {s['latency_p50_ms']:.0f} / {s['latency_p95_ms']:.0f} ms", ""]
-    cols = ("recall@1", "recall@5", "citation_recall", "key_fact_recall", "abstain_recall")
-    header = f"  {'group':<24} {'n':>3} " + " ".join(f"{c[:12]:>12}" for c in cols)
+              f"  {'latency p50 / p95':<20} {s['latency_p50_ms']:.0f} / {s['latency_p95_ms']:.0f} ms", "",
+              "outcomes (answered / related only / nothing found):"]
+    for group in ("answerable", "unanswerable"):
+        lines.append(f"  {group:<20} " + " / ".join(f"{s[f'{group}_{o.value}']:.3f}" for o in Outcome))
+    lines.append("")
+    cols = ("recall@1", "recall@5", "citation_recall", "key_fact_recall", "abstain_recall", "unanswerable_answered")
+    names = {"unanswerable_answered": "unans.answrd"}
+    header = f"  {'group':<24} {'n':>3} " + " ".join(f"{names.get(c, c)[:12]:>12}" for c in cols)
     for g, parts in report["breakdowns"].items():
         lines += [f"by {g}:", header]
         for name, m in parts.items():
             lines.append(f"  {name:<24} {m['questions']:>3} " + " ".join(
-                f"{m[c]:>12.3f}" if (m['answerable'] or c.startswith('abstain')) else f"{'-':>12}" for c in cols))
+                f"{m[c]:>12.3f}" if (m['answerable'] or c.startswith(('abstain', 'unanswerable'))) else f"{'-':>12}"
+                for c in cols))
         lines.append("")
     misses = [r for r in report["questions"]
               if (r["answerable"] and (r["citation_recall"] < 1 or r["key_fact_recall"] < 1))
@@ -214,7 +227,7 @@ def format_report(report: dict) -> str:
         lines.append("misses:")
         for r in misses:
             lines.append(f"  {r['id']}: cited {r['cited_sources'] or '-'}, gold {r['gold_sources'] or '-'}"
-                         f"{'' if r['answerable'] else ' (should abstain)'}"
+                         f"{'' if r['answerable'] else ' (should abstain)'}, {r['outcome']}"
                          f"{' key facts %.2f' % r['key_fact_recall'] if r['answerable'] else ''}")
     return "\n".join(lines)
 
@@ -255,6 +268,7 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
     if limit:
         items = items[:limit]
     r1 = r5 = has = 0
+    outcomes: Counter[str] = Counter()
     lat = []
     from tqdm import tqdm
 
@@ -266,12 +280,14 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
         first_cited = a.citations[0].source if a.citations else None
         r1 += first_cited == names[gold]
         r5 += names[gold] in ranked[:5]
+        outcomes[a.outcome.value] += 1
         body = normalize(_answer_body(a))
         has += any(normalize(s) in body for s in answers)
     n = len(items)
     lat.sort()
     return {"questions": n, "first_citation_gold": r1 / n, "recall@5": r5 / n, "answer_has_gold": has / n,
-            "latency_p50_ms": 1000 * percentile(lat, 50)}
+            "latency_p50_ms": 1000 * percentile(lat, 50),
+            **{f"outcome_{o.value}": outcomes[o.value] / n for o in Outcome}}
 
 
 def _read_squad(path: str | Path) -> list[tuple[str, dict[str, tuple[str, list[str]]]]]:

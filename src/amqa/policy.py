@@ -33,6 +33,9 @@ class AnswerPolicy:
     cross_lingual_margin: float = 0.0
     related_above: float
     support_dense: float
+    #: Below this best-sentence similarity (and above the abstention floor) the quotes are shown as
+    #: related passages, not as an answer; None: never.
+    answer_above: float | None = None
     #: Where the values were measured (empty: not calibrated for this embedder).
     measured_on: str = ""
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from ._version import __version__
 from .chunking import ChunkSettings, chunk_document
-from .documents import Document, FolderScan, Skipped, SourceFile, read_document, scan_folder
+from .documents import READER_VERSION, Document, FolderScan, Skipped, SourceFile, read_document, scan_folder
 from .embedders import Embedder, get_embedder
 from .errors import IndexMismatchError, NoDocumentsError
 from .types import Chunk, Sentence
@@ -178,7 +178,9 @@ def update_index(docs: str | os.PathLike, store: str | os.PathLike, embedder: Em
         old = None if rebuild else load_index(store, embedder, settings)
         if settings is None:
             settings = ChunkSettings(**old.manifest["chunking"]) if old else ChunkSettings()
-        todo = _compare(scan, old.files if old else {}, report)
+        # Files read by another reader version are read again: their text may differ.
+        reread = old is not None and old.manifest.get("reader_version", 1) != READER_VERSION
+        todo = _compare(scan, old.files if old else {}, report, reread)
         if old is not None and report.up_to_date:
             _keep_skipped(old, report)
             report.index = old
@@ -197,9 +199,10 @@ def update_index(docs: str | os.PathLike, store: str | os.PathLike, embedder: Em
     return report
 
 
-def _compare(scan: FolderScan, old_files: dict[str, dict], report: IndexReport) -> list[SourceFile]:
+def _compare(scan: FolderScan, old_files: dict[str, dict], report: IndexReport,
+             reread: bool = False) -> list[SourceFile]:
     """Sort the scanned files into the report's added, changed, unchanged and removed lists; return
-    the files to read (added or changed)."""
+    the files to read (added or changed; with ``reread``, every file counts as changed)."""
     report.removed = sorted(set(old_files) - {f.source for f in scan.files})
     todo = []
     for f in scan.files:
@@ -207,7 +210,7 @@ def _compare(scan: FolderScan, old_files: dict[str, dict], report: IndexReport) 
         if before is None:
             report.added.append(f.source)
             todo.append(f)
-        elif before["sha256"] != f.sha256:
+        elif reread or before["sha256"] != f.sha256:
             report.changed.append(f.source)
             todo.append(f)
         else:
@@ -246,6 +249,7 @@ def _manifest_fields(docs: str | os.PathLike, settings: ChunkSettings, embedder:
                      old: IndexData | None, skipped: list[Skipped]) -> dict:
     return {
         "format_version": FORMAT_VERSION,
+        "reader_version": READER_VERSION,
         "amqa_version": __version__,
         "embedder": {"id": embedder.id, "dim": int(data.chunk_vectors.shape[1])},
         "chunking": settings.to_dict(),

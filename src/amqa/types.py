@@ -103,6 +103,30 @@ class Citation:
     end: int
     text: str
     score: float
+    #: The words that answer what was asked (a date, a number, a name, a path, a command...), as
+    #: ``(start, end)`` spans in document offsets inside ``start..end``; shown in bold.
+    marks: tuple[tuple[int, int], ...] = ()
+
+    def marked_text(self, before: str = "**", after: str = "**") -> str:
+        """``text`` with each mark wrapped in ``before``/``after`` (Markdown bold by default).
+
+        >>> Citation(n=1, source="a", chunk_id="a#0", start=10, end=30, text="Opened in 2027 here.",
+        ...          score=1.0, marks=((20, 24),)).marked_text()
+        'Opened in **2027** here.'
+        """
+        out, last = [], 0
+        for a, b in self.marks:
+            out += [self.text[last:a - self.start], before, self.text[a - self.start:b - self.start], after]
+            last = b - self.start
+        return "".join(out) + self.text[last:]
+
+
+class Outcome(str, Enum):
+    """What amqa could say: an answer, only related passages, or nothing."""
+
+    ANSWERED = "answered"          #: quotes (or a verified LLM reply) that answer the question
+    RELATED_ONLY = "related"       #: the documents cover the subject, not what was asked: closest passages shown
+    NOTHING_FOUND = "nothing"      #: nothing relevant: no citation
 
 
 class Verification(str, Enum):
@@ -118,16 +142,17 @@ class Verification(str, Enum):
 class Answer:
     """What :func:`amqa.answer` returns.
 
-    ``text`` holds inline ``[n]`` markers that refer to ``citations[n-1]``. When ``abstained`` is
-    true, ``text`` says (in the question's language) that the documents hold no answer and
-    ``citations`` is empty.
+    ``text`` holds inline ``[n]`` markers that refer to ``citations[n-1]``, best first. ``outcome``
+    says whether it answers (:attr:`Outcome.ANSWERED`), shows only related passages, still cited
+    (:attr:`Outcome.RELATED_ONLY`), or found nothing (:attr:`Outcome.NOTHING_FOUND`, no citation); the
+    text says which, in the question's language. ``abstained`` is true whenever it does not answer.
     """
 
     question: str
     text: str
     citations: tuple[Citation, ...]
     hits: tuple[Hit, ...]
-    abstained: bool
+    outcome: Outcome
     language: str
     #: Seconds per step ("load", "retrieve", "compose", "generate", "total").
     timings: Mapping[str, float] = field(default_factory=dict)
@@ -140,15 +165,32 @@ class Answer:
     #: The LLM's reply when it was not shown (fallback), for inspection.
     draft: str = ""
 
+    def marked_text(self, before: str = "**", after: str = "**") -> str:
+        """``text`` with the marked words of each quoted citation wrapped in ``before``/``after``."""
+        out, last = [], 0
+        for c in self.citations:
+            at = self.text.find(c.text, last) if c.marks else -1
+            if at < 0:
+                continue
+            out += [self.text[last:at], c.marked_text(before, after)]
+            last = at + len(c.text)
+        return "".join(out) + self.text[last:]
+
+    @property
+    def abstained(self) -> bool:
+        """True when amqa does not present an answer (related passages only, or nothing found)."""
+        return self.outcome is not Outcome.ANSWERED
+
     def to_dict(self) -> dict:
         """The JSON shape printed by ``amqa ask --json``."""
         return {
             "answer": self.text,
             "abstained": self.abstained,
+            "outcome": self.outcome.value,
             "language": self.language,
             "citations": [
                 {"n": c.n, "source": c.source, "chunk_id": c.chunk_id, "start": c.start,
-                 "end": c.end, "text": c.text, "score": round(c.score, 4)}
+                 "end": c.end, "text": c.text, "score": round(c.score, 4), "marks": [list(m) for m in c.marks]}
                 for c in self.citations
             ],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},

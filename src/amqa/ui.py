@@ -26,7 +26,7 @@ from .documents import SUPPORTED_SUFFIXES
 from .engine import Engine
 from .errors import AmqaError, MissingDependencyError
 from .settings import MAX_K
-from .types import Answer, Verification
+from .types import Answer, Citation, Verification
 from .uploads import MAX_UPLOAD_BYTES, add_file
 
 log = logging.getLogger("amqa.ui")
@@ -67,6 +67,16 @@ def chat_text(text: str) -> str:
 
 
 _MD_SPECIALS = set("\\`*_{}[]()#+-.!|~<>&\"'")
+# Marks travel through chat_text as two private-use characters, which it leaves alone, then become **.
+_MARK = ("\ue000", "\ue001")
+
+
+def bold_marks(escaped: str) -> str:
+    """Turn the mark characters of an escaped chat text into Markdown bold (a mark cut by streaming
+    is closed at the end)."""
+    if escaped.count(_MARK[0]) > escaped.count(_MARK[1]):
+        escaped += _MARK[1]
+    return escaped.replace(_MARK[0], "**").replace(_MARK[1], "**")
 
 
 def sources_html(answer: Answer | None, turn: int, message: str = "") -> str:
@@ -92,11 +102,16 @@ def sources_html(answer: Answer | None, turn: int, message: str = "") -> str:
                 f'<div class="amqa-source" data-source="{esc(c.source)}">'
                 f'<div>[{c.n}] <span class="amqa-file">{esc(c.source)}</span> '
                 f"<small>characters {c.start}–{c.end}</small></div>"
-                f"<blockquote>{esc(c.text)}</blockquote>"
+                f"<blockquote>{marked_html(c)}</blockquote>"
                 f"<details><summary>Show the whole passage</summary><div>{body}</div></details></div>"
             )
     parts.append("</div>")
     return "".join(parts)
+
+
+def marked_html(c: Citation) -> str:
+    """A quote, escaped, with its marked words in <strong>."""
+    return esc(c.marked_text(*_MARK)).replace(_MARK[0], "<strong>").replace(_MARK[1], "</strong>")
 
 
 def passages_html(answer: Answer | None) -> str:
@@ -178,16 +193,16 @@ class ChatHandlers:
     def _reveal(self, history: list, turn: int, answer: Answer, *, streamed: bool,
                 show_passages: bool) -> Iterator[Update]:
         """The final text (the extractive one arrives in a few steps), then the sources and status."""
-        text = answer.text
+        text = answer.marked_text(*_MARK)
         if answer.verification is Verification.FALLBACK:
             text = f"⚠️ The LLM answer was not shown ({answer.verification_reason}). Extractive answer:\n\n{text}"
         if not streamed:
             words = text.split(" ")
             for i in range(STREAM_WORDS, len(words), STREAM_WORDS):
-                history[-1] = {"role": "assistant", "content": chat_text(" ".join(words[:i])) + " ▌"}
+                history[-1] = {"role": "assistant", "content": bold_marks(chat_text(" ".join(words[:i]))) + " ▌"}
                 yield history, sources_html(None, turn - 1), "", turn - 1, ""
                 time.sleep(STREAM_PAUSE)
-        history[-1] = {"role": "assistant", "content": chat_text(text)}
+        history[-1] = {"role": "assistant", "content": bold_marks(chat_text(text))}
         status = (f"{answer.timings.get('total', 0) * 1000:.0f} ms · {answer.generator} · "
                   f"{answer.verification.value}")
         yield history, sources_html(answer, turn), passages_html(answer) if show_passages else "", turn, status

@@ -1,0 +1,103 @@
+"""Measure answer-writer settings on every set at once: the seeds, the Debian Reference, XQuAD.
+
+    python eval/tune_writer.py                          # the current settings
+    python eval/tune_writer.py 'CODE_PENALTY=0.03' 'NEIGHBOURS=True' 'policy.answer_above=0.84'
+
+Each argument is one configuration: comma-separated overrides of amqa.answering constants, or of the
+answer policy's fields with ``policy.``. For each, a row per set: key facts in answered text, key facts
+shown (answered or related), citation recall, answerable questions given "nothing found", and the
+near-miss / off-topic outcomes; for XQuAD, first citation gold and "answer holds a gold string".
+Needs the Debian Reference folder (python eval/debian_reference.py) and ../shared/external/xquad.
+``--xquad N`` asks only the first N XQuAD questions of each pair (default all 1190).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import amqa.answering as answering
+from amqa import Engine
+from amqa.evaluation import evaluate, load_questions, squad_benchmark
+
+ROOT = Path(__file__).resolve().parents[1]
+XQUAD = ROOT.parent / "shared" / "external" / "xquad"
+sys.path.insert(0, str(ROOT / "eval"))
+from debian_reference import default_out  # noqa: E402
+
+
+def apply(config: str, engines: list[Engine]) -> dict:
+    """Set the overrides; return the previous values to restore."""
+    saved: dict = {}
+    for item in filter(None, (x.strip() for x in config.split(","))):
+        name, value = item.split("=", 1)
+        parsed = eval(value, {})  # a number, True/False, None: a developer's own command line
+        if name.startswith("policy."):
+            field = name.split(".", 1)[1]
+            for e in engines:
+                saved.setdefault(("policy", id(e)), e.policy)
+                e.policy = dataclasses.replace(e.policy, **{field: parsed})  # the writer reads engine.policy
+        else:
+            saved.setdefault(name, getattr(answering, name))
+            setattr(answering, name, parsed)
+    return saved
+
+
+def restore(saved: dict, engines: list[Engine]) -> None:
+    for key, value in saved.items():
+        if isinstance(key, tuple):
+            for e in engines:
+                if id(e) == key[1]:
+                    e.policy = value
+        else:
+            setattr(answering, key, value)
+
+
+def row(name: str, s: dict, types: dict) -> str:
+    near = types.get("unanswerable", {})
+    off = types.get("off-topic", {})
+
+    def outcomes(m: dict) -> str:
+        return "/".join(f"{m.get(f'unanswerable_{o}', 0):.2f}" for o in ("answered", "related", "nothing")) if m else "-"
+
+    return (f"  {name:<9} keyfacts {s['key_fact_recall']:.3f}  shown {s['key_fact_shown']:.3f}  "
+            f"cit.rec {s['citation_recall']:.3f}  cit.prec {s['citation_precision']:.3f}  "
+            f"ans->nothing {s['answerable_nothing']:.3f}  ans->related {s['answerable_related']:.3f}  "
+            f"near-miss a/r/n {outcomes(near)}  off-topic a/r/n {outcomes(off)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("configs", nargs="*", default=[""])
+    parser.add_argument("--xquad", type=int, default=None, help="first N XQuAD questions per pair")
+    parser.add_argument("--no-xquad", action="store_true")
+    args = parser.parse_args()
+
+    seeds = Engine(progress=True)
+    debian_docs = default_out()
+    debian = Engine(debian_docs, progress=True) if debian_docs.is_dir() else None
+    sets = [("seeds", seeds, load_questions())]
+    if debian is not None:
+        sets.append(("debian", debian, load_questions(ROOT / "eval" / "debian.jsonl")))
+    engines = [e for _, e, _ in sets]
+    for config in args.configs:
+        saved = apply(config, engines)
+        t0 = time.perf_counter()
+        print(f"== {config or 'current settings'}")
+        for name, engine, questions in sets:
+            report = evaluate(engine, questions)
+            print(row(name, report["summary"], report["breakdowns"]["type"]), flush=True)
+        if not args.no_xquad:
+            for q in ("en", "es"):
+                r = squad_benchmark(XQUAD / f"xquad.{q}.json", XQUAD / "xquad.en.json", limit=args.xquad)
+                print(f"  xquad {q}/en first citation {r['first_citation_gold']:.3f}  answer has gold "
+                      f"{r['answer_has_gold']:.3f}  answered/related/nothing {r['outcome_answered']:.3f}/"
+                      f"{r['outcome_related']:.3f}/{r['outcome_nothing']:.3f}", flush=True)
+        print(f"  ({time.perf_counter() - t0:.0f} s)")
+        restore(saved, engines)
+
+
+if __name__ == "__main__":
+    main()

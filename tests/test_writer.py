@@ -1,0 +1,94 @@
+"""The extractive writer's rules on small, hand-made inputs and the hash embedder (fast); the real
+model judges quality in test_answer.py and the evaluation."""
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+import amqa.answering as answering
+from amqa import Engine, Outcome
+from amqa.answering import Evidence, answer_marks, is_code, refers_back, widen
+from amqa.chunking import chunk_document
+from amqa.types import Document
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one_chunk(text: str, lang: str = "fr"):
+    return chunk_document(Document("doc.txt", "doc", text, lang, "0"))[0]
+
+
+def evidence(chunk, sentence: str, typed: bool = False) -> Evidence:
+    start = chunk.text.index(sentence) + chunk.start
+    return Evidence(chunk.source, chunk.id, start, start + len(sentence), sentence, 0.9, 0.9, 0.1, typed)
+
+
+def test_a_sentence_that_refers_back_takes_the_one_before(monkeypatch):
+    monkeypatch.setattr(answering, "NEIGHBOURS", True)
+    chunk = one_chunk("Le paquet apt-listchanges lit les journaux. Ce logiciel affiche les changements avant "
+                      "une mise à jour. Autre chose ici.")
+    e = evidence(chunk, "Ce logiciel affiche les changements avant une mise à jour.")
+    start, end = widen(e, chunk, None)
+    assert chunk.text[start - chunk.start:end - chunk.start].startswith("Le paquet apt-listchanges")
+    monkeypatch.setattr(answering, "NEIGHBOURS", False)
+    assert widen(e, chunk, None) == (e.start, e.end)
+
+
+def test_a_quote_takes_the_neighbour_that_holds_the_asked_item(monkeypatch):
+    monkeypatch.setattr(answering, "NEIGHBOURS", True)
+    chunk = one_chunk("The cache of downloaded packages grows over time. It is kept in the directory below. "
+                      "The folder /var/cache/apt/archives/ holds it.", "en")
+    e = evidence(chunk, "The cache of downloaded packages grows over time.")
+    start, end = widen(e, chunk, "path")
+    assert chunk.text[start - chunk.start:end - chunk.start] == "The cache of downloaded packages grows over time."
+    e = evidence(chunk, "It is kept in the directory below.")
+    start, end = widen(e, chunk, "path")  # refers back, and the next sentence holds the path
+    assert chunk.text[start - chunk.start:end - chunk.start] == chunk.text
+
+
+def test_code_lines_and_prose():
+    assert is_code("$ ls -li bar") and is_code("# losetup -d /dev/loop0")
+    assert is_code('set_var EASYRSA_REQ_CITY "Saint-Étienne"')
+    assert not is_code("Most normal programs don't need kernel headers.")
+    assert refers_back("It is kept there.") and refers_back("Ce logiciel recompile.") and not refers_back("Italy.")
+
+
+def test_marks_point_at_what_was_asked():
+    t = "The MoU was signed on Thursday, April 12, 2018 in Casablanca by 3 presidents."
+    assert [t[a:b] for a, b in answer_marks(t, 0, "date")] == ["April 12, 2018"]
+    assert [t[a:b] for a, b in answer_marks(t, 0, "place")] == ["Casablanca"]
+    t = "Downloaded packages are kept in /var/cache/apt/archives/ until apt-get clean."
+    assert [t[a:b] for a, b in answer_marks(t, 0, "path")] == ["/var/cache/apt/archives/"]
+    assert answer_marks(t, 0, None) == ()
+
+
+@pytest.fixture
+def engine(docs_copy, tmp_path):
+    return Engine(docs_copy, tmp_path / "store", "hash", progress=False)
+
+
+def test_outcomes_answered_and_nothing_found(engine):
+    a = engine.answer("Combien d'entreprises compte le bassin de Montbéliard ?")
+    assert a.outcome is Outcome.ANSWERED and not a.abstained
+    c = a.citations[0]
+    assert [c.text[s - c.start:e - c.start] for s, e in c.marks] == ["2.900"]
+    assert "**2.900** entreprises" in a.marked_text() and "**" not in a.text
+    d = a.to_dict()
+    assert d["outcome"] == "answered" and d["citations"][0]["marks"] == [list(m) for m in c.marks]
+    off = engine.answer("Comment préparer une pâte à crêpes ?")
+    assert off.outcome is Outcome.NOTHING_FOUND and off.abstained and off.citations == ()
+
+
+def test_related_only_still_cites_and_says_so_in_the_question_language(engine, monkeypatch):
+    question = "Combien d'entreprises compte le bassin de Montbéliard ?"
+    engine.policy = dataclasses.replace(engine.policy, answer_above=0.99)  # nothing is close enough
+    a = engine.answer(question)
+    assert a.outcome is Outcome.RELATED_ONLY and a.abstained and a.citations
+    assert a.text.startswith("Les documents ne le disent pas directement")
+    engine.policy = dataclasses.replace(engine.policy, answer_above=None)
+    monkeypatch.setattr(answering, "RELATED_WHEN_MISSING", frozenset({"date"}))
+    a = engine.answer("When was the apprenticeship programme of the Moroccan partner cancelled?")
+    assert a.outcome in (Outcome.RELATED_ONLY, Outcome.NOTHING_FOUND) or any(
+        answering.holds_answer_type(c.text, "date") for c in a.citations)
+    a = engine.answer("Quand l'ENSMM a-t-elle signé la convention ?")
+    assert a.outcome is Outcome.ANSWERED  # the quote holds a date
