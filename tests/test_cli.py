@@ -18,16 +18,17 @@ def test_ask_json(seed_store):
     r = run("ask", "Quel est le budget du second AMI ?", "--store", str(seed_store), "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert set(out) >= {"answer", "abstained", "citations", "timings"}
+    assert set(out) >= {"answer", "abstained", "outcome", "citations", "timings"} and out["outcome"] == "answered"
     c = out["citations"][0]
-    assert set(c) >= {"n", "source", "chunk_id", "start", "end", "text", "score"}
+    assert set(c) >= {"n", "source", "chunk_id", "start", "end", "text", "score", "marks"}
+    assert all(c["start"] <= a < b <= c["end"] for a, b in c["marks"])
     assert c["source"] == "002_d86c49a6ec5f4adf.txt" and "10 millions" in out["answer"]
 
 
 def test_ask_prints_sources_under_the_answer(seed_store):
     r = run("ask", "Who is the director of AMTalents?", "--store", str(seed_store))
     assert r.returncode == 0, r.stderr
-    assert "[1] 000_c8fb014e83a46547.txt" in r.stdout and "Coline Moal Vignon" in r.stdout
+    assert "[1] 000_c8fb014e83a46547.txt" in r.stdout and "**Coline Moal Vignon**" in r.stdout  # marked (piped: **)
 
 
 def test_user_errors_are_one_line_without_traceback(tmp_path):

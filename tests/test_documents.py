@@ -84,3 +84,15 @@ def test_uploads_get_safe_names_size_limits_and_never_overwrite(tmp_path):
     with pytest.raises(InvalidInputError, match="empty"):
         add_file(docs, b"  \n", "blank.txt")
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["notes-2.txt", "notes.txt"]
+
+
+def test_html_is_read_as_a_browser_shows_it(tmp_path):
+    (tmp_path / "t.html").write_text(
+        "<html><head><title>Tools\n  list</title></head><body><p>Keep the\n   cache small.</p>"
+        "<table><tr><th>package</th><th>description</th></tr>"
+        "<tr>\n  <td><code>etckeeper</code></td>\n  <td><p>store configuration</p><p>with Git</p></td>\n</tr>"
+        "<tr><td></td><td>Tip</td></tr></table><pre>$ sudo etckeeper init</pre></body></html>", encoding="utf-8")
+    (doc,), _ = load_folder(tmp_path)
+    assert doc.title == "Tools list"
+    assert doc.text.splitlines() == ["Keep the cache small.", "package | description",
+                                     "etckeeper | store configuration with Git", "Tip", "$ sudo etckeeper init"]

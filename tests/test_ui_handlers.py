@@ -22,6 +22,10 @@ def test_respond_shows_the_question_then_the_answer_and_its_sources(handlers):
     assert history[0]["role"] == "user" and history[-1]["role"] == "assistant"
     assert turn == 1 and r"\[1\]" in history[-1]["content"] and "▌" not in history[-1]["content"]
     assert 'data-turn="1"' in sources and "amqa-source" in sources and "<table>" in passages
+    history, sources, *_ = list(handlers.respond("Combien d'entreprises compte le bassin de Montbéliard ?", [], 5,
+                                                 False, "extractive", 1))[-1]
+    assert "**2\\.900** entreprises" in history[-1]["content"]  # the answering number in bold, escaped
+    assert "<strong>2.900</strong> entreprises" in sources
     assert "hash-v1" not in status and "quoted" in status
 
 

@@ -9,6 +9,7 @@ import amqa.answering as answering
 from amqa import Engine, Outcome
 from amqa.answering import Evidence, answer_marks, is_code, refers_back, widen
 from amqa.chunking import chunk_document
+from amqa.text import tokenize
 from amqa.types import Document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +61,9 @@ def test_marks_point_at_what_was_asked():
     t = "Downloaded packages are kept in /var/cache/apt/archives/ until apt-get clean."
     assert [t[a:b] for a, b in answer_marks(t, 0, "path")] == ["/var/cache/apt/archives/"]
     assert answer_marks(t, 0, None) == ()
+    t = "He came with Nadège Troussier, Vice President, and Coline Moal Vignon, Director of AMTalents."
+    tokens = frozenset(tokenize("Who is the director of AMTalents?", "en"))
+    assert [t[a:b] for a, b in answer_marks(t, 0, "person", tokens)] == ["Coline Moal Vignon"]
 
 
 @pytest.fixture

@@ -186,7 +186,17 @@ def answer_marks(text: str, offset: int, answer_type: str | None,
     if answer_type == "quantity" and question_tokens:
         counting = [(a, b) for a, b in spans if question_tokens & set(_counted(text[b:b + 30], language))]
         spans = counting or spans
+    elif answer_type in ("person", "place") and len(spans) > 1 and question_tokens:
+        # The name next to the question's own words ("Coline Moal Vignon, Director of AMTalents").
+        anchors = [m.span() for m in re.finditer(r"\w+", text) if set(tokenize(m.group(), language)) & question_tokens]
+        if anchors:
+            spans = [min(spans, key=lambda sp: min(_gap(sp, anchor) for anchor in anchors))]
     return tuple((a + offset, b + offset) for a, b in spans[:MAX_MARKS])
+
+
+def _gap(span: tuple[int, int], other: tuple[int, int]) -> int:
+    """Characters between two spans (0 when they overlap)."""
+    return max(0, other[0] - span[1], span[0] - other[1])
 
 
 def _counted(after: str, language: str) -> list[str]:
