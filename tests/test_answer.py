@@ -153,3 +153,18 @@ def test_writer_logic_on_the_hash_embedder(hash_engine):
     off = hash_engine.answer("Comment préparer une pâte à crêpes ?")
     assert off.abstained and off.citations == () and off.text.startswith("Les documents ne contiennent pas")
     assert off.verification.value == "quoted" and off.timings["total"] >= off.timings["retrieve"] > 0
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Which port does the print server use?", "quantity"),
+    ("Quelle version du noyau est livrée ?", "quantity"),
+    ("Dans quel répertoire APT garde-t-il les paquets ?", "path"),
+    ("Where is the configuration file kept?", "path"),
+    ("What is the largest file a FAT filesystem can hold?", None),
+    ("Quelle commande arrête le système ?", "command"),
+    ("What tool do stratigraphers use?", None),
+])
+def test_answer_types_of_technical_questions(question, expected):
+    from amqa.answering import expected_answer_type
+
+    assert expected_answer_type(question) == expected

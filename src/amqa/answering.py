@@ -61,7 +61,10 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     ),
     "quantity": (
         re.compile(r"\b(how many|how much|combien|quel(?:le)? est le (?:montant|budget|nombre)|"
-                   r"what is the (?:amount|budget|number)|cuánt[oa]s?|wie viele?)\b", re.IGNORECASE),
+                   r"what is the (?:amount|budget|number)|cuánt[oa]s?|wie viele?|"
+                   # values asked by name: a port, a size, a version, a value...
+                   r"(?:which|what)(?: \w+)? (?:port|size|version|value|number|limit)|"
+                   r"quel(?:le)?(?: \w+)? (?:port|taille|version|valeur|numéro|nombre|limite))\b", re.IGNORECASE),
         re.compile(r"\d"),
     ),
     "person": (
@@ -70,8 +73,9 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     ),
     # Files and commands come before places: "where is the file ..." asks for a path.
     "path": (
-        re.compile(r"\b(files?|fichiers?|director(?:y|ies)|répertoires?|dossiers?|folders?|archivos?|dateien?|"
-                   r"verzeichnis)\b", re.IGNORECASE),
+        # "Which file ...", "Dans quel répertoire ...", not "the largest file".
+        re.compile(r"\b(?:which|what|where|quel(?:le)?s?|où|qué|cuál|welche[rsmn]?)(?: \w+){0,3} (?:files?|fichiers?|"
+                   r"director(?:y|ies)|répertoires?|dossiers?|folders?|archivos?|dateien?|verzeichnis)\b", re.IGNORECASE),
         re.compile(r"(?<![\w/])(?:~|\.{1,2})?/[\w.+-]+(?:/[\w.*+-]*)*|\b[\w-]+\.(?:conf|cfg|list|ini|rc|sh|d)\b"),
     ),
     "command": (
