@@ -74,7 +74,8 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     # Files and commands come before places: "where is the file ..." asks for a path.
     "path": (
         # "Which file ...", "Dans quel répertoire ...", not "the largest file".
-        re.compile(r"\b(?:which|what|where|quel(?:le)?s?|où|qué|cuál|welche[rsmn]?)(?: \w+){0,3} (?:files?|fichiers?|"
+        re.compile(r"\b(?:(?:which|what|quel(?:le)?s?|qué|cuál|welche[rsmn]?)(?: \w+){0,2}|(?:where|où)(?: \w+){0,3})"
+                   r" (?:files?|fichiers?|"
                    r"director(?:y|ies)|répertoires?|dossiers?|folders?|archivos?|dateien?|verzeichnis)\b", re.IGNORECASE),
         re.compile(r"(?<![\w/])(?:~|\.{1,2})?/[\w.+-]+(?:/[\w.*+-]*)*|\b[\w-]+\.(?:conf|cfg|list|ini|rc|sh|d)\b"),
     ),
