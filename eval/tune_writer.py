@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import amqa.answering as answering
+import amqa.retrieval as retrieval
 from amqa import Engine
 from amqa.evaluation import evaluate, load_questions, squad_benchmark
 
@@ -29,7 +30,8 @@ from debian_reference import default_out  # noqa: E402
 
 
 def apply(config: str, engines: list[Engine]) -> dict:
-    """Set the overrides; return the previous values to restore."""
+    """Set the overrides (constants of amqa.retrieval or amqa.answering, or ``policy.FIELD``); return
+    the previous values to restore."""
     saved: dict = {}
     for item in filter(None, (x.strip() for x in config.split(","))):
         name, value = item.split("=", 1)
@@ -40,8 +42,9 @@ def apply(config: str, engines: list[Engine]) -> dict:
                 saved.setdefault(("policy", id(e)), e.policy)
                 e.policy = dataclasses.replace(e.policy, **{field: parsed})  # the writer reads engine.policy
         else:
-            saved.setdefault(name, getattr(answering, name))
-            setattr(answering, name, parsed)
+            module = retrieval if hasattr(retrieval, name) else answering
+            saved.setdefault(name, (module, getattr(module, name)))
+            setattr(module, name, parsed)
     return saved
 
 
@@ -52,7 +55,7 @@ def restore(saved: dict, engines: list[Engine]) -> None:
                 if id(e) == key[1]:
                     e.policy = value
         else:
-            setattr(answering, key, value)
+            setattr(value[0], key, value[1])
 
 
 def row(name: str, s: dict, types: dict) -> str:

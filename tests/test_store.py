@@ -139,3 +139,17 @@ def test_files_read_by_another_reader_version_are_read_again(docs_copy, tmp_path
     assert len(report.changed) == 5 and not report.up_to_date
     assert store_mod.read_manifest(store)["reader_version"] == documents_mod.READER_VERSION + 1
     assert update_index(docs_copy, store, "hash").up_to_date
+
+
+def test_language_bias_is_one_value_per_language(hash_engine):
+    import numpy as np
+
+    corpus = hash_engine.corpus
+    vector = hash_engine.embedder.embed(["campus"], "query")[0]
+    chunk_bias, sentence_bias = corpus.language_bias(vector)
+    for lang in {c.language for c in corpus.chunks}:
+        rows = [i for i, c in enumerate(corpus.chunks) if c.language == lang]
+        assert np.allclose(chunk_bias[rows], chunk_bias[rows[0]]) and np.allclose(sentence_bias[rows], sentence_bias[rows[0]])
+        mean = corpus.chunk_vectors[rows].mean(axis=0)
+        assert np.isclose(chunk_bias[rows[0]], mean @ vector)
+    assert len(set(np.round(chunk_bias, 6))) == len(corpus.languages) == 2  # the seeds: French and English

@@ -141,10 +141,28 @@ class Corpus:
         # Languages that hold at least 5% of the chunks (one misdetected chunk does not count).
         counts = Counter(c.language for c in self.chunks)
         self.languages = frozenset(lang for lang, n in counts.items() if n >= 0.05 * len(self.chunks))
+        self._centroids: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def manifest(self) -> dict:
         return self.index.manifest
+
+    def language_bias(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per chunk row: the query's similarity to the mean chunk vector, and to the mean sentence
+        vector, of the chunk's language. A multilingual model scores any text in the query's own
+        language higher; subtracting these per-language means lets languages compete on content."""
+        if self._centroids is None:
+            langs = sorted({c.language for c in self.chunks})
+            lang_of = np.array([langs.index(c.language) for c in self.chunks])
+            chunk_c = np.stack([self.chunk_vectors[lang_of == i].mean(axis=0) for i in range(len(langs))])
+            rows_lang = np.full(len(self.sentences), -1)
+            for ci, li in enumerate(lang_of):
+                rows_lang[self.sentences.rows(ci)] = li
+            sent_c = np.stack([self.sentences.vectors[rows_lang == i].mean(axis=0) if (rows_lang == i).any()
+                               else chunk_c[i] for i in range(len(langs))])
+            self._centroids = (lang_of, chunk_c, sent_c)
+        lang_of, chunk_c, sent_c = self._centroids
+        return (chunk_c @ vector)[lang_of], (sent_c @ vector)[lang_of]
 
     def chunk_row(self, chunk_id: str) -> int:
         return self._row_of_chunk[chunk_id]
