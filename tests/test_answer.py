@@ -127,6 +127,9 @@ def test_list_items_are_not_headlines():
     assert is_headline("Arts et Métiers étoffe son réseau d’écoles partenaires")
     assert not is_headline("- Le projet « Actif-IA » du campus Arts et Métiers de Metz")
     assert not is_headline("Le campus ouvrira en 2027.")
+    assert not is_headline("dialout accès complet et direct aux ports série (/dev/ttyS[0-3])")  # a table row
+    assert not is_headline("etckeeper | V:27, I:31 | 164") and not is_headline("10,000+ cycles : Flash memory")
+    assert is_headline("3.4 Liste des niveaux d’erreur du noyau . . . . . . . . 52")  # a table of contents
 
 
 def test_quotes_reach_further_into_the_best_sentences_file():
