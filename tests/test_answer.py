@@ -129,6 +129,8 @@ def test_list_items_are_not_headlines():
     assert not is_headline("Le campus ouvrira en 2027.")
     assert not is_headline("dialout accès complet et direct aux ports série (/dev/ttyS[0-3])")  # a table row
     assert not is_headline("etckeeper | V:27, I:31 | 164") and not is_headline("10,000+ cycles : Flash memory")
+    assert not is_headline("^A d | detach screen session from the terminal")
+    assert is_headline("Céline Authemayou | Publié le")  # a byline, not a table row
     assert is_headline("3.4 Liste des niveaux d’erreur du noyau . . . . . . . . 52")  # a table of contents
 
 
