@@ -225,7 +225,7 @@ def _counted(after: str, language: str) -> list[str]:
 
 MAX_MARKS = 3
 _YEAR = r"(?:1[5-9]\d\d|20\d\d)"
-#: What to mark for each answer type: the group ``m`` of each match.
+#: What to mark for each answer type: the named group (``m``, or ``n`` for a bare command name) of each match.
 MARKS: dict[str, re.Pattern] = {
     "date": re.compile(rf"(?P<m>\b(?:\d{{1,2}}(?:er|st|nd|rd|th)?\s+)?(?:{_MONTHS})(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?"
                        rf"(?:\s+{_YEAR})?\b|\b{_YEAR}\b)", re.IGNORECASE),
