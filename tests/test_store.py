@@ -153,3 +153,17 @@ def test_language_bias_is_one_value_per_language(hash_engine):
         mean = corpus.chunk_vectors[rows].mean(axis=0)
         assert np.isclose(chunk_bias[rows[0]], mean @ vector)
     assert len(set(np.round(chunk_bias, 6))) == len(corpus.languages) == 2  # the seeds: French and English
+
+
+def test_a_chunk_in_a_stray_language_gets_no_language_bias(hash_engine):
+    import dataclasses
+
+    from amqa.corpus import Corpus
+
+    index = hash_engine.corpus.index
+    chunks = list(index.chunks)
+    chunks[0] = dataclasses.replace(chunks[0], language="de")  # one misdetected chunk
+    corpus = Corpus(dataclasses.replace(index, chunks=chunks))
+    assert "de" not in corpus.languages
+    chunk_bias, sentence_bias = corpus.language_bias(hash_engine.embedder.embed(["campus"], "query")[0])
+    assert chunk_bias[0] == 0 and sentence_bias[0] == 0 and chunk_bias[1] != 0

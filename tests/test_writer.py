@@ -91,3 +91,9 @@ def test_related_only_still_cites_and_says_so_in_the_question_language(engine):
     assert a.text.startswith("Les documents ne le disent pas directement")
     engine.policy = dataclasses.replace(engine.policy, answer_above=None)
     assert engine.answer(question).outcome is Outcome.ANSWERED
+
+
+def test_a_new_policy_reaches_the_llm_verifier_too(engine):
+    engine.answer("Metz ?")  # loaded
+    engine.policy = dataclasses.replace(engine.policy, support_dense=0.99)
+    assert engine.verifier.policy.support_dense == 0.99

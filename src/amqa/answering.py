@@ -258,7 +258,7 @@ def rank_sentences(result: SearchResult, corpus: Corpus) -> list[Evidence]:
     query, sentences, lexicon = result.query, corpus.sentences, corpus.lexicon
     q_tokens = set(query.tokens)
     q_weight = sum(lexicon.idf(t) for t in q_tokens) or 1.0
-    answer_type = expected_answer_type(query.text)
+    answer_type = expected_answer_type(query.text)  # a few regular expressions: cheaper than passing it
     seen: set[int] = set()
     out: list[Evidence] = []
     for hit in result.hits[:SEARCH_DEPTH]:
@@ -376,12 +376,12 @@ def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *,
     lang = result.query.language if result.query.language in FRAMES else "en"
     answer_type = expected_answer_type(result.query.text)
     ranked = rank_sentences(result, corpus)
-    chosen = select_sentences(ranked) if ranked else []
-    citations = cite(chosen, corpus, answer_type, frozenset(result.query.tokens))
     outcome = decide(ranked, policy, result.corpus_has_language)
+    citations: tuple[Citation, ...] = ()
     if outcome is Outcome.NOTHING_FOUND:
-        text, citations = frames(lang)[1], ()
+        text = frames(lang)[1]
     else:
+        citations = cite(select_sentences(ranked), corpus, answer_type, frozenset(result.query.tokens))
         open_q, close_q = QUOTES.get(lang, ("“", "”"))
         intro = frames(lang)[0] if outcome is Outcome.ANSWERED else RELATED_FRAMES[lang]
         text = intro + " " + " ".join(f"{open_q}{c.text}{close_q} [{c.n}]" for c in citations)

@@ -152,14 +152,19 @@ class Corpus:
         vector, of the chunk's language. A multilingual model scores any text in the query's own
         language higher; subtracting these per-language means lets languages compete on content."""
         if self._centroids is None:
-            langs = sorted({c.language for c in self.chunks})
-            lang_of = np.array([langs.index(c.language) for c in self.chunks])
-            chunk_c = np.stack([self.chunk_vectors[lang_of == i].mean(axis=0) for i in range(len(langs))])
-            rows_lang = np.full(len(self.sentences), -1)
+            # Means of the corpus languages only; a chunk in another (often misdetected) language gets
+            # no bias: a mean of its own would cancel its own similarity.
+            langs = sorted(self.languages)
+            lang_of = np.array([langs.index(c.language) if c.language in self.languages else len(langs)
+                                for c in self.chunks])
+            dim = self.chunk_vectors.shape[1]
+            chunk_c = np.stack([self.chunk_vectors[lang_of == i].mean(axis=0) for i in range(len(langs))]
+                               + [np.zeros(dim, dtype=np.float32)])
+            rows_lang = np.full(len(self.sentences), len(langs))
             for ci, li in enumerate(lang_of):
                 rows_lang[self.sentences.rows(ci)] = li
             sent_c = np.stack([self.sentences.vectors[rows_lang == i].mean(axis=0) if (rows_lang == i).any()
-                               else chunk_c[i] for i in range(len(langs))])
+                               else chunk_c[i] for i in range(len(langs))] + [np.zeros(dim, dtype=np.float32)])
             self._centroids = (lang_of, chunk_c, sent_c)
         lang_of, chunk_c, sent_c = self._centroids
         return (chunk_c @ vector)[lang_of], (sent_c @ vector)[lang_of]

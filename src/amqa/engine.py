@@ -69,7 +69,7 @@ class Engine:
         self.docs = self.settings.docs_folder()
         self.store = self.settings.store_folder(self.docs)
         self.embedder = get_embedder(embedder, self.settings)
-        self.policy = policy or policy_for(self.embedder.id)
+        self._policy = policy or policy_for(self.embedder.id)
         self.k = self.settings.k
         self.chunking = chunking
         self.generator = get_generator(generator, settings=self.settings)
@@ -100,6 +100,18 @@ class Engine:
                 if self._loaded is None:
                     self._loaded = self._load(self._refresh())
         return self._loaded
+
+    @property
+    def policy(self) -> AnswerPolicy:
+        """Abstention and verification thresholds; setting it reaches the writer and the LLM verifier."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: AnswerPolicy) -> None:
+        with self._lock:
+            self._policy = policy
+            if self._loaded is not None:
+                self._loaded = replace(self._loaded, verifier=Verifier(self._loaded.corpus, self.embedder, policy))
 
     @property
     def corpus(self) -> Corpus:

@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from functools import lru_cache
 
 # Small closed-class word lists: enough to tell the languages apart on a question.
 _STOPWORDS = {
@@ -66,12 +66,19 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-@lru_cache(maxsize=8)
-def _stemmer(lang: str):
-    import Stemmer  # PyStemmer: Snowball stemmers, C speed
+_local = threading.local()
 
-    name = {"fr": "french", "en": "english", "es": "spanish", "de": "german"}.get(lang, "english")
-    return Stemmer.Stemmer(name)
+
+def _stemmer(lang: str):
+    """A Snowball stemmer (PyStemmer, C speed) per thread and language: its objects are not to be
+    shared between threads, and an Engine answers from several."""
+    stemmers = _local.__dict__.setdefault("stemmers", {})
+    if lang not in stemmers:
+        import Stemmer
+
+        name = {"fr": "french", "en": "english", "es": "spanish", "de": "german"}.get(lang, "english")
+        stemmers[lang] = Stemmer.Stemmer(name)
+    return stemmers[lang]
 
 
 def tokenize(text: str, language: str = "en") -> list[str]:

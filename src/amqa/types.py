@@ -58,6 +58,8 @@ class Hit:
     """A retrieved chunk with the fused score and what each retriever said of it.
 
     ``dense_rank``/``bm25_rank`` are 1-based, ``None`` when that retriever did not rank the chunk.
+    ``dense_score`` is the raw similarity (chunk plus best sentence); ``dense_rank`` is the order after
+    language centering (:data:`amqa.retrieval.LANGUAGE_CENTERING`) when the documents mix languages.
     """
 
     chunk: Chunk
