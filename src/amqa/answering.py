@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
 
 from .corpus import Corpus
 from .policy import AnswerPolicy
@@ -253,12 +252,14 @@ class Evidence:
     typed: bool = False  # holds what the question asks for (a date, a number...)
 
 
-def rank_sentences(result: SearchResult, corpus: Corpus) -> list[Evidence]:
-    """Every embedded sentence of the top hits, best first."""
+def rank_sentences(result: SearchResult, corpus: Corpus, answer_type: str | None = None) -> list[Evidence]:
+    """Every embedded sentence of the top hits, best first (``answer_type``: what the question asks
+    for, from :func:`expected_answer_type` when not given)."""
     query, sentences, lexicon = result.query, corpus.sentences, corpus.lexicon
     q_tokens = set(query.tokens)
     q_weight = sum(lexicon.idf(t) for t in q_tokens) or 1.0
-    answer_type = expected_answer_type(query.text)  # a few regular expressions: cheaper than passing it
+    if answer_type is None:
+        answer_type = expected_answer_type(query.text)
     seen: set[int] = set()
     out: list[Evidence] = []
     for hit in result.hits[:SEARCH_DEPTH]:
@@ -368,14 +369,13 @@ def cite(chosen: list[Evidence], corpus: Corpus, answer_type: str | None,
     return tuple(citations)
 
 
-def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *,
-            timings: Mapping[str, float] | None = None, warnings: tuple[str, ...] = ()) -> Answer:
+def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *, warnings: tuple[str, ...] = ()) -> Answer:
     """Quote the best sentences with ``[n]`` markers and mark what answers; or show the closest
     passages, saying the documents do not answer directly; or say nothing was found. In the
     question's language."""
     lang = result.query.language if result.query.language in FRAMES else "en"
     answer_type = expected_answer_type(result.query.text)
-    ranked = rank_sentences(result, corpus)
+    ranked = rank_sentences(result, corpus, answer_type)
     outcome = decide(ranked, policy, result.corpus_has_language)
     citations: tuple[Citation, ...] = ()
     if outcome is Outcome.NOTHING_FOUND:
@@ -386,4 +386,4 @@ def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *,
         intro = frames(lang)[0] if outcome is Outcome.ANSWERED else RELATED_FRAMES[lang]
         text = intro + " " + " ".join(f"{open_q}{c.text}{close_q} [{c.n}]" for c in citations)
     return Answer(question=result.query.text, text=text, citations=citations, hits=result.hits,
-                  outcome=outcome, language=lang, timings=dict(timings or {}), warnings=warnings)
+                  outcome=outcome, language=lang, warnings=warnings)

@@ -108,12 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def settings_from_args(args: argparse.Namespace, environ: Settings | None = None) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
     """The environment's settings with the flags that were given laid over them."""
     get = lambda name: getattr(args, name, None)  # noqa: E731 (not every command has every flag)
     generator = get("generator") or ("openai" if get("base_url") else None)
     api_key = read_api_key(args.api_key_env) if get("api_key_env") else None
-    return (environ or Settings.from_env()).replace(
+    return Settings.from_env().replace(
         docs=get("docs"), store=get("store"), embedder=get("embedder"), k=get("k"), generator=generator,
         base_url=get("base_url"), model=get("model"), llm_timeout=get("llm_timeout"), api_key=api_key,
         host=get("host"), port=get("port"))
