@@ -92,7 +92,7 @@ def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float,
         dcg = sum(1 / math.log2(i + 2) for i, s in enumerate(ranked[:10]) if s in gold)
         idcg = sum(1 / math.log2(i + 2) for i in range(min(len(gold), 10)))
         body = _answer_body(answer)
-        shown = _MARKER.sub(" ", " ".join(c.text for c in answer.citations))
+        shown = _quoted(answer)
         rec.update({
             "recall@1": float(first == 1), "recall@5": float(first is not None and first <= 5),
             "mrr": 1 / first if first else 0.0, "ndcg@10": dcg / idcg if idcg else 0.0,
@@ -316,8 +316,11 @@ def _source_texts(engine: Engine) -> dict[str, str]:
 
 def _answer_body(answer: Answer) -> str:
     """The answer without its framing words and markers."""
-    if answer.abstained:
-        return ""
+    return "" if answer.abstained else _quoted(answer)
+
+
+def _quoted(answer: Answer) -> str:
+    """Every cited passage's text, answered or only related."""
     return _MARKER.sub(" ", " ".join(c.text for c in answer.citations))
 
 
