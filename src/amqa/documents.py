@@ -22,8 +22,9 @@ from .types import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 #: Bumped whenever a file would be read into different text: an index re-reads every file read by
-#: another version (2: PDF through pdfium; HTML white space collapsed, table rows on one line).
-READER_VERSION = 2
+#: another version (2: PDF through pdfium; HTML white space collapsed, table rows on one line; 3: PDF
+#: lines wrapped inside a sentence joined).
+READER_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -228,11 +229,40 @@ def _read_pdf(path: Path) -> tuple[str, str]:
 
 
 def clean_pdf_text(text: str) -> str:
-    r"""pdfium's page text as plain lines: CRLF to LF, and words hyphenated at a line end (pdfium marks the
-    break with U+FFFE) joined again.
+    r"""pdfium's page text as plain lines: CRLF to LF, words hyphenated at a line end (pdfium marks the
+    break with U+FFFE) joined again, and lines wrapped inside a sentence joined (:func:`join_wrapped`).
 
-    >>> clean_pdf_text("motifs géné\ufffe\r\nriques\r\nfin ")
-    'motifs génériques\nfin'
+    >>> clean_pdf_text("motifs géné\ufffe\r\nriques\r\nFin ")
+    'motifs génériques\nFin'
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return re.sub(r"\ufffe\n?", "", text).strip()
+    text = join_wrapped(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return re.sub(r"\ufffe[\n ]?", "", text).strip()
+
+
+_CONTINUES = re.compile(r"[a-zà-ÿ«(\"“”]")
+_NOT_PROSE = re.compile(r"^\s*(?:[$#>]\s|[—–•*-]\s?$)")
+
+
+def join_wrapped(text: str) -> str:
+    r"""A PDF's lines are its layout: a sentence wraps at the page width. A line that is nearly as long
+    as the page's longest (70%), does not end a sentence or announce a list (. ! ? : ;), and is followed
+    by a line starting in lower case, is joined to it by a space (the text keeps its length, so
+    offsets hold). Lines of code, list items and titles stay lines.
+
+    >>> join_wrapped("Il faudrait s’abstenir de créer des liens physiques ou des liens\nsymboliques compliqués.\nNote")
+    'Il faudrait s’abstenir de créer des liens physiques ou des liens symboliques compliqués.\nNote'
+    >>> join_wrapped("Essayez ce qui suit, par exemple, dans un terminal ouvert :\nls -l mypipe")
+    'Essayez ce qui suit, par exemple, dans un terminal ouvert :\nls -l mypipe'
+    """
+    lines = text.split("\n")
+    if len(lines) < 2:
+        return text
+    # pdfium may end a hyphenated line with U+FFFE and no line break: such a line is two page lines.
+    wide = 0.7 * max(len(part) for line in lines for part in line.split("\ufffe"))
+    out = []
+    for line, following in zip(lines, lines[1:] + [""]):
+        stripped = line.rstrip()
+        joins = (len(stripped.rsplit("\ufffe", 1)[-1]) >= wide and stripped[-1:] not in ".!?:;" and not _NOT_PROSE.match(line)
+                 and bool(_CONTINUES.match(following)))
+        out.append(line + (" " if joins else "\n"))
+    return "".join(out)[:-1]
