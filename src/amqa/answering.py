@@ -60,6 +60,7 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     ),
     "quantity": (
         re.compile(r"\b(how many|how much|combien|quel(?:le)? est le (?:montant|budget|nombre)|"
+                   r"what (?:share|proportion|percentage|fraction)|quel(?:le)? (?:part|proportion|pourcentage)|"
                    r"what is the (?:amount|budget|number)|cuánt[oa]s?|wie viele?|"
                    # values asked by name: a port, a size, a version, a value...
                    r"(?:which|what)(?: \w+)? (?:port|size|version|value|number|limit)|"
@@ -239,7 +240,11 @@ MARKS: dict[str, re.Pattern] = {
 
 @dataclass(frozen=True)
 class Evidence:
-    """A candidate sentence: its span, the chunk it came from, and how well it answers."""
+    """A candidate sentence: its span, the chunk it came from, and how well it answers.
+
+    ``features`` are the writer's observations of it, in the order of :data:`FEATURES`; ``score`` is
+    :func:`hand_score` of them.
+    """
 
     source: str
     chunk_id: str
@@ -250,20 +255,50 @@ class Evidence:
     dense: float
     lexical: float
     typed: bool = False  # holds what the question asks for (a date, a number...)
+    features: tuple[float, ...] = ()
+
+
+#: What the writer observes of a candidate sentence (see :func:`sentence_features`).
+FEATURES = ("dense", "dense_gap", "lexical", "lexical_gap", "typed", "typed_code", "type_missing", "headline",
+            "code_unasked", "code_asked", "hit_rank", "neighbour_dense", "neighbour_typed", "refers_back",
+            "short", "long", "first_in_chunk", "announces")
+
+
+def hand_score(f: dict[str, float]) -> float:
+    """The hand-set sentence score: similarity, a little for shared rare words, a bonus for holding
+    the asked type, a penalty for headlines (used when the policy has no learned scorer)."""
+    score = f["dense"] + LEXICAL_WEIGHT * f["lexical"] - HEADLINE_PENALTY * f["headline"]
+    score += CODE_TYPE_BONUS * f["typed_code"] + ANSWER_TYPE_BONUS * (f["typed"] - f["typed_code"])
+    return score - CODE_PENALTY * f["code_unasked"]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    source: str
+    chunk: Chunk
+    index: int  # in chunk.sentences, -1 when not there
+    start: int
+    end: int
+    text: str
+    dense: float
+    lexical: float
+    typed: bool
+    hit_rank: int
 
 
 def rank_sentences(result: SearchResult, corpus: Corpus, answer_type: str | None = None) -> list[Evidence]:
-    """Every embedded sentence of the top hits, best first (``answer_type``: what the question asks
-    for, from :func:`expected_answer_type` when not given)."""
+    """Every embedded sentence of the top hits, best first by :func:`hand_score` (``answer_type``: what
+    the question asks for, from :func:`expected_answer_type` when not given)."""
     query, sentences, lexicon = result.query, corpus.sentences, corpus.lexicon
     q_tokens = set(query.tokens)
     q_weight = sum(lexicon.idf(t) for t in q_tokens) or 1.0
     if answer_type is None:
         answer_type = expected_answer_type(query.text)
     seen: set[int] = set()
-    out: list[Evidence] = []
-    for hit in result.hits[:SEARCH_DEPTH]:
+    cands: list[_Candidate] = []
+    for rank, hit in enumerate(result.hits[:SEARCH_DEPTH]):
         chunk = hit.chunk
+        spans = {(s.start, s.end): i for i, s in enumerate(chunk.sentences)}
         rows = sentences.rows(corpus.chunk_row(chunk.id))
         similarities = sentences.scores(query.vector, rows)
         for row, dense in zip(rows.tolist(), similarities.tolist()):
@@ -274,16 +309,50 @@ def rank_sentences(result: SearchResult, corpus: Corpus, answer_type: str | None
             text = chunk.text[start - chunk.start:end - chunk.start]
             s_tokens = sentences.tokens(row, text, chunk.language)
             lexical = sum(lexicon.idf(t, unseen=0.0) for t in q_tokens & s_tokens) / q_weight
-            score = dense + LEXICAL_WEIGHT * lexical
-            typed = holds_answer_type(text, answer_type)
-            if typed:
-                score += CODE_TYPE_BONUS if answer_type in CODE_TYPES else ANSWER_TYPE_BONUS
-            if is_headline(text):
-                score -= HEADLINE_PENALTY
-            if CODE_PENALTY and answer_type not in CODE_TYPES and is_code(text):
-                score -= CODE_PENALTY
-            out.append(Evidence(source, chunk.id, start, end, text, score, dense, lexical, typed))
+            cands.append(_Candidate(source, chunk, spans.get((start, end), -1), start, end, text, dense, lexical,
+                                    holds_answer_type(text, answer_type), rank))
+    if not cands:
+        return []
+    out = []
+    for c, f in zip(cands, sentence_features(cands, answer_type)):
+        out.append(Evidence(c.source, c.chunk.id, c.start, c.end, c.text, hand_score(f), c.dense, c.lexical, c.typed,
+                            tuple(f[name] for name in FEATURES)))
     out.sort(key=lambda e: -e.score)
+    return out
+
+
+def sentence_features(cands: list[_Candidate], answer_type: str | None) -> list[dict[str, float]]:
+    """The :data:`FEATURES` of each candidate: its similarity to the question (and the gap to the best
+    one), the question's rare words it holds, whether it holds the asked type (or its neighbour does),
+    whether it is a headline or code, where its chunk ranked, its neighbours' similarity."""
+    best_dense = max(c.dense for c in cands)
+    best_lexical = max(c.lexical for c in cands)
+    dense_at = {(c.chunk.id, c.index): c.dense for c in cands if c.index >= 0}
+    code_asked = answer_type in CODE_TYPES
+    out = []
+    for c in cands:
+        near = [(c.chunk.id, c.index - 1), (c.chunk.id, c.index + 1)] if c.index >= 0 else []
+        neighbour_dense = max((dense_at[k] for k in near if k in dense_at), default=c.dense)
+        neighbour_typed = False
+        if answer_type is not None and not c.typed and c.index >= 0:
+            for j in (c.index - 1, c.index + 1):
+                if 0 <= j < len(c.chunk.sentences):
+                    s = c.chunk.sentences[j]
+                    neighbour_typed |= holds_answer_type(
+                        c.chunk.text[s.start - c.chunk.start:s.end - c.chunk.start], answer_type)
+        code = is_code(c.text)
+        out.append({
+            "dense": c.dense, "dense_gap": best_dense - c.dense,
+            "lexical": c.lexical, "lexical_gap": best_lexical - c.lexical,
+            "typed": float(c.typed), "typed_code": float(c.typed and code_asked),
+            "type_missing": float(answer_type is not None and not c.typed),
+            "headline": float(is_headline(c.text)),
+            "code_unasked": float(code and not code_asked), "code_asked": float(code and code_asked),
+            "hit_rank": float(c.hit_rank), "neighbour_dense": neighbour_dense - c.dense,
+            "neighbour_typed": float(neighbour_typed), "refers_back": float(refers_back(c.text)),
+            "short": float(len(c.text) < 40), "long": float(len(c.text) > 300),
+            "first_in_chunk": float(c.index == 0), "announces": float(c.text.rstrip().endswith(":")),
+        })
     return out
 
 
