@@ -133,12 +133,19 @@ def test_files_read_by_another_reader_version_are_read_again(docs_copy, tmp_path
     import amqa.documents as documents_mod
 
     store = tmp_path / "store"
-    update_index(docs_copy, store, "hash")
+    emb = CountingEmbedder()
+    before = update_index(docs_copy, store, emb).index
     monkeypatch.setattr(store_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
-    report = update_index(docs_copy, store, "hash")
+    emb.seen.clear()
+    report = update_index(docs_copy, store, emb)
     assert len(report.changed) == 5 and not report.up_to_date
     assert store_mod.read_manifest(store)["reader_version"] == documents_mod.READER_VERSION + 1
-    assert update_index(docs_copy, store, "hash").up_to_date
+    # Read into the same text, the files keep their vectors: nothing is embedded again.
+    assert emb.seen == [] and report.embedded_texts == 0
+    after = load_index(store, emb)
+    assert [c.id for c in after.chunks] == [c.id for c in before.chunks]
+    assert (after.chunk_vectors == before.chunk_vectors).all() and after.sentence_keys == before.sentence_keys
+    assert update_index(docs_copy, store, emb).up_to_date
 
 
 def test_language_bias_is_one_value_per_language(hash_engine):

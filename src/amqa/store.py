@@ -289,11 +289,20 @@ def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], 
     new_chunks: list[Chunk] = []
     new_sent_keys: list[tuple[str, int, int]] = []
     new_sent_texts: list[str] = []
+    old_rows = _rows_by_source(old) if old is not None else {}
     for doc in new_docs:
         doc_chunks, doc_sentences = plan_document(doc, settings)
-        new_chunks += doc_chunks
-        new_sent_keys += [(doc.source, start, end) for start, end in doc_sentences]
-        new_sent_texts += [doc.text[start:end] for start, end in doc_sentences]
+        keys = [(doc.source, start, end) for start, end in doc_sentences]
+        reused = _same_plan(old, old_rows, doc_chunks, keys) if old is not None else None
+        if old is not None and reused is not None:  # read again (a new reader version) into the same text
+            chunks += doc_chunks
+            chunk_vecs.append(old.chunk_vectors[reused.chunks])
+            sent_keys += keys
+            sent_vecs.append(old.sentence_vectors[reused.sentences])
+        else:
+            new_chunks += doc_chunks
+            new_sent_keys += keys
+            new_sent_texts += [doc.text[start:end] for start, end in doc_sentences]
         files[doc.source] = {"sha256": doc.sha256, "title": doc.title, "language": doc.language,
                              "chunks": len(doc_chunks), "sentences": len(doc_sentences), "chars": len(doc.text)}
 
@@ -314,6 +323,37 @@ def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], 
         sentence_keys=sent_keys,
         sentence_vectors=np.vstack(sent_vecs).astype(np.float32),
     )
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rows of one file in an index: its chunks and its embedded sentences."""
+
+    chunks: list[int]
+    sentences: list[int]
+
+
+def _rows_by_source(index: IndexData) -> dict[str, _Rows]:
+    rows: dict[str, _Rows] = {}
+    for i, c in enumerate(index.chunks):
+        rows.setdefault(c.source, _Rows([], [])).chunks.append(i)
+    for i, key in enumerate(index.sentence_keys):
+        rows.setdefault(key[0], _Rows([], [])).sentences.append(i)
+    return rows
+
+
+def _same_plan(old: IndexData, old_rows: dict[str, _Rows], chunks: list[Chunk],
+               sentence_keys: list[tuple[str, int, int]]) -> _Rows | None:
+    """The old rows of a file whose chunks and embedded sentences are the same texts at the same
+    places as before (so are their vectors), or None when anything differs."""
+    rows = old_rows.get(chunks[0].source) if chunks else None
+    if rows is None or len(rows.chunks) != len(chunks):
+        return None
+    if [tuple(old.sentence_keys[i]) for i in rows.sentences] != sentence_keys:
+        return None
+    same = all((o.id, o.start, o.end, o.text, o.sentences) == (c.id, c.start, c.end, c.text, c.sentences)
+               for o, c in zip((old.chunks[i] for i in rows.chunks), chunks))
+    return rows if same else None
 
 
 def _write(store: Path, data: IndexData) -> None:
