@@ -148,6 +148,25 @@ def test_files_read_by_another_reader_version_are_read_again(docs_copy, tmp_path
     assert update_index(docs_copy, store, emb).up_to_date
 
 
+def test_a_file_read_into_other_text_is_embedded_again(docs_copy, tmp_path, monkeypatch):
+    """Vectors are kept only where the text is the same: when a new reader reads other text from the
+    same files (here the .txt reader, wrapped to rename the school), they are embedded again."""
+    import amqa.documents as documents_mod
+    from amqa.readers import Extracted
+
+    store = tmp_path / "store"
+    emb = CountingEmbedder()
+    update_index(docs_copy, store, emb)
+    monkeypatch.setattr(store_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
+    reader = documents_mod.READERS[".txt"]
+    monkeypatch.setitem(documents_mod.READERS, ".txt",
+                        lambda path: Extracted(reader(path).text.replace("Arts et Métiers", "ENSAM"), "t"))
+    emb.seen.clear()
+    update_index(docs_copy, store, emb)
+    assert emb.seen and all("Arts et Métiers" not in t for t in emb.seen)
+    assert any("ENSAM" in c.text for c in load_index(store, emb).chunks)
+
+
 def test_language_bias_is_one_value_per_language(hash_engine):
     import numpy as np
 

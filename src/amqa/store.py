@@ -3,7 +3,9 @@
 Layout of a store folder::
 
     CURRENT                 name of the active index folder (replaced atomically)
-    index-<time>/manifest.json    format version, embedder id and dim, chunk settings, files + sha256
+    index-<time>/manifest.json    format version, embedder id and dim, chunk settings, files: sha256,
+                                  title, language, counts, and "pages" (where each page or slide
+                                  starts in the file's text) for formats with pages
     index-<time>/chunks.jsonl     one chunk a line: id, source, ordinal, start, end, text, sentences
     index-<time>/sentences.jsonl  one embedded sentence a line: source, start, end
     index-<time>/chunks.faiss     chunk vectors (exact inner product, L2-normalised)
@@ -29,7 +31,8 @@ import numpy as np
 
 from ._version import __version__
 from .chunking import ChunkSettings, chunk_document
-from .documents import READER_VERSION, Document, FolderScan, Skipped, SourceFile, read_document, scan_folder
+from .documents import (READER_VERSION, SUPPORTED_SUFFIXES, Document, FolderScan, Skipped, SourceFile, read_document,
+                        scan_folder)
 from .embedders import Embedder, get_embedder
 from .errors import IndexMismatchError, NoDocumentsError
 from .types import Chunk, Sentence
@@ -305,6 +308,8 @@ def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], 
             new_sent_texts += [doc.text[start:end] for start, end in doc_sentences]
         files[doc.source] = {"sha256": doc.sha256, "title": doc.title, "language": doc.language,
                              "chunks": len(doc_chunks), "sentences": len(doc_sentences), "chars": len(doc.text)}
+        if doc.pages:
+            files[doc.source]["pages"] = list(doc.pages)
 
     texts = [c.text for c in new_chunks] + new_sent_texts
     t0 = time.perf_counter()
@@ -431,7 +436,7 @@ def _bar(total: int, desc: str, enabled: bool):
 
 
 def _no_documents_message(docs, skipped: list[Skipped]) -> str:
-    msg = f"no document to index in '{docs}': amqa reads .txt, .md, .html and .pdf files."
+    msg = f"no document to index in '{docs}': amqa reads {', '.join(SUPPORTED_SUFFIXES)} files."
     if skipped:
         shown = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
         msg += f" Skipped: {shown}" + (" ..." if len(skipped) > 5 else "")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import PurePosixPath
 from typing import Mapping
 
 import numpy as np
 
+from .readers import SLIDE_SUFFIXES, page_at
 from .text import MARKDOWN_SUFFIXES, Readable, readable
 
 
@@ -18,7 +20,9 @@ class Document:
     """One source file, as read from the documents folder.
 
     ``source`` is the path relative to that folder (what citations show); ``text`` is the decoded
-    text (visible text for HTML, the text layer for PDF) that character offsets refer to.
+    text (visible text for HTML, the text layer for PDF, the extracted text for other formats) that
+    character offsets refer to. ``pages`` holds the offset where each page (a slide, for a
+    presentation) starts in ``text``; it is empty for formats without pages.
     """
 
     source: str
@@ -26,6 +30,15 @@ class Document:
     text: str
     language: str
     sha256: str
+    pages: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding character ``offset``, or None for a format without pages.
+
+        >>> Document("a.pdf", "A", "Page one. Page two.", "en", "0", pages=(0, 10)).page_at(12)
+        2
+        """
+        return page_at(self.pages, offset)
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,9 @@ class Citation:
     #: The words that answer what was asked (a date, a number, a name, a path, a command...), as
     #: ``(start, end)`` spans in document offsets inside ``start..end``; shown in bold.
     marks: tuple[tuple[int, int], ...] = ()
+    #: The 1-based page (slide, for a presentation) where the quote starts; None for a format without
+    #: pages. Set by the :class:`~amqa.Engine` from the pages its index recorded.
+    page: int | None = None
 
     @property
     def quote(self) -> str:
@@ -129,6 +145,18 @@ class Citation:
         """:attr:`quote` and where each of its characters is in :attr:`text` (see :func:`amqa.text.readable`;
         a Markdown file's quotes lose their "# " headings too)."""
         return readable(self.text, markdown=self.source.lower().endswith(MARKDOWN_SUFFIXES))
+
+    @property
+    def location(self) -> str:
+        """Where the quote is, for a person: ``p. 2``, ``slide 3``, or '' without pages.
+
+        >>> Citation(n=1, source="deck.pptx", chunk_id="deck.pptx#1", start=0, end=1, text="x", score=1.0,
+        ...          page=3).location
+        'slide 3'
+        """
+        if self.page is None:
+            return ""
+        return f"{'slide' if PurePosixPath(self.source).suffix.lower() in SLIDE_SUFFIXES else 'p.'} {self.page}"
 
     def marked_text(self, before: str = "**", after: str = "**") -> str:
         """:attr:`quote` with each mark wrapped in ``before``/``after`` (Markdown bold by default); the
@@ -224,7 +252,7 @@ class Answer:
             "outcome": self.outcome.value,
             "language": self.language,
             "citations": [
-                {"n": c.n, "source": c.source, "chunk_id": c.chunk_id, "start": c.start,
+                {"n": c.n, "source": c.source, "page": c.page, "chunk_id": c.chunk_id, "start": c.start,
                  "end": c.end, "text": c.text, "quote": c.quote, "score": round(c.score, 4),
                  "marks": [list(m) for m in c.marks]}
                 for c in self.citations

@@ -101,10 +101,11 @@ def sources_html(answer: Answer | None, turn: int, message: str = "") -> str:
                 body = f"{esc(passage[:a])}<mark>{esc(passage[a:b])}</mark>{esc(passage[b:])}"
             else:
                 body = f"<mark>{esc(c.quote)}</mark>"
+            where = f'<span class="amqa-page">{esc(c.location)}</span> · ' if c.location else ""
             parts.append(
-                f'<div class="amqa-source" data-source="{esc(c.source)}">'
+                f'<div class="amqa-source" data-source="{esc(c.source)}" data-page="{c.page or ""}">'
                 f'<div>[{c.n}] <span class="amqa-file">{esc(c.source)}</span> '
-                f"<small>characters {c.start}–{c.end}</small></div>"
+                f"<small>{where}characters {c.start}–{c.end}</small></div>"
                 f"<blockquote>{marked_html(c)}</blockquote>"
                 f"<details><summary>Show the whole passage</summary><div>{body}</div></details></div>"
             )
