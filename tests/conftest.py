@@ -13,7 +13,7 @@ def settings(tmp_path, monkeypatch):
     """Every test gets its own amqa home, no AMQA_* (or OPENAI_API_KEY) variable from the caller's shell,
     and the clean Settings object that results."""
     for var in list(os.environ):
-        if var.startswith("AMQA_") and var != "AMQA_REQUIRE_BROWSER" or var == "OPENAI_API_KEY":
+        if var.startswith("AMQA_") and var not in ("AMQA_REQUIRE_BROWSER", "AMQA_REQUIRE_OCR") or var == "OPENAI_API_KEY":
             monkeypatch.delenv(var)
     monkeypatch.setenv("AMQA_HOME", str(tmp_path / "amqa-home"))
     from amqa.settings import Settings

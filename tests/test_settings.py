@@ -49,7 +49,8 @@ def test_only_the_settings_module_reads_the_environment():
 
 
 def test_the_fixture_leaves_no_amqa_variable(settings, tmp_path):
-    assert [v for v in os.environ if v.startswith("AMQA_") and v not in ("AMQA_HOME", "AMQA_REQUIRE_BROWSER")] == []
+    assert [v for v in os.environ
+            if v.startswith("AMQA_") and v not in ("AMQA_HOME", "AMQA_REQUIRE_BROWSER", "AMQA_REQUIRE_OCR")] == []
     assert settings.home == tmp_path / "amqa-home" and settings.generator == "extractive"
 
 

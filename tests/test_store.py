@@ -133,12 +133,38 @@ def test_files_read_by_another_reader_version_are_read_again(docs_copy, tmp_path
     import amqa.documents as documents_mod
 
     store = tmp_path / "store"
-    update_index(docs_copy, store, "hash")
+    emb = CountingEmbedder()
+    before = update_index(docs_copy, store, emb).index
     monkeypatch.setattr(store_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
-    report = update_index(docs_copy, store, "hash")
+    emb.seen.clear()
+    report = update_index(docs_copy, store, emb)
     assert len(report.changed) == 5 and not report.up_to_date
     assert store_mod.read_manifest(store)["reader_version"] == documents_mod.READER_VERSION + 1
-    assert update_index(docs_copy, store, "hash").up_to_date
+    # Read into the same text, the files keep their vectors: nothing is embedded again.
+    assert emb.seen == [] and report.embedded_texts == 0
+    after = load_index(store, emb)
+    assert [c.id for c in after.chunks] == [c.id for c in before.chunks]
+    assert (after.chunk_vectors == before.chunk_vectors).all() and after.sentence_keys == before.sentence_keys
+    assert update_index(docs_copy, store, emb).up_to_date
+
+
+def test_a_file_read_into_other_text_is_embedded_again(docs_copy, tmp_path, monkeypatch):
+    """Vectors are kept only where the text is the same: when a new reader reads other text from the
+    same files (here the .txt reader, wrapped to rename the school), they are embedded again."""
+    import amqa.documents as documents_mod
+    from amqa.readers import Extracted
+
+    store = tmp_path / "store"
+    emb = CountingEmbedder()
+    update_index(docs_copy, store, emb)
+    monkeypatch.setattr(store_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
+    reader = documents_mod.READERS[".txt"]
+    monkeypatch.setitem(documents_mod.READERS, ".txt",
+                        lambda path: Extracted(reader(path).text.replace("Arts et Métiers", "ENSAM"), "t"))
+    emb.seen.clear()
+    update_index(docs_copy, store, emb)
+    assert emb.seen and all("Arts et Métiers" not in t for t in emb.seen)
+    assert any("ENSAM" in c.text for c in load_index(store, emb).chunks)
 
 
 def test_language_bias_is_one_value_per_language(hash_engine):

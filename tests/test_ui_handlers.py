@@ -56,3 +56,23 @@ def test_upload_indexes_safe_files_and_refuses_the_rest(handlers, tmp_path):
 def test_text_from_documents_is_escaped():
     assert chat_text("<script>") == "\\<script\\>"
     assert "<script>" not in sources_html(None, 1, "<script>alert(1)</script>")
+
+
+def test_sources_name_the_page_and_show_clean_quotes(tmp_path):
+    """A slide and a Markdown file: the panel says "slide 2" and shows the quotes without their markup,
+    in the whole passage too; the chat's answer has no markup either."""
+    from make_files import CASES, write_all
+
+    deck = next(c for c in CASES if c.name == "prototypes.odp")
+    docs = write_all(tmp_path / "docs", [deck])
+    (docs / "acces.md").write_text("# Accès\n\nLe **parking vélo** de la gare compte [112 places]"
+                                   "(https://exemple.org/velo) depuis mars.\n", encoding="utf-8")
+    handlers = ChatHandlers(Engine(docs, tmp_path / "store", "hash", progress=False))
+    history, sources, *_ = list(handlers.respond(deck.fr.question, [], 5, False, "extractive", 0))[-1]
+    assert f'data-page="{deck.fr.page}"' in sources and f"slide {deck.fr.page}" in sources
+    history, sources, *_ = list(handlers.respond("Combien de places compte le parking vélo de la gare ?", [], 5,
+                                                 False, "extractive", 1))[-1]
+    assert 'data-source="acces.md" data-page=""' in sources and "p. " not in sources
+    assert "parking vélo de la gare compte <strong>112</strong> places depuis mars." in sources
+    assert "**" not in sources and "https://" not in sources and "# Accès" not in sources
+    assert "https" not in history[-1]["content"] and "parking vélo" in history[-1]["content"]

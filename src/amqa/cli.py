@@ -164,7 +164,8 @@ def cmd_ask(args) -> int:
     if answer.citations:
         print()
         for c in answer.citations:
-            print(f"[{c.n}] {c.source}  (chars {c.start}-{c.end}, chunk {c.chunk_id})")
+            where = f"{c.source} {c.location}".rstrip()  # "report.pdf p. 2", "deck.pptx slide 3", "notes.md"
+            print(f"[{c.n}] {where}  (chars {c.start}-{c.end}, chunk {c.chunk_id})")
             print(f"    {c.marked_text(*bold)}")
     return 0
 

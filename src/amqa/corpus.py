@@ -12,14 +12,15 @@ evaluation all go through its declared methods:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
 
+from .readers import page_at
 from .store import IndexData
 from .text import tokenize
-from .types import Chunk
+from .types import Chunk, Citation
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,8 @@ class Corpus:
         self.sentences = SentenceTable(index.sentence_keys, index.sentence_vectors, index.chunks)
         self.lexicon = LexicalIndex(index.chunks)
         self._row_of_chunk = {c.id: i for i, c in enumerate(self.chunks)}
+        # Where each page starts, per file with pages (an index written before pages were recorded has none).
+        self._pages = {source: tuple(info["pages"]) for source, info in index.files.items() if info.get("pages")}
         # Languages that hold at least 5% of the chunks (one misdetected chunk does not count).
         counts = Counter(c.language for c in self.chunks)
         self.languages = frozenset(lang for lang, n in counts.items() if n >= 0.05 * len(self.chunks))
@@ -168,6 +171,15 @@ class Corpus:
             self._centroids = (lang_of, chunk_c, sent_c)
         lang_of, chunk_c, sent_c = self._centroids
         return (chunk_c @ vector)[lang_of], (sent_c @ vector)[lang_of]
+
+    def page_at(self, source: str, offset: int) -> int | None:
+        """The 1-based page (or slide) of ``source`` holding character ``offset``; None for a file
+        without pages."""
+        return page_at(self._pages.get(source, ()), offset)
+
+    def with_pages(self, citations: Sequence[Citation]) -> tuple[Citation, ...]:
+        """The citations with the page where each quote starts."""
+        return tuple(replace(c, page=self.page_at(c.source, c.start)) for c in citations)
 
     def chunk_row(self, chunk_id: str) -> int:
         return self._row_of_chunk[chunk_id]

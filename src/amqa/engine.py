@@ -193,14 +193,15 @@ class Engine:
         result = state.searcher.search(question, k)
         t2 = time.perf_counter()
         extractive = compose(result, state.corpus, self.policy, warnings=warnings)
+        extractive = replace(extractive, citations=state.corpus.with_pages(extractive.citations))
         timings = {"load": t1 - t0, "retrieve": t2 - t1, "compose": time.perf_counter() - t2}
         if llm is None or extractive.abstained:
             timings["total"] = time.perf_counter() - t0
             yield replace(extractive, timings=timings)
             return
-        yield from self._llm_answer(llm, result, extractive, state.verifier, timings, t0)
+        yield from self._llm_answer(llm, result, extractive, state, timings, t0)
 
-    def _llm_answer(self, llm: ChatModel, result: SearchResult, extractive: Answer, verifier: Verifier,
+    def _llm_answer(self, llm: ChatModel, result: SearchResult, extractive: Answer, state: _Loaded,
                     timings: dict[str, float], t0: float) -> Iterator[str | Answer]:
         """Stream the LLM's reply, then the verified answer, or the extractive one and why."""
         lang = extractive.language
@@ -218,13 +219,13 @@ class Engine:
                           warnings=extractive.warnings + (f"LLM unavailable ({exc}); showing the extractive answer",))
             return
         timings["generate"] = time.perf_counter() - t3
-        checked = verifier.check("".join(pieces), result.hits, lang, abstain_text, result.query.vector)
+        checked = state.verifier.check("".join(pieces), result.hits, lang, abstain_text, result.query.vector)
         notes = extractive.warnings + ((f"removed {checked.removed_markers} citation marker(s) that point at no "
                                         "source",) if checked.removed_markers else ())
         timings["total"] = time.perf_counter() - t0
         if checked.supported:
-            yield Answer(question=result.query.text, text=checked.text, citations=checked.citations,
-                         hits=result.hits, language=lang, timings=timings,
+            yield Answer(question=result.query.text, text=checked.text, hits=result.hits,
+                         citations=state.corpus.with_pages(checked.citations), language=lang, timings=timings,
                          outcome=Outcome.NOTHING_FOUND if checked.abstained else Outcome.ANSWERED,
                          warnings=notes, generator=llm.id, verification_reason=checked.reason,
                          verification=Verification.LLM_ABSTAINED if checked.abstained else Verification.VERIFIED)

@@ -3,7 +3,9 @@
 Layout of a store folder::
 
     CURRENT                 name of the active index folder (replaced atomically)
-    index-<time>/manifest.json    format version, embedder id and dim, chunk settings, files + sha256
+    index-<time>/manifest.json    format version, embedder id and dim, chunk settings, files: sha256,
+                                  title, language, counts, and "pages" (where each page or slide
+                                  starts in the file's text) for formats with pages
     index-<time>/chunks.jsonl     one chunk a line: id, source, ordinal, start, end, text, sentences
     index-<time>/sentences.jsonl  one embedded sentence a line: source, start, end
     index-<time>/chunks.faiss     chunk vectors (exact inner product, L2-normalised)
@@ -29,7 +31,8 @@ import numpy as np
 
 from ._version import __version__
 from .chunking import ChunkSettings, chunk_document
-from .documents import READER_VERSION, Document, FolderScan, Skipped, SourceFile, read_document, scan_folder
+from .documents import (READER_VERSION, SUPPORTED_SUFFIXES, Document, FolderScan, Skipped, SourceFile, read_document,
+                        scan_folder)
 from .embedders import Embedder, get_embedder
 from .errors import IndexMismatchError, NoDocumentsError
 from .types import Chunk, Sentence
@@ -289,13 +292,24 @@ def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], 
     new_chunks: list[Chunk] = []
     new_sent_keys: list[tuple[str, int, int]] = []
     new_sent_texts: list[str] = []
+    old_rows = _rows_by_source(old) if old is not None else {}
     for doc in new_docs:
         doc_chunks, doc_sentences = plan_document(doc, settings)
-        new_chunks += doc_chunks
-        new_sent_keys += [(doc.source, start, end) for start, end in doc_sentences]
-        new_sent_texts += [doc.text[start:end] for start, end in doc_sentences]
+        keys = [(doc.source, start, end) for start, end in doc_sentences]
+        reused = _same_plan(old, old_rows, doc_chunks, keys) if old is not None else None
+        if old is not None and reused is not None:  # read again (a new reader version) into the same text
+            chunks += doc_chunks
+            chunk_vecs.append(old.chunk_vectors[reused.chunks])
+            sent_keys += keys
+            sent_vecs.append(old.sentence_vectors[reused.sentences])
+        else:
+            new_chunks += doc_chunks
+            new_sent_keys += keys
+            new_sent_texts += [doc.text[start:end] for start, end in doc_sentences]
         files[doc.source] = {"sha256": doc.sha256, "title": doc.title, "language": doc.language,
                              "chunks": len(doc_chunks), "sentences": len(doc_sentences), "chars": len(doc.text)}
+        if doc.pages:
+            files[doc.source]["pages"] = list(doc.pages)
 
     texts = [c.text for c in new_chunks] + new_sent_texts
     t0 = time.perf_counter()
@@ -314,6 +328,37 @@ def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], 
         sentence_keys=sent_keys,
         sentence_vectors=np.vstack(sent_vecs).astype(np.float32),
     )
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rows of one file in an index: its chunks and its embedded sentences."""
+
+    chunks: list[int]
+    sentences: list[int]
+
+
+def _rows_by_source(index: IndexData) -> dict[str, _Rows]:
+    rows: dict[str, _Rows] = {}
+    for i, c in enumerate(index.chunks):
+        rows.setdefault(c.source, _Rows([], [])).chunks.append(i)
+    for i, key in enumerate(index.sentence_keys):
+        rows.setdefault(key[0], _Rows([], [])).sentences.append(i)
+    return rows
+
+
+def _same_plan(old: IndexData, old_rows: dict[str, _Rows], chunks: list[Chunk],
+               sentence_keys: list[tuple[str, int, int]]) -> _Rows | None:
+    """The old rows of a file whose chunks and embedded sentences are the same texts at the same
+    places as before (so are their vectors), or None when anything differs."""
+    rows = old_rows.get(chunks[0].source) if chunks else None
+    if rows is None or len(rows.chunks) != len(chunks):
+        return None
+    if [tuple(old.sentence_keys[i]) for i in rows.sentences] != sentence_keys:
+        return None
+    same = all((o.id, o.start, o.end, o.text, o.sentences) == (c.id, c.start, c.end, c.text, c.sentences)
+               for o, c in zip((old.chunks[i] for i in rows.chunks), chunks))
+    return rows if same else None
 
 
 def _write(store: Path, data: IndexData) -> None:
@@ -391,7 +436,7 @@ def _bar(total: int, desc: str, enabled: bool):
 
 
 def _no_documents_message(docs, skipped: list[Skipped]) -> str:
-    msg = f"no document to index in '{docs}': amqa reads .txt, .md, .html and .pdf files."
+    msg = f"no document to index in '{docs}': amqa reads {', '.join(SUPPORTED_SUFFIXES)} files."
     if skipped:
         shown = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
         msg += f" Skipped: {shown}" + (" ..." if len(skipped) > 5 else "")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from bisect import bisect_left
+from dataclasses import dataclass
 
 # Small closed-class word lists: enough to tell the languages apart on a question.
 _STOPWORDS = {
@@ -146,3 +148,105 @@ def _append_trimmed(text: str, a: int, b: int, spans: list[tuple[int, int]]) -> 
         b -= 1
     if b > a:
         spans.append((a, b))
+
+
+# --- readable quotes -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Readable:
+    """A text as a reader sees it (:func:`readable`), and where each of its characters comes from:
+    ``text[i] == original[kept[i]]``."""
+
+    text: str
+    kept: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of ``text`` that holds what is left of ``original[start:end]`` (empty when
+        nothing is left of it)."""
+        return bisect_left(self.kept, start), bisect_left(self.kept, end)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# Each pattern finds syntax to delete; its groups (or the whole match when it has none) are deleted.
+# Nothing inside a code span is touched, and its backticks stay: in a shell command they are syntax
+# (eval "`dircolors -b`"), and the Debian Reference writes "`chroot`ed".
+_CODE_SPAN = re.compile(r"`+(?=[^`\n])[^\n]*?[^`\n]`+")
+_IMAGE = re.compile(r"[ \t]?!\[[^\]\n]*\]\([^)\n]*\)")
+_LINK = re.compile(r"(\[)(?!\s)(?:!\[[^\]\n]*\]\([^)\n]*\)|[^\]\n])+(\]\((?:[^()\s]|\([^()\s]*\))*(?:[ \t]+\"[^\"\n]*\")?\))")
+# A link definition needs a URL or a path after its colon: "[smtp.hostname.dom]:587 user:pass" stays.
+# (Reference links, "[texte][1]", are left alone: in commands they are character classes, "[ugoa][+-=]".)
+_REF_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]\n]+\]:[ \t]+<?(?:[a-zA-Z][\w+.-]*://|/|#|\./)[^\n]*(?:\n|$)", re.MULTILINE)
+_AUTOLINK = re.compile(r"(<)(?:https?|ftp|mailto):[^>\s]+(>)")
+# "## Titre" anywhere (no line of the Debian Reference starts so); "# Titre" only in Markdown: in the
+# Debian Reference (PDF and HTML) 170 lines start with "# ", root prompts ("# apt-get update") and
+# comments in code ("# Check size of archive"), none a heading.
+_HEADING = re.compile(r"^([ \t]{0,3}#{2,6}[ \t]+)[^\n]*?([ \t]+#+)?[ \t]*$", re.MULTILINE)
+_MARKDOWN_TITLE = re.compile(r"^([ \t]{0,3}#[ \t]+)[^\n]*?([ \t]+#+)?[ \t]*$", re.MULTILINE)
+# Emphasis with * when it hugs a word on both sides (globs such as "linux-doc-*/" and "/*" stay);
+# with _ only around words with a space between ("__init__" and "file_name_" stay).
+_STAR_EMPHASIS = re.compile(r"(?<![\w*\\])(\*{1,3})(?=[^\W_])[^\n*]*?(?<=[\w.!?:;)»”\"'’])(\1)(?![\w*])")
+_UNDERSCORE_EMPHASIS = re.compile(r"(?<![\w\\])(_{1,2})(?=[^\W_])[^\n_]*?\s[^\n_]*?(?<=[^\W_]|[.!?)])(\1)(?!\w)")
+# Image credits: "... micromécanique. // © ENSMM/P1br", "... fin. © AFP", a line "Crédit photo : X".
+# (Press sites put no-break spaces around the ©.)
+_CREDIT_TRAILER = re.compile(r"[ \t\xa0\u202f]*//[ \t\xa0\u202f]*(?:©|\([cC]\)|[Cc]r[ée]dits?\b|[Pp]hotos?\b)[^\n]*"
+                             r"|(?<=[.!?»”\"])[ \t\xa0\u202f]+©[^\n.!?]{0,80}$", re.MULTILINE)
+_CREDIT_LINE = re.compile(r"^[ \t\xa0]*(?:©|\([cC]\)[ \t]|(?:[Cc]r[ée]dits?|[Pp]hoto|[Ii]mage)(?:[ \t\xa0]+\w+)?"
+                          r"[ \t\xa0\u202f]*:)[^\n]{0,80}(?:\n|$)", re.MULTILINE)
+_RULES = (_IMAGE, _LINK, _REF_DEFINITION, _AUTOLINK, _HEADING, _STAR_EMPHASIS, _UNDERSCORE_EMPHASIS,
+          _CREDIT_TRAILER, _CREDIT_LINE)
+#: Files whose quotes lose a first-level "# " heading too (:func:`readable`'s ``markdown``).
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+
+
+def readable(text: str, markdown: bool = False) -> Readable:
+    r"""``text`` without the syntax a reader should not see: Markdown emphasis markers, ``##`` headings
+    (and ``#`` ones when ``markdown``: elsewhere "# " starts a root prompt or a comment), link targets
+    (``[texte](url)`` reads ``texte``; an image ``![alt](url)`` and a link definition go whole), and
+    image credits (``// © ENSMM/P1br``, ``Crédit photo : ...``). Only characters are removed, never
+    changed, so :attr:`Readable.kept` maps every kept character back to ``text``; a text with nothing
+    to remove comes back as it is.
+
+    >>> readable("Voir **le guide** sur [le site du projet](https://exemple.org/doc).").text
+    'Voir le guide sur le site du projet.'
+    >>> readable("## Installer ![logo](logo.png) `**/*.py`\n*Vite* : # apt-get update").text
+    'Installer `**/*.py`\nVite : # apt-get update'
+    >>> readable("# Présentation", markdown=True).text, readable("# Check size of archive").text
+    ('Présentation', '# Check size of archive')
+    >>> readable("À Besançon, l'ENSMM forme 900 élèves ingénieurs. //\xa0©\xa0 ENSMM/P1br").text
+    "À Besançon, l'ENSMM forme 900 élèves ingénieurs."
+    >>> r = readable("Ouvert en **2027** ici.")
+    >>> r.text[slice(*r.span(12, 16))]
+    '2027'
+    """
+    deleted = bytearray(len(text))  # 1 where a character goes
+    protected = bytearray(len(text))  # inside a code span: left alone
+
+    def delete(a: int, b: int) -> None:
+        deleted[a:b] = b"\x01" * (b - a)
+
+    for m in _CODE_SPAN.finditer(text):
+        protected[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    for rule in _RULES + ((_MARKDOWN_TITLE,) if markdown else ()):
+        for m in rule.finditer(text):
+            spans = [m.span(g) for g in range(1, rule.groups + 1) if m.start(g) >= 0] or [m.span()]
+            if not any(any(protected[a:b]) for a, b in spans):
+                for a, b in spans:
+                    delete(a, b)
+    if not any(deleted):
+        return Readable(text, tuple(range(len(text))))
+    kept = [i for i in range(len(text)) if not deleted[i]]
+    # A removal leaves no doubled space, no space before a line end, and nothing blank at either end.
+    tidy: list[int] = []
+    for n, i in enumerate(kept):
+        ch = text[i]
+        if ch in " \t\xa0" and (not tidy or text[tidy[-1]] in " \t\xa0\n" or n + 1 == len(kept)
+                                or text[kept[n + 1]] == "\n"):
+            continue
+        if ch == "\n" and (not tidy or text[tidy[-1]] == "\n" and n + 1 < len(kept) and text[kept[n + 1]] == "\n"):
+            continue
+        tidy.append(i)
+    while tidy and text[tidy[-1]].isspace():
+        tidy.pop()
+    return Readable("".join(text[i] for i in tidy), tuple(tidy))

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import PurePosixPath
 from typing import Mapping
 
 import numpy as np
+
+from .readers import SLIDE_SUFFIXES, page_at
+from .text import MARKDOWN_SUFFIXES, Readable, readable
 
 
 @dataclass(frozen=True)
@@ -16,7 +20,9 @@ class Document:
     """One source file, as read from the documents folder.
 
     ``source`` is the path relative to that folder (what citations show); ``text`` is the decoded
-    text (visible text for HTML, the text layer for PDF) that character offsets refer to.
+    text (visible text for HTML, the text layer for PDF, the extracted text for other formats) that
+    character offsets refer to. ``pages`` holds the offset where each page (a slide, for a
+    presentation) starts in ``text``; it is empty for formats without pages.
     """
 
     source: str
@@ -24,6 +30,15 @@ class Document:
     text: str
     language: str
     sha256: str
+    pages: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding character ``offset``, or None for a format without pages.
+
+        >>> Document("a.pdf", "A", "Page one. Page two.", "en", "0", pages=(0, 10)).page_at(12)
+        2
+        """
+        return page_at(self.pages, offset)
 
 
 @dataclass(frozen=True)
@@ -96,7 +111,11 @@ class SearchResult:
 
 @dataclass(frozen=True, kw_only=True)
 class Citation:
-    """A quoted passage behind an ``[n]`` marker: ``text == document.text[start:end]``."""
+    """A quoted passage behind an ``[n]`` marker: ``text == document.text[start:end]``, exactly.
+
+    What a person reads is :attr:`quote`: the same text without Markdown syntax, link targets or image
+    credits (:func:`amqa.text.readable`).
+    """
 
     n: int
     source: str
@@ -108,19 +127,57 @@ class Citation:
     #: The words that answer what was asked (a date, a number, a name, a path, a command...), as
     #: ``(start, end)`` spans in document offsets inside ``start..end``; shown in bold.
     marks: tuple[tuple[int, int], ...] = ()
+    #: The 1-based page (slide, for a presentation) where the quote starts; None for a format without
+    #: pages. Set by the :class:`~amqa.Engine` from the pages its index recorded.
+    page: int | None = None
+
+    @property
+    def quote(self) -> str:
+        """``text`` as it reads: no ``**``, no ``[texte](url)`` target, no "// © credit".
+
+        >>> Citation(n=1, source="a.md", chunk_id="a.md#0", start=0, end=36,
+        ...          text="Voir [le site](https://a.org) **vite**.", score=1.0).quote
+        'Voir le site vite.'
+        """
+        return self.readable().text
+
+    def readable(self) -> Readable:
+        """:attr:`quote` and where each of its characters is in :attr:`text` (see :func:`amqa.text.readable`;
+        a Markdown file's quotes lose their "# " headings too)."""
+        return readable(self.text, markdown=self.source.lower().endswith(MARKDOWN_SUFFIXES))
+
+    @property
+    def location(self) -> str:
+        """Where the quote is, for a person: ``p. 2``, ``slide 3``, or '' without pages.
+
+        >>> Citation(n=1, source="deck.pptx", chunk_id="deck.pptx#1", start=0, end=1, text="x", score=1.0,
+        ...          page=3).location
+        'slide 3'
+        """
+        if self.page is None:
+            return ""
+        return f"{'slide' if PurePosixPath(self.source).suffix.lower() in SLIDE_SUFFIXES else 'p.'} {self.page}"
 
     def marked_text(self, before: str = "**", after: str = "**") -> str:
-        """``text`` with each mark wrapped in ``before``/``after`` (Markdown bold by default).
+        """:attr:`quote` with each mark wrapped in ``before``/``after`` (Markdown bold by default); the
+        marks, spans of the document, land on the same words in the cleaned quote.
 
         >>> Citation(n=1, source="a", chunk_id="a#0", start=10, end=30, text="Opened in 2027 here.",
         ...          score=1.0, marks=((20, 24),)).marked_text()
         'Opened in **2027** here.'
+        >>> Citation(n=1, source="a", chunk_id="a#0", start=10, end=37, text="Opened in *2027* [here](u).",
+        ...          score=1.0, marks=((21, 25),)).marked_text("<b>", "</b>")
+        'Opened in <b>2027</b> here.'
         """
+        shown = self.readable()
         out, last = [], 0
         for a, b in self.marks:
-            out += [self.text[last:a - self.start], before, self.text[a - self.start:b - self.start], after]
-            last = b - self.start
-        return "".join(out) + self.text[last:]
+            i, j = shown.span(a - self.start, b - self.start)
+            if j <= i or i < last:  # nothing of the mark is left, or it overlaps the previous one
+                continue
+            out += [shown.text[last:i], before, shown.text[i:j], after]
+            last = j
+        return "".join(out) + shown.text[last:]
 
 
 class Outcome(str, Enum):
@@ -168,14 +225,18 @@ class Answer:
     draft: str = ""
 
     def marked_text(self, before: str = "**", after: str = "**") -> str:
-        """``text`` with the marked words of each quoted citation wrapped in ``before``/``after``."""
+        """``text`` as a person reads it: each quoted citation as its :attr:`Citation.quote` (found in
+        ``text`` as the quote, or as the raw passage), its marked words wrapped in ``before``/``after``."""
         out, last = [], 0
         for c in self.citations:
-            at = self.text.find(c.text, last) if c.marks else -1
+            quote = c.quote
+            at, length = self.text.find(quote, last), len(quote)
+            if at < 0:
+                at, length = self.text.find(c.text, last), len(c.text)
             if at < 0:
                 continue
             out += [self.text[last:at], c.marked_text(before, after)]
-            last = at + len(c.text)
+            last = at + length
         return "".join(out) + self.text[last:]
 
     @property
@@ -191,8 +252,9 @@ class Answer:
             "outcome": self.outcome.value,
             "language": self.language,
             "citations": [
-                {"n": c.n, "source": c.source, "chunk_id": c.chunk_id, "start": c.start,
-                 "end": c.end, "text": c.text, "score": round(c.score, 4), "marks": [list(m) for m in c.marks]}
+                {"n": c.n, "source": c.source, "page": c.page, "chunk_id": c.chunk_id, "start": c.start,
+                 "end": c.end, "text": c.text, "quote": c.quote, "score": round(c.score, 4),
+                 "marks": [list(m) for m in c.marks]}
                 for c in self.citations
             ],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},

@@ -26,6 +26,7 @@ from .documents import SUPPORTED_SUFFIXES
 from .engine import Engine
 from .errors import AmqaError, MissingDependencyError
 from .settings import MAX_K
+from .text import MARKDOWN_SUFFIXES, readable
 from .types import Answer, Citation, Verification
 from .uploads import MAX_UPLOAD_BYTES, add_file
 
@@ -94,14 +95,17 @@ def sources_html(answer: Answer | None, turn: int, message: str = "") -> str:
         for c in answer.citations:
             chunk = chunks.get(c.chunk_id)
             if chunk is not None and chunk.start <= c.start and c.end <= chunk.end:
-                a, b = c.start - chunk.start, c.end - chunk.start
-                body = f"{esc(chunk.text[:a])}<mark>{esc(chunk.text[a:b])}</mark>{esc(chunk.text[b:])}"
+                shown = readable(chunk.text, markdown=chunk.source.lower().endswith(MARKDOWN_SUFFIXES))
+                a, b = shown.span(c.start - chunk.start, c.end - chunk.start)
+                passage = shown.text
+                body = f"{esc(passage[:a])}<mark>{esc(passage[a:b])}</mark>{esc(passage[b:])}"
             else:
-                body = f"<mark>{esc(c.text)}</mark>"
+                body = f"<mark>{esc(c.quote)}</mark>"
+            where = f'<span class="amqa-page">{esc(c.location)}</span> · ' if c.location else ""
             parts.append(
-                f'<div class="amqa-source" data-source="{esc(c.source)}">'
+                f'<div class="amqa-source" data-source="{esc(c.source)}" data-page="{c.page or ""}">'
                 f'<div>[{c.n}] <span class="amqa-file">{esc(c.source)}</span> '
-                f"<small>characters {c.start}–{c.end}</small></div>"
+                f"<small>{where}characters {c.start}–{c.end}</small></div>"
                 f"<blockquote>{marked_html(c)}</blockquote>"
                 f"<details><summary>Show the whole passage</summary><div>{body}</div></details></div>"
             )
@@ -119,7 +123,7 @@ def passages_html(answer: Answer | None) -> str:
         return ""
     rows = "".join(
         f"<tr><td>{h.rank}</td><td>{esc(h.chunk.source)}</td><td>{h.score:.4f}</td>"
-        f"<td>{h.dense_rank or '–'}</td><td>{h.bm25_rank or '–'}</td><td>{esc(h.chunk.text[:160])}…</td></tr>"
+        f"<td>{h.dense_rank or '–'}</td><td>{h.bm25_rank or '–'}</td><td>{esc(readable(h.chunk.text).text[:160])}…</td></tr>"
         for h in answer.hits
     )
     return ("<table><thead><tr><th>#</th><th>file</th><th>fused</th><th>dense rank</th><th>BM25 rank</th>"

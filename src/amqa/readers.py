@@ -1,0 +1,589 @@
+r"""One reader per file format, registered in :data:`READERS` (suffix -> reader).
+
+Each reader takes a path inside the documents folder and returns an :class:`Extracted`: the text
+that citations' character offsets refer to, a title, and where each page (or slide) starts in that
+text. A reader raises :class:`Unreadable` with a one-line reason when a file cannot be used;
+:func:`amqa.documents.read_document` turns that, or any library error, into a skipped file.
+
+>>> sorted(READERS)[:6]
+['.csv', '.docx', '.eml', '.epub', '.htm', '.html']
+>>> join_pages(["Page one.", "", "Page three."])
+JoinedPages(text='Page one.\n\nPage three.', starts=(0, 11, 11))
+
+The libraries, each the common choice for its format in Python, pure Python over lxml or the
+standard library, and none fetching anything (their XML parsers resolve no external entity, so a
+document cannot make amqa read another file): pdfium through pypdfium2 for PDF (0.3 s for the 147
+pages of the French Debian Reference, where pypdf took 12 s and glued words together); python-docx,
+python-pptx and openpyxl (read-only mode, cached formula values), all maintained; odfpy for
+OpenDocument (the format's long-standing Python implementation: stable rather than active, last
+released in 2020; it writes the test files too); striprtf for RTF (a small pure-Python converter
+that decodes ``\'e9`` and ``\u233?``); Tesseract through pytesseract for scanned PDF pages. EPUB
+needs no library: it is a zip of XHTML files in the order its package file lists, read by the HTML
+reader below (ebooklib would add a dependency to do the same). E-mail is the standard library's
+``email``.
+"""
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import posixpath
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from html.parser import HTMLParser
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+#: The reason a scanned PDF is skipped when Tesseract is missing (a test and the README quote it).
+NO_OCR = "no text layer; install tesseract-ocr for OCR"
+#: Scanned pages are rendered at 200 dpi for Tesseract: on a page of 9-pt French and English text
+#: scanned at 300 dpi, it misread 1, 0 and 2 of 2,033 characters at 150, 200 and 300 dpi, and took
+#: 6.4 s at 200 dpi against 9.1 s at 300 (2 busy cores).
+OCR_DPI = 200
+#: A page is a scan when it has no text layer and one image covers this share of it: a scanner's or
+#: Pillow's PDF page is one image covering all of it (1.0), while the cover of the French Debian
+#: Reference, a logo on 42% of its page, is no scan (OCR would read "debian" there and shift every
+#: offset after it).
+SCAN_COVERAGE = 0.6
+#: Formats whose pages are slides: a citation says "slide 3" rather than "p. 3".
+SLIDE_SUFFIXES = (".pptx", ".odp")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a reader returns: the text, the title ('' when the file names none) and the offset in
+    ``text`` where each page or slide starts (empty for formats without pages)."""
+
+    text: str
+    title: str = ""
+    pages: tuple[int, ...] = ()
+
+
+class Unreadable(Exception):
+    """A file amqa cannot use; the message is the one-line reason shown in the skipped list."""
+
+
+@dataclass(frozen=True)
+class JoinedPages:
+    """Pages joined into one text, and where each page starts in it."""
+
+    text: str
+    starts: tuple[int, ...]
+
+
+def join_pages(pages: Sequence[str], separator: str = "\n\n") -> JoinedPages:
+    """The non-empty pages joined by ``separator``; an empty page starts where the next text does, so
+    :func:`page_at` never names it."""
+    text = separator.join(p for p in pages if p)
+    starts: list[int] = []
+    at = 0
+    for p in pages:
+        starts.append(at)
+        if p:
+            at += len(p) + len(separator)
+    return JoinedPages(text, tuple(min(s, len(text)) for s in starts))
+
+
+def page_at(starts: Sequence[int], offset: int) -> int | None:
+    """The 1-based page holding character ``offset``, given where pages start (None without pages).
+
+    >>> page_at((0, 11, 11, 30), 12), page_at((0, 11), 3), page_at((), 5)
+    (3, 1, None)
+    """
+    if not starts:
+        return None
+    return max(1, bisect.bisect_right(starts, offset))
+
+
+# --- text, Markdown, HTML -----------------------------------------------------------------------
+
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig"))
+
+
+def decode_text(data: bytes) -> str:
+    """Text with a byte-order mark in its encoding (UTF-8, UTF-16, UTF-32); else UTF-8, CP1252 (French
+    files saved on Windows), Latin-1. Line endings are kept, so offsets match the file as decoded.
+
+    >>> decode_text("Élève".encode("utf-16")), decode_text("Élève".encode("cp1252"))
+    ('Élève', 'Élève')
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding)
+    if b"\x00" in data[:8192]:
+        raise Unreadable("binary content (NUL bytes) in a text file")
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1")
+
+
+def first_line(text: str, markdown: bool = False) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return (line.lstrip("#").strip() if markdown else line)[:200]
+    return ""
+
+
+def _read_plain(path: Path) -> Extracted:
+    text = decode_text(path.read_bytes())
+    return Extracted(text, first_line(text))
+
+
+_FRONT_MATTER_TITLE = re.compile(r"\A---\r?\n(?:.*\r?\n)*?title:[ \t]*[\"']?(.+?)[\"']?[ \t]*\r?\n(?:.*\r?\n)*?---", re.MULTILINE)
+
+
+def _read_markdown(path: Path) -> Extracted:
+    """The file as it is (offsets are the file's); the title from front matter or the first line."""
+    text = decode_text(path.read_bytes())
+    found = _FRONT_MATTER_TITLE.match(text)
+    return Extracted(text, found.group(1) if found else first_line(text, markdown=True))
+
+
+class _VisibleText(HTMLParser):
+    """Visible text of an HTML page: white space collapsed as a browser does (kept inside ``<pre>``),
+    a line break at each block, and a table row on one line with its cells separated by `` | ``."""
+
+    _HIDDEN = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
+    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header",
+              "footer", "blockquote", "pre", "table", "ul", "ol", "dd", "dt", "dl", "caption", "figure", "hr"}
+    _HEADING = {"h1", "h2", "h3", "h4", "h5", "h6"}
+    _CELL = {"td", "th"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self.heading = ""  # the first heading's text: the title of a page without <title>
+        self._hidden = 0
+        self._pre = 0
+        self._in_title = False
+        self._in_heading = False
+        self._cells = 0  # cells opened in the current row
+        self._row_start = 0  # where the current row's text begins in parts
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self._HIDDEN:
+            self._hidden += 1
+        if tag == "title":
+            self._in_title = True
+        if tag in self._HEADING and not self.heading:
+            self._in_heading = True
+        if tag == "pre":
+            self._pre += 1
+        if tag == "tr":
+            self._cells, self._row_start = 0, len(self.parts)
+        if tag in self._CELL:
+            if self._cells and "".join(self.parts[self._row_start:]).strip():  # no separator after empty cells
+                self.parts.append(" | ")
+            self._cells += 1
+        elif tag in self._BLOCK:  # a block inside a cell stays on the row
+            self.parts.append(" " if self._cells and tag != "tr" else "\n")
+
+    def handle_endtag(self, tag):
+        if tag in self._HIDDEN and self._hidden:
+            self._hidden -= 1
+        if tag == "title":
+            self._in_title = False
+        if tag in self._HEADING:
+            self._in_heading = False
+        if tag == "pre" and self._pre:
+            self._pre -= 1
+        if tag in ("tr", "table"):
+            self._cells = 0
+        if tag in self._BLOCK:
+            self.parts.append(" " if self._cells and tag != "tr" else "\n")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        elif not self._hidden:
+            self.parts.append(data if self._pre else re.sub(r"\s+", " ", data))
+            if self._in_heading:
+                self.heading += data
+
+
+def html_to_text(raw: str) -> Extracted:
+    """The visible text of an HTML page, titled by its ``<title>`` or else its first heading."""
+    parser = _VisibleText()
+    parser.feed(raw)
+    parser.close()
+    text = "".join(parser.parts)
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    text = re.sub(r" ?\n[ \n]*", "\n", text).strip()
+    title = re.sub(r"\s+", " ", parser.title).strip() or re.sub(r"\s+", " ", parser.heading).strip()
+    return Extracted(text, title)
+
+
+def _read_html(path: Path) -> Extracted:
+    return html_to_text(decode_text(path.read_bytes()))
+
+
+# --- PDF -----------------------------------------------------------------------------------------
+
+def _read_pdf(path: Path) -> Extracted:
+    """The text layer with pdfium (pypdfium2): on the French Debian Reference (147 pages) 0.3 s and
+    words kept apart, where pypdf took 12 s and glued many words together ("dansladocumentation").
+    Pages are joined by a blank line. A page with no text layer but an image (a scan) is read by OCR
+    when Tesseract is installed; a PDF that holds only such pages is skipped when it is not."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        pages: list[str] = []
+        scanned: list[int] = []
+        for i, page in enumerate(pdf):
+            textpage = page.get_textpage()
+            pages.append(clean_pdf_text(textpage.get_text_range()))
+            textpage.close()
+            if not pages[-1] and _scanned(page, pdfium_c.FPDF_PAGEOBJ_IMAGE):
+                scanned.append(i)
+            page.close()
+        if scanned:
+            ocr = tesseract()
+            if ocr is None and not any(pages):
+                raise Unreadable(NO_OCR)
+            if ocr is not None:  # without Tesseract, a scan among text pages stays blank
+                for i in scanned:
+                    pages[i] = _ocr_page(pdf[i], ocr)
+        title = str(pdf.get_metadata_dict().get("Title") or "")
+    finally:
+        pdf.close()
+    joined = join_pages(pages)
+    return Extracted(joined.text, title or first_line(joined.text), joined.starts)
+
+
+def _scanned(page: Any, image_type: int) -> bool:
+    """Whether one image covers at least :data:`SCAN_COVERAGE` of the page (its text is in the picture)."""
+    width, height = page.get_size()
+    for image in page.get_objects(filter=[image_type], max_depth=2):
+        left, bottom, right, top = image.get_bounds()
+        if (right - left) * (top - bottom) >= SCAN_COVERAGE * width * height:
+            return True
+    return False
+
+
+def _ocr_page(page: Any, ocr: Callable[[Any], str]) -> str:
+    image = page.render(scale=OCR_DPI / 72).to_pil()
+    page.close()
+    return clean_pdf_text(ocr(image).replace("\f", ""))  # Tesseract ends a page with a form feed
+
+
+def tesseract() -> Callable[[Any], str] | None:
+    """A function that reads the text of an image with Tesseract (French and English when both are
+    installed), or None when the ``tesseract`` program is missing."""
+    try:
+        import pytesseract
+    except ImportError:  # pragma: no cover (a dependency; a broken install still reads text layers)
+        return None
+    try:
+        installed = set(pytesseract.get_languages(config=""))
+    except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError, OSError):
+        return None
+    lang = "+".join(code for code in ("fra", "eng") if code in installed) or None
+    return lambda image: pytesseract.image_to_string(image, lang=lang)
+
+
+def clean_pdf_text(text: str) -> str:
+    r"""pdfium's page text as plain lines: CRLF to LF, words hyphenated at a line end (pdfium marks the
+    break with U+FFFE) joined again, and lines wrapped inside a sentence joined (:func:`join_wrapped`).
+
+    >>> clean_pdf_text("motifs géné\ufffe\r\nriques\r\nFin ")
+    'motifs génériques\nFin'
+    """
+    text = join_wrapped(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return re.sub(r"\ufffe[\n ]?", "", text).strip()
+
+
+_CONTINUES = re.compile(r"[a-zà-ÿ«(\"“”]")
+_NOT_PROSE = re.compile(r"^\s*(?:[$#>]\s|[—–•*-]\s?$)")
+
+
+def join_wrapped(text: str) -> str:
+    r"""A PDF's lines are its layout: a sentence wraps at the page width. A line that is nearly as long
+    as the page's longest (70%), does not end a sentence or announce a list (. ! ? : ;), and is followed
+    by a line starting in lower case, is joined to it by a space (the text keeps its length, so
+    offsets hold). Lines of code, list items and titles stay lines.
+
+    >>> join_wrapped("Il faudrait s’abstenir de créer des liens physiques ou des liens\nsymboliques compliqués.\nNote")
+    'Il faudrait s’abstenir de créer des liens physiques ou des liens symboliques compliqués.\nNote'
+    >>> join_wrapped("Essayez ce qui suit, par exemple, dans un terminal ouvert :\nls -l mypipe")
+    'Essayez ce qui suit, par exemple, dans un terminal ouvert :\nls -l mypipe'
+    """
+    lines = text.split("\n")
+    if len(lines) < 2:
+        return text
+    # pdfium may end a hyphenated line with U+FFFE and no line break: such a line is two page lines.
+    wide = 0.7 * max(len(part) for line in lines for part in line.split("\ufffe"))
+    out = []
+    for line, following in zip(lines, lines[1:] + [""]):
+        stripped = line.rstrip()
+        joins = (len(stripped.rsplit("\ufffe", 1)[-1]) >= wide and stripped[-1:] not in ".!?:;" and not _NOT_PROSE.match(line)
+                 and bool(_CONTINUES.match(following)))
+        out.append(line + (" " if joins else "\n"))
+    return "".join(out)[:-1]
+
+
+# --- tables (spreadsheets, CSV) -----------------------------------------------------------------
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet value as it reads: ``12`` not ``12.0``, a date without a midnight time.
+
+    >>> [cell_text(v) for v in (None, 12.0, 2.5, datetime(2026, 9, 1), " Rabat ")]
+    ['', '12', '2.5', '2026-09-01', 'Rabat']
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return re.sub(r"\s+", " ", str(value)).strip()
+
+
+def table_lines(rows: Iterable[Sequence[str]]) -> list[str]:
+    """A table as lines: one row a line, cells separated by `` | ``. When the first row is a header (all
+    its cells text, none a number, no two alike), each later cell says its column (``header: value``),
+    so a row quoted alone still reads.
+
+    >>> table_lines([["ville", "ouverture"], ["Rabat", "2026"], ["", ""], ["Cluny", ""]])
+    ['ville | ouverture', 'ville: Rabat | ouverture: 2026', 'ville: Cluny']
+    >>> table_lines([["Rabat", "2026"], ["Cluny", "1901"]])
+    ['Rabat | 2026', 'Cluny | 1901']
+    """
+    rows = [list(r) for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        return []
+    header = rows[0]
+    named = (len(rows) > 1 and all(header) and len(set(header)) == len(header)
+             and not any(re.fullmatch(r"[\d\s.,:/%€$-]+", c) for c in header))
+    if not named:
+        return [" | ".join(c for c in r if c) for r in rows]
+    return [" | ".join(header)] + [" | ".join(f"{h}: {c}" if h else c for h, c in zip_longest(header, r, fillvalue="") if c)
+                                   for r in rows[1:]]
+
+
+def _read_csv(path: Path) -> Extracted:
+    """Rows of a CSV file (comma, semicolon, tab or bar separated, as the first lines show)."""
+    raw = decode_text(path.read_bytes())
+    try:
+        dialect: Any = csv.Sniffer().sniff(raw[:4096], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    rows = [[cell_text(c) for c in row] for row in csv.reader(io.StringIO(raw), dialect)]
+    return Extracted("\n".join(table_lines(rows)))
+
+
+def _read_xlsx(path: Path) -> Extracted:
+    """Every sheet: its name on a line, then its rows (:func:`table_lines`); formulas give their last
+    computed values."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    try:
+        sheets = []
+        for sheet in book.worksheets:
+            lines = table_lines([cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True))
+            if lines:
+                sheets.append(sheet.title + "\n" + "\n".join(lines))
+        title = book.properties.title or ""
+    finally:
+        book.close()
+    return Extracted("\n\n".join(sheets), title)
+
+
+# --- word processors and presentations ----------------------------------------------------------
+
+def _read_docx(path: Path) -> Extracted:
+    """Paragraphs and tables in document order (a table row on one line, cells separated by `` | ``);
+    the title from the document's properties, else its first heading. Headers and footers, which
+    repeat on every page, are left out."""
+    import docx
+    from docx.table import Table
+
+    document = docx.Document(str(path))
+    lines: list[str] = []
+    heading = ""
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                cells = {id(c._tc): c.text for c in row.cells}  # a merged cell repeats: once is enough
+                lines.append(" | ".join(t for c in cells.values() if (t := re.sub(r"\s+", " ", c).strip())))
+            continue
+        text = block.text.strip()
+        if text:
+            lines.append(text)
+            style = block.style.name if block.style is not None else ""
+            if not heading and (style.startswith("Heading") or style == "Title"):
+                heading = text
+    title = document.core_properties.title or heading
+    return Extracted("\n".join(line for line in lines if line), title)
+
+
+def _read_pptx(path: Path) -> Extracted:
+    """Each slide's text (titles, text boxes, tables, groups, then the speaker notes); a page is a slide."""
+    from pptx import Presentation
+
+    deck = Presentation(str(path))
+    slides = []
+    for slide in deck.slides:
+        lines = [line for shape in slide.shapes for line in _shape_lines(shape)]
+        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+            lines += [p.strip() for p in slide.notes_slide.notes_text_frame.text.splitlines() if p.strip()]
+        slides.append("\n".join(lines))
+    joined = join_pages(slides)
+    title = deck.core_properties.title or first_line(joined.text)
+    return Extracted(joined.text, title, joined.starts)
+
+
+def _shape_lines(shape: Any) -> list[str]:
+    if getattr(shape, "shapes", None) is not None:  # a group
+        return [line for child in shape.shapes for line in _shape_lines(child)]
+    if getattr(shape, "has_table", False):
+        return [" | ".join(c.text.strip() for c in row.cells if c.text.strip()) for row in shape.table.rows]
+    if getattr(shape, "has_text_frame", False):
+        return [p.strip() for p in shape.text_frame.text.splitlines() if p.strip()]
+    return []
+
+
+def _odf_lines(node: Any) -> list[str]:
+    """An OpenDocument element's text, a line per paragraph or heading and per table row."""
+    from odf import teletype
+
+    name = getattr(node, "qname", (None, None))[1]
+    if name in ("p", "h"):
+        text = re.sub(r"[ \t]+", " ", teletype.extractText(node)).strip()
+        return [text] if text else []
+    if name == "table-row":
+        cells = (" ".join(_odf_lines(cell)) for cell in node.childNodes)
+        return [" | ".join(c for c in cells if c)]
+    if name in ("annotation", "tracked-changes", "forms"):
+        return []
+    return [line for child in getattr(node, "childNodes", ()) for line in _odf_lines(child)]
+
+
+def _odf_title(document: Any) -> str:
+    from odf import dc, teletype
+
+    found = document.meta.getElementsByType(dc.Title)
+    return teletype.extractText(found[0]).strip() if found else ""
+
+
+def _read_odt(path: Path) -> Extracted:
+    """An OpenDocument text (LibreOffice Writer): paragraphs, headings and table rows in order."""
+    from odf import opendocument, teletype
+    from odf import text as odf_text
+
+    document = opendocument.load(str(path))
+    lines = [line for line in _odf_lines(document.text) if line]
+    headings = document.text.getElementsByType(odf_text.H)
+    heading = re.sub(r"\s+", " ", teletype.extractText(headings[0])).strip() if headings else ""
+    return Extracted("\n".join(lines), _odf_title(document) or heading)
+
+
+def _read_odp(path: Path) -> Extracted:
+    """An OpenDocument presentation (LibreOffice Impress): a page per slide, its notes included."""
+    from odf import draw, opendocument
+
+    document = opendocument.load(str(path))
+    slides = ["\n".join(_odf_lines(page)) for page in document.presentation.getElementsByType(draw.Page)]
+    joined = join_pages(slides)
+    return Extracted(joined.text, _odf_title(document) or first_line(joined.text), joined.starts)
+
+
+# --- EPUB, RTF, e-mail --------------------------------------------------------------------------
+
+_OPF = "{http://www.idpf.org/2007/opf}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+
+
+def _read_epub(path: Path) -> Extracted:
+    """The chapters of an EPUB in reading order (its spine), each through the HTML reader."""
+    from defusedxml import ElementTree
+
+    with zipfile.ZipFile(path) as book:
+        container = ElementTree.fromstring(book.read("META-INF/container.xml"))
+        rootfile = next((e.get("full-path") for e in container.iter() if e.tag.endswith("rootfile")), None)
+        if not rootfile:
+            raise Unreadable("not an EPUB book: META-INF/container.xml names no package file")
+        package = ElementTree.fromstring(book.read(rootfile))
+        base = posixpath.dirname(rootfile)
+        # The navigation document (EPUB 3's table of contents) repeats the chapter titles: left out.
+        items = {e.get("id"): e.get("href", "") for e in package.iter(f"{_OPF}item")
+                 if "nav" not in (e.get("properties") or "").split()}
+        names = set(book.namelist())
+        chapters = []
+        for ref in package.iter(f"{_OPF}itemref"):
+            name = posixpath.normpath(posixpath.join(base, unquote(items.get(ref.get("idref"), "") or "")))
+            if name in names:  # only the book's own files: a link out of the archive is not followed
+                chapters.append(html_to_text(decode_text(book.read(name))))
+        title = next((t.text.strip() for t in package.iter(f"{_DC}title") if t.text and t.text.strip()), "")
+    text = "\n\n".join(c.text for c in chapters if c.text)
+    return Extracted(text, title or next((c.title for c in chapters if c.title), ""))
+
+
+_RTF_TITLE = re.compile(r"{\\title\s?((?:[^{}\\]|\\[^{}])*)}")
+
+
+def _read_rtf(path: Path) -> Extracted:
+    """Rich Text Format through striprtf (``\\'e9`` and ``\\u233?`` escapes decoded); the title from
+    the ``{\\info{\\title ...}}`` group, else the first line."""
+    from striprtf.striprtf import rtf_to_text
+
+    raw = decode_text(path.read_bytes())
+    if not raw.lstrip().startswith("{\\rtf"):
+        raise Unreadable("not an RTF file (it does not start with {\\rtf)")
+    text = re.sub(r"[ \t]+\n", "\n", rtf_to_text(raw, errors="replace").replace("\r\n", "\n")).strip()
+    found = _RTF_TITLE.search(raw)
+    title = rtf_to_text("{\\rtf1 " + found.group(1) + "}", errors="replace").strip() if found else ""
+    return Extracted(text, title or first_line(text))
+
+
+def _read_eml(path: Path) -> Extracted:
+    """An e-mail (.eml): its subject as title and first line, who sent it and when, then the plain-text
+    body, or the HTML body's visible text. Attachments are not read."""
+    from email import policy
+    from email.parser import BytesParser
+
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    subject = re.sub(r"\s+", " ", str(message.get("subject") or "")).strip()
+    part = message.get_body(preferencelist=("plain", "html"))
+    body = ""
+    if part is not None:
+        content = part.get_content()
+        body = html_to_text(content).text if part.get_content_type() == "text/html" else content
+    header = [f"{name}: {message[name]}" for name in ("From", "Date") if message[name]]
+    text = "\n".join([subject] + header + [""] + [body.replace("\r\n", "\n").strip()]).strip()
+    return Extracted(text, subject)
+
+
+#: Every format amqa reads: file suffix (lower case) -> reader.
+READERS: dict[str, Callable[[Path], Extracted]] = {
+    ".txt": _read_plain,
+    ".md": _read_markdown,
+    ".markdown": _read_markdown,
+    ".html": _read_html,
+    ".htm": _read_html,
+    ".pdf": _read_pdf,
+    ".docx": _read_docx,
+    ".pptx": _read_pptx,
+    ".xlsx": _read_xlsx,
+    ".csv": _read_csv,
+    ".odt": _read_odt,
+    ".odp": _read_odp,
+    ".epub": _read_epub,
+    ".rtf": _read_rtf,
+    ".eml": _read_eml,
+}
