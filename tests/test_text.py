@@ -114,3 +114,5 @@ def test_a_markdown_answer_quotes_clean_text_with_exact_offsets(tmp_path):
     shown = answer.marked_text("", "")
     assert "112 places" in shown and "**" not in shown and "https://" not in shown
     assert "**" not in cited.quote and "](" not in answer.to_dict()["citations"][0]["quote"]
+    # The writer quotes the readable text itself (what `amqa ask --json` gives as "answer").
+    assert "112 places" in answer.text and "**" not in answer.text and "https://" not in answer.text

@@ -453,6 +453,6 @@ def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *, warni
         citations = cite(select_sentences(ranked), corpus, answer_type, frozenset(result.query.tokens))
         open_q, close_q = QUOTES.get(lang, ("“", "”"))
         intro = frames(lang)[0] if outcome is Outcome.ANSWERED else RELATED_FRAMES[lang]
-        text = intro + " " + " ".join(f"{open_q}{c.text}{close_q} [{c.n}]" for c in citations)
+        text = intro + " " + " ".join(f"{open_q}{c.quote}{close_q} [{c.n}]" for c in citations)
     return Answer(question=result.query.text, text=text, citations=citations, hits=result.hits,
                   outcome=outcome, language=lang, warnings=warnings)
