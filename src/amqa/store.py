@@ -3,9 +3,11 @@
 Layout of a store folder::
 
     CURRENT                 name of the active index folder (replaced atomically)
-    index-<time>/manifest.json    format version, embedder id and dim, chunk settings, files: sha256,
-                                  title, language, counts, and "pages" (where each page or slide
-                                  starts in the file's text) for formats with pages
+    index-<time>/manifest.json    format version, embedder id and dim, chunk settings, the folders
+                                  read, files: sha256, size and mtime_ns (an unchanged size and time
+                                  spare reading the file again), title, language, counts, and "pages"
+                                  (where each page or slide starts in the file's text) for formats
+                                  with pages
     index-<time>/chunks.jsonl     one chunk a line: id, source, ordinal, start, end, text, sentences
     index-<time>/sentences.jsonl  one embedded sentence a line: source, start, end
     index-<time>/chunks.faiss     chunk vectors (exact inner product, L2-normalised)
@@ -25,16 +27,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from ._version import __version__
 from .chunking import ChunkSettings, chunk_document
-from .documents import (READER_VERSION, SUPPORTED_SUFFIXES, Document, FolderScan, Skipped, SourceFile, read_document,
-                        scan_folder)
+from .documents import (RACY_NS, READER_VERSION, SUPPORTED_SUFFIXES, Document, DocumentFolder, FolderScan, Skipped,
+                        SourceFile, read_document, scan_folders)
 from .embedders import Embedder, get_embedder
-from .errors import IndexMismatchError, NoDocumentsError
+from .errors import IndexMismatchError, InvalidInputError, NoDocumentsError
 from .types import Chunk, Sentence
 
 FORMAT_VERSION = 1
@@ -84,6 +86,36 @@ class IndexReport:
             parts.append(f"{len(self.skipped)} skipped")
         state = "up to date" if self.up_to_date else f"{self.embedded_texts} texts embedded"
         return f"Index {self.store}: {', '.join(parts)} ({state}, {self.total_seconds:.2f} s)"
+
+
+#: Called while an index is updated: (step, done, total), step "reading" (files) or "embedding" (texts).
+ProgressCallback = Callable[[str, int, int], None]
+Docs = str | os.PathLike | Sequence[DocumentFolder]
+
+
+def as_folders(docs: Docs) -> tuple[DocumentFolder, ...]:
+    """The folders an index reads: one documents folder (no prefix), or the given ones."""
+    if isinstance(docs, (str, os.PathLike)):
+        return (DocumentFolder(Path(docs)),)
+    return tuple(docs)
+
+
+def folders_record(folders: Sequence[DocumentFolder]) -> list[dict]:
+    """The manifest's record of the folders an index reads (resolved paths and prefixes)."""
+    return [{"path": str(Path(f.path).resolve()), "prefix": f.prefix} for f in folders]
+
+
+def recorded_folders(manifest: dict) -> list[dict]:
+    """The folders a manifest says its index reads (an index written before folders were recorded
+    read its one ``docs`` folder)."""
+    return manifest.get("folders") or [{"path": manifest.get("docs", ""), "prefix": ""}]
+
+
+def known_stamps(manifest: dict) -> dict[str, dict]:
+    """What a manifest recorded of each file it indexed or could not read: size, mtime_ns, sha256."""
+    known = {s["source"]: s for s in manifest.get("skipped_files", []) if s.get("sha256")}
+    known.update(manifest["files"])
+    return known
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -162,38 +194,63 @@ def _read_vectors(path: Path, dim: int) -> np.ndarray:
 
 # --- writing --------------------------------------------------------------------------------
 
-def update_index(docs: str | os.PathLike, store: str | os.PathLike, embedder: Embedder | str | None = None,
+def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str | None = None,
                  settings: ChunkSettings | None = None, rebuild: bool = False, progress: bool = False,
-                 log: Callable[[str], None] | None = None) -> IndexReport:
-    """Bring the index in ``store`` up to date with the folder ``docs``.
+                 log: Callable[[str], None] | None = None, *, on_progress: ProgressCallback | None = None,
+                 current: IndexData | None = None) -> IndexReport:
+    """Bring the index in ``store`` up to date with the folder ``docs`` (or several
+    folders, :class:`~amqa.documents.DocumentFolder`, each file cited with its folder's prefix).
 
-    Only new or changed files (by sha256) are read and embedded; removed files are dropped; an
-    unchanged folder writes nothing. The new index is written beside the old one and made active by
-    one atomic rename, so an interrupted update leaves the previous index usable.
+    Only new or changed files are read and embedded (a file whose size and modification time are
+    unchanged is not even read; otherwise its sha256 decides); removed files are dropped; an
+    unchanged folder writes nothing but, when they moved, the files' recorded times. The new index is
+    written beside the old one and made active by one atomic rename, so an interrupted update leaves
+    the previous index usable. ``current``, the store's active index already in memory, spares
+    loading it again; ``on_progress`` hears of each file read and each batch embedded.
     """
     started = time.perf_counter()
     embedder = get_embedder(embedder)
     store = Path(store)
-    scan = scan_folder(docs)
-    report = IndexReport(store=store, skipped=list(scan.skipped))
+    folders = as_folders(docs)
+    for folder in folders:
+        if not Path(folder.path).is_dir():
+            raise InvalidInputError(f"documents folder not found: '{folder.path}'. "
+                                    "Pass an existing folder with --docs DIR.")
+    report = IndexReport(store=store)
     store.mkdir(parents=True, exist_ok=True)
     with _locked(store):
-        old = None if rebuild else load_index(store, embedder, settings)
+        old = None
+        if not rebuild:
+            active = current_index_dir(store)
+            if current is not None and current.path is not None and active is not None and current.path == active:
+                check_manifest(current.manifest, store, embedder, settings)
+                old = current
+            else:
+                old = load_index(store, embedder, settings)
+        scanned_ns = time.time_ns()
+        scan = scan_folders(folders, known_stamps(old.manifest) if old else None,
+                            trusted_before_ns=old.manifest.get("scanned_ns", 0) if old else 0)
+        report.skipped = list(scan.skipped)
         if settings is None:
             settings = ChunkSettings(**old.manifest["chunking"]) if old else ChunkSettings()
         # Files read by another reader version are read again: their text may differ.
         reread = old is not None and old.manifest.get("reader_version", 1) != READER_VERSION
-        todo = _compare(scan, old.files if old else {}, report, reread)
+        todo = _compare(scan, old.manifest if old else {}, report, reread)
         if old is not None and report.up_to_date:
-            _keep_skipped(old, report)
+            _keep_skipped(old, scan, report)
+            _refresh_stamps(old, scan, scanned_ns)
             report.index = old
             report.total_seconds = time.perf_counter() - started
             return report
-        new_docs = _read_changed(todo, report, progress)
+        new_docs = _read_changed(todo, report, progress, on_progress)
         if not new_docs and not report.unchanged:
-            raise NoDocumentsError(_no_documents_message(docs, report.skipped))
-        data = _assemble(old, report.unchanged, new_docs, settings, embedder, report, progress)
-        data.manifest.update(_manifest_fields(docs, settings, embedder, data, old, report.skipped))
+            raise NoDocumentsError(_no_documents_message(" and ".join(str(f.path) for f in folders), report.skipped))
+        data = _assemble(old, report.unchanged, new_docs, settings, embedder, report, progress, on_progress)
+        for f in scan.files:
+            if f.source in data.files:
+                data.files[f.source].update(f.stamp())
+        data.manifest.update(_manifest_fields(folders, settings, embedder, data, old, report.skipped))
+        data.manifest["scanned_ns"] = scanned_ns
         _write(store, data)
         report.index = data
     report.total_seconds = time.perf_counter() - started
@@ -202,15 +259,21 @@ def update_index(docs: str | os.PathLike, store: str | os.PathLike, embedder: Em
     return report
 
 
-def _compare(scan: FolderScan, old_files: dict[str, dict], report: IndexReport,
+def _compare(scan: FolderScan, old_manifest: dict, report: IndexReport,
              reread: bool = False) -> list[SourceFile]:
     """Sort the scanned files into the report's added, changed, unchanged and removed lists; return
-    the files to read (added or changed; with ``reread``, every file counts as changed)."""
+    the files to read (added or changed; with ``reread``, every file counts as changed). A file that
+    could not be read before and has not changed since stays skipped, unread."""
+    old_files: dict[str, dict] = old_manifest.get("files", {})
+    unreadable = {s["source"]: s for s in old_manifest.get("skipped_files", []) if s.get("sha256")}
     report.removed = sorted(set(old_files) - {f.source for f in scan.files})
     todo = []
     for f in scan.files:
         before = old_files.get(f.source)
-        if before is None:
+        failed = unreadable.get(f.source)
+        if before is None and failed is not None and failed["sha256"] == f.sha256 and not reread:
+            report.skipped.append(Skipped(f.source, failed["reason"], f.size, f.mtime_ns, f.sha256))
+        elif before is None:
             report.added.append(f.source)
             todo.append(f)
         elif reread or before["sha256"] != f.sha256:
@@ -221,20 +284,48 @@ def _compare(scan: FolderScan, old_files: dict[str, dict], report: IndexReport,
     return todo
 
 
-def _keep_skipped(old: IndexData, report: IndexReport) -> None:
-    """An up-to-date index still reports the files it skipped when it was written."""
+def _keep_skipped(old: IndexData, scan: FolderScan, report: IndexReport) -> None:
+    """An up-to-date index still reports the files it skipped when it was written (if still there)."""
     seen = {x.source for x in report.skipped}
-    report.skipped += [Skipped(**s) for s in old.manifest.get("skipped_files", []) if s["source"] not in seen]
+    present = {f.source for f in scan.files}
+    report.skipped += [Skipped(**s) for s in old.manifest.get("skipped_files", [])
+                       if s["source"] not in seen and s["source"] in present]
 
 
-def _read_changed(todo: list[SourceFile], report: IndexReport, progress: bool) -> list[Document]:
+def _refresh_stamps(old: IndexData, scan: FolderScan, scanned_ns: int) -> None:
+    """Record the files' sizes and times when they moved (a file touched, an index written before they
+    were recorded) or were too recent to trust (:data:`~amqa.documents.RACY_NS`), so that the next
+    check need not read them: only the manifest is replaced, atomically, in the active index."""
+    files = old.manifest["files"]
+    trusted = old.manifest.get("scanned_ns", 0)
+    stale = [f for f in scan.files if f.source in files and (
+        (files[f.source].get("size"), files[f.source].get("mtime_ns")) != (f.size, f.mtime_ns)
+        or f.mtime_ns + RACY_NS >= trusted)]
+    if not stale or old.path is None:
+        return
+    for f in stale:
+        files[f.source].update(f.stamp())
+    old.manifest["scanned_ns"] = scanned_ns
+    tmp = old.path / "manifest.json.tmp"
+    try:
+        tmp.write_text(json.dumps(old.manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, old.path / "manifest.json")
+    except OSError:  # a read-only store: the files are hashed again next time, nothing worse
+        tmp.unlink(missing_ok=True)
+
+
+def _read_changed(todo: list[SourceFile], report: IndexReport, progress: bool,
+                  on_progress: ProgressCallback | None = None) -> list[Document]:
     """Read the added and changed files; a file that became unusable is skipped (and, if it was
     indexed before, removed)."""
     docs: list[Document] = []
     bar = _bar(len(todo), "Reading", progress)
-    for f in todo:
+    for i, f in enumerate(todo):
+        if on_progress:
+            on_progress("reading", i, len(todo))
         doc = read_document(f)
         if isinstance(doc, Skipped):
+            doc = Skipped(doc.source, doc.reason, f.size, f.mtime_ns, f.sha256)
             report.skipped.append(doc)
             if doc.source in report.added:
                 report.added.remove(doc.source)
@@ -248,18 +339,19 @@ def _read_changed(todo: list[SourceFile], report: IndexReport, progress: bool) -
     return docs
 
 
-def _manifest_fields(docs: str | os.PathLike, settings: ChunkSettings, embedder: Embedder, data: IndexData,
-                     old: IndexData | None, skipped: list[Skipped]) -> dict:
+def _manifest_fields(folders: Sequence[DocumentFolder], settings: ChunkSettings, embedder: Embedder,
+                     data: IndexData, old: IndexData | None, skipped: list[Skipped]) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "reader_version": READER_VERSION,
         "amqa_version": __version__,
         "embedder": {"id": embedder.id, "dim": int(data.chunk_vectors.shape[1])},
         "chunking": settings.to_dict(),
-        "docs": str(Path(docs).resolve()),
+        "docs": str(Path(folders[0].path).resolve()),
+        "folders": folders_record(folders),
         "created": old.manifest.get("created") if old else _now(),
         "updated": _now(),
-        "skipped_files": [{"source": s.source, "reason": s.reason} for s in skipped],
+        "skipped_files": [s.to_dict() for s in skipped],
     }
 
 
@@ -273,7 +365,8 @@ def plan_document(doc: Document, settings: ChunkSettings) -> tuple[list[Chunk], 
 
 
 def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], settings: ChunkSettings,
-              embedder: Embedder, report: IndexReport, progress: bool) -> IndexData:
+              embedder: Embedder, report: IndexReport, progress: bool,
+              on_progress: ProgressCallback | None = None) -> IndexData:
     keep_set = set(keep)
     files: dict[str, dict] = {}
     chunks: list[Chunk] = []
@@ -287,7 +380,7 @@ def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], 
         srows = [i for i, k in enumerate(old.sentence_keys) if k[0] in keep_set]
         sent_keys += [old.sentence_keys[i] for i in srows]
         sent_vecs.append(old.sentence_vectors[srows])
-        files.update({s: old.files[s] for s in keep})
+        files.update({s: dict(old.files[s]) for s in keep})
 
     new_chunks: list[Chunk] = []
     new_sent_keys: list[tuple[str, int, int]] = []
@@ -313,7 +406,8 @@ def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], 
 
     texts = [c.text for c in new_chunks] + new_sent_texts
     t0 = time.perf_counter()
-    vectors = embedder.embed(texts, "passage", progress=progress, desc="Embedding")
+    vectors = embedder.embed(texts, "passage", progress=progress, desc="Embedding",
+                             callback=(lambda done, total: on_progress("embedding", done, total)) if on_progress else None)
     report.embed_seconds = time.perf_counter() - t0
     report.embedded_texts = len(texts)
     dim = vectors.shape[1] if len(texts) else (old.chunk_vectors.shape[1] if old else embedder.dim)

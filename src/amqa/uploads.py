@@ -1,6 +1,8 @@
-"""Uploads into a documents folder: only plain, supported file names, never an overwrite.
+"""Uploads into a documents folder, and deletions from it: only plain, supported file names, never an
+overwrite, never a file outside the folder.
 
-The web UI's upload handler goes through :func:`add_file`; nothing else writes into a documents folder.
+The web UI goes through :func:`add_file` and :func:`remove_file` (by way of :class:`amqa.Engine`);
+nothing else writes into or deletes from a documents folder.
 """
 from __future__ import annotations
 
@@ -61,3 +63,17 @@ def add_file(folder: str | os.PathLike, data: bytes, name: str, max_bytes: int =
     tmp.write_bytes(data)
     os.replace(tmp, target)
     return target
+
+
+def remove_file(folder: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Delete the document ``path``, which must be a file inside ``folder`` (a link is removed, never
+    its target); raise ``InvalidInputError`` otherwise or when it is already gone."""
+    root = Path(folder).resolve()
+    target = Path(path)
+    parent = target.parent.resolve()
+    if not (parent == root or parent.is_relative_to(root)):
+        raise InvalidInputError(f"refused to delete '{target.name}': it is outside the documents folder")
+    target = parent / target.name
+    if not target.is_file() and not target.is_symlink():
+        raise InvalidInputError(f"'{target.relative_to(root).as_posix()}' is no longer in the documents folder")
+    target.unlink()
