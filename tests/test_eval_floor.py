@@ -26,10 +26,23 @@ def test_the_set_has_the_required_mix():
     assert all(q["key_facts"] for q in qs if q["answerable"])
 
 
+def test_follow_up_questions_stay_above_their_floors(engine):
+    """The multi-turn set (eval/followups.jsonl): each item's earlier questions are asked first, the
+    follow-up then answered from the conversation. Measured 0.625 key facts and 0.875 citation recall
+    (0.583 / 0.708 when the follow-ups are asked without the conversation)."""
+    report = evaluate(engine, load_questions(ROOT / "eval" / "followups.jsonl"))
+    s = report["summary"]
+    assert s["questions"] >= 20 and s["citation_recall"] >= 0.83 and s["key_fact_recall"] >= 0.58, format_report(report)
+    # One is not taken for a follow-up: "Who signed it for Arts et Métiers?" names a subject of its own.
+    resolved = [r["id"] for r in report["questions"] if "(" in r["standalone_question"]]
+    assert len(resolved) >= 0.9 * len(report["questions"]), f"follow-ups resolved: {resolved}"
+
+
 def test_eval_questions_are_not_copied_into_the_tests():
     tests = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py")
                     if p.name != "test_eval_floor.py")
-    copied = [q["id"] for q in load_questions() if q["question"] in tests]
+    copied = [q["id"] for q in load_questions() + load_questions(ROOT / "eval" / "followups.jsonl")
+              if q["question"] in tests]
     assert not copied, f"evaluation questions copied into tests: {copied}"
 
 

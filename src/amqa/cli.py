@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 from ._version import __version__
-from .errors import AmqaError
+from .errors import AmqaError, InvalidInputError
 from .settings import DEFAULT_K, Settings, read_api_key
-from .types import Verification
+from .types import Answer, Verification
 
 EXAMPLES = """examples:
   amqa ask "Combien d'apprentis sont formés à Arts et Métiers ?"
@@ -63,6 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     _k(p)
     p.add_argument("--json", action="store_true", help="print the answer, citations and timings as JSON")
+    p.add_argument("--history", metavar="FILE", help="the conversation so far, a JSON list of "
+                   '{"role": "user"|"assistant", "content": "..."} turns: a follow-up ("Et quand ?") is '
+                   "understood from it")
+    _llm(p)
+
+    p = sub.add_parser("chat", help="a conversation in the terminal: follow-up questions understood",
+                       description="Ask questions one per line; follow-ups (\"Et quand ?\", \"Who leads it?\") "
+                                   "are understood from the earlier turns. /new starts a new conversation; "
+                                   "an empty line, 'exit' or Ctrl-D ends.")
+    _common(p)
+    _k(p)
     _llm(p)
 
     p = sub.add_parser("index", help="build or update the index (only new or changed files are embedded)")
@@ -132,26 +143,80 @@ def _engine(args: argparse.Namespace, progress: bool = True):
     return Engine(settings=settings_from_args(args), chunking=chunking, progress=progress and sys.stderr.isatty())
 
 
+def read_history(path: str) -> list[dict]:
+    """The turns of a ``--history`` file (checked again, turn by turn, by the engine)."""
+    try:
+        turns = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read the history file '{path}' ({exc.strerror})") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"the history file '{path}' is not JSON: give a list of "
+                                '{"role": "user"|"assistant", "content": "..."} turns') from exc
+    if not isinstance(turns, list):
+        raise InvalidInputError(f"the history file '{path}' holds a {type(turns).__name__}, not a list of turns")
+    return turns
+
+
 def cmd_ask(args) -> int:
     t0 = time.perf_counter()
     engine = _engine(args)
-    streamed: list[str] = []
-    for item in engine.answer_stream(args.question):
-        if isinstance(item, str):
-            streamed.append(item)
-            if not args.json:  # an LLM's reply, shown as it arrives (checked below)
-                print(item, end="", flush=True)
-        else:
-            answer = item  # the stream ends with the Answer
-    for w in answer.warnings:
-        print(f"amqa: warning: {w}", file=sys.stderr)
-    # The words that answer, in bold: ANSI on a terminal, Markdown's ** when piped.
-    bold = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+    history = read_history(args.history) if args.history else None
+    answer, streamed = _ask(engine, args.question, history, show_stream=not args.json)
     if args.json:
         out = answer.to_dict()
         out["timings"]["wall"] = round(time.perf_counter() - t0, 4)
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
+    _print_answer(answer, streamed)
+    return 0
+
+
+def cmd_chat(args) -> int:
+    engine = _engine(args)
+    history: list[dict] = []
+    prompt = "> " if sys.stdin.isatty() else ""
+    while True:
+        try:
+            question = input(prompt).strip()
+        except EOFError:
+            break
+        if question.lower() in ("", "exit", "quit", "/exit", "/quit"):
+            break
+        if question == "/new":
+            history = []
+            print("(new conversation)")
+            continue
+        try:
+            answer, streamed = _ask(engine, question, history, show_stream=True)
+        except InvalidInputError as exc:  # one bad question does not end the conversation
+            print(f"amqa: error: {exc}", file=sys.stderr)
+            continue
+        _print_answer(answer, streamed)
+        print()
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+    return 0
+
+
+def _ask(engine, question: str, history: list[dict] | None, show_stream: bool) -> tuple[Answer, list[str]]:
+    """Ask, printing an LLM's reply as it arrives; the Answer and the streamed pieces."""
+    streamed: list[str] = []
+    for item in engine.answer_stream(question, history=history):
+        if isinstance(item, str):
+            streamed.append(item)
+            if show_stream:  # an LLM's reply, shown as it arrives (checked in _print_answer)
+                print(item, end="", flush=True)
+        else:
+            answer = item  # the stream ends with the Answer
+    for w in answer.warnings:
+        print(f"amqa: warning: {w}", file=sys.stderr)
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        print(f"amqa: follow-up, searched as: {answer.standalone_question}", file=sys.stderr)
+    return answer, streamed
+
+
+def _print_answer(answer: Answer, streamed: list[str]) -> None:
+    # The words that answer, in bold: ANSI on a terminal, Markdown's ** when piped.
+    bold = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
     if streamed:
         print()
         if answer.verification is Verification.FALLBACK:
@@ -167,7 +232,6 @@ def cmd_ask(args) -> int:
             where = f"{c.source} {c.location}".rstrip()  # "report.pdf p. 2", "deck.pptx slide 3", "notes.md"
             print(f"[{c.n}] {where}  (chars {c.start}-{c.end}, chunk {c.chunk_id})")
             print(f"    {c.marked_text(*bold)}")
-    return 0
 
 
 def cmd_index(args) -> int:
@@ -213,7 +277,7 @@ def cmd_serve(args) -> int:
     return 0
 
 
-COMMANDS = {"ask": cmd_ask, "index": cmd_index, "eval": cmd_eval, "serve": cmd_serve}
+COMMANDS = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "eval": cmd_eval, "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

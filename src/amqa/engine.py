@@ -21,23 +21,25 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping, Sequence
 
 from .answering import compose, frames
 from .chunking import ChunkSettings
+from .conversation import Turn, check_history, standalone
 from .corpus import Corpus
 from .documents import DocumentFolder, DocumentList, IndexedFile, Skipped, scan_folders
 from .embedders import Embedder, get_embedder
 from .errors import GeneratorError, InvalidInputError, NoDocumentsError
 from .llm import ChatModel, get_generator
 from .policy import AnswerPolicy, policy_for
-from .prompt import build_messages
+from .prompt import build_messages, rewrite_messages
 from .retrieval import Searcher
 from .settings import MAX_QUESTION_CHARS, Settings, bundled_seeds, check_k
 from .store import (IndexData, IndexReport, ProgressCallback, folders_record, known_stamps, load_index, read_manifest,
                     recorded_folders, update_index)
+from .text import detect_language
+from .types import Answer, Outcome, Query, SearchResult, Verification
 from .uploads import MAX_UPLOAD_BYTES, add_file, remove_file
-from .types import Answer, Outcome, SearchResult, Verification
 from .verification import Verifier
 
 
@@ -301,37 +303,66 @@ class Engine:
         question, _ = check_question(question)
         return self.searcher.search(question, check_k(k) if k is not None else self.k)
 
-    def answer(self, question: str, k: int | None = None, generator: str | ChatModel | None = None) -> Answer:
+    def answer(self, question: str, k: int | None = None, generator: str | ChatModel | None = None, *,
+               history: Sequence[Mapping[str, str]] | None = None) -> Answer:
         """Answer ``question`` from the documents, quoting and citing them (or abstaining).
 
+        ``history``: the earlier turns, ``[{"role": "user"|"assistant", "content": str}, ...]``; a
+        follow-up ("Et quand ?") is searched with the subject of the question before it
+        (:mod:`amqa.conversation`; ``Answer.standalone_question`` says what was searched).
         With an LLM ``generator`` (default: the engine's), the LLM writes the answer and amqa verifies
         it, falling back to the extractive answer when the check or the LLM fails.
         """
-        for item in self.answer_stream(question, k, generator):
+        for item in self.answer_stream(question, k, generator, history=history):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("answer_stream ends with an Answer")  # pragma: no cover
 
-    def answer_stream(self, question: str, k: int | None = None,
-                      generator: str | ChatModel | None = None) -> Iterator[str | Answer]:
+    def answer_stream(self, question: str, k: int | None = None, generator: str | ChatModel | None = None, *,
+                      history: Sequence[Mapping[str, str]] | None = None) -> Iterator[str | Answer]:
         """Yield the LLM's reply as it arrives (text pieces, before verification), then the final
         :class:`Answer`. The extractive writer yields only the Answer."""
         t0 = time.perf_counter()
         question, warnings = check_question(question)
+        turns = check_history(history)
         k = check_k(k) if k is not None else self.k
         llm = self.generator if generator is None else get_generator(generator, settings=self.settings)
         state = self._state()
         t1 = time.perf_counter()
-        result = state.searcher.search(question, k)
+        query = self._standalone_query(state, question, turns, llm)
+        result = state.searcher.search(query, k)
         t2 = time.perf_counter()
         extractive = compose(result, state.corpus, self.policy, warnings=warnings)
-        extractive = replace(extractive, citations=state.corpus.with_pages(extractive.citations))
+        extractive = replace(extractive, question=question, standalone_question=query.text,
+                             citations=state.corpus.with_pages(extractive.citations))
         timings = {"load": t1 - t0, "retrieve": t2 - t1, "compose": time.perf_counter() - t2}
         if llm is None or extractive.abstained:
             timings["total"] = time.perf_counter() - t0
             yield replace(extractive, timings=timings)
             return
         yield from self._llm_answer(llm, result, extractive, state, timings, t0)
+
+    def _standalone_query(self, state: _Loaded, question: str, turns: tuple[Turn, ...],
+                          llm: ChatModel | None) -> Query:
+        """The query to search: the question, or for a follow-up the question with its context (an
+        LLM writer may rewrite it; its rewrite is kept only when it stays about the conversation:
+        similarity to the offline rewrite at least the policy's ``related_above``). The answer's
+        language is the question's own."""
+        language = detect_language(question)
+        resolved = standalone(question, turns)
+        query = state.searcher.query(resolved.text, language)
+        if llm is None or not resolved.follow_up:
+            return query
+        try:
+            rewrite = " ".join("".join(llm.chat_stream(rewrite_messages(question, turns))).split())
+        except GeneratorError:
+            return query
+        if not rewrite or len(rewrite) > MAX_QUESTION_CHARS:
+            return query
+        candidate = state.searcher.query(rewrite, language)
+        if float(candidate.vector @ query.vector) < self.policy.rewrite_above:
+            return query  # the LLM wandered off the conversation
+        return candidate
 
     def _llm_answer(self, llm: ChatModel, result: SearchResult, extractive: Answer, state: _Loaded,
                     timings: dict[str, float], t0: float) -> Iterator[str | Answer]:
@@ -356,7 +387,8 @@ class Engine:
                                         "source",) if checked.removed_markers else ())
         timings["total"] = time.perf_counter() - t0
         if checked.supported:
-            yield Answer(question=result.query.text, text=checked.text, hits=result.hits,
+            yield Answer(question=extractive.question, standalone_question=extractive.standalone_question,
+                         text=checked.text, hits=result.hits,
                          citations=state.corpus.with_pages(checked.citations), language=lang, timings=timings,
                          outcome=Outcome.NOTHING_FOUND if checked.abstained else Outcome.ANSWERED,
                          warnings=notes, generator=llm.id, verification_reason=checked.reason,
@@ -398,9 +430,11 @@ def get_engine(docs: str | os.PathLike | None = None, store: str | os.PathLike |
         return _engines[key]
 
 
-def answer(question: str, *, k: int | None = None, docs: str | os.PathLike | None = None,
-           store: str | os.PathLike | None = None, embedder: str | Embedder | None = None) -> Answer:
-    """Answer ``question`` over ``docs`` (default: the bundled seeds) with cited sources.
+def answer(question: str, *, history: Sequence[Mapping[str, str]] | None = None, k: int | None = None,
+           docs: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
+           embedder: str | Embedder | None = None) -> Answer:
+    """Answer ``question`` over ``docs`` (default: the bundled seeds) with cited sources; ``history``:
+    the conversation so far (``[{"role": "user"|"assistant", "content": str}, ...]``).
 
     Unset arguments come from the environment (:class:`~amqa.settings.Settings`).
 
@@ -409,4 +443,4 @@ def answer(question: str, *, k: int | None = None, docs: str | os.PathLike | Non
     >>> a.citations[0].source, a.abstained                                              # doctest: +SKIP
     ('001_3c9c59b90a3a1c43.txt', False)
     """
-    return get_engine(docs, store, embedder).answer(question, k=k)
+    return get_engine(docs, store, embedder).answer(question, k=k, history=history)

@@ -53,6 +53,9 @@ def load_questions(path: str | Path | None = None) -> list[dict]:
         row.setdefault("type", "factoid" if row["answerable"] else "unanswerable")
         row.setdefault("language", "")
         row.setdefault("cross_lingual", False)
+        row.setdefault("history", [])
+        if not isinstance(row["history"], list):
+            raise InvalidInputError(f"{path}:{n}: 'history' must be a list of earlier questions")
         rows.append(row)
     if not rows:
         raise InvalidInputError(f"evaluation set '{path}' holds no question")
@@ -67,10 +70,28 @@ def evaluate(engine: Engine, questions: list[dict], progress: bool = False,
     from tqdm import tqdm
 
     for q in tqdm(questions, desc="Evaluating", unit="question", disable=not progress, leave=False):
+        history = replay(engine, q["history"])
         t0 = time.perf_counter()
-        answer = engine.answer(q["question"], k=EVAL_K)
-        records.append(score_one(q, answer, texts, time.perf_counter() - t0, engine.verifier))
+        answer = engine.answer(q["question"], k=EVAL_K, history=history)
+        record = score_one(q, answer, texts, time.perf_counter() - t0, engine.verifier)
+        if history:
+            record["standalone_question"] = answer.standalone_question
+        records.append(record)
     return {"summary": summarize(records), "breakdowns": breakdowns(records), "questions": records}
+
+
+def replay(engine: Engine, earlier: list) -> list[dict[str, str]]:
+    """The conversation before a multi-turn item: each earlier user question (a string, or a
+    ``{"role": "user", "content": ...}`` turn) asked in turn, with amqa's own answers as the
+    assistant's turns, as a user would have seen them."""
+    turns: list[dict[str, str]] = []
+    for item in earlier:
+        question = item["content"] if isinstance(item, dict) else item
+        if isinstance(item, dict) and item.get("role") == "assistant":
+            continue
+        reply = engine.answer(question, k=EVAL_K, history=turns)
+        turns += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
+    return turns
 
 
 def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float,

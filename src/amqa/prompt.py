@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .conversation import Turn
 from .types import Hit
 
 LANGUAGE_NAMES = {"fr": "French", "en": "English", "es": "Spanish", "de": "German"}
@@ -33,3 +34,17 @@ def build_messages(question: str, hits: Sequence[Hit], language: str, abstain_te
         blocks.append(f'<source n="{n}" file="{hit.chunk.source}">\n{text}\n</source>')
     user = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def rewrite_messages(question: str, turns: Sequence[Turn]) -> list[dict]:
+    """Ask an LLM to restate a follow-up question so that it stands alone (the last turns only)."""
+    system = ("Rewrite the user's last question so that it can be understood without the conversation: "
+              "replace pronouns and fill in what is left implicit from the earlier turns. Keep the question's "
+              "language. Reply with the rewritten question only, on one line.")
+    lines = [f"{t.role}: {t.content[:MAX_TURN_CHARS]}" for t in turns[-MAX_REWRITE_TURNS:]]
+    user = "Conversation:\n" + "\n".join(lines) + f"\n\nLast question: {question}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+MAX_REWRITE_TURNS = 6     # three exchanges are enough to know the subject
+MAX_TURN_CHARS = 500      # an assistant turn is quotes: its start names the subject

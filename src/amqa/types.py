@@ -223,6 +223,9 @@ class Answer:
     verification_reason: str = ""
     #: The LLM's reply when it was not shown (fallback), for inspection.
     draft: str = ""
+    #: What was searched: the question itself, or for a follow-up the question with the subject of the
+    #: conversation ("Et quand ? (Arts et Métiers va-t-il ouvrir un campus au Maroc)").
+    standalone_question: str = ""
 
     def marked_text(self, before: str = "**", after: str = "**") -> str:
         """``text`` as a person reads it: each quoted citation as its :attr:`Citation.quote` (found in
@@ -247,6 +250,8 @@ class Answer:
     def to_dict(self) -> dict:
         """The JSON shape printed by ``amqa ask --json``."""
         return {
+            "question": self.question,
+            "standalone_question": self.standalone_question or self.question,
             "answer": self.text,
             "abstained": self.abstained,
             "outcome": self.outcome.value,

@@ -1,0 +1,157 @@
+"""Follow-up questions: what a question means given the conversation before it, offline.
+
+"Et quand ?" after "Où Arts et Métiers va-t-il ouvrir un campus au Maroc ?" cannot be searched alone.
+:func:`standalone` decides whether a question leans on the earlier turns and, when it does, adds the
+subject of the previous question (its words without the question words) to what is searched. The
+question's own words come first, so the answer type is the follow-up's ("quand": a date), and the
+answer is framed in the follow-up's language. A question that stands on its own is left unchanged.
+
+>>> history = [{"role": "user", "content": "Où Arts et Métiers va-t-il ouvrir un campus au Maroc ?"},
+...            {"role": "assistant", "content": "D'après les documents : « ... Rabat ... » [1]"}]
+>>> standalone("Et quand ?", history).text
+'Et quand ? (Arts et Métiers va-t-il ouvrir un campus au Maroc)'
+>>> standalone("Combien d'apprentis sont formés à Arts et Métiers ?", history).follow_up
+False
+
+Only the user's turns are read: the assistant's turns are quotes, long and about more than the subject.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .errors import InvalidInputError
+from .text import STOPWORDS
+
+ROLES = ("user", "assistant")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of the conversation."""
+
+    role: str
+    content: str
+
+
+def check_history(history: Sequence[Mapping[str, str]] | None) -> tuple[Turn, ...]:
+    """The turns of ``history`` (``[{"role": "user"|"assistant", "content": str}, ...]``, the format
+    of OpenAI and Gradio), checked where they enter.
+
+    >>> check_history([{"role": "user", "content": "Hi?"}])
+    (Turn(role='user', content='Hi?'),)
+    >>> check_history([{"role": "bot", "content": "x"}])
+    Traceback (most recent call last):
+    amqa.errors.InvalidInputError: history turn 1 has role 'bot': use 'user' or 'assistant'
+    """
+    if history is None:
+        return ()
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise InvalidInputError(f"history must be a list of {{'role', 'content'}} turns, not {type(history).__name__}")
+    turns = []
+    for i, item in enumerate(history, 1):
+        if not isinstance(item, Mapping) or "role" not in item or "content" not in item:
+            raise InvalidInputError(f"history turn {i} is {str(item)[:60]!r}: each turn needs 'role' and 'content'")
+        role, content = item["role"], item["content"]
+        if role not in ROLES:
+            raise InvalidInputError(f"history turn {i} has role {role!r}: use 'user' or 'assistant'")
+        if not isinstance(content, str):
+            # Gradio may hold a file or component in a turn: it says nothing about the subject.
+            content = ""
+        turns.append(Turn(role, content))
+    return tuple(turns)
+
+
+@dataclass(frozen=True)
+class Standalone:
+    """The question to search: ``text`` (the question itself, or with its context added), whether
+    it was a follow-up, and the earlier question it leans on."""
+
+    text: str
+    follow_up: bool = False
+    context: str = ""
+
+
+# A follow-up opens with a connective ("Et quand ?", "And the budget?") or, having no name or number
+# of its own, refers back ("Qui le dirige ?", "How many students will it have?") or is too short to
+# name a subject (fewer than MIN_CONTENT_WORDS words that are not stopwords or question words).
+MIN_CONTENT_WORDS = 3
+_CONNECTIVE = re.compile(r"^\W*(?:et|and|also|aussi|mais|but|or|ou|then|puis|alors|what about|how about|"
+                         r"y|e|und|auch|pero)\b", re.IGNORECASE)
+_REFERS = re.compile(r"\b(?:it|its|they|them|their|there|this|that|these|those|he|she|his|her|him|"
+                     r"il|elle|ils|elles|lui|leur|leurs|son|sa|ses|ce|cet|cette|ces|celui|celle|ceux|cela|ça|"
+                     r"le|la|les|l|y|en)\b(?!['’])", re.IGNORECASE)
+_QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how many much does did do is are was were will would can could "
+    "should has have had quoi quel quelle quels quelles qui que qu quand où combien comment pourquoi est-ce "
+    "est sont a ont va vont fait font peut peuvent t-il t-elle t-ils t-elles-il elle dónde cuándo cuánto cuántos "
+    "qué quién cómo wann wo wer wie viele was welche".split())
+_WORD = re.compile(r"[\w’'-]+")
+_NAME = re.compile(r"(?<!^)(?<![.!?] )\b(?:[A-ZÀ-Ý][\w-]*[a-zà-ÿ0-9][\w-]*|[A-Z]{2,}[\w-]*)|\d")
+
+
+def _content_words(text: str) -> list[str]:
+    words = []
+    for w in _WORD.findall(text):
+        w = re.sub(r"^\w['’]", "", w).lower()  # d'étudiants -> étudiants
+        if w and w not in _QUESTION_WORDS and not any(w in sw for sw in STOPWORDS.values()):
+            words.append(w)
+    return words
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether the question leans on an earlier turn (see the rule above).
+
+    >>> [is_follow_up(q) for q in ("Et quand ?", "Qui le dirige ?", "And how many students will it have?")]
+    [True, True, True]
+    >>> [is_follow_up(q) for q in ("Combien d'étudiants compte le campus de Cluny ?",
+    ...                            "When did the ENSMM and Arts et Métiers sign their agreement?")]
+    [False, False]
+    """
+    if _CONNECTIVE.match(question):
+        return True
+    if _NAME.search(question.strip()):
+        return False
+    return bool(_REFERS.search(question)) or len(_content_words(question)) < MIN_CONTENT_WORDS
+
+
+def subject(question: str) -> str:
+    """The question without its question words and punctuation: what it is about.
+
+    >>> subject("Où Arts et Métiers va-t-il ouvrir un campus au Maroc ?")
+    'Arts et Métiers va-t-il ouvrir un campus au Maroc'
+    """
+    words = question.strip().rstrip("?¿!. ").split()
+    while words and (words[0].lower().strip("¿¡,") in _QUESTION_WORDS or _CONNECTIVE.match(words[0])):
+        words.pop(0)
+    return " ".join(words)
+
+
+def standalone(question: str, history: Sequence[Mapping[str, str]] | Sequence[Turn] | None) -> Standalone:
+    """What to search for ``question`` after ``history``: unchanged when it stands alone or nothing
+    came before; else the question followed by the subject of the previous user question, itself
+    resolved the same way (so "Et quand ?" then "Qui le dirige ?" both stay on the first subject).
+
+    >>> turns = [{"role": "user", "content": "Où Arts et Métiers va-t-il ouvrir un campus au Maroc ?"},
+    ...          {"role": "user", "content": "Et quand ?"}]
+    >>> standalone("How many students will it have?", turns).text
+    'How many students will it have? (Arts et Métiers va-t-il ouvrir un campus au Maroc)'
+    """
+    turns = [t if isinstance(t, Turn) else Turn(t["role"], t["content"]) for t in (history or ())]
+    asked = [t.content for t in turns if t.role == "user" and t.content.strip()]
+    if not asked or not is_follow_up(question):
+        return Standalone(question)
+    earlier = [Turn("user", q) for q in asked[:-1]]
+    previous = standalone(asked[-1], earlier[-MAX_TURNS:])
+    context = subject(re.sub(r"[?()¿]", " ", previous.text))
+    words = context.split()
+    context = " ".join(words[-MAX_CONTEXT_WORDS:])
+    if not context:
+        return Standalone(question)
+    return Standalone(f"{question.strip()} ({context})", follow_up=True, context=asked[-1])
+
+
+# Enough for a chain of follow-ups on one subject; a long context would drown the question itself.
+MAX_TURNS = 4
+MAX_CONTEXT_WORDS = 30
