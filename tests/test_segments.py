@@ -226,3 +226,20 @@ def test_a_damaged_store_gives_the_rebuild_message(docs_copy, tmp_path, damage):
         load_index(store, HashEmbedder())
     run = _cli("ask", "campus ?", "--docs", str(docs_copy), "--store", str(store), "--embedder", "hash")
     assert run.returncode == 1 and "Traceback" not in run.stderr and "--rebuild" in run.stderr, run.stderr
+
+
+def test_a_large_update_is_written_and_published_in_batches(docs_copy, tmp_path, monkeypatch):
+    """Every SEGMENT_CHUNKS chunks a segment is written and the index switched to it (searchable at
+    once); the result answers as one segment would."""
+    one = tmp_path / "one"
+    update_index(docs_copy, one, "hash")
+    monkeypatch.setattr(store_mod, "SEGMENT_CHUNKS", 5)
+    published = []
+    real = store_mod._write_manifest
+    monkeypatch.setattr(store_mod, "_write_manifest", lambda store, data: (published.append(
+        len(data.chunk_rows)), real(store, data)))
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    assert len(published) >= 3 and published == sorted(published), "searchable after each batch, growing"
+    assert len(read_manifest(store)["segments"]) >= 3
+    assert _hits(store) == _hits(one)

@@ -53,10 +53,14 @@ from .types import Chunk
 FORMAT_VERSION = 2
 # Sentences shorter than this (headings, bylines) are not embedded alone: they match too easily.
 MIN_SENTENCE_CHARS = 25
-# More segments than this and the small ones are merged (each costs a search per question: about
-# 0.1 ms for a small one, so 8 stay far below the answer's budget).
+# An update writes a segment (and makes it searchable) every SEGMENT_CHUNKS chunks: the vectors of a
+# batch are held in memory until written (100k chunks with their ~670k sentences: 1.2 GB of float32
+# at 384 dimensions), and each segment costs one more search per question (about 2 ms for a full one).
+SEGMENT_CHUNKS = 100_000
+# Segments under half that are small; more than MAX_SEGMENTS small ones are merged into one (a small
+# segment costs about 0.1 ms a question, so 8 stay far below the answer's budget).
 MAX_SEGMENTS = 8
-# A segment with more than this share of dead chunks is rewritten with the others merged.
+# A segment with more than this share of dead chunks is rewritten (with the small ones, if merging).
 DEAD_SHARE = 0.5
 
 
@@ -483,34 +487,74 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
             report.index = old
             report.total_seconds = time.perf_counter() - started
             return report
-        new_docs = _read_changed(todo, report, progress, on_progress)
-        if not new_docs and not report.unchanged:
-            raise NoDocumentsError(_no_documents_message(" and ".join(str(f.path) for f in folders), report.skipped))
-        planned, file_info = _plan(old, new_docs, settings, embedder, report, progress, on_progress)
-        files: dict[str, dict] = {s: dict(old.files[s]) for s in report.unchanged} if old else {}
+        removed = set(report.removed)
+        files: dict[str, dict] = {src: dict(r) for src, r in old.files.items() if src not in removed} if old else {}
         segments = list(old.segments) if old else []
-        dim = (planned[0].chunk_vectors.shape[1] if planned else
-               int(old.manifest["embedder"]["dim"]) if old else embedder.dim)
-        if planned:
+        dim = int(old.manifest["embedder"]["dim"]) if old else 0
+        stamps = {f.source: f.stamp() for f in scan.files}
+        done = set(report.unchanged)  # files whose record in `files` is their current content
+        batch: list[tuple[Document, list[Chunk], list[tuple[int, int]]]] = []
+        batch_chunks = 0
+        published: IndexData | None = None
+
+        def publish() -> IndexData:
+            """Write the manifest of the index as it now is and switch to it."""
+            for source in done & files.keys():
+                files[source].update(stamps[source])
+            manifest: dict = {"files": dict(sorted(files.items()))}
+            manifest.update(_manifest_fields(folders, settings, embedder, dim, old, report.skipped))
+            manifest["segments"] = [seg.id for seg in segments]
+            manifest["scanned_ns"] = scanned_ns
+            data = IndexData(manifest, segments)
+            manifest["counts"] = {"files": len(files), "chunks": len(data.chunk_rows),
+                                  "sentences": len(data.sentence_rows), "segments": len(segments)}
+            _write_manifest(store, data)
+            return data
+
+        def flush() -> None:
+            """Embed the batch, write it as a segment, merge small segments, publish: searchable now."""
+            nonlocal segments, dim, batch, batch_chunks, published
+            planned, file_info = _embed_planned(old, batch, embedder, report, progress, on_progress)
+            dim = dim or (planned[0].chunk_vectors.shape[1] if planned else embedder.dim)
             segment = _write_segment(store, lambda folder: write_segment(folder, planned, dim))
             segments.append(segment)
             for info in file_info:
                 files[info["source"]] = {**info["record"], "segment": segment.id}
-        in_use = {info["segment"] for info in files.values()}
-        segments = [seg for seg in segments if seg.id in in_use]
-        segments, report.merged_segments = _compact(store, segments, files, dim)
-        for f in scan.files:
-            if f.source in files:
-                files[f.source].update(f.stamp())
-        manifest: dict = {"files": dict(sorted(files.items()))}
-        manifest.update(_manifest_fields(folders, settings, embedder, dim, old, report.skipped))
-        manifest["segments"] = [seg.id for seg in segments]
-        manifest["scanned_ns"] = scanned_ns
-        data = IndexData(manifest, segments)
-        manifest["counts"] = {"files": len(files), "chunks": len(data.chunk_rows),
-                              "sentences": len(data.sentence_rows), "segments": len(segments)}
-        _write_manifest(store, data)
-        report.index = data
+                done.add(info["source"])
+            in_use = {record["segment"] for record in files.values()}
+            segments = [seg for seg in segments if seg.id in in_use]
+            segments, merged = _compact(store, segments, files, dim)
+            report.merged_segments += merged
+            published = publish()
+            batch, batch_chunks = [], 0
+
+        bar = _bar(len(todo), "Reading", progress)
+        for i, f in enumerate(todo):
+            if on_progress:
+                on_progress("reading", i, len(todo))
+            doc = _read_one(f, report)
+            bar.update(1)
+            if doc is None:
+                files.pop(f.source, None)  # unusable now: its old rows, if any, are dead
+                continue
+            chunks, sentences = plan_document(doc, settings)
+            batch.append((doc, chunks, sentences))
+            batch_chunks += len(chunks)
+            if batch_chunks >= SEGMENT_CHUNKS:
+                flush()
+        bar.close()
+        if batch:
+            flush()
+        if not files:
+            raise NoDocumentsError(_no_documents_message(" and ".join(str(f.path) for f in folders), report.skipped))
+        if published is None:  # only removals
+            if not dim:
+                dim = embedder.dim
+            in_use = {record["segment"] for record in files.values()}
+            segments = [seg for seg in segments if seg.id in in_use]
+            segments, report.merged_segments = _compact(store, segments, files, dim)
+            published = publish()
+        report.index = published
     report.total_seconds = time.perf_counter() - started
     if log:
         log(report.summary())
@@ -572,29 +616,20 @@ def _refresh_stamps(old: IndexData, scan: FolderScan, scanned_ns: int) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _read_changed(todo: list[SourceFile], report: IndexReport, progress: bool,
-                  on_progress: ProgressCallback | None = None) -> list[Document]:
-    """Read the added and changed files; a file that became unusable is skipped (and, if it was
-    indexed before, removed)."""
-    docs: list[Document] = []
-    bar = _bar(len(todo), "Reading", progress)
-    for i, f in enumerate(todo):
-        if on_progress:
-            on_progress("reading", i, len(todo))
-        doc = read_document(f)
-        if isinstance(doc, Skipped):
-            doc = Skipped(doc.source, doc.reason, f.size, f.mtime_ns, f.sha256)
-            report.skipped.append(doc)
-            if doc.source in report.added:
-                report.added.remove(doc.source)
-            else:  # it was indexed before and is now unusable: its old chunks go
-                report.changed.remove(doc.source)
-                report.removed.append(doc.source)
-        else:
-            docs.append(doc)
-        bar.update(1)
-    bar.close()
-    return docs
+def _read_one(f: SourceFile, report: IndexReport) -> Document | None:
+    """Read an added or changed file; one that became unusable is skipped (and, if it was indexed
+    before, reported removed): None."""
+    doc = read_document(f)
+    if isinstance(doc, Document):
+        return doc
+    skipped = Skipped(doc.source, doc.reason, f.size, f.mtime_ns, f.sha256)
+    report.skipped.append(skipped)
+    if skipped.source in report.added:
+        report.added.remove(skipped.source)
+    else:  # it was indexed before and is now unusable: its old chunks go
+        report.changed.remove(skipped.source)
+        report.removed.append(skipped.source)
+    return None
 
 
 def _manifest_fields(folders: Sequence[DocumentFolder], settings: ChunkSettings, embedder: Embedder, dim: int,
@@ -622,15 +657,14 @@ def plan_document(doc: Document, settings: ChunkSettings) -> tuple[list[Chunk], 
     return chunks, list(spans)
 
 
-def _plan(old: IndexData | None, new_docs: list[Document], settings: ChunkSettings, embedder: Embedder,
-          report: IndexReport, progress: bool,
-          on_progress: ProgressCallback | None = None) -> tuple[list[PlannedFile], list[dict]]:
-    """Chunk the new documents and embed what needs it: a file read again into the same chunks and
-    sentences (a new reader version) keeps its vectors."""
+def _embed_planned(old: IndexData | None, batch: list[tuple[Document, list[Chunk], list[tuple[int, int]]]],
+                   embedder: Embedder, report: IndexReport, progress: bool,
+                   on_progress: ProgressCallback | None = None) -> tuple[list[PlannedFile], list[dict]]:
+    """Embed what the planned documents need: a file read again into the same chunks and sentences
+    (a new reader version) keeps its vectors."""
     plans: list[tuple[Document, list[Chunk], list[tuple[int, int]], int | tuple[np.ndarray, np.ndarray]]] = []
     texts: list[str] = []
-    for doc in new_docs:
-        chunks, sentences = plan_document(doc, settings)
+    for doc, chunks, sentences in batch:
         reused = _same_plan(old, doc.source, chunks, sentences) if old is not None else None
         if reused is None:
             at = len(texts)
@@ -641,8 +675,8 @@ def _plan(old: IndexData | None, new_docs: list[Document], settings: ChunkSettin
     t0 = time.perf_counter()
     vectors = embedder.embed(texts, "passage", progress=progress, desc="Embedding",
                              callback=(lambda done, total: on_progress("embedding", done, total)) if on_progress else None)
-    report.embed_seconds = time.perf_counter() - t0
-    report.embedded_texts = len(texts)
+    report.embed_seconds += time.perf_counter() - t0
+    report.embedded_texts += len(texts)
     out: list[PlannedFile] = []
     info: list[dict] = []
     for doc, chunks, sentences, where in plans:
@@ -699,17 +733,18 @@ def _write_segment(store: Path, write: Callable[[Path], None]) -> Segment:
 
 def _compact(store: Path, segments: list[Segment], files: dict[str, dict],
              dim: int) -> tuple[list[Segment], int]:
-    """Merge the small segments into one when there are more than :data:`MAX_SEGMENTS`, and rewrite a
-    segment whose rows are mostly dead (:data:`DEAD_SHARE`). The largest segment is left alone unless
-    it is mostly dead: adding a file never rewrites the bulk of the index."""
+    """Merge the small segments (under half :data:`SEGMENT_CHUNKS` live chunks) into one when there
+    are more than :data:`MAX_SEGMENTS`, and rewrite a segment whose rows are mostly dead
+    (:data:`DEAD_SHARE`). A full segment is left alone unless it is mostly dead: adding a file never
+    rewrites the bulk of the index."""
     live = [np.fromiter((files.get(src, {}).get("segment") == seg.id for src in seg.sources), dtype=bool,
                         count=len(seg.sources)) for seg in segments]
     live_chunks = [int(np.diff(seg.src_chunks)[m].sum()) for seg, m in zip(segments, live)]
     dead_heavy = {i for i, seg in enumerate(segments) if seg.n_chunks and 1 - live_chunks[i] / seg.n_chunks > DEAD_SHARE}
     chosen = set(dead_heavy)
-    if len(segments) > MAX_SEGMENTS:
-        largest = max(range(len(segments)), key=lambda i: live_chunks[i])
-        chosen |= {i for i in range(len(segments)) if i != largest}
+    small = [i for i in range(len(segments)) if live_chunks[i] < SEGMENT_CHUNKS // 2]
+    if len(small) > MAX_SEGMENTS:
+        chosen |= set(small)
     if not chosen:
         return segments, 0
     order = sorted(chosen)
