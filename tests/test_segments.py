@@ -243,3 +243,20 @@ def test_a_large_update_is_written_and_published_in_batches(docs_copy, tmp_path,
     assert len(published) >= 3 and published == sorted(published), "searchable after each batch, growing"
     assert len(read_manifest(store)["segments"]) >= 3
     assert _hits(store) == _hits(one)
+
+
+def test_a_large_folder_is_checked_less_often_but_a_gone_file_is_never_cited(docs_copy, tmp_path, monkeypatch):
+    import amqa.engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "CHECK_ALWAYS_BELOW", 0.0)  # every check counts as costly...
+    monkeypatch.setattr(engine_mod, "CHECK_SPACING", 1e9)        # ...and is not due again
+    (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers depuis 1901.",
+                                         encoding="utf-8")
+    engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
+    question = "Que étudie le laboratoire de Cluny depuis 1901 ?"
+    assert engine.answer(question).citations[0].source == "cluny.txt"
+    engine.answer(question)  # a check ran: the next is not due
+    (docs_copy / "cluny.txt").unlink()
+    answer = engine.answer(question)
+    assert "cluny.txt" not in {c.source for c in answer.citations} | {h.chunk.source for h in answer.hits}
+    assert "cluny.txt" not in engine.manifest["files"]

@@ -76,14 +76,36 @@ class SentenceTable:
         source, start, end = self.keys[int(rows[i])]
         return SentenceMatch(int(rows[i]), source, start, end, float(sims[i]))
 
+    def rows_of_chunks(self, chunk_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentence rows of several chunks at once: (all rows concatenated, how many per chunk)."""
+        chunk_rows = np.asarray(chunk_rows, dtype=np.int64)
+        index = self._index
+        segs, local = index.chunk_rows.locate(chunk_rows)
+        sizes = np.zeros(len(chunk_rows), dtype=np.int64)
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for s in np.unique(segs).tolist():
+            m = np.flatnonzero(segs == s)
+            meta = index.segments[s].chunk_meta[local[m]]
+            lo, hi = meta[:, 4], meta[:, 5]
+            sizes[m] = hi - lo
+            parts.append((m, index.sentence_rows.ranges(s, lo, hi)))
+        if len(parts) == 1:
+            return parts[0][1], sizes
+        # Back in the order of chunk_rows: each chunk's run goes where its position puts it.
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        out = np.empty(int(sizes.sum()), dtype=np.int64)
+        for m, rows in parts:
+            at = np.repeat(starts[m] - np.concatenate([[0], np.cumsum(sizes[m])[:-1]]), sizes[m])
+            out[at + np.arange(len(rows))] = rows
+        return out, sizes
+
     def best_per_chunk(self, vector: np.ndarray, chunk_rows: np.ndarray, default: np.ndarray) -> np.ndarray:
         """For each chunk row, its best sentence similarity (``default[j]`` when it has none)."""
-        runs = [self.rows(int(ci)) for ci in chunk_rows]
         out = np.array(default, dtype=np.float64).reshape(-1)
-        sizes = np.array([len(r) for r in runs], dtype=np.int64)
-        if not sizes.sum():
+        rows, sizes = self.rows_of_chunks(chunk_rows)
+        if not len(rows):
             return out
-        sims = self.scores(vector, np.concatenate(runs))  # one gather and one product for all
+        sims = self.scores(vector, rows)  # one gather and one product for all
         has = sizes > 0
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[has]
         out[has] = np.maximum.reduceat(sims, starts)

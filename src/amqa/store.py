@@ -111,6 +111,14 @@ class LiveRows:
         live = self.live[s]
         return s, int(live[local]) if live is not None else local
 
+    def ranges(self, s: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """The logical rows of the live row runs ``lo[i]:hi[i]`` of segment ``s``, concatenated."""
+        sizes = hi - lo
+        if not sizes.sum():
+            return np.zeros(0, dtype=np.int64)
+        starts = np.repeat(lo - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
+        return self.logical(s, starts + np.arange(int(sizes.sum())))
+
     def logical(self, s: int, local: np.ndarray) -> np.ndarray:
         """The logical rows of live rows ``local`` of segment ``s``."""
         live = self.live[s]
