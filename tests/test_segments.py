@@ -234,6 +234,7 @@ def test_a_large_update_is_written_and_published_in_batches(docs_copy, tmp_path,
     one = tmp_path / "one"
     update_index(docs_copy, one, "hash")
     monkeypatch.setattr(store_mod, "SEGMENT_CHUNKS", 5)
+    monkeypatch.setattr(store_mod, "FIRST_SEGMENT_CHUNKS", 2)
     published = []
     real = store_mod._write_manifest
     monkeypatch.setattr(store_mod, "_write_manifest", lambda store, data: (published.append(

@@ -57,7 +57,11 @@ MIN_SENTENCE_CHARS = 25
 # batch are held in memory until written (100k chunks with their ~670k sentences: 1.2 GB of float32
 # at 384 dimensions), and each segment costs one more search per question (about 2 ms for a full one).
 SEGMENT_CHUNKS = 100_000
-# Segments under half that are small; more than MAX_SEGMENTS small ones are merged into one (a small
+# The first segment of an update is written after FIRST_SEGMENT_CHUNKS chunks, so that a new folder
+# is searchable soon: with the default model (about 4 KB of text a second on 2 cores), 256 chunks of
+# 900 characters are about a minute of embedding, while a whole manual can take an hour.
+FIRST_SEGMENT_CHUNKS = 256
+# Segments under half SEGMENT_CHUNKS are small; more than MAX_SEGMENTS small ones are merged into one (a small
 # segment costs about 0.1 ms a question, so 8 stay far below the answer's budget).
 MAX_SEGMENTS = 8
 # A segment with more than this share of dead chunks is rewritten (with the small ones, if merging).
@@ -317,6 +321,8 @@ class IndexReport:
     total_seconds: float = 0.0
     #: Segments merged into one by this update (0: none).
     merged_segments: int = 0
+    #: Seconds from the start of the update until its first new segment was searchable.
+    first_searchable_seconds: float | None = None
     index: IndexData | None = field(default=None, repr=False)  # the index as it now is, loaded
 
     @property
@@ -503,6 +509,7 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
         done = set(report.unchanged)  # files whose record in `files` is their current content
         batch: list[tuple[Document, list[Chunk], list[tuple[int, int]]]] = []
         batch_chunks = 0
+        batch_limit = FIRST_SEGMENT_CHUNKS  # the first batch small: searchable soon
         published: IndexData | None = None
 
         def publish() -> IndexData:
@@ -521,7 +528,7 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
 
         def flush() -> None:
             """Embed the batch, write it as a segment, merge small segments, publish: searchable now."""
-            nonlocal segments, dim, batch, batch_chunks, published
+            nonlocal segments, dim, batch, batch_chunks, batch_limit, published
             planned, file_info = _embed_planned(old, batch, embedder, report, progress, on_progress)
             dim = dim or (planned[0].chunk_vectors.shape[1] if planned else embedder.dim)
             segment = _write_segment(store, lambda folder: write_segment(folder, planned, dim))
@@ -534,7 +541,9 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
             segments, merged = _compact(store, segments, files, dim)
             report.merged_segments += merged
             published = publish()
-            batch, batch_chunks = [], 0
+            if report.first_searchable_seconds is None:
+                report.first_searchable_seconds = time.perf_counter() - started
+            batch, batch_chunks, batch_limit = [], 0, SEGMENT_CHUNKS
 
         bar = _bar(len(todo), "Reading", progress)
         for i, f in enumerate(todo):
@@ -548,7 +557,7 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
             chunks, sentences = plan_document(doc, settings)
             batch.append((doc, chunks, sentences))
             batch_chunks += len(chunks)
-            if batch_chunks >= SEGMENT_CHUNKS:
+            if batch_chunks >= batch_limit:
                 flush()
         bar.close()
         if batch:
