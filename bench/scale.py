@@ -74,7 +74,7 @@ def generate(folder: Path, chunks: int, seed: int = 0) -> None:
         at += n
         pool.append(" ".join(picks).capitalize() + ".")
     folder.mkdir(parents=True)
-    per_file = CHUNKS_PER_FILE * 7  # sentences of ~100 characters, ~700 new characters a chunk
+    per_file = CHUNKS_PER_FILE * 56 // 10  # sentences of ~125 characters, ~700 new characters a chunk
     for i in range(max(1, chunks // CHUNKS_PER_FILE)):
         sub = folder / f"part{i // 1000:03d}"
         sub.mkdir(exist_ok=True)
