@@ -207,6 +207,48 @@ def phase_serve(docs: Path, store: Path) -> dict:
     return out
 
 
+def replicate(base_docs: Path, base_store: Path, docs: Path, store: Path, copies: int) -> None:
+    """A store ``copies`` times the size of ``base_store``, made of hard links to its segments (each
+    copy's files cited under ``copyN/``) and a manifest naming them: the index a build of ``copies``
+    times the folder would write (segments of 100k chunks), in minutes instead of hours of hash
+    embedding. For the serving measurements only: its build time is not measured."""
+    import amqa.store as store_mod
+
+    manifest = json.loads((base_store / (base_store / "CURRENT").read_text().strip() / "manifest.json").read_text())
+    docs.mkdir(parents=True)
+    for i in range(copies):
+        for path in base_docs.rglob("*.txt"):
+            target = docs / f"copy{i}" / path.relative_to(base_docs)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+    (store / "segments").mkdir(parents=True)
+    files: dict[str, dict] = {}
+    segments = []
+    for seg in manifest["segments"]:
+        for i in range(copies):
+            name = f"{seg}-c{i}"
+            folder = store / "segments" / name
+            folder.mkdir()
+            for f in (base_store / "segments" / seg).iterdir():
+                if f.name != "sources.json":
+                    os.link(f, folder / f.name)
+            sources = json.loads((base_store / "segments" / seg / "sources.json").read_text())
+            for x in sources:
+                x["source"] = f"copy{i}/{x['source']}"
+            (folder / "sources.json").write_text(json.dumps(sources))
+            segments.append(name)
+    for i in range(copies):
+        for source, record in manifest["files"].items():
+            files[f"copy{i}/{source}"] = {**record, "segment": f"{record['segment']}-c{i}"}
+    manifest.update(files=dict(sorted(files.items())), segments=segments,
+                    folders=store_mod.folders_record([store_mod.DocumentFolder(docs)]), docs=str(docs.resolve()))
+    manifest["counts"] = {k: v * copies for k, v in manifest["counts"].items()}
+    index = store / "index-replicated"
+    index.mkdir()
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    (store / "CURRENT").write_text(index.name + "\n")
+
+
 def run_phase(*args: str) -> dict:
     run = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
     if run.returncode != 0:
@@ -214,9 +256,13 @@ def run_phase(*args: str) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def measure(size: int, work: Path, serve_only: bool = False) -> dict:
+def measure(size: int, work: Path, serve_only: bool = False, replicate_from: int | None = None) -> dict:
     docs, store = work / f"docs-{size}", work / f"store-{size}"
     t0 = time.perf_counter()
+    if replicate_from and not store.exists():
+        replicate(work / f"docs-{replicate_from}", work / f"store-{replicate_from}", docs, store,
+                  size // replicate_from)
+        serve_only = True
     if not docs.exists():
         generate(docs, size)
     gen_s = time.perf_counter() - t0
@@ -282,12 +328,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="where to generate folders and stores (kept); default: a temp dir")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--serve-only", action="store_true", help="reuse the stores already in --work")
+    parser.add_argument("--replicate-from", type=int, metavar="SIZE",
+                        help="make each store from copies of the SIZE store in --work (no build measured)")
     args = parser.parse_args()
     os.environ.setdefault("AMQA_HOME", tempfile.mkdtemp(prefix="amqa-scale-home-"))
     work = args.work or Path(tempfile.mkdtemp(prefix="amqa-scale-"))
     rows = []
     for size in args.sizes:
-        row = measure(size, work, args.serve_only)
+        row = measure(size, work, args.serve_only, args.replicate_from)
         rows.append(row)
         print(json.dumps(row), flush=True)
         if args.json:
