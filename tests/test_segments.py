@@ -80,14 +80,16 @@ def test_updates_in_segments_answer_as_a_fresh_build(docs_copy, tmp_path, monkey
     # Many small segments are merged into one (the largest left alone), with the same answers; a
     # mostly dead segment is rewritten.
     monkeypatch.undo()
-    for i in range(store_mod.MAX_SEGMENTS):
+    merged = 0
+    for i in range(store_mod.MERGE_FACTOR + 1):  # one-chunk files, one segment each: the smallest tier
         (docs_copy / f"extra{i}.txt").write_text(f"Note {i} sur les ateliers de fonderie de Cluny.", encoding="utf-8")
-        report = update_index(docs_copy, store, "hash")
+        merged += update_index(docs_copy, store, "hash").merged_segments
+    assert merged > store_mod.MERGE_FACTOR and len(read_manifest(store)["segments"]) <= store_mod.MERGE_FACTOR
+    for i in range(store_mod.MERGE_FACTOR + 1):
         (docs_copy / f"extra{i}.txt").unlink()
-    report = update_index(docs_copy, store, "hash")
-    assert len(read_manifest(store)["segments"]) <= store_mod.MAX_SEGMENTS
+    update_index(docs_copy, store, "hash")
     assert _hits(store) == _hits(fresh)
-    assert len(list((store / "segments").iterdir())) <= 2 * store_mod.MAX_SEGMENTS, "unused segments are removed"
+    assert len(list((store / "segments").iterdir())) <= 4 * store_mod.MERGE_FACTOR, "unused segments are removed"
 
 
 def test_lexical_scores_are_bm25s_scores(hash_store):

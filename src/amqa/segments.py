@@ -164,8 +164,8 @@ def merge_segments(folder: Path, parts: Sequence[tuple["Segment", np.ndarray]], 
     text_lens: list[np.ndarray] = []
     span_lists: list[np.ndarray] = []
     span_counts: list[np.ndarray] = []
-    cvecs: list[np.ndarray] = []
-    svecs: list[np.ndarray] = []
+    cvecs: list[tuple[np.ndarray, np.ndarray]] = []  # (a segment's vectors, the rows kept), copied at the end
+    svecs: list[tuple[np.ndarray, np.ndarray]] = []
     src_chunk_counts: list[np.ndarray] = []
     src_sent_counts: list[np.ndarray] = []
     post_terms: list[np.ndarray] = []
@@ -205,8 +205,8 @@ def merge_segments(folder: Path, parts: Sequence[tuple["Segment", np.ndarray]], 
         for r in c_rows:
             span_lists.append(np.array(seg.spans[seg.chunk_spans[r]:seg.chunk_spans[r + 1]]).reshape(-1, 2))
         span_counts.append(np.diff(seg.chunk_spans)[c_rows])
-        cvecs.append(np.array(seg.chunk_vectors[c_rows]))
-        svecs.append(np.array(seg.sentence_vectors[s_rows]).reshape(-1, dim))
+        cvecs.append((seg.chunk_vectors, c_rows))
+        svecs.append((seg.sentence_vectors, s_rows))
         src_chunk_counts.append(np.diff(seg.src_chunks)[keep])
         src_sent_counts.append(np.diff(seg.src_sents)[keep])
         # Postings of the kept chunks, their terms as strings' positions in the merged vocabulary later.
@@ -239,8 +239,24 @@ def merge_segments(folder: Path, parts: Sequence[tuple["Segment", np.ndarray]], 
         "doc_len": np.concatenate(pieces["doc_len"]).astype(np.int32),
         "src_sums": np.concatenate(pieces["src_sums"]),
     }
-    _write_common(folder, arrays, terms, files, b"".join(texts), np.concatenate(cvecs), _stack(svecs, dim), dim,
-                  mkdir=True)
+    folder.mkdir(parents=True)
+    # The vectors go straight from the old segments' mappings to the new files, a block at a time:
+    # a merge never holds them all in memory.
+    _stream_rows(folder / "chunks.npy", cvecs, dim)
+    _stream_rows(folder / "sentences.npy", svecs, dim)
+    _write_common(folder, arrays, terms, files, b"".join(texts), _load(folder / "chunks.npy"),
+                  _load(folder / "sentences.npy"), dim, vectors_written=True)
+
+
+def _stream_rows(path: Path, parts: Sequence[tuple[np.ndarray, np.ndarray]], dim: int) -> None:
+    """Write the given rows of several matrices as one float32 ``.npy`` file, a block at a time."""
+    total = sum(len(rows) for _, rows in parts)
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                                                 "fortran_order": False, "shape": (total, dim)})
+        for matrix, rows in parts:
+            for start in range(0, len(rows), 16384):
+                f.write(np.ascontiguousarray(matrix[rows[start:start + 16384]], dtype=np.float32).tobytes())
 
 
 def _stack(parts: Sequence[np.ndarray], dim: int) -> np.ndarray:
@@ -259,13 +275,13 @@ def _term_major(terms: np.ndarray, docs: np.ndarray, tfs: np.ndarray,
 
 
 def _write_common(folder: Path, arrays: dict[str, np.ndarray], terms: list[str], files: list[dict], texts: bytes,
-                  chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, dim: int, mkdir: bool = False) -> None:
-    if mkdir:
-        folder.mkdir(parents=True)
+                  chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, dim: int,
+                  vectors_written: bool = False) -> None:
     for name, array in arrays.items():
         np.save(folder / f"{name}.npy", array)
-    np.save(folder / "chunks.npy", np.ascontiguousarray(chunk_vectors, dtype=np.float32))
-    np.save(folder / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
+    if not vectors_written:
+        np.save(folder / "chunks.npy", np.ascontiguousarray(chunk_vectors, dtype=np.float32))
+        np.save(folder / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
     (folder / "texts.bin").write_bytes(texts)
     (folder / "terms.txt").write_text("\n".join(terms), encoding="utf-8")
     (folder / "sources.json").write_text(json.dumps(files, ensure_ascii=False), encoding="utf-8")
