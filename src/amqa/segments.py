@@ -17,13 +17,13 @@ folder (all arrays are ``.npy``, loaded with ``mmap_mode="r"``: opening a segmen
     sentences.npy         sentence vectors, float32, same order as sent_meta
     src_sums.npy          per file: the sum of its chunk vectors and of its sentence vectors (language means)
     terms.txt             the BM25 vocabulary, sorted, one token a line
-    postings.npy          per term t, rows post_ptr[t]:post_ptr[t+1] of post_doc/post_tf: the chunks
-    post_doc.npy          holding it and how often (the tokenisation, done once at indexing)
-    post_tf.npy, post_ptr.npy, doc_len.npy (BM25 tokens per chunk)
-    chunks.ivf, sentences.ivf   FAISS IVF-SQ8 index, only above :data:`ANN_THRESHOLD` vectors
+    post_ptr.npy          term t's postings are rows post_ptr[t]:post_ptr[t+1] of post_doc (the chunks
+    post_doc.npy          holding it) and post_tf (how often): the tokenisation, done once at indexing
+    post_tf.npy, doc_len.npy (BM25 tokens per chunk)
+    chunks.ivf, sentences.ivf   FAISS IVF index (8-bit codes), only above :data:`ANN_THRESHOLD` vectors
 
->>> seg = open_segment(path)               # doctest: +SKIP
->>> seg.chunk(0).text[:20], len(seg)       # doctest: +SKIP
+>>> seg = Segment(Path("store/segments/seg-20260101T000000-0a1b2c3d"))   # doctest: +SKIP
+>>> seg.chunk(0).text[:20], len(seg), seg.postings("campus")              # doctest: +SKIP
 """
 from __future__ import annotations
 
