@@ -289,6 +289,7 @@ def test_the_interface_speaks_french_to_a_french_browser(browser, server):
         page.get_by_role("tab", name="Documents").click()
         page.locator("#amqa-docs-info").get_by_text("fichiers indexés").wait_for()
         assert "titre" in page.locator("#amqa-docs-table").inner_text()
+        assert "Ajouter des documents (.txt, .md" in page.locator("#amqa-upload").inner_text()
         assert page.get_by_role("button", name="Réindexer").count() == 1
     finally:
         page.context.close()

@@ -723,7 +723,9 @@ def library_engine(engine: Engine) -> Engine:
 
 
 def _i18n(gr: Any) -> Any:
-    return gr.I18n(**{lang: {key: texts[key] for key in LABELS} for lang, texts in TEXTS.items()})
+    """The labels' translations, for ``gr.I18n`` (filled in here: the browser does not format them)."""
+    values = {"formats": ", ".join(SUPPORTED_SUFFIXES), "mb": MAX_UPLOAD_BYTES // 1_000_000}
+    return gr.I18n(**{lang: {key: texts[key].format(**values) for key in LABELS} for lang, texts in TEXTS.items()})
 
 
 def _browser_secret(home: Path) -> str:
