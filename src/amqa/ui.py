@@ -843,7 +843,8 @@ def _documents_tab(gr: Any, i18n: Any, max_upload_bytes: int) -> dict[str, Any]:
     d: dict[str, Any] = {}
     d["info"] = gr.Markdown("", elem_id="amqa-docs-info")
     d["table"] = gr.Dataframe([], headers=["title", "file", "folder", "language", "pages", "chunks"],
-                              interactive=False, elem_id="amqa-docs-table")
+                              interactive=False, wrap=True, elem_id="amqa-docs-table",
+                              column_widths=["36%", "26%", "11%", "8%", "8%", "11%"])
     with gr.Row():
         d["pick"] = gr.Dropdown([], label=i18n("delete_pick"), elem_id="amqa-delete-pick", scale=3)
         d["delete"] = gr.Button(i18n("delete"), elem_id="amqa-delete", scale=1)
