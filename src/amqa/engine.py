@@ -228,7 +228,8 @@ class Engine:
         if not rewrite or len(rewrite) > MAX_QUESTION_CHARS:
             return query
         candidate = state.searcher.query(rewrite, language)
-        if float(candidate.vector @ query.vector) < self.policy.rewrite_above:
+        reference = state.searcher.query(f"{question} ({resolved.context})", language)
+        if float(candidate.vector @ reference.vector) < self.policy.rewrite_above:
             return query  # the LLM wandered off the conversation
         return candidate
 
