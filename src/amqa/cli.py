@@ -48,7 +48,7 @@ def _llm(p: argparse.ArgumentParser) -> None:
     g.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key "
                    "(default: AMQA_API_KEY, else OPENAI_API_KEY)")
     g.add_argument("--llm-timeout", type=float, metavar="S",
-                   help="seconds to wait for the LLM (default: $AMQA_LLM_TIMEOUT, else 60)")
+                   help="seconds the LLM's whole reply may take (default: $AMQA_LLM_TIMEOUT, else 60)")
 
 
 def build_parser() -> argparse.ArgumentParser:

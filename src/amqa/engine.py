@@ -16,6 +16,7 @@ Or in one line, with an engine cached per (docs, store, embedder)::
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import time
@@ -222,7 +223,7 @@ class Engine:
         if llm is None or not resolved.follow_up:
             return query
         try:
-            rewrite = " ".join("".join(llm.chat_stream(rewrite_messages(question, turns))).split())
+            rewrite = " ".join("".join(llm.reply_stream(rewrite_messages(question, turns))).split())
         except GeneratorError:
             return query
         if not rewrite or len(rewrite) > MAX_QUESTION_CHARS:
@@ -241,7 +242,7 @@ class Engine:
         pieces: list[str] = []
         t3 = time.perf_counter()
         try:
-            for piece in llm.chat_stream(build_messages(result.query.text, result.hits, lang, abstain_text)):
+            for piece in llm.reply_stream(build_messages(result.query.text, result.hits, lang, abstain_text)):
                 pieces.append(piece)
                 yield piece
         except GeneratorError as exc:
@@ -273,13 +274,20 @@ def check_question(question: str) -> tuple[str, tuple[str, ...]]:
     """Strip the question; refuse an empty one; cut a very long one, with a warning."""
     if not isinstance(question, str):
         raise InvalidInputError(f"question must be a string. Currently, question is {type(question).__name__}")
+    warnings: tuple[str, ...] = ()
+    if _SURROGATES.search(question):  # invalid UTF-8 from a terminal, or a lone surrogate from a program
+        question = _SURROGATES.sub("\ufffd", question)
+        warnings = ("the question held bytes that are not valid text; they were replaced by \ufffd",)
     question = question.strip()
-    if not question:
+    if not question.strip("\ufffd \t"):
         raise InvalidInputError("question is empty: ask something, e.g. \"Où se trouve le campus marocain ?\"")
     if len(question) > MAX_QUESTION_CHARS:
-        return question[:MAX_QUESTION_CHARS], (
+        return question[:MAX_QUESTION_CHARS], warnings + (
             f"question cut to its first {MAX_QUESTION_CHARS} characters (it had {len(question)})",)
-    return question, ()
+    return question, warnings
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 _engines: dict[tuple, Engine] = {}

@@ -14,6 +14,7 @@ import json
 import re
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
@@ -27,10 +28,33 @@ class ChatModel(ABC):
     """A chat LLM. Subclasses implement :meth:`chat_stream`; constructors are cheap."""
 
     id: str = "chat-model"
+    #: The whole reply must arrive within this many seconds ...
+    deadline: float = 60.0
+    #: ... and be at most this long: a server that streams forever, or ignores ``max_tokens``, is cut
+    #: off (the answer falls back to the extractive one) instead of holding a user, or a UI slot, forever.
+    max_reply_chars: int = 8000
 
     @abstractmethod
     def chat_stream(self, messages: list[dict]) -> Iterator[str]:
         """Yield the reply to ``messages`` (OpenAI chat format) piece by piece."""
+
+    def reply_stream(self, messages: list[dict]) -> Iterator[str]:
+        """:meth:`chat_stream` held to :attr:`deadline` and :attr:`max_reply_chars`: past either, the
+        stream is closed and a :class:`GeneratorError` raised. What amqa calls, for every backend."""
+        start, length = time.monotonic(), 0
+        stream = self.chat_stream(messages)
+        try:
+            for piece in stream:
+                length += len(piece)
+                if length > self.max_reply_chars:
+                    raise GeneratorError(f"the LLM's reply passed {self.max_reply_chars} characters: cut off")
+                if time.monotonic() - start > self.deadline:
+                    raise GeneratorError(f"the LLM's reply took more than {self.deadline:.0f} s: cut off")
+                yield piece
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # ends the HTTP request
 
 
 class OpenAIChat(ChatModel):
@@ -50,8 +74,10 @@ class OpenAIChat(ChatModel):
         self.model = model
         self.api_key = api_key
         self.timeout = timeout
+        self.deadline = timeout  # --llm-timeout bounds the whole reply, not only each read
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.max_reply_chars = 8 * max_tokens  # a token is 3-4 characters: twice that is a server ignoring it
         self.id = f"openai:{model}@{self.base_url}"
 
     def chat_stream(self, messages: list[dict]) -> Iterator[str]:
