@@ -32,6 +32,7 @@ class ChatModel(ABC):
     deadline: float = 60.0
     #: ... and be at most this long: a server that streams forever, or ignores ``max_tokens``, is cut
     #: off (the answer falls back to the extractive one) instead of holding a user, or a UI slot, forever.
+    #: 8,000 characters: four times the 400 tokens amqa asks an OpenAI server for (3-4 characters each).
     max_reply_chars: int = 8000
 
     @abstractmethod
@@ -50,11 +51,17 @@ class ChatModel(ABC):
                     raise GeneratorError(f"the LLM's reply passed {self.max_reply_chars} characters: cut off")
                 if time.monotonic() - start > self.deadline:
                     raise GeneratorError(f"the LLM's reply took more than {self.deadline:.0f} s: cut off")
-                yield piece
+                if piece:  # backends may yield "" (a keep-alive) so that the deadline is checked
+                    yield piece
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # ends the HTTP request
+
+
+#: Server-sent events are read a line at a time, at most this many bytes at once (a delta is a few
+#: hundred): a reply sent as one endless line is read in parts and cut off at the deadline.
+MAX_LINE_BYTES = 64 * 1024
 
 
 class OpenAIChat(ChatModel):
@@ -100,20 +107,21 @@ class OpenAIChat(ChatModel):
             raise GeneratorError(f"cannot reach the LLM at {self.base_url} ({reason}); is the server running?") from exc
         try:
             with response:
-                for raw in response:
+                while raw := response.readline(MAX_LINE_BYTES):
                     line = raw.decode("utf-8", "replace").strip()
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
+                    piece = ""
+                    if line.startswith("data:") and (data := line[5:].strip()) == "[DONE]":
                         return
-                    try:
-                        choice = json.loads(data)["choices"][0]
-                    except (ValueError, KeyError, IndexError):
-                        continue
-                    piece = (choice.get("delta") or {}).get("content") or (choice.get("message") or {}).get("content")
-                    if piece:
-                        yield piece
+                    if line.startswith("data:"):
+                        try:
+                            choice = json.loads(data)["choices"][0]
+                            piece = ((choice.get("delta") or {}).get("content")
+                                     or (choice.get("message") or {}).get("content") or "")
+                        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+                            piece = ""
+                    # Keep-alive comments, empty deltas and the parts of an overlong line yield "", so
+                    # that reply_stream still checks its deadline.
+                    yield piece if isinstance(piece, str) else ""
         except (socket.timeout, TimeoutError) as exc:
             raise GeneratorError(f"the LLM at {self.base_url} stopped answering for {self.timeout:.0f} s") from exc
 
