@@ -221,7 +221,7 @@ class Engine:
         manifest = self.manifest
         files = tuple(IndexedFile(source, info.get("title", ""), info.get("language", ""), info.get("chunks", 0),
                                   len(info["pages"]) if info.get("pages") else None,
-                                  self._folder_of(source).writable)
+                                  self.folder_of(source).writable)
                       for source, info in manifest["files"].items())
         skipped = tuple(Skipped(s["source"], s["reason"]) for s in manifest.get("skipped_files", []))
         return DocumentList(files, skipped, manifest.get("updated", ""))
@@ -250,7 +250,7 @@ class Engine:
         listed = set(self.manifest["files"]) | {s["source"] for s in self.manifest.get("skipped_files", [])}
         if source not in listed:
             raise InvalidInputError(f"no document '{source}' in the index: refresh the list")
-        folder = self._folder_of(source)
+        folder = self.folder_of(source)
         if not folder.writable:
             raise InvalidInputError(f"'{source}' is one of the bundled seed documents, which amqa never changes")
         path = folder.path_of(source)
@@ -259,8 +259,8 @@ class Engine:
         remove_file(folder.path, path)
         return self.index()
 
-    def _folder_of(self, source: str) -> DocumentFolder:
-        """The folder a source belongs to: the one with the longest prefix it starts with."""
+    def folder_of(self, source: str) -> DocumentFolder:
+        """The folder a source belongs to (the one with the longest prefix it starts with)."""
         return max((f for f in self.folders if source.startswith(f.prefix)), key=lambda f: len(f.prefix))
 
     def _refresh(self) -> IndexData | None:

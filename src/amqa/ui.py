@@ -631,7 +631,7 @@ class ChatHandlers:
         return DocsView(message, rows, note, removable, headers)
 
     def _folder_label(self, source: str, lang: str) -> str:
-        folder = self.engine._folder_of(source)
+        folder = self.engine.folder_of(source)
         if not folder.writable:
             return tr(lang, "folder_seeds")
         return tr(lang, "folder_library" if folder.prefix else "folder_docs")
@@ -663,7 +663,7 @@ class ChatHandlers:
         if not source:
             return False, tr(lang, "pick_first")
         return True, tr(lang, "confirm_text", source=chat_text(source),
-                        folder=chat_text(str(self.engine._folder_of(source).path)))
+                        folder=chat_text(str(self.engine.folder_of(source).path)))
 
     def delete(self, source: str | None, lang: str) -> "DocsView":
         """Delete a document (confirmed) from its folder and update the index."""
