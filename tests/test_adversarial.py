@@ -9,8 +9,10 @@ files.
 | 7  | a question with invalid UTF-8 (CLI) or lone surrogates (API) | answered, the bad bytes replaced by U+FFFD, one warning; no traceback |
 | 8  | UTF-16 text with a BOM | read (tests/test_formats.py) |
 | 2  | a link to a file outside the folder | skipped with a reason (tests/test_formats.py) |
+| 3  | a FIFO named `pipe.txt` in the folder | skipped at once with "not a regular file"; indexing and answering go on |
 """
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 import subprocess
 import sys
@@ -85,3 +87,19 @@ def test_7_invalid_utf8_on_the_command_line_is_no_traceback(hash_store):
     assert out.returncode == 0, err
     assert "Traceback" not in err and "not valid text" in err
     assert "apprentice" in out.stdout.decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_3_a_fifo_in_the_folder_is_skipped_not_waited_for(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.txt").write_text("Le campus de Rabat ouvre en 2024.", encoding="utf-8")
+    os.mkfifo(docs / "pipe.txt")
+    out = subprocess.run([sys.executable, "-m", "amqa.cli", "ask", "Quand le campus de Rabat ouvre-t-il ?", "--docs",
+                          str(docs), "--store", str(tmp_path / "store"), "--embedder", "hash"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "2024" in out.stdout
+    index = subprocess.run([sys.executable, "-m", "amqa.cli", "index", "--docs", str(docs), "--store",
+                            str(tmp_path / "store"), "--embedder", "hash"], capture_output=True, text=True, timeout=60)
+    assert index.returncode == 0 and "skipped pipe.txt: not a regular file" in index.stdout
