@@ -31,3 +31,15 @@ def test_thresholds_are_policy_keyed_by_embedder_id_not_by_name():
     st = get_embedder("st:/models/my-e5-finetune")
     assert st.query_prefix == "query: " and policy_for(st.id) is UNCALIBRATED
     assert not hasattr(st, "abstain_below")
+
+
+def test_openmp_threads_wait_passively_unless_the_user_chose():
+    import os
+    import subprocess
+    import sys
+
+    code = "import amqa.embedders, os; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "ACTIVE"

@@ -37,20 +37,14 @@ class SentenceMatch:
 class SentenceTable:
     """The embedded sentences: vectors, ``(source, start, end)`` keys, and rows per chunk.
 
-    A sentence row belongs to every chunk that contains its span (chunks overlap).
+    A sentence row belongs to every chunk that contains its span (chunks overlap). Rows are read
+    from the index's segments when asked for: nothing is built at load time.
     """
 
-    def __init__(self, keys: Sequence[tuple[str, int, int]], vectors: np.ndarray, chunks: Sequence[Chunk]) -> None:
-        self.keys = list(keys)
-        self.vectors = vectors
-        row_of = {key: i for i, key in enumerate(self.keys)}
-        self._rows: list[np.ndarray] = []
-        self._chunks_of: list[list[int]] = [[] for _ in self.keys]
-        for ci, c in enumerate(chunks):
-            rows = [row_of[k] for s in c.sentences if (k := (c.source, s.start, s.end)) in row_of]
-            self._rows.append(np.array(rows, dtype=np.int64))
-            for r in rows:
-                self._chunks_of[r].append(ci)
+    def __init__(self, index: IndexData) -> None:
+        self._index = index
+        self.keys = index.sentence_keys
+        self.vectors = index.sentence_vectors
         self._tokens: dict[int, frozenset[str]] = {}
 
     def __len__(self) -> int:
@@ -58,11 +52,25 @@ class SentenceTable:
 
     def rows(self, chunk_row: int) -> np.ndarray:
         """The sentence rows of a chunk, in document order."""
-        return self._rows[chunk_row]
+        s, local = self._index.chunk_rows.locate_one(chunk_row)
+        lo, hi = (int(x) for x in self._index.segments[s].chunk_meta[local, 4:6])
+        return self._index.sentence_rows.logical(s, np.arange(lo, hi))
 
     def chunks_of(self, row: int) -> list[int]:
         """The chunk rows that hold sentence ``row``."""
-        return self._chunks_of[row]
+        s, local = self._index.sentence_rows.locate_one(row)
+        lo, hi = (int(x) for x in self._index.segments[s].sent_meta[local, 3:5])
+        return self._index.chunk_rows.logical(s, np.arange(lo, hi)).tolist()
+
+    def chunks_of_many(self, rows: np.ndarray) -> np.ndarray:
+        """The chunk rows that hold any of the sentence ``rows`` (sorted, each once)."""
+        index = self._index
+        segs, local = index.sentence_rows.locate(np.asarray(rows, dtype=np.int64))
+        found = []
+        for s in np.unique(segs).tolist():
+            meta = index.segments[s].sent_meta[local[segs == s]]
+            found.append(index.chunk_rows.ranges(s, meta[:, 3], meta[:, 4]))
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
     def scores(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Cosine similarity of each sentence row to ``vector`` (both L2-normalised)."""
@@ -70,18 +78,48 @@ class SentenceTable:
 
     def best_in_chunk(self, chunk_row: int, vector: np.ndarray) -> SentenceMatch | None:
         """The chunk's sentence closest to ``vector``, or None when it has no embedded sentence."""
-        rows = self._rows[chunk_row]
+        rows = self.rows(chunk_row)
         if not len(rows):
             return None
         sims = self.scores(vector, rows)
         i = int(np.argmax(sims))
-        source, start, end = self.keys[rows[i]]
+        source, start, end = self.keys[int(rows[i])]
         return SentenceMatch(int(rows[i]), source, start, end, float(sims[i]))
+
+    def rows_of_chunks(self, chunk_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentence rows of several chunks at once: (all rows concatenated, how many per chunk)."""
+        chunk_rows = np.asarray(chunk_rows, dtype=np.int64)
+        index = self._index
+        segs, local = index.chunk_rows.locate(chunk_rows)
+        sizes = np.zeros(len(chunk_rows), dtype=np.int64)
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for s in np.unique(segs).tolist():
+            m = np.flatnonzero(segs == s)
+            meta = index.segments[s].chunk_meta[local[m]]
+            lo, hi = meta[:, 4], meta[:, 5]
+            sizes[m] = hi - lo
+            parts.append((m, index.sentence_rows.ranges(s, lo, hi)))
+        if len(parts) == 1:
+            return parts[0][1], sizes
+        # Back in the order of chunk_rows: each chunk's run goes where its position puts it.
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        out = np.empty(int(sizes.sum()), dtype=np.int64)
+        for m, rows in parts:
+            at = np.repeat(starts[m] - np.concatenate([[0], np.cumsum(sizes[m])[:-1]]), sizes[m])
+            out[at + np.arange(len(rows))] = rows
+        return out, sizes
 
     def best_per_chunk(self, vector: np.ndarray, chunk_rows: np.ndarray, default: np.ndarray) -> np.ndarray:
         """For each chunk row, its best sentence similarity (``default[j]`` when it has none)."""
-        return np.array([float(self.scores(vector, rows).max()) if len(rows := self._rows[ci]) else float(default[j])
-                         for j, ci in enumerate(chunk_rows)])
+        out = np.array(default, dtype=np.float64).reshape(-1)
+        rows, sizes = self.rows_of_chunks(chunk_rows)
+        if not len(rows):
+            return out
+        sims = self.scores(vector, rows)  # one gather and one product for all
+        has = sizes > 0
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[has]
+        out[has] = np.maximum.reduceat(sims, starts)
+        return out
 
     def tokens(self, row: int, text: str, language: str) -> frozenset[str]:
         """BM25 tokens of sentence ``row`` (whose text is ``text``), computed once."""
@@ -91,38 +129,99 @@ class SentenceTable:
         return found
 
 
+#: Postings whose BM25 weights a LexicalIndex keeps (12 bytes each: 4M are 48 MB).
+WEIGHT_CACHE_POSTINGS = 4_000_000
+
+
 class LexicalIndex:
-    """BM25 (bm25s) over chunk tokens, and the inverse document frequency of every token."""
+    """BM25 over the chunks, from the postings each segment stored when it was written (the
+    tokenisation is done once, at indexing), and the inverse document frequency of every token.
 
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
-        import bm25s
+    Scores are bm25s's (Lucene variant, k1 1.5, b 0.75, float32), computed over the live chunks only:
+    a removed file's words count nowhere.
+    """
 
-        corpus = [tokenize(c.text, c.language) or [""] for c in chunks]
-        self._bm25 = bm25s.BM25()
-        self._size = len(corpus)
-        if corpus:
-            self._bm25.index(corpus, show_progress=False)
-        self._vocab = self._bm25.vocab_dict if corpus else {}
-        df: Counter[str] = Counter(t for tokens in corpus for t in set(tokens))
-        n = len(corpus)
-        self._idf = {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
+    def __init__(self, index: IndexData, k1: float = 1.5, b: float = 0.75) -> None:
+        self._index = index
+        self.k1 = k1
+        self.b = b
+        rows = index.chunk_rows
+        self._size = len(rows)
+        lengths = [np.asarray(seg.doc_len) if live is None else np.asarray(seg.doc_len)[live]
+                   for seg, live in zip(index.segments, rows.live)]
+        total = float(sum(int(x.sum(dtype=np.int64)) for x in lengths))
+        self._avg_len = total / self._size if self._size else 1.0
+        # Per segment, each chunk's length term k1 (1 - b + b len / avg len), dead ones included.
+        self._norms = [np.float32(k1) * (np.float32(1 - b) + np.float32(b) * np.asarray(seg.doc_len, np.float32)
+                                         / np.float32(self._avg_len)) for seg in index.segments]
+        self._df: dict[str, int] = {}
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._cached = 0
+        n = self._size
         #: The idf of a word no chunk holds.
         self.max_idf = float(np.log(1 + (n + 0.5) / 0.5))
-        self.k1 = float(self._bm25.k1)
+
+    def _postings(self, token: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """(segment, live chunk rows, term frequencies) of ``token`` in each segment holding it."""
+        out = []
+        for s, seg in enumerate(self._index.segments):
+            found = seg.postings(token)
+            if found is None:
+                continue
+            docs, tf = found
+            dead = self._index.chunk_rows.dead[s]
+            if dead is not None:
+                keep = ~dead[docs]
+                docs, tf = docs[keep], tf[keep]
+            if len(docs):
+                out.append((s, docs, tf))
+        return out
+
+    def df(self, token: str) -> int:
+        """How many live chunks hold ``token``."""
+        found = self._df.get(token)
+        if found is None:
+            found = self._df[token] = sum(len(d) for _, d, _ in self._postings(token))
+        return found
 
     def idf(self, token: str, unseen: float | None = None) -> float:
         """The token's idf; for a token no chunk holds, ``unseen`` (default :attr:`max_idf`)."""
-        return self._idf.get(token, self.max_idf if unseen is None else unseen)
+        d = self.df(token)
+        if not d:
+            return self.max_idf if unseen is None else unseen
+        return float(np.log(1 + (self._size - d + 0.5) / (d + 0.5)))
 
     def known(self, tokens: Sequence[str]) -> list[str]:
         """The tokens that some chunk holds."""
-        return [t for t in tokens if t in self._vocab]
+        return [t for t in tokens if self.df(t)]
+
+    def _weights(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """The chunk rows holding ``token`` and its BM25 weight in each, computed once per token while
+        the cache holds fewer than :data:`WEIGHT_CACHE_POSTINGS` (a common word of a 100k-chunk index
+        is in most chunks: its weights took a few ms per question)."""
+        found = self._cache.get(token)
+        if found is not None:
+            return found
+        postings = self._postings(token)
+        if postings:
+            idf = np.float32(self.idf(token))
+            rows = np.concatenate([self._index.chunk_rows.logical(s, docs) for s, docs, _ in postings])
+            weights = np.concatenate([idf * (tf.astype(np.float32) / (self._norms[s][docs] + tf.astype(np.float32)))
+                                      for s, docs, tf in postings])
+        else:
+            rows, weights = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if self._cached + len(rows) <= WEIGHT_CACHE_POSTINGS:
+            self._cache[token] = (rows, weights)
+            self._cached += len(rows)
+        return rows, weights
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every chunk for ``tokens`` (known tokens only, see :meth:`known`)."""
-        if not self._size:
-            return np.zeros(0, dtype=np.float32)
-        return self._bm25.get_scores(list(tokens))
+        out = np.zeros(self._size, dtype=np.float32)
+        for token in tokens:  # a repeated query word counts again, as in bm25s
+            rows, weights = self._weights(token)
+            out[rows] += weights
+        return out
 
     def best_possible(self, tokens: Sequence[str]) -> float:
         """An upper bound of a chunk's BM25 score for these query tokens (unseen words count at max idf)."""
@@ -134,16 +233,20 @@ class Corpus:
 
     def __init__(self, index: IndexData) -> None:
         self.index = index
-        self.chunks: list[Chunk] = index.chunks
+        self.chunks = index.chunks
         self.chunk_vectors = index.chunk_vectors
-        self.sentences = SentenceTable(index.sentence_keys, index.sentence_vectors, index.chunks)
-        self.lexicon = LexicalIndex(index.chunks)
-        self._row_of_chunk = {c.id: i for i, c in enumerate(self.chunks)}
+        self.sentences = SentenceTable(index)
+        self.lexicon = LexicalIndex(index)
         # Where each page starts, per file with pages (an index written before pages were recorded has none).
         self._pages = {source: tuple(info["pages"]) for source, info in index.files.items() if info.get("pages")}
-        # Languages that hold at least 5% of the chunks (one misdetected chunk does not count).
-        counts = Counter(c.language for c in self.chunks)
-        self.languages = frozenset(lang for lang, n in counts.items() if n >= 0.05 * len(self.chunks))
+        # Languages that hold at least 5% of the chunks (one misdetected file does not count).
+        counts: Counter[str] = Counter()
+        for seg, live in zip(index.segments, index.live_files):
+            names, code = seg.language_codes()
+            per = np.bincount(code[live], weights=np.diff(seg.src_chunks)[live], minlength=len(names))
+            counts.update({name: int(n) for name, n in zip(names, per) if n})
+        total = sum(counts.values())
+        self.languages = frozenset(lang for lang, n in counts.items() if n >= 0.05 * total)
         self._centroids: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
@@ -155,22 +258,41 @@ class Corpus:
         vector, of the chunk's language. A multilingual model scores any text in the query's own
         language higher; subtracting these per-language means lets languages compete on content."""
         if self._centroids is None:
-            # Means of the corpus languages only; a chunk in another (often misdetected) language gets
-            # no bias: a mean of its own would cancel its own similarity.
-            langs = sorted(self.languages)
-            lang_of = np.array([langs.index(c.language) if c.language in self.languages else len(langs)
-                                for c in self.chunks])
-            dim = self.chunk_vectors.shape[1]
-            chunk_c = np.stack([self.chunk_vectors[lang_of == i].mean(axis=0) for i in range(len(langs))]
-                               + [np.zeros(dim, dtype=np.float32)])
-            rows_lang = np.full(len(self.sentences), len(langs))
-            for ci, li in enumerate(lang_of):
-                rows_lang[self.sentences.rows(ci)] = li
-            sent_c = np.stack([self.sentences.vectors[rows_lang == i].mean(axis=0) if (rows_lang == i).any()
-                               else chunk_c[i] for i in range(len(langs))] + [np.zeros(dim, dtype=np.float32)])
-            self._centroids = (lang_of, chunk_c, sent_c)
+            self._centroids = self._language_means()
         lang_of, chunk_c, sent_c = self._centroids
         return (chunk_c @ vector)[lang_of], (sent_c @ vector)[lang_of]
+
+    def _language_means(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per chunk row its language's position, and the mean chunk and sentence vector of each
+        corpus language (then a zero row, the bias of a chunk in another language), from the sums of
+        vectors each segment keeps per file: no vector is read."""
+        # Means of the corpus languages only; a chunk in another (often misdetected) language gets
+        # no bias: a mean of its own would cancel its own similarity.
+        langs = sorted(self.languages)
+        dim = self.chunk_vectors.shape[1]
+        sums = np.zeros((len(langs) + 1, 2, dim), dtype=np.float64)
+        counts = np.zeros((len(langs) + 1, 2), dtype=np.int64)
+        lang_parts = []
+        for seg, live in zip(self.index.segments, self.index.live_files):
+            names, code = seg.language_codes()
+            position = np.array([langs.index(x) if x in self.languages else len(langs) for x in names] + [-1],
+                                dtype=np.int64)
+            lang_parts.append(np.repeat(position[np.where(live, code, -1)], np.diff(seg.src_chunks)))
+            totals, sizes = seg.language_totals()
+            dead = np.flatnonzero(~live)
+            for j, name in enumerate(names):  # the segment's sums per language, less its dead files'
+                gone = dead[code[dead] == j]
+                sums[position[j]] += totals[j] - np.asarray(seg.src_sums[gone], dtype=np.float64).sum(axis=0)
+                counts[position[j]] += sizes[j] - np.stack([np.diff(seg.src_chunks)[gone],
+                                                            np.diff(seg.src_sents)[gone]], axis=1).sum(axis=0)
+        lang_of = np.concatenate(lang_parts) if lang_parts else np.zeros(0, dtype=np.int64)
+        lang_of = lang_of[lang_of >= 0]
+        chunk_c = np.zeros((len(langs) + 1, dim), dtype=np.float32)
+        sent_c = np.zeros((len(langs) + 1, dim), dtype=np.float32)
+        for i in range(len(langs)):
+            chunk_c[i] = sums[i, 0] / max(1, counts[i, 0])
+            sent_c[i] = sums[i, 1] / counts[i, 1] if counts[i, 1] else chunk_c[i]
+        return lang_of, chunk_c, sent_c
 
     def page_at(self, source: str, offset: int) -> int | None:
         """The 1-based page (or slide) of ``source`` holding character ``offset``; None for a file
@@ -182,7 +304,7 @@ class Corpus:
         return tuple(replace(c, page=self.page_at(c.source, c.start)) for c in citations)
 
     def chunk_row(self, chunk_id: str) -> int:
-        return self._row_of_chunk[chunk_id]
+        return self.index.chunk_row(chunk_id)
 
     def chunk(self, chunk_id: str) -> Chunk:
-        return self.chunks[self._row_of_chunk[chunk_id]]
+        return self.chunks[self.index.chunk_row(chunk_id)]

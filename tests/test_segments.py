@@ -1,0 +1,265 @@
+"""The segmented store: adding a file writes one segment, removed files are dead rows never cited,
+merges keep every answer, BM25 matches bm25s, a killed update leaves an index, old or damaged stores
+say how to rebuild."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import amqa.segments as segments_mod
+import amqa.store as store_mod
+from amqa import Engine
+from amqa.corpus import Corpus
+from amqa.embedders import HashEmbedder
+from amqa.errors import IndexMismatchError
+from amqa.retrieval import Searcher
+from amqa.store import current_index_dir, load_index, read_manifest, update_index
+
+QUESTIONS = ["Combien d'apprentis sont formés ?", "Where will the Moroccan campus open?",
+             "Qui dirige l'école de Besançon ?", "campus de Metz", "ENSMM convention signée"]
+
+
+def _hits(store, questions=QUESTIONS):
+    emb = HashEmbedder()
+    searcher = Searcher(Corpus(load_index(store, emb)), emb)
+    return [[(h.chunk.id, round(h.score, 6), h.chunk.text) for h in searcher.search(q, k=5).hits] for q in questions]
+
+
+def test_adding_a_file_writes_one_segment_and_rewrites_nothing(docs_copy, tmp_path):
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    (first,) = read_manifest(store)["segments"]
+    stamps = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (store / "segments" / first).iterdir()}
+    (docs_copy / "new.txt").write_text("Le campus de Cluny ouvre une fonderie pédagogique en 2027.", encoding="utf-8")
+    report = update_index(docs_copy, store, "hash")
+    assert report.added == ["new.txt"] and report.embedded_texts == 2  # its one chunk and one sentence
+    manifest = read_manifest(store)
+    assert manifest["segments"][0] == first and len(manifest["segments"]) == 2
+    assert manifest["files"]["new.txt"]["segment"] == manifest["segments"][1]
+    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (store / "segments" / first).iterdir()}
+    assert after == stamps, "the first segment's files are neither rewritten nor replaced"
+
+
+def test_updates_in_segments_answer_as_a_fresh_build(docs_copy, tmp_path, monkeypatch):
+    """Add, change and remove files one update at a time (segments, dead rows, then a merge); the
+    hits and their scores are those of an index built from scratch on the final folder."""
+    monkeypatch.setattr(store_mod, "DEAD_SHARE", 1.0)  # keep the dead rows for now
+    store = tmp_path / "store"
+    names = sorted(p.name for p in docs_copy.iterdir())
+    keep = docs_copy.parent / "held"
+    keep.mkdir()
+    for name in names[3:]:
+        shutil.move(docs_copy / name, keep / name)
+    update_index(docs_copy, store, "hash")  # three files in the first segment
+    for name in names[3:]:  # then one segment per file
+        shutil.move(keep / name, docs_copy / name)
+        update_index(docs_copy, store, "hash")
+    changed = docs_copy / names[1]
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nLe campus de Metz accueille 300 élèves.",
+                       encoding="utf-8")
+    (docs_copy / names[2]).unlink()
+    update_index(docs_copy, store, "hash")
+    index = load_index(store, HashEmbedder())
+    assert len(index.segments) == 4 and index.chunk_rows.dead[0] is not None  # two files' rows dead in the first
+    assert index.chunk_rows.dead[0].sum() == index.segments[0].n_chunks - len(
+        [c for c in index.chunks if c.source == names[0]])
+    assert {c.source for c in index.chunks} == set(names) - {names[2]}
+    assert len(index.chunks) == index.chunk_vectors.shape[0] == read_manifest(store)["counts"]["chunks"]
+
+    fresh = tmp_path / "fresh"
+    update_index(docs_copy, fresh, "hash")
+    assert _hits(store) == _hits(fresh)
+
+    # Many small segments are merged into one (the largest left alone), with the same answers; a
+    # mostly dead segment is rewritten.
+    monkeypatch.undo()
+    merged = 0
+    for i in range(store_mod.MERGE_FACTOR + 1):  # one-chunk files, one segment each: the smallest tier
+        (docs_copy / f"extra{i}.txt").write_text(f"Note {i} sur les ateliers de fonderie de Cluny.", encoding="utf-8")
+        merged += update_index(docs_copy, store, "hash").merged_segments
+    assert merged > store_mod.MERGE_FACTOR and len(read_manifest(store)["segments"]) <= store_mod.MERGE_FACTOR
+    for i in range(store_mod.MERGE_FACTOR + 1):
+        (docs_copy / f"extra{i}.txt").unlink()
+    update_index(docs_copy, store, "hash")
+    assert _hits(store) == _hits(fresh)
+    assert len(list((store / "segments").iterdir())) <= 4 * store_mod.MERGE_FACTOR, "unused segments are removed"
+
+
+def test_lexical_scores_are_bm25s_scores(hash_store):
+    import bm25s
+
+    from amqa.text import tokenize
+
+    index = load_index(hash_store, HashEmbedder())
+    lexicon = Corpus(index).lexicon
+    chunks = list(index.chunks)
+    reference = bm25s.BM25()
+    reference.index([tokenize(c.text, c.language) or [""] for c in chunks], show_progress=False)
+    for question in QUESTIONS + ["apprentis apprentis Métiers", "robot"]:
+        tokens = lexicon.known(tokenize(question, "fr"))
+        if tokens:
+            assert np.allclose(lexicon.scores(tokens), reference.get_scores(tokens), rtol=1e-5, atol=1e-6)
+    assert lexicon.known(["zzzz"]) == []
+
+
+def test_a_removed_file_is_never_cited(docs_copy, tmp_path):
+    (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers depuis 1901.",
+                                         encoding="utf-8")
+    engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
+    question = "Que étudie le laboratoire de Cluny depuis 1901 ?"
+    assert engine.answer(question).citations[0].source == "cluny.txt"
+    (docs_copy / "cluny.txt").unlink()
+    answer = engine.answer(question)  # the engine catches up before answering
+    assert "cluny.txt" not in {c.source for c in answer.citations} | {h.chunk.source for h in answer.hits}
+    # Its rows are still in their segment, dead: not searched, not counted by BM25.
+    assert engine.corpus.lexicon.df("cluni") == 0 and "cluny.txt" not in engine.manifest["files"]
+    assert all(c.source != "cluny.txt" for c in engine.corpus.chunks)
+
+
+def test_the_engine_applies_an_update_in_place(docs_copy, tmp_path):
+    engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
+    engine.warm_up()
+    segments = list(engine.corpus.index.segments)
+    (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers.", encoding="utf-8")
+    engine.answer("Que étudie le laboratoire de Cluny ?")
+    now = engine.corpus.index.segments
+    assert now[0] is segments[0] and len(now) == 2, "the loaded segment is kept, only the new one is opened"
+
+
+def test_approximate_search_in_a_large_segment(docs_copy, tmp_path, monkeypatch):
+    """Above the threshold a segment gets an IVF index; it finds what exact search finds, and never a
+    dead row."""
+    monkeypatch.setattr(segments_mod, "ANN_THRESHOLD", 20)
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    (seg,) = load_index(store, HashEmbedder()).segments
+    assert seg.ann == {"chunks", "sentences"} and (seg.folder / "sentences.ivf").is_file()
+    exact = segments_mod.VectorSearch(seg.sentence_vectors, None)
+    emb = HashEmbedder()
+    found = 0
+    for q in QUESTIONS:
+        v = emb.embed([q], "query")[0]
+        a, _ = exact.search(v, 10)
+        b, _ = seg.searcher("sentences").search(v, 10)
+        found += len(set(a.tolist()) & set(b.tolist()))
+    assert found >= 0.9 * 10 * len(QUESTIONS)
+    dead = np.zeros(seg.n_sentences, dtype=bool)
+    dead[::2] = True
+    rows, _ = seg.searcher("sentences").search(emb.embed(["campus"], "query")[0], 20, dead)
+    assert len(rows) and not dead[rows].any()
+
+
+KILLER = r"""
+import sys
+from pathlib import Path
+from amqa.store import update_index
+docs, store = Path(sys.argv[1]), Path(sys.argv[2])
+for i in range(1000):
+    for j in range(20):
+        (docs / f"gen{i}_{j}.txt").write_text(f"Le document {i} {j} parle de fonderie et d'usinage. " * 40, encoding="utf-8")
+    update_index(docs, store, "hash")
+    print(i, flush=True)
+"""
+
+
+def test_kill_during_updates_leaves_a_whole_index(docs_copy, tmp_path):
+    """kill -9 at random moments of a stream of updates: each time the store loads, consistent (the
+    manifest's files are exactly the chunks' sources), and the next update completes."""
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    rng = np.random.default_rng(7)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    for _ in range(6):
+        proc = subprocess.Popen([sys.executable, "-c", KILLER, str(docs_copy), str(store)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert proc.stdout is not None
+        proc.stdout.readline()  # one update done: the interpreter is up and writing
+        time.sleep(float(rng.uniform(0.0, 0.4)))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        index = load_index(store, HashEmbedder())
+        assert index is not None
+        sources = {c.source for c in index.chunks}
+        assert sources == set(index.files), "old or new, never a mix"
+    final = update_index(docs_copy, store, "hash")
+    assert set(final.index.files) == {p.name for p in docs_copy.iterdir()}
+    assert not list(store.glob("*.tmp")) and not list((store / "segments").glob("*.tmp"))
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "amqa.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def test_an_old_format_store_is_refused_with_the_rebuild_command(docs_copy, tmp_path):
+    store = tmp_path / "store"
+    old = store / "index-20250101T000000-abcdef"
+    old.mkdir(parents=True)
+    (old / "manifest.json").write_text(json.dumps({"format_version": 1, "files": {}}), encoding="utf-8")
+    (old / "chunks.jsonl").write_text("", encoding="utf-8")
+    (store / "CURRENT").write_text(old.name + "\n", encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="format version 1.*--rebuild"):
+        load_index(store, HashEmbedder())
+    run = _cli("ask", "campus ?", "--docs", str(docs_copy), "--store", str(store), "--embedder", "hash")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1 and "amqa index --store" in run.stderr and "--rebuild" in run.stderr
+    run = _cli("index", "--docs", str(docs_copy), "--store", str(store), "--embedder", "hash", "--rebuild")
+    assert run.returncode == 0, run.stderr
+    assert load_index(store, HashEmbedder()) is not None
+
+
+@pytest.mark.parametrize("damage", ["segment file", "manifest"])
+def test_a_damaged_store_gives_the_rebuild_message(docs_copy, tmp_path, damage):
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    if damage == "segment file":
+        seg = store / "segments" / read_manifest(store)["segments"][0]
+        (seg / "chunk_meta.npy").write_bytes(b"\x93NUMPY garbage")
+    else:
+        (current_index_dir(store) / "manifest.json").write_text('{"files": ', encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="damaged.*--rebuild"):
+        load_index(store, HashEmbedder())
+    run = _cli("ask", "campus ?", "--docs", str(docs_copy), "--store", str(store), "--embedder", "hash")
+    assert run.returncode == 1 and "Traceback" not in run.stderr and "--rebuild" in run.stderr, run.stderr
+
+
+def test_a_large_update_is_written_and_published_in_batches(docs_copy, tmp_path, monkeypatch):
+    """Every SEGMENT_CHUNKS chunks a segment is written and the index switched to it (searchable at
+    once); the result answers as one segment would."""
+    one = tmp_path / "one"
+    update_index(docs_copy, one, "hash")
+    monkeypatch.setattr(store_mod, "SEGMENT_CHUNKS", 5)
+    monkeypatch.setattr(store_mod, "FIRST_SEGMENT_CHUNKS", 2)
+    published = []
+    real = store_mod._write_manifest
+    monkeypatch.setattr(store_mod, "_write_manifest", lambda store, data: (published.append(
+        len(data.chunk_rows)), real(store, data)))
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    assert len(published) >= 3 and published == sorted(published), "searchable after each batch, growing"
+    assert len(read_manifest(store)["segments"]) >= 3
+    assert _hits(store) == _hits(one)
+
+
+def test_a_large_folder_is_checked_less_often_but_a_gone_file_is_never_cited(docs_copy, tmp_path, monkeypatch):
+    import amqa.engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "CHECK_ALWAYS_BELOW", 0.0)  # every check counts as costly...
+    monkeypatch.setattr(engine_mod, "CHECK_SPACING", 1e9)        # ...and is not due again
+    (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers depuis 1901.",
+                                         encoding="utf-8")
+    engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
+    question = "Que étudie le laboratoire de Cluny depuis 1901 ?"
+    assert engine.answer(question).citations[0].source == "cluny.txt"
+    engine.answer(question)  # a check ran: the next is not due
+    (docs_copy / "cluny.txt").unlink()
+    answer = engine.answer(question)
+    assert "cluny.txt" not in {c.source for c in answer.citations} | {h.chunk.source for h in answer.hits}
+    assert "cluny.txt" not in engine.manifest["files"]
