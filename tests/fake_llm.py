@@ -1,6 +1,7 @@
 """A real HTTP server on loopback that speaks the OpenAI chat-completions protocol (streaming or not)
 and returns scripted replies. ``server.script(messages)`` returns ``(status, reply)``; a reply of
-``HANG`` sleeps past any client timeout."""
+``HANG`` sleeps past any client timeout; ``ENDLESS`` streams a word every ``drip_seconds``, forever
+(until the client hangs up)."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HANG = "__hang__"
+ENDLESS = "__endless__"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -26,6 +28,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if status != 200:
             return self._send(status, {"error": {"message": reply}})
+        if reply == ENDLESS:
+            return self._drip()
         if not body.get("stream"):
             return self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": reply}}]})
         self.send_response(200)
@@ -36,6 +40,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"data: {json.dumps(delta)}\n\n".encode())
             self.wfile.flush()
         self.wfile.write(b"data: [DONE]\n\n")
+
+    def _drip(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        try:
+            while True:
+                delta = {"choices": [{"index": 0, "delta": {"content": " encore"}}]}
+                self.wfile.write(f"data: {json.dumps(delta)}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(self.server.drip_seconds)
+        except OSError:  # the client hung up: what amqa must do
+            self.server.hung_up += 1
 
     def _send(self, status, payload):
         data = json.dumps(payload).encode()
@@ -52,6 +69,8 @@ class FakeLLM:
         self.server.daemon_threads = True
         self.server.requests = []
         self.server.hang_seconds = 5
+        self.server.drip_seconds = 0.5
+        self.server.hung_up = 0
         self.server.script = lambda messages: (200, "")
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

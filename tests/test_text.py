@@ -116,3 +116,13 @@ def test_a_markdown_answer_quotes_clean_text_with_exact_offsets(tmp_path):
     assert "**" not in cited.quote and "](" not in answer.to_dict()["citations"][0]["quote"]
     # The writer quotes the readable text itself (what `amqa ask --json` gives as "answer").
     assert "112 places" in answer.text and "**" not in answer.text and "https://" not in answer.text
+
+
+def test_table_rows_and_urls_are_not_image_credits():
+    from amqa.text import readable
+
+    row = "Crédit: 10 000 € | Objet: navette | Année: 2024"
+    assert readable(row).text == row
+    url = "Voir https://photos.example.org/album pour les images."
+    assert readable(url).text == url
+    assert readable("Le campus ouvre en 2024. // © ENSMM/P1br").text == "Le campus ouvre en 2024."

@@ -266,7 +266,7 @@ FEATURES = ("dense", "dense_gap", "lexical", "lexical_gap", "typed", "typed_code
 
 def hand_score(f: dict[str, float]) -> float:
     """The hand-set sentence score: similarity, a little for shared rare words, a bonus for holding
-    the asked type, a penalty for headlines (used when the policy has no learned scorer)."""
+    the asked type, a penalty for headlines (eval/learn_scorer.py measured a learned model: not better)."""
     score = f["dense"] + LEXICAL_WEIGHT * f["lexical"] - HEADLINE_PENALTY * f["headline"]
     score += CODE_TYPE_BONUS * f["typed_code"] + ANSWER_TYPE_BONUS * (f["typed"] - f["typed_code"])
     return score - CODE_PENALTY * f["code_unasked"]
@@ -453,6 +453,6 @@ def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *, warni
         citations = cite(select_sentences(ranked), corpus, answer_type, frozenset(result.query.tokens))
         open_q, close_q = QUOTES.get(lang, ("“", "”"))
         intro = frames(lang)[0] if outcome is Outcome.ANSWERED else RELATED_FRAMES[lang]
-        text = intro + " " + " ".join(f"{open_q}{c.quote}{close_q} [{c.n}]" for c in citations)
+        text = intro + " " + " ".join(f"{open_q}{c.quote or c.text}{close_q} [{c.n}]" for c in citations)
     return Answer(question=result.query.text, text=text, citations=citations, hits=result.hits,
                   outcome=outcome, language=lang, warnings=warnings)

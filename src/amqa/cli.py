@@ -48,7 +48,7 @@ def _llm(p: argparse.ArgumentParser) -> None:
     g.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key "
                    "(default: AMQA_API_KEY, else OPENAI_API_KEY)")
     g.add_argument("--llm-timeout", type=float, metavar="S",
-                   help="seconds to wait for the LLM (default: $AMQA_LLM_TIMEOUT, else 60)")
+                   help="seconds the LLM's whole reply may take (default: $AMQA_LLM_TIMEOUT, else 60)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,13 +143,21 @@ def _engine(args: argparse.Namespace, progress: bool = True):
     return Engine(settings=settings_from_args(args), chunking=chunking, progress=progress and sys.stderr.isatty())
 
 
+MAX_HISTORY_BYTES = 10_000_000  # a long conversation is a few hundred KB; only the last turns are read
+
+
 def read_history(path: str) -> list[dict]:
     """The turns of a ``--history`` file (checked again, turn by turn, by the engine)."""
     try:
+        if Path(path).stat().st_size > MAX_HISTORY_BYTES:
+            raise InvalidInputError(f"the history file '{path}' is over {MAX_HISTORY_BYTES // 1_000_000} MB: "
+                                    "keep the last turns only")
         turns = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InvalidInputError(f"cannot read the history file '{path}' ({exc.strerror})") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"the history file '{path}' is not UTF-8 text: save it as UTF-8") from exc
+    except (ValueError, RecursionError) as exc:
         raise InvalidInputError(f"the history file '{path}' is not JSON: give a list of "
                                 '{"role": "user"|"assistant", "content": "..."} turns') from exc
     if not isinstance(turns, list):
@@ -178,7 +186,8 @@ def cmd_chat(args) -> int:
     while True:
         try:
             question = input(prompt).strip()
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C: the conversation ends
+            print()
             break
         if question.lower() in ("", "exit", "quit", "/exit", "/quit"):
             break
@@ -193,7 +202,7 @@ def cmd_chat(args) -> int:
             continue
         _print_answer(answer, streamed)
         print()
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        history += [{"role": "user", "content": answer.question}, {"role": "assistant", "content": answer.text}]
     return 0
 
 

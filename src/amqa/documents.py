@@ -12,8 +12,10 @@ bad file, and nothing outside the folder is read.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -162,19 +164,31 @@ def scan_folder(folder: str | os.PathLike, known: Mapping[str, Mapping] | None =
             skipped.append(Skipped(source, "a link to a file outside the documents folder (not read)"))
             continue
         try:
-            st = entry.stat()
+            st = entry.stat()  # of the link's target, for a link
+            if not stat.S_ISREG(st.st_mode):  # a pipe named *.txt would block the read forever
+                skipped.append(Skipped(source, "not a regular file (a pipe, socket or device): not read"))
+                continue
             before = known.get(source)
             if (before is not None and before.get("size") == st.st_size and before.get("mtime_ns") == st.st_mtime_ns
                     and st.st_mtime_ns + RACY_NS < trusted_before_ns and before.get("sha256")):
                 digest = str(before["sha256"])
             else:
-                with open(path, "rb") as f:
-                    digest = hashlib.sha256(f.read()).hexdigest()
+                digest = _sha256_of_regular(path)
         except OSError as exc:
             skipped.append(Skipped(source, f"unreadable: {exc.strerror or exc}"))
             continue
         files.append(SourceFile(source, Path(path), digest, st.st_size, st.st_mtime_ns))
     return FolderScan(tuple(files), tuple(skipped))
+
+
+def _sha256_of_regular(path: str) -> str:
+    """The file's sha256, opened without blocking and refused unless still a regular file (it may have
+    been replaced by a pipe since it was listed)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def _walk(folder: str, relative: str) -> Iterator[tuple[str, str, os.DirEntry]]:

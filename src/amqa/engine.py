@@ -37,7 +37,7 @@ from .retrieval import Searcher
 from .settings import MAX_QUESTION_CHARS, Settings, bundled_seeds, check_k
 from .store import (IndexData, IndexReport, ProgressCallback, folders_record, known_stamps, load_index, read_manifest,
                     recorded_folders, update_index)
-from .text import detect_language
+from .text import clean_text, detect_language
 from .types import Answer, Outcome, Query, SearchResult, Verification
 from .uploads import MAX_UPLOAD_BYTES, add_file, remove_file
 from .verification import Verifier
@@ -242,7 +242,7 @@ class Engine:
         manifest = self.manifest
         files = tuple(IndexedFile(source, info.get("title", ""), info.get("language", ""), info.get("chunks", 0),
                                   len(info["pages"]) if info.get("pages") else None,
-                                  self._folder_of(source).writable)
+                                  self.folder_of(source).writable)
                       for source, info in manifest["files"].items())
         skipped = tuple(Skipped(s["source"], s["reason"]) for s in manifest.get("skipped_files", []))
         return DocumentList(files, skipped, manifest.get("updated", ""))
@@ -271,7 +271,7 @@ class Engine:
         listed = set(self.manifest["files"]) | {s["source"] for s in self.manifest.get("skipped_files", [])}
         if source not in listed:
             raise InvalidInputError(f"no document '{source}' in the index: refresh the list")
-        folder = self._folder_of(source)
+        folder = self.folder_of(source)
         if not folder.writable:
             raise InvalidInputError(f"'{source}' is one of the bundled seed documents, which amqa never changes")
         path = folder.path_of(source)
@@ -281,11 +281,11 @@ class Engine:
         return self.index()
 
     def _exists(self, source: str) -> bool:
-        path = self._folder_of(source).path_of(source)
+        path = self.folder_of(source).path_of(source)
         return path is not None and path.exists()
 
-    def _folder_of(self, source: str) -> DocumentFolder:
-        """The folder a source belongs to: the one with the longest prefix it starts with."""
+    def folder_of(self, source: str) -> DocumentFolder:
+        """The folder a source belongs to (the one with the longest prefix it starts with)."""
         return max((f for f in self.folders if source.startswith(f.prefix)), key=lambda f: len(f.prefix))
 
     def _refresh(self) -> IndexData | None:
@@ -354,17 +354,22 @@ class Engine:
         llm = self.generator if generator is None else get_generator(generator, settings=self.settings)
         state = self._state()
         t1 = time.perf_counter()
-        query = self._standalone_query(state, question, turns, llm)
+        query, llm_failure = self._standalone_query(state, question, turns, llm)
         result = state.searcher.search(query, k)
         if self._follows and any(not self._exists(h.chunk.source) for h in result.hits):
             state = self._state(force_check=True)  # a file went since the last check: catch up first
-            query = self._standalone_query(state, question, turns, llm)
             result = state.searcher.search(query, k)
         t2 = time.perf_counter()
         extractive = compose(result, state.corpus, self.policy, warnings=warnings)
         extractive = replace(extractive, question=question, standalone_question=query.text,
                              citations=state.corpus.with_pages(extractive.citations))
         timings = {"load": t1 - t0, "retrieve": t2 - t1, "compose": time.perf_counter() - t2}
+        if llm is not None and llm_failure is not None:
+            timings["total"] = time.perf_counter() - t0
+            yield replace(extractive, generator=llm.id, verification=Verification.FALLBACK, timings=timings,
+                          verification_reason=str(llm_failure), warnings=extractive.warnings + (
+                              f"LLM unavailable ({llm_failure}); showing the extractive answer",))
+            return
         if llm is None or extractive.abstained:
             timings["total"] = time.perf_counter() - t0
             yield replace(extractive, timings=timings)
@@ -372,26 +377,28 @@ class Engine:
         yield from self._llm_answer(llm, result, extractive, state, timings, t0)
 
     def _standalone_query(self, state: _Loaded, question: str, turns: tuple[Turn, ...],
-                          llm: ChatModel | None) -> Query:
+                          llm: ChatModel | None) -> tuple[Query, GeneratorError | None]:
         """The query to search: the question, or for a follow-up the question with its context (an
         LLM writer may rewrite it; its rewrite is kept only when it stays about the conversation:
-        similarity to the offline rewrite at least the policy's ``related_above``). The answer's
-        language is the question's own."""
+        similarity to the follow-up followed by the resolved previous question at least the policy's
+        ``rewrite_above``). The answer's language is the question's own. Also the LLM's failure, if
+        it failed: the answer then does not ask it again (one ``--llm-timeout`` per question)."""
         language = detect_language(question)
         resolved = standalone(question, turns)
         query = state.searcher.query(resolved.text, language)
         if llm is None or not resolved.follow_up:
-            return query
+            return query, None
         try:
-            rewrite = " ".join("".join(llm.chat_stream(rewrite_messages(question, turns))).split())
-        except GeneratorError:
-            return query
+            rewrite = " ".join("".join(llm.reply_stream(rewrite_messages(question, turns))).split())
+        except GeneratorError as exc:
+            return query, exc
         if not rewrite or len(rewrite) > MAX_QUESTION_CHARS:
-            return query
+            return query, None
         candidate = state.searcher.query(rewrite, language)
-        if float(candidate.vector @ query.vector) < self.policy.rewrite_above:
-            return query  # the LLM wandered off the conversation
-        return candidate
+        reference = state.searcher.query(f"{question} ({resolved.context})", language)
+        if float(candidate.vector @ reference.vector) < self.policy.rewrite_above:
+            return query, None  # the LLM wandered off the conversation
+        return candidate, None
 
     def _llm_answer(self, llm: ChatModel, result: SearchResult, extractive: Answer, state: _Loaded,
                     timings: dict[str, float], t0: float) -> Iterator[str | Answer]:
@@ -401,7 +408,7 @@ class Engine:
         pieces: list[str] = []
         t3 = time.perf_counter()
         try:
-            for piece in llm.chat_stream(build_messages(result.query.text, result.hits, lang, abstain_text)):
+            for piece in llm.reply_stream(build_messages(result.query.text, result.hits, lang, abstain_text)):
                 pieces.append(piece)
                 yield piece
         except GeneratorError as exc:
@@ -430,16 +437,22 @@ class Engine:
 
 
 def check_question(question: str) -> tuple[str, tuple[str, ...]]:
-    """Strip the question; refuse an empty one; cut a very long one, with a warning."""
+    """Strip the question; refuse an empty one; replace invalid characters and cut a very long one,
+    with a warning."""
     if not isinstance(question, str):
         raise InvalidInputError(f"question must be a string. Currently, question is {type(question).__name__}")
+    warnings: tuple[str, ...] = ()
+    if clean_text(question) != question:  # invalid UTF-8 from a terminal, or a lone surrogate from a program
+        question = clean_text(question)
+        warnings = ("the question held bytes that are not valid text; they were replaced by \ufffd",)
     question = question.strip()
-    if not question:
+    if not question.strip("\ufffd \t"):
         raise InvalidInputError("question is empty: ask something, e.g. \"Où se trouve le campus marocain ?\"")
     if len(question) > MAX_QUESTION_CHARS:
-        return question[:MAX_QUESTION_CHARS], (
+        return question[:MAX_QUESTION_CHARS], warnings + (
             f"question cut to its first {MAX_QUESTION_CHARS} characters (it had {len(question)})",)
-    return question, ()
+    return question, warnings
+
 
 
 _engines: dict[tuple, Engine] = {}

@@ -54,8 +54,10 @@ def load_questions(path: str | Path | None = None) -> list[dict]:
         row.setdefault("language", "")
         row.setdefault("cross_lingual", False)
         row.setdefault("history", [])
-        if not isinstance(row["history"], list):
-            raise InvalidInputError(f"{path}:{n}: 'history' must be a list of earlier questions")
+        if not isinstance(row["history"], list) or not all(
+                isinstance(h, str) or (isinstance(h, dict) and isinstance(h.get("content"), str)) for h in row["history"]):
+            raise InvalidInputError(f"{path}:{n}: 'history' must be a list of earlier questions (strings, or "
+                                    "{'role': 'user', 'content': ...} turns)")
         rows.append(row)
     if not rows:
         raise InvalidInputError(f"evaluation set '{path}' holds no question")

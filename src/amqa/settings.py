@@ -53,7 +53,7 @@ VARIABLES: dict[str, str] = {
     "AMQA_GENERATOR": "answer writer: extractive (default), openai, or transformers:PATH",
     "AMQA_BASE_URL": "base URL of an OpenAI-compatible LLM server, for the openai writer",
     "AMQA_MODEL": "model name for the openai writer",
-    "AMQA_LLM_TIMEOUT": f"seconds to wait for the LLM (default {DEFAULT_LLM_TIMEOUT:.0f})",
+    "AMQA_LLM_TIMEOUT": f"seconds the LLM's whole reply may take (default {DEFAULT_LLM_TIMEOUT:.0f})",
     "AMQA_API_KEY": "API key for the LLM server (else OPENAI_API_KEY)",
     "AMQA_HOST": "address the web UI binds (default 127.0.0.1)",
     "AMQA_PORT": "port of the web UI (default 7860)",

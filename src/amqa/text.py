@@ -190,9 +190,9 @@ _STAR_EMPHASIS = re.compile(r"(?<![\w*\\])(\*{1,3})(?=[^\W_])[^\n*]*?(?<=[\w.!?:
 _UNDERSCORE_EMPHASIS = re.compile(r"(?<![\w\\])(_{1,2})(?=[^\W_])[^\n_]*?\s[^\n_]*?(?<=[^\W_]|[.!?)])(\1)(?!\w)")
 # Image credits: "... micromécanique. // © ENSMM/P1br", "... fin. © AFP", a line "Crédit photo : X".
 # (Press sites put no-break spaces around the ©.)
-_CREDIT_TRAILER = re.compile(r"[ \t\xa0\u202f]*//[ \t\xa0\u202f]*(?:©|\([cC]\)|[Cc]r[ée]dits?\b|[Pp]hotos?\b)[^\n]*"
+_CREDIT_TRAILER = re.compile(r"[ \t\xa0\u202f]*(?<![:/])//[ \t\xa0\u202f]*(?:©|\([cC]\)|[Cc]r[ée]dits?\b|[Pp]hotos?\b)[^\n]*"
                              r"|(?<=[.!?»”\"])[ \t\xa0\u202f]+©[^\n.!?]{0,80}$", re.MULTILINE)
-_CREDIT_LINE = re.compile(r"^[ \t\xa0]*(?:©|\([cC]\)[ \t]|(?:[Cc]r[ée]dits?|[Pp]hoto|[Ii]mage)(?:[ \t\xa0]+\w+)?"
+_CREDIT_LINE = re.compile(r"^(?![^\n]* \| )[ \t\xa0]*(?:©|\([cC]\)[ \t]|(?:[Cc]r[ée]dits?|[Pp]hoto|[Ii]mage)(?:[ \t\xa0]+\w+)?"
                           r"[ \t\xa0\u202f]*:)[^\n]{0,80}(?:\n|$)", re.MULTILINE)
 _RULES = (_IMAGE, _LINK, _REF_DEFINITION, _AUTOLINK, _HEADING, _STAR_EMPHASIS, _UNDERSCORE_EMPHASIS,
           _CREDIT_TRAILER, _CREDIT_LINE)
@@ -250,3 +250,16 @@ def readable(text: str, markdown: bool = False) -> Readable:
     while tidy and text[tidy[-1]].isspace():
         tidy.pop()
     return Readable("".join(text[i] for i in tidy), tuple(tidy))
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (invalid UTF-8 from a terminal, or a program's bad string), which
+    no encoder accepts, replaced by U+FFFD.
+
+    >>> clean_text("caf\\udce9") == "caf\\ufffd"
+    True
+    """
+    return _SURROGATES.sub("\ufffd", text)

@@ -224,7 +224,8 @@ class Answer:
     #: The LLM's reply when it was not shown (fallback), for inspection.
     draft: str = ""
     #: What was searched: the question itself, or for a follow-up the question with the subject of the
-    #: conversation ("Et quand ? (Arts et Métiers va-t-il ouvrir un campus au Maroc)").
+    #: conversation ("Et quand ?" after a question about the Moroccan campus: "quand Arts et Métiers
+    #: va-t-il ouvrir un campus au Maroc ?").
     standalone_question: str = ""
 
     def marked_text(self, before: str = "**", after: str = "**") -> str:

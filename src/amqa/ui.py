@@ -8,27 +8,43 @@ In Python::
     from amqa.ui import build_app, serve
     serve(build_app(), "127.0.0.1", 7860)
 
-The event handlers (:class:`ChatHandlers`) are plain Python and tested without a browser; the page
-itself is tested in headless Chromium.
+The chat holds conversations: each question goes to the engine with the conversation so far
+(``history=``), each answer keeps its own sources under it (``[n]`` links to them), a question sent
+while an answer is being written waits its turn, and the conversations are kept in the browser's
+storage (:mod:`amqa.conversation`), so a reload keeps them. The Documents tab lists, adds, deletes and
+re-indexes documents; the engine catches up with the folders before every answer. The page follows the
+browser's language, French or English (:data:`TEXTS`).
 
-Everything that comes from a document or a user is escaped before it reaches the page, so HTML or
-``<script>`` inside a document or a question is shown as text, never rendered or run.
+The event handlers (:class:`ChatHandlers`) are plain Python returning small views (:class:`ChatView`,
+:class:`DocsView`) and are tested without a browser; the page itself is tested in headless Chromium.
+
+Everything that comes from a document, a user or the browser's storage is escaped before it reaches
+the page, so HTML or ``<script>`` inside a document or a question is shown as text, never rendered or run.
 """
 from __future__ import annotations
 
 import html
+import itertools
 import logging
+import queue
+import re
+import secrets
+import threading
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+from .transcript import (ERROR, MARK, STOPPED, Conversation, SourceRef, Turn, dump_conversations,
+                           load_conversations)
 from .documents import SUPPORTED_SUFFIXES
 from .engine import Engine
 from .errors import AmqaError, MissingDependencyError
-from .settings import MAX_K
-from .text import MARKDOWN_SUFFIXES, readable
-from .types import Answer, Citation, Verification
-from .uploads import MAX_UPLOAD_BYTES, add_file
+from .settings import MAX_K, bundled_seeds
+from .text import readable
+from .types import Answer, Outcome, Verification
+from .uploads import MAX_UPLOAD_BYTES
 
 log = logging.getLogger("amqa.ui")
 
@@ -38,13 +54,115 @@ EXAMPLES = [
     "Quand l'ENSMM et Arts et Métiers ont-ils signé leur convention ?",
     "How much funding accompanies the Cnam branch in Montbéliard?",
 ]
-STREAM_WORDS = 6        # words added per streamed update
-STREAM_PAUSE = 0.012    # seconds between updates: enough to see the answer arrive, not to wait for it
+# The extractive answer arrives whole and is shown in a few steps, enough to see it arrive, not to wait
+# for it: every step re-renders the conversation in the browser. At most 4 steps of at least 6 words,
+# 12 ms apart. Enter to complete answer, p50 over 10 questions in one conversation on 2 shared cores:
+# no steps 0.35-0.39 s, a step per 6 words 0.70-0.92 s, 4 steps 0.40-0.51 s.
+STREAM_WORDS = 6
+STREAM_STEPS = 4
+STREAM_PAUSE = 0.012
+
+#: Every piece of text of the page, in English and French. Labels go to Gradio's ``gr.I18n`` (the
+#: browser translates them); the handlers' messages are picked by the browser's language (``lang``).
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "intro": "# amqa\nAsk about the documents in French or English. Every answer quotes its sources: "
+                 "click a [n] marker, or the sources under the answer, to read them.",
+        "chat": "Chat", "documents": "Documents", "placeholder": "Ask a question… (Enter to send)",
+        "send": "Send", "stop": "Stop", "clear": "Clear", "new": "New conversation",
+        "conversations": "Conversations", "examples": "Examples (click to ask)", "settings": "Settings",
+        "k": "Passages to retrieve (k)", "writer": "Answer writer",
+        "writer_info": "extractive quotes the documents; an LLM answer is checked against them",
+        "show": "Show the retrieved passages with their scores", "delete_pick": "Document to delete",
+        "delete": "Delete…", "confirm": "Yes, delete it", "cancel": "Cancel", "reindex": "Re-index now",
+        "upload": "Add documents ({formats}; up to {mb} MB each)",
+        # handler messages
+        "empty": "Type a question first.", "waiting": "{n} question(s) waiting", "writing": "writing…",
+        "answered": "{ms} ms · {writer} · {verification}", "stopped": "⏹ Stopped.",
+        "stopped_status": "Stopped.", "not_answered": "This question could not be answered ({error}). Please try again.",
+        "llm_not_shown": "⚠️ The LLM answer was not shown ({reason}). Extractive answer:",
+        "sources": "Sources", "whole": "Show the whole passage", "searched": "Searched:",
+        "hello": "Ask a question to start.", "cleared": "Conversation cleared.",
+        "files": "**{n} files indexed** · index updated {updated}",
+        "skipped": "skipped: {files}", "library": "New documents go to {folder}.",
+        "folder_seeds": "bundled", "folder_library": "library", "folder_docs": "documents",
+        "col_title": "title", "col_file": "file", "col_folder": "folder", "col_language": "language",
+        "col_pages": "pages", "col_chunks": "chunks",
+        "indexed": "✅ Indexed {files} ({summary})", "no_file": "No file received.",
+        "confirm_text": "Delete **{source}** from {folder}? The file is removed from the disk.",
+        "deleted": "🗑️ Deleted {source} ({summary})", "pick_first": "Pick a document to delete first.",
+        "reindexed": "🔄 {summary}", "reading": "Reading files", "embedding": "Embedding passages",
+        "summary": "{added} added, {changed} changed, {removed} removed, {unchanged} unchanged, {seconds:.1f} s",
+    },
+    "fr": {
+        "intro": "# amqa\nPosez vos questions sur les documents, en français ou en anglais. Chaque réponse cite "
+                 "ses sources : cliquez sur un repère [n], ou sur les sources sous la réponse, pour les lire.",
+        "chat": "Discussion", "documents": "Documents", "placeholder": "Posez une question… (Entrée pour envoyer)",
+        "send": "Envoyer", "stop": "Arrêter", "clear": "Effacer", "new": "Nouvelle conversation",
+        "conversations": "Conversations", "examples": "Exemples (cliquez pour demander)", "settings": "Réglages",
+        "k": "Passages à rechercher (k)", "writer": "Rédaction de la réponse",
+        "writer_info": "extractive cite les documents ; une réponse de LLM est vérifiée contre eux",
+        "show": "Afficher les passages trouvés et leurs scores", "delete_pick": "Document à supprimer",
+        "delete": "Supprimer…", "confirm": "Oui, le supprimer", "cancel": "Annuler", "reindex": "Réindexer",
+        "upload": "Ajouter des documents ({formats} ; {mb} Mo au plus chacun)",
+        "empty": "Écrivez d'abord une question.", "waiting": "{n} question(s) en attente", "writing": "rédaction…",
+        "answered": "{ms} ms · {writer} · {verification}", "stopped": "⏹ Arrêté.",
+        "stopped_status": "Arrêté.", "not_answered": "Cette question n'a pas pu recevoir de réponse ({error}). "
+                                                     "Veuillez réessayer.",
+        "llm_not_shown": "⚠️ La réponse du LLM n'a pas été montrée ({reason}). Réponse extractive :",
+        "sources": "Sources", "whole": "Afficher le passage entier", "searched": "Recherché :",
+        "hello": "Posez une question pour commencer.", "cleared": "Conversation effacée.",
+        "files": "**{n} fichiers indexés** · index mis à jour le {updated}",
+        "skipped": "ignorés : {files}", "library": "Les nouveaux documents vont dans {folder}.",
+        "folder_seeds": "fournis", "folder_library": "bibliothèque", "folder_docs": "documents",
+        "col_title": "titre", "col_file": "fichier", "col_folder": "dossier", "col_language": "langue",
+        "col_pages": "pages", "col_chunks": "passages",
+        "indexed": "✅ Indexé : {files} ({summary})", "no_file": "Aucun fichier reçu.",
+        "confirm_text": "Supprimer **{source}** de {folder} ? Le fichier est effacé du disque.",
+        "deleted": "🗑️ Supprimé : {source} ({summary})", "pick_first": "Choisissez d'abord un document à supprimer.",
+        "reindexed": "🔄 {summary}", "reading": "Lecture des fichiers", "embedding": "Calcul des vecteurs",
+        "summary": "{added} ajoutés, {changed} modifiés, {removed} retirés, {unchanged} inchangés, {seconds:.1f} s",
+    },
+}
+#: Labels translated in the browser by Gradio (the rest are the handlers' messages).
+LABELS = ("intro", "chat", "documents", "placeholder", "send", "stop", "clear", "new", "conversations", "examples",
+          "settings", "k", "writer", "writer_info", "show", "delete_pick", "delete", "confirm", "cancel", "reindex",
+          "upload")
+
+# Runs in the browser. On Enter or Send: empty the box at once, before the question reaches the server
+# (emptying it when the server answered erased what the user had typed meanwhile), and pass the text on.
+CLEAR_BOX_JS = """(question, ...rest) => {
+  const box = document.querySelector('#amqa-question textarea');
+  if (box) { box.value = ''; box.dispatchEvent(new Event('input', {bubbles: true})); }
+  return [question, ...rest];
+}"""
+# On page load: a click on an [n] marker opens the answer's sources and shows the one it names.
+PAGE_JS = """() => {
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest ? event.target.closest('a.amqa-ref') : null;
+    if (!link) return;
+    const target = document.getElementById((link.getAttribute('href') || '').slice(1));
+    if (!target) return;
+    event.preventDefault();
+    for (let d = target.closest('details'); d; d = d.parentElement ? d.parentElement.closest('details') : null) {
+      d.open = true;
+    }
+    target.scrollIntoView({block: 'center'});
+    target.classList.add('amqa-flash');
+    setTimeout(() => target.classList.remove('amqa-flash'), 1600);
+  }, true);
+}"""
 CSS = """
-#amqa-sources .amqa-source { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
-#amqa-sources .amqa-file { font-weight: 600; font-family: monospace; }
-#amqa-sources mark { background: #fff3a3; padding: 0 2px; }
-#amqa-sources details > div { white-space: pre-wrap; margin-top: 6px; color: #333; }
+#amqa-chat .amqa-sources { margin-top: 10px; border-top: 1px solid #d0d7de; padding-top: 6px; }
+#amqa-chat .amqa-sources > summary { cursor: pointer; font-weight: 600; }
+#amqa-chat .amqa-source { border: 1px solid #d0d7de; border-radius: 8px; padding: 6px 10px; margin: 6px 0; }
+#amqa-chat .amqa-source.amqa-flash { outline: 3px solid #f5c518; }
+#amqa-chat .amqa-title { font-weight: 600; }
+#amqa-chat .amqa-file { font-family: monospace; font-size: 0.9em; }
+#amqa-chat .amqa-source blockquote { margin: 4px 0; }
+#amqa-chat .amqa-source mark { background: #fff3a3; padding: 0 2px; }
+#amqa-chat a.amqa-ref { text-decoration: none; font-weight: 600; }
+#amqa-chat .amqa-searched { color: #57606a; }
 #amqa-passages table { font-size: 0.9em; }
 """
 
@@ -57,8 +175,29 @@ def _gradio():
     return gr
 
 
+def lang_of(code: str | None) -> str:
+    """``fr`` for a French browser (``fr``, ``fr-FR``, ``fr-CA``...), else ``en``.
+
+    >>> lang_of("fr-CA"), lang_of("de-DE"), lang_of(None)
+    ('fr', 'en', 'en')
+    """
+    return "fr" if (code or "").strip().lower().startswith("fr") else "en"
+
+
+def tr(lang: str, key: str, **values: Any) -> str:
+    """The text ``key`` in the browser's language, with ``values`` filled in."""
+    text = TEXTS[lang_of(lang)][key]
+    return text.format(**values) if values else text
+
+
 def esc(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def esc_lines(text: str) -> str:
+    """Escaped, on one line (``<br>`` for line breaks): a blank line would end the HTML block it is in
+    and let Markdown read the rest."""
+    return esc(text).replace("\r", "").replace("\n", "<br>")
 
 
 def chat_text(text: str) -> str:
@@ -68,54 +207,73 @@ def chat_text(text: str) -> str:
 
 
 _MD_SPECIALS = set("\\`*_{}[]()#+-.!|~<>&\"'")
-# Marks travel through chat_text as two private-use characters, which it leaves alone, then become **.
-_MARK = ("\ue000", "\ue001")
+_MARKER = re.compile(r"\\\[(\d+)\\\]")  # an [n] marker as chat_text escapes it
 
 
 def bold_marks(escaped: str) -> str:
     """Turn the mark characters of an escaped chat text into Markdown bold (a mark cut by streaming
     is closed at the end)."""
-    if escaped.count(_MARK[0]) > escaped.count(_MARK[1]):
-        escaped += _MARK[1]
-    return escaped.replace(_MARK[0], "**").replace(_MARK[1], "**")
+    if escaped.count(MARK[0]) > escaped.count(MARK[1]):
+        escaped += MARK[1]
+    return escaped.replace(MARK[0], "**").replace(MARK[1], "**")
 
 
-def sources_html(answer: Answer | None, turn: int, message: str = "") -> str:
-    """The sources panel: each cited file, its quoted sentence highlighted inside the chunk, and the
-    whole chunk one click away. ``data-turn`` tells a watcher that the answer is complete."""
-    parts = [f'<div class="amqa-panel" data-turn="{turn}">']
-    if message:
-        parts.append(f"<p>{esc(message)}</p>")
-    elif answer is None:
-        parts.append("<p>Sources of the answer appear here.</p>")
-    elif answer.abstained:
-        parts.append(f"<p><em>{esc(answer.text)}</em></p>")
-    else:
-        chunks = {h.chunk.id: h.chunk for h in answer.hits}
-        for c in answer.citations:
-            chunk = chunks.get(c.chunk_id)
-            if chunk is not None and chunk.start <= c.start and c.end <= chunk.end:
-                shown = readable(chunk.text, markdown=chunk.source.lower().endswith(MARKDOWN_SUFFIXES))
-                a, b = shown.span(c.start - chunk.start, c.end - chunk.start)
-                passage = shown.text
-                body = f"{esc(passage[:a])}<mark>{esc(passage[a:b])}</mark>{esc(passage[b:])}"
-            else:
-                body = f"<mark>{esc(c.quote)}</mark>"
-            where = f'<span class="amqa-page">{esc(c.location)}</span> · ' if c.location else ""
-            parts.append(
-                f'<div class="amqa-source" data-source="{esc(c.source)}" data-page="{c.page or ""}">'
-                f'<div>[{c.n}] <span class="amqa-file">{esc(c.source)}</span> '
-                f"<small>{where}characters {c.start}–{c.end}</small></div>"
-                f"<blockquote>{marked_html(c)}</blockquote>"
-                f"<details><summary>Show the whole passage</summary><div>{body}</div></details></div>"
-            )
-    parts.append("</div>")
-    return "".join(parts)
+def link_markers(escaped: str, numbers: set[int], anchor: str) -> str:
+    """Each escaped ``[n]`` marker that names a source becomes a link to it (``#<anchor>-<n>``)."""
+    def link(m: re.Match) -> str:
+        n = int(m.group(1))
+        return f'<a class="amqa-ref" href="#{anchor}-{n}">{m.group(0)}</a>' if n in numbers else m.group(0)
+
+    return _MARKER.sub(link, escaped)
 
 
-def marked_html(c: Citation) -> str:
-    """A quote, escaped, with its marked words in <strong>."""
-    return esc(c.marked_text(*_MARK)).replace(_MARK[0], "<strong>").replace(_MARK[1], "</strong>")
+def _marked(text: str, spans: tuple[tuple[int, int], ...], tag: str) -> str:
+    """``text`` escaped, with each span wrapped in ``<tag>`` (spans in order, inside the text)."""
+    out, last = [], 0
+    for a, b in spans:
+        if a < last:
+            continue
+        out += [esc_lines(text[last:a]), f"<{tag}>", esc_lines(text[a:b]), f"</{tag}>"]
+        last = b
+    return "".join(out) + esc_lines(text[last:])
+
+
+def source_html(s: SourceRef, anchor: str, lang: str) -> str:
+    """One source under an answer: ``[n]``, the document's title and file, the page, the quote with its
+    answering words in bold, and the whole passage one click away with the quote highlighted."""
+    where = f' · <span class="amqa-page">{esc(s.location)}</span>' if s.location else ""
+    title = f'<span class="amqa-title">{esc_lines(s.title)}</span> · ' if s.title else ""
+    passage = ""
+    if s.passage:
+        passage = (f'<details class="amqa-passage"><summary>{esc(tr(lang, "whole"))}</summary>'
+                   f"<div>{_marked(s.passage, (s.at,), 'mark')}</div></details>")
+    # (Gradio's sanitizer keeps ids and classes, and drops data- attributes.)
+    return (f'<div class="amqa-source" id="{anchor}-{s.n}">'
+            f'<div>[{s.n}] {title}<span class="amqa-file">{esc(s.source)}</span>{where}</div>'
+            f"<blockquote>{_marked(s.quote, s.marks, 'strong')}</blockquote>{passage}</div>")
+
+
+def turn_html(turn: Turn, anchor: str, lang: str) -> str:
+    """An answer as the chat shows it: its text (escaped Markdown, answering words in bold, ``[n]``
+    linked to its sources), the question searched when the conversation changed it, then its sources
+    in a block that opens on a click."""
+    parts = []
+    if turn.note:
+        parts.append(chat_text(turn.note))
+    parts.append(link_markers(bold_marks(chat_text(turn.text)), {s.n for s in turn.sources}, anchor))
+    if turn.searched:
+        parts.append(f'<small class="amqa-searched">{esc(tr(lang, "searched"))} {esc_lines(turn.searched)}</small>')
+    if turn.sources:
+        names = " · ".join(dict.fromkeys(_short(s.title or s.source) for s in turn.sources))
+        body = "".join(source_html(s, anchor, lang) for s in turn.sources)
+        parts.append(f'<details class="amqa-sources"><summary>'
+                     f"{esc(tr(lang, 'sources'))} ({len(turn.sources)}): {esc_lines(names)}</summary>{body}</details>")
+    return "\n\n".join(parts)
+
+
+def _short(text: str, limit: int = 50) -> str:
+    """A title short enough for a line of titles (seed titles are first lines: up to 200 characters)."""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def passages_html(answer: Answer | None) -> str:
@@ -130,20 +288,107 @@ def passages_html(answer: Answer | None) -> str:
             f"<th>passage</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-def documents_table(engine: Engine) -> tuple[list[list], str]:
-    manifest = engine.manifest
-    rows = [[source, info.get("language", ""), info.get("chunks", 0), info.get("title", "")]
-            for source, info in manifest["files"].items()]
-    skipped = manifest.get("skipped_files", [])
-    note = f"**{len(rows)} files indexed** in {chat_text(str(engine.store))} · index built {manifest.get('updated', '?')}"
-    if skipped:
-        # Markdown: backslash escapes (entities would show literally, and code spans keep backslashes)
-        note += " · skipped: " + ", ".join(f"{chat_text(s['source'])} ({chat_text(s['reason'])})" for s in skipped)
-    return rows, note
+# --- the chat ---------------------------------------------------------------------------------
+
+#: How often a waiting answer looks at the Stop button: a stopped answer ends within 50 ms, even while
+#: an LLM is silent (its stream is read in another thread, which is left to finish on its own).
+STOP_POLL = 0.05
+_END = object()
 
 
-# What a chat handler returns each step: chat history, sources panel, passages table, turn, status line.
-Update = tuple[list, str, str, int, str]
+def _pumped(make: Callable[[], Iterator[Any]], stop: threading.Event, cancel: threading.Event) -> Iterator[Any]:
+    """The items of ``make()``, read in a thread of their own, so that waiting for the next one (an LLM
+    can be silent for a minute) gives way to ``stop`` within :data:`STOP_POLL`. The stream's error is
+    raised here; ``cancel`` tells the thread to close the stream and stop reading it."""
+    items: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        try:
+            stream = make()
+            for item in stream:
+                if cancel.is_set():
+                    getattr(stream, "close", lambda: None)()
+                    break
+                items.put((item, None))
+            items.put((_END, None))
+        except BaseException as exc:  # handed to the reader
+            items.put((_END, exc))
+
+    threading.Thread(target=read, name="amqa-answer", daemon=True).start()
+    while True:
+        try:
+            item, error = items.get(timeout=STOP_POLL)
+        except queue.Empty:
+            if stop.is_set():
+                return
+            continue
+        if error is not None:
+            raise error
+        if item is _END:
+            return
+        yield item
+
+_PENDING_IDS = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A question waiting for its answer, in the conversation it was asked in (``id``: this one, even
+    when the same question is asked twice)."""
+
+    question: str
+    conversation: str
+    id: int = field(default_factory=lambda: next(_PENDING_IDS))
+
+
+
+class ChatSession:
+    """One browser tab's chat: its conversations, the questions waiting, the answer being written.
+
+    Held in a ``gr.State``, so every event of the tab sees the same object (the handlers change it
+    under :attr:`ChatHandlers.lock`)."""
+
+    def __init__(self) -> None:
+        self.conversations: list[Conversation] = [Conversation.new()]
+        self.current = self.conversations[0].id
+        self.pending: deque[Pending] = deque()
+        self.live: tuple[Pending, str] | None = None  # the question being answered, and its text so far
+        self.busy = False
+        self.stop = threading.Event()
+        self.done = 0           # questions settled in this tab: the page's "answer complete" marker
+        self.settled: set[int] = set()  # the Pending ids settled (answered, failed or stopped)
+        self.loaded = False     # the browser's stored conversations were read
+        self.status = ""
+
+    def __deepcopy__(self, memo: dict) -> "ChatSession":
+        # gr.State deep-copies its initial value for each new tab: a fresh session (a lock or an event
+        # cannot be copied, and nothing of another tab's session may leak into this one).
+        return ChatSession()
+
+    def conversation(self, cid: str) -> Conversation | None:
+        return next((c for c in self.conversations if c.id == cid), None)
+
+    @property
+    def shown(self) -> Conversation:
+        found = self.conversation(self.current)
+        if found is None:
+            found = Conversation.new()
+            self.conversations.append(found)
+            self.current = found.id
+        return found
+
+
+@dataclass(frozen=True)
+class ChatView:
+    """What a chat event shows: the messages, the status line (HTML), and, where not None, the
+    passages table, what the browser stores, and the list of conversations ``[(title, id)]``."""
+
+    messages: list[dict[str, str]]
+    status: str
+    passages: str | None = None
+    stored: dict | None = None
+    conversations: list[tuple[str, str]] | None = None
+    current: str | None = None
 
 
 class ChatHandlers:
@@ -153,71 +398,252 @@ class ChatHandlers:
         self.engine = engine
         self.max_upload_bytes = max_upload_bytes
         self.writers = ["extractive"] + ([engine.generator.id] if engine.generator is not None else [])
+        self.lock = threading.Lock()
 
-    def respond(self, message: str, history: list | None, k_value: float, show_passages: bool, writer: str,
-                turn: int) -> Iterator[Update]:
-        """Answer ``message``: the question appears at once, the answer streams in, then its sources."""
-        history = list(history or [])
-        turn = int(turn or 0) + 1
-        question = (message or "").strip()
-        if not question:
-            yield history, sources_html(None, turn, "Type a question first."), "", turn, ""
-            return
-        history.append({"role": "user", "content": chat_text(question)})
-        history.append({"role": "assistant", "content": "…"})
-        yield history, sources_html(None, turn - 1), "", turn - 1, ""
-        answer, draft = None, ""
+    # -- views ---------------------------------------------------------------------------------
+
+    def _messages(self, session: ChatSession, lang: str) -> list[dict[str, str]]:
+        conv = session.shown
+        out = []
+        for i, turn in enumerate(conv.turns):
+            out += [{"role": "user", "content": chat_text(turn.question)},
+                    {"role": "assistant", "content": turn_html(turn, f"amqa-{conv.id}-{i + 1}", lang)}]
+        if session.live is not None and session.live[0].conversation == conv.id:
+            question, text = session.live
+            out += [{"role": "user", "content": chat_text(question.question)},
+                    {"role": "assistant", "content": bold_marks(chat_text(text)) + " ▌" if text else "…"}]
+        out += [{"role": "user", "content": chat_text(p.question)} for p in session.pending if p.conversation == conv.id]
+        return out
+
+    def _status(self, session: ChatSession, lang: str, text: str | None = None) -> str:
+        if text is not None:
+            session.status = text
+        waiting = len(session.pending)
+        line = session.status + (f" · {tr(lang, 'waiting', n=waiting)}" if waiting else "")
+        busy = session.live is not None or waiting > 0
+        return (f'<div class="amqa-status" data-done="{session.done}" data-waiting="{waiting}" '
+                f'data-busy="{int(busy)}">{esc(line)}</div>')
+
+    def _choices(self, session: ChatSession) -> list[tuple[str, str]]:
+        shown = sorted((c for c in session.conversations if c.turns or c.id == session.current),
+                       key=lambda c: c.updated, reverse=True)
+        return [(c.title or "…", c.id) for c in shown]
+
+    def _view(self, session: ChatSession, lang: str, status: str | None = None, *, passages: str | None = None,
+              save: bool = False) -> ChatView:
+        return ChatView(self._messages(session, lang), self._status(session, lang, status), passages,
+                        dump_conversations(session.conversations, session.current) if save else None,
+                        self._choices(session) if save else None, session.current if save else None)
+
+    # -- events --------------------------------------------------------------------------------
+
+    def load(self, session: ChatSession, stored: Any, lang: str) -> ChatView:
+        """Page load: the conversations kept in the browser, the last one shown."""
+        with self.lock:
+            if not session.loaded:
+                conversations, current = load_conversations(stored)
+                if conversations:  # shown: the one shown before the reload (a new, empty one is not stored)
+                    session.conversations = conversations + session.conversations
+                    if session.conversation(current) is not None:
+                        session.conversations = [c for c in session.conversations if c.turns]
+                        session.current = current
+                session.loaded = True
+            return self._view(session, lang, tr(lang, "hello") if not session.shown.turns else "", save=True)
+
+    def enqueue(self, session: ChatSession, question: str, lang: str) -> ChatView:
+        """A question sent: it shows at once and waits for its turn (:meth:`drain` answers it)."""
+        question = (question or "").strip()
+        with self.lock:
+            if not question:
+                return self._view(session, lang, tr(lang, "empty"))
+            session.pending.append(Pending(question, session.shown.id))
+            return self._view(session, lang)
+
+    def drain(self, session: ChatSession, lang: str, k_value: float, writer: str,
+              show_passages: bool) -> Iterator[ChatView]:
+        """Answer the waiting questions one after the other, streaming each answer. Runs after every
+        :meth:`enqueue`; when another run is already answering for this tab, it leaves it the queue."""
+        with self.lock:
+            if session.busy or not session.pending:
+                return
+            session.busy = True
         try:
-            for item in self.engine.answer_stream(question, k=int(k_value), generator=self._writer(writer)):
-                if isinstance(item, Answer):
-                    answer = item
+            while True:
+                with self.lock:
+                    if not session.pending:
+                        session.busy = False
+                        session.live = None
+                        return
+                    item = session.pending.popleft()
+                    session.stop.clear()
+                    session.live = (item, "")
+                    view = self._view(session, lang, "")
+                yield view
+                yield from self._answer(session, item, lang, int(k_value), writer, show_passages)
+        finally:  # also when the page goes away mid-answer
+            with self.lock:
+                session.busy = False
+                session.live = None
+
+    def _answer(self, session: ChatSession, item: Pending, lang: str, k: int, writer: str,
+                show_passages: bool) -> Iterator[ChatView]:
+        conv = session.conversation(item.conversation)
+        history = conv.history() if conv is not None else []
+        answer, draft, stopped = None, "", False
+        cancel = threading.Event()
+        try:
+            for piece in _pumped(lambda: self.engine.answer_stream(item.question, k=k, generator=self._writer(writer),
+                                                                   history=history), session.stop, cancel):
+                if session.stop.is_set():
+                    stopped = True
+                    break
+                if isinstance(piece, Answer):
+                    answer = piece
                 else:  # an LLM's reply as it arrives; verified before the final text replaces it
-                    draft += item
-                    history[-1] = {"role": "assistant", "content": chat_text(draft) + " ▌"}
-                    yield history, sources_html(None, turn - 1), "", turn - 1, "writing…"
+                    draft += piece
+                    with self.lock:
+                        if item.id not in session.settled:  # not stopped meanwhile
+                            session.live = (item, draft)
+                        view = self._view(session, lang, tr(lang, "writing"))
+                    yield view
         except Exception as exc:  # the server keeps serving; the user gets a message, not a trace
-            yield self._failure(history, turn, exc)
+            if not isinstance(exc, AmqaError):
+                log.exception("answer failed")
+            shown = f"⚠️ {exc}" if isinstance(exc, AmqaError) else tr(lang, "not_answered", error=type(exc).__name__)
+            yield self._finish(session, item, Turn(item.question, shown, (), ERROR), lang, shown)
             return
-        assert answer is not None
-        yield from self._reveal(history, turn, answer, streamed=bool(draft), show_passages=show_passages)
+        finally:
+            cancel.set()  # a stopped answer's stream ends at its next piece, unread
+        if stopped or answer is None:
+            turn = Turn(item.question, (draft + " " if draft else "") + tr(lang, "stopped"), (), STOPPED)
+            yield self._finish(session, item, turn, lang, tr(lang, "stopped_status"))
+            return
+        note = tr(lang, "llm_not_shown", reason=answer.verification_reason) \
+            if answer.verification is Verification.FALLBACK else ""
+        turn = Turn.from_answer(item.question, answer, note)
+        if not draft:  # the extractive answer arrives whole: show it in a few steps
+            words = turn.text.split(" ")
+            step = max(STREAM_WORDS, -(-len(words) // STREAM_STEPS))
+            for i in range(step, len(words), step):
+                if session.stop.is_set():
+                    stopped_turn = Turn(item.question, " ".join(words[:i]) + " " + tr(lang, "stopped"), (), STOPPED)
+                    yield self._finish(session, item, stopped_turn, lang, tr(lang, "stopped_status"))
+                    return
+                with self.lock:
+                    if item.id not in session.settled:  # not stopped meanwhile
+                        session.live = (item, " ".join(words[:i]))
+                    view = self._view(session, lang)
+                yield view
+                time.sleep(STREAM_PAUSE)
+        status = tr(lang, "answered", ms=f"{answer.timings.get('total', 0) * 1000:.0f}", writer=answer.generator,
+                    verification=answer.verification.value)
+        yield self._finish(session, item, turn, lang, status,
+                           passages_html(answer) if show_passages else "")
+
+    def _finish(self, session: ChatSession, item: Pending, turn: Turn, lang: str, status: str,
+                passages: str = "") -> ChatView:
+        """A turn is complete: kept in its conversation (unless it was cleared, or stopped, meanwhile)."""
+        with self.lock:
+            self._settle(session, item, turn)
+            session.live = None
+            return self._view(session, lang, status, passages=passages, save=True)
+
+    @staticmethod
+    def _settle(session: ChatSession, item: Pending, turn: Turn) -> None:
+        """Keep ``turn`` as the end of ``item``, once (a question stopped is not answered later)."""
+        if item.id in session.settled:
+            return
+        session.settled.add(item.id)
+        session.done += 1
+        conv = session.conversation(item.conversation)
+        if conv is not None:
+            conv.turns.append(turn)
+            conv.updated = time.time()
 
     def _writer(self, name: str) -> Any:
         generator = self.engine.generator
         return generator if generator is not None and name == generator.id else "extractive"
 
-    def _failure(self, history: list, turn: int, exc: Exception) -> Update:
-        if isinstance(exc, AmqaError):
-            msg, shown = str(exc), f"⚠️ {exc}"
-        else:
-            log.exception("answer failed")
-            msg = shown = f"Sorry, this question could not be answered ({type(exc).__name__}). Please try again."
-        history[-1] = {"role": "assistant", "content": chat_text(shown)}
-        return history, sources_html(None, turn, msg), "", turn, ""
+    def stop(self, session: ChatSession, lang: str) -> ChatView:
+        """Stop the answer being written, with what it had written so far, and the questions still
+        waiting: each stays in the chat, marked stopped (and is not passed on as history)."""
+        with self.lock:
+            stopped = tr(lang, "stopped")
+            if session.live is not None:
+                item, text = session.live
+                self._settle(session, item, Turn(item.question, (text + " " if text else "") + stopped, (), STOPPED))
+                session.live = None
+            for item in session.pending:
+                self._settle(session, item, Turn(item.question, stopped, (), STOPPED))
+            session.pending.clear()
+            if session.busy:
+                session.stop.set()
+            return self._view(session, lang, tr(lang, "stopped_status"), save=True)
 
-    def _reveal(self, history: list, turn: int, answer: Answer, *, streamed: bool,
-                show_passages: bool) -> Iterator[Update]:
-        """The final text (the extractive one arrives in a few steps), then the sources and status."""
-        text = answer.marked_text(*_MARK)
-        if answer.verification is Verification.FALLBACK:
-            text = f"⚠️ The LLM answer was not shown ({answer.verification_reason}). Extractive answer:\n\n{text}"
-        if not streamed:
-            words = text.split(" ")
-            for i in range(STREAM_WORDS, len(words), STREAM_WORDS):
-                history[-1] = {"role": "assistant", "content": bold_marks(chat_text(" ".join(words[:i]))) + " ▌"}
-                yield history, sources_html(None, turn - 1), "", turn - 1, ""
-                time.sleep(STREAM_PAUSE)
-        history[-1] = {"role": "assistant", "content": bold_marks(chat_text(text))}
-        status = (f"{answer.timings.get('total', 0) * 1000:.0f} ms · {answer.generator} · "
-                  f"{answer.verification.value}")
-        yield history, sources_html(answer, turn), passages_html(answer) if show_passages else "", turn, status
+    def clear(self, session: ChatSession, lang: str) -> ChatView:
+        """Clear everything of the shown conversation: its messages and sources, the answer being
+        written, the questions waiting, and its copy in the browser's storage."""
+        with self.lock:
+            session.pending.clear()
+            if session.busy:
+                session.stop.set()
+            session.conversations = [c for c in session.conversations if c.id != session.current]
+            fresh = Conversation.new()
+            session.conversations.append(fresh)
+            session.current = fresh.id
+            return self._view(session, lang, tr(lang, "cleared"), passages="", save=True)
 
-    def upload(self, files: list[tuple[str, str]] | None) -> tuple[str, list[list], str, None]:
-        """Copy uploads into the documents folder (safe names only) and index them."""
+    def new_conversation(self, session: ChatSession, lang: str) -> ChatView:
+        """Start a new conversation; the others stay in the list."""
+        with self.lock:
+            if session.shown.turns:
+                fresh = Conversation.new()
+                session.conversations.append(fresh)
+                session.current = fresh.id
+            return self._view(session, lang, tr(lang, "hello"), passages="", save=True)
+
+    def select(self, session: ChatSession, cid: str, lang: str) -> ChatView:
+        """Show an earlier conversation (an empty one just left is dropped)."""
+        with self.lock:
+            if session.conversation(cid) is not None and cid != session.current:
+                left = session.shown
+                if not left.turns and not any(p.conversation == left.id for p in session.pending):
+                    session.conversations.remove(left)
+                session.current = cid
+            return self._view(session, lang, "", passages="", save=True)
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def documents(self, lang: str, message: str = "") -> "DocsView":
+        """The documents as the index holds them now (caught up with the folders first)."""
+        listing = self.engine.documents()
+        rows = [[f.title, f.source, self._folder_label(f.source, lang), f.language, f.page_count or "", f.chunks]
+                for f in listing.files]
+        note = tr(lang, "files", n=len(rows), updated=chat_text(listing.updated or "?"))
+        if listing.skipped:
+            # Markdown: backslash escapes (entities would show literally, and code spans keep backslashes)
+            note += " · " + tr(lang, "skipped", files=", ".join(f"{chat_text(s.source)} ({chat_text(s.reason)})"
+                                                               for s in listing.skipped))
+        if self.engine.library is not None:
+            note += " · " + tr(lang, "library", folder=chat_text(str(self.engine.library)))
+        removable = [f.source for f in listing.files if f.removable]
+        headers = [tr(lang, f"col_{name}") for name in ("title", "file", "folder", "language", "pages", "chunks")]
+        return DocsView(message, rows, note, removable, headers)
+
+    def _folder_label(self, source: str, lang: str) -> str:
+        folder = self.engine.folder_of(source)
+        if not folder.writable:
+            return tr(lang, "folder_seeds")
+        return tr(lang, "folder_library" if folder.prefix else "folder_docs")
+
+    def upload(self, files: list[tuple[str, str]] | None, lang: str,
+               progress: Callable[[str, int, int], None] | None = None) -> "DocsView":
+        """Copy uploads into the upload folder (safe names only, never an overwrite) and index them."""
         added, refused = [], []
         for path, name in files or []:
             try:
                 data = Path(path).read_bytes()
-                added.append(add_file(self.engine.docs, data, name, self.max_upload_bytes).name)
+                added.append(self.engine.add_document(name, data, self.max_upload_bytes))
             except AmqaError as exc:
                 refused.append(str(exc))
             except OSError as exc:
@@ -225,74 +651,246 @@ class ChatHandlers:
         lines = []
         if added:
             try:
-                report = self.engine.index()
-                lines.append(f"✅ Indexed {', '.join(added)} ({report.summary()})")
+                report = self.engine.index(on_progress=self._progress(progress, lang))
+                lines.append(tr(lang, "indexed", files=", ".join(added), summary=self._summary(report, lang)))
             except AmqaError as exc:
                 lines.append(f"⚠️ {exc}")
         lines += [f"❌ {r}" for r in refused]
-        rows, note = documents_table(self.engine)
-        return chat_text("\n".join(lines) or "No file received."), rows, note, None
+        return self.documents(lang, chat_text("\n".join(lines) or tr(lang, "no_file")))
+
+    def ask_delete(self, source: str | None, lang: str) -> tuple[bool, str]:
+        """The confirmation asked before a deletion: (show it, its text)."""
+        if not source:
+            return False, tr(lang, "pick_first")
+        return True, tr(lang, "confirm_text", source=chat_text(source),
+                        folder=chat_text(str(self.engine.folder_of(source).path)))
+
+    def delete(self, source: str | None, lang: str) -> "DocsView":
+        """Delete a document (confirmed) from its folder and update the index."""
+        if not source:
+            return self.documents(lang, tr(lang, "pick_first"))
+        try:
+            report = self.engine.remove_document(source)
+        except AmqaError as exc:
+            return self.documents(lang, chat_text(f"⚠️ {exc}"))
+        return self.documents(lang, tr(lang, "deleted", source=chat_text(source), summary=self._summary(report, lang)))
+
+    def reindex(self, lang: str, progress: Callable[[str, int, int], None] | None = None) -> "DocsView":
+        """Bring the index up to date with the folders now, with progress."""
+        try:
+            report = self.engine.index(on_progress=self._progress(progress, lang))
+        except AmqaError as exc:
+            return self.documents(lang, chat_text(f"⚠️ {exc}"))
+        return self.documents(lang, tr(lang, "reindexed", summary=self._summary(report, lang)))
+
+    @staticmethod
+    def _progress(progress: Callable[[str, int, int], None] | None, lang: str) -> Any:
+        if progress is None:
+            return None
+        return lambda step, done, total: progress(tr(lang, step), done, total)
+
+    @staticmethod
+    def _summary(report: Any, lang: str) -> str:
+        return tr(lang, "summary", added=len(report.added), changed=len(report.changed),
+                  removed=len(report.removed), unchanged=len(report.unchanged), seconds=report.total_seconds)
+
+
+@dataclass(frozen=True)
+class DocsView:
+    """What a Documents event shows: a message (Markdown), the table (its column names in the browser's
+    language, and its rows), the note above it, and the documents that may be deleted."""
+
+    message: str
+    rows: list[list]
+    note: str
+    removable: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+def library_engine(engine: Engine) -> Engine:
+    """The engine the UI serves: over the bundled seeds, the same engine with the user's library beside
+    them (uploads never go into the seeds, which are part of the installed package)."""
+    if engine.library is not None or engine.docs != bundled_seeds():
+        return engine
+    settings = engine.settings
+    # The seeds with the library are another index than the seeds alone (which the CLI and the
+    # evaluation use): its own store in the home, or a folder inside a store given with --store.
+    store = settings.store / "with-library" if settings.store is not None else None
+    return Engine(store=store, embedder=engine.embedder, chunking=engine.chunking, progress=engine.progress,
+                  generator=engine.generator, settings=settings, policy=engine.policy, library=settings.library)
+
+
+def _i18n(gr: Any) -> Any:
+    """The labels' translations, for ``gr.I18n`` (filled in here: the browser does not format them)."""
+    values = {"formats": ", ".join(SUPPORTED_SUFFIXES), "mb": MAX_UPLOAD_BYTES // 1_000_000}
+    return gr.I18n(**{lang: {key: texts[key].format(**values) for key in LABELS} for lang, texts in TEXTS.items()})
+
+
+def _browser_secret(home: Path) -> str:
+    """The key the browser's copy of the conversations is encrypted with: kept in amqa's home so that
+    conversations survive a restart of the server (a new key would make them unreadable)."""
+    path = Path(home) / "ui-secret"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        pass
+    secret = secrets.token_urlsafe(24)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secret, encoding="utf-8")
+        path.chmod(0o600)
+    except OSError:  # a read-only home: conversations last as long as this server
+        pass
+    return secret
 
 
 def build_app(engine: Engine | None = None, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> Any:
-    """The Gradio Blocks app over ``engine`` (default: ``Engine()``, from the environment's settings).
-    The index is loaded (or built) here, once, so the first answer is as fast as the next ones."""
+    """The Gradio Blocks app over ``engine`` (default: ``Engine()``, from the environment's settings;
+    over the bundled seeds, with the user's library beside them: :func:`library_engine`). The index is
+    loaded (or built) here, once, so the first answer is as fast as the next ones."""
     gr = _gradio()
-    engine = engine or Engine(progress=True)
+    engine = library_engine(engine or Engine(progress=True))
     engine.warm_up()
     handlers = ChatHandlers(engine, max_upload_bytes)
+    i18n = _i18n(gr)
     with gr.Blocks(title="amqa: questions about your documents") as app:
-        gr.Markdown("# amqa\nAsk about the documents in French or English. Every answer quotes its "
-                    "sources, with [n] markers pointing at the files below the chat.")
-        turn = gr.State(0)
-        with gr.Tab("Chat"):
-            chat = _chat_tab(gr, engine, handlers.writers)
-        with gr.Tab("Documents"):
-            docs = _documents_tab(gr, engine, max_upload_bytes)
-        ask = dict(fn=handlers.respond, inputs=[chat["box"], chat["chatbot"], chat["k"], chat["show"], chat["writer"], turn],
-                   outputs=[chat["chatbot"], chat["sources"], chat["passages"], turn, chat["status"]],
-                   concurrency_limit=4)
-        chat["box"].submit(**ask).then(lambda: "", None, chat["box"])
-        chat["send"].click(**ask).then(lambda: "", None, chat["box"])
-        docs["uploader"].upload(handlers.upload, docs["uploader"],
-                                [docs["result"], docs["table"], docs["info"], docs["uploader"]], concurrency_limit=1)
+        gr.Markdown(i18n("intro"))
+        session = gr.State(ChatSession)
+        lang = gr.Textbox("en", visible=False, elem_id="amqa-lang")
+        stored = gr.BrowserState({}, storage_key="amqa-conversations", secret=_browser_secret(engine.settings.home))
+        with gr.Tab(i18n("chat"), id="chat"):
+            chat = _chat_tab(gr, i18n, engine, handlers.writers)
+        with gr.Tab(i18n("documents"), id="documents") as docs_tab:
+            docs = _documents_tab(gr, i18n, max_upload_bytes)
+        _wire_chat(gr, app, handlers, chat, session, lang, stored)
+        _wire_documents(gr, app, handlers, docs, docs_tab, lang)
     app.queue(default_concurrency_limit=4, max_size=64)
     return app
 
 
-def _chat_tab(gr: Any, engine: Engine, writers: list[str]) -> dict[str, Any]:
-    """The chat, question box, examples, sources panel and settings; returns the components by name."""
+def _chat_tab(gr: Any, i18n: Any, engine: Engine, writers: list[str]) -> dict[str, Any]:
+    """The conversations list, chat, question box, buttons, examples and settings, by name."""
     c: dict[str, Any] = {}
-    c["chatbot"] = gr.Chatbot(label="Chat", height=420, elem_id="amqa-chat", sanitize_html=True, allow_tags=False)
     with gr.Row():
-        c["box"] = gr.Textbox(placeholder="Posez une question… / Ask a question…", show_label=False,
-                              elem_id="amqa-question", scale=8, autofocus=True)
-        c["send"] = gr.Button("Ask", variant="primary", scale=1, elem_id="amqa-send")
-    c["status"] = gr.Markdown("", elem_id="amqa-status")
-    gr.Examples(EXAMPLES, inputs=c["box"])
-    gr.Markdown("### Sources")
-    c["sources"] = gr.HTML(sources_html(None, 0), elem_id="amqa-sources")
-    with gr.Accordion("Settings", open=False):
-        c["k"] = gr.Slider(1, MAX_K, value=engine.k, step=1, label="Passages to retrieve (k)")
-        c["writer"] = gr.Dropdown(writers, value=writers[-1], label="Answer writer", elem_id="amqa-writer",
-                                  info="extractive quotes the documents; an LLM answer is checked against them")
-        c["show"] = gr.Checkbox(False, label="Show the retrieved passages with their scores")
-        c["passages"] = gr.HTML("", elem_id="amqa-passages")
+        with gr.Column(scale=1, min_width=220):
+            c["new"] = gr.Button(i18n("new"), elem_id="amqa-new", size="sm")
+            c["list"] = gr.Radio([], label=i18n("conversations"), elem_id="amqa-conversations")
+        with gr.Column(scale=4):
+            c["chatbot"] = gr.Chatbot(show_label=False, height="70vh", elem_id="amqa-chat", sanitize_html=True,
+                                      allow_tags=False, buttons=["copy", "copy_all"], feedback_options=None)
+            with gr.Row():
+                c["box"] = gr.Textbox(placeholder=i18n("placeholder"), show_label=False, elem_id="amqa-question",
+                                      scale=6, autofocus=True)
+                c["send"] = gr.Button(i18n("send"), variant="primary", scale=1, min_width=90, elem_id="amqa-send")
+                c["stop"] = gr.Button(i18n("stop"), variant="secondary", scale=0, min_width=80, elem_id="amqa-stop")
+                c["clear"] = gr.Button(i18n("clear"), variant="secondary", scale=0, min_width=80, elem_id="amqa-clear")
+            c["status"] = gr.HTML("", elem_id="amqa-status")
+            c["examples"] = gr.Dataset(components=[c["box"]], samples=[[q] for q in EXAMPLES], type="values",
+                                       label=i18n("examples"), elem_id="amqa-examples")
+            with gr.Accordion(i18n("settings"), open=False):
+                c["k"] = gr.Slider(1, MAX_K, value=engine.k, step=1, label=i18n("k"))
+                c["writer"] = gr.Dropdown(writers, value=writers[-1], label=i18n("writer"), elem_id="amqa-writer",
+                                          info=i18n("writer_info"))
+                c["show"] = gr.Checkbox(False, label=i18n("show"))
+                c["passages"] = gr.HTML("", elem_id="amqa-passages")
     return c
 
 
-def _documents_tab(gr: Any, engine: Engine, max_upload_bytes: int) -> dict[str, Any]:
-    """The indexed files, skipped files and the upload box; returns the components by name."""
-    rows, note = documents_table(engine)
-    return {
-        "info": gr.Markdown(note, elem_id="amqa-docs-info"),
-        "table": gr.Dataframe(rows, headers=["file", "language", "chunks", "title"], interactive=False,
-                              elem_id="amqa-docs-table"),
-        "uploader": DocumentUpload(label=f"Add documents ({', '.join(SUPPORTED_SUFFIXES)}; "
-                                         f"up to {max_upload_bytes // 1_000_000} MB each)",
-                                   file_count="multiple", elem_id="amqa-upload"),
-        "result": gr.Markdown("", elem_id="amqa-upload-result"),
-    }
+def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], session: Any, lang: Any,
+               stored: Any) -> None:
+    """The chat's events: every one but the answering itself runs at once, outside the queue."""
+    full = [c["chatbot"], c["status"], c["passages"], stored, c["list"]]
+
+    def outputs(view: ChatView) -> tuple:
+        skip = gr.skip()
+        listing = gr.update(choices=view.conversations, value=view.current) if view.conversations is not None else skip
+        return (view.messages, view.status, skip if view.passages is None else view.passages,
+                skip if view.stored is None else view.stored, listing)
+
+    def drain(s: ChatSession, code: str, k: float, writer: str, show: bool) -> Iterator[tuple]:
+        answered = False
+        for view in handlers.drain(s, code, k, writer, show):
+            answered = True
+            yield outputs(view)
+        if not answered:  # another run answers this tab's questions
+            yield (gr.skip(),) * len(full)
+
+    answering = dict(fn=drain, inputs=[session, lang, c["k"], c["writer"], c["show"]], outputs=full,
+                     concurrency_limit=4, show_progress="hidden")
+    ask = dict(fn=lambda q, s, code: outputs(handlers.enqueue(s, q, code)), inputs=[c["box"], session, lang],
+               outputs=full, js=CLEAR_BOX_JS, queue=False, trigger_mode="multiple", show_progress="hidden")
+    c["box"].submit(**ask).then(**answering)
+    c["send"].click(**ask).then(**answering)
+    c["examples"].click(lambda sample, s, code: outputs(handlers.enqueue(s, sample[0], code)),
+                        [c["examples"], session, lang], full, queue=False, trigger_mode="multiple",
+                        show_progress="hidden").then(**answering)
+    quick = dict(outputs=full, queue=False, show_progress="hidden")
+    c["stop"].click(lambda s, code: outputs(handlers.stop(s, code)), [session, lang], **quick)
+    c["clear"].click(lambda s, code: outputs(handlers.clear(s, code)), [session, lang], **quick)
+    c["chatbot"].clear(lambda s, code: outputs(handlers.clear(s, code)), [session, lang], **quick)  # its trash icon
+    c["new"].click(lambda s, code: outputs(handlers.new_conversation(s, code)), [session, lang], **quick)
+    c["list"].input(lambda cid, s, code: outputs(handlers.select(s, cid, code)), [c["list"], session, lang], **quick)
+    # The browser's language first, then the stored conversations.
+    app.load(None, None, lang, js="() => navigator.language || 'en'").then(
+        lambda s, data, code: outputs(handlers.load(s, data, code)), [session, stored, lang], full,
+        show_progress="hidden")
+
+
+def _documents_tab(gr: Any, i18n: Any, max_upload_bytes: int) -> dict[str, Any]:
+    """The indexed files, deletion with a confirmation, re-indexing and the upload box, by name."""
+    d: dict[str, Any] = {}
+    d["info"] = gr.Markdown("", elem_id="amqa-docs-info")
+    d["table"] = gr.Dataframe([], headers=["title", "file", "folder", "language", "pages", "chunks"],
+                              interactive=False, wrap=True, elem_id="amqa-docs-table",
+                              column_widths=["36%", "26%", "11%", "8%", "8%", "11%"])
+    with gr.Row():
+        d["pick"] = gr.Dropdown([], label=i18n("delete_pick"), elem_id="amqa-delete-pick", scale=3)
+        d["delete"] = gr.Button(i18n("delete"), elem_id="amqa-delete", scale=1)
+        d["reindex"] = gr.Button(i18n("reindex"), elem_id="amqa-reindex", scale=1)
+    with gr.Group(visible=False, elem_id="amqa-confirm") as confirm:
+        d["confirm_text"] = gr.Markdown("", elem_id="amqa-confirm-text")
+        with gr.Row():
+            d["yes"] = gr.Button(i18n("confirm"), variant="stop", elem_id="amqa-confirm-yes")
+            d["no"] = gr.Button(i18n("cancel"), elem_id="amqa-confirm-no")
+    d["confirm"] = confirm
+    d["uploader"] = DocumentUpload(label=i18n("upload"), file_count="multiple", elem_id="amqa-upload")
+    d["result"] = gr.Markdown("", elem_id="amqa-upload-result")
+    return d
+
+
+def _wire_documents(gr: Any, app: Any, handlers: ChatHandlers, d: dict[str, Any], tab: Any, lang: Any) -> None:
+    """The Documents tab's events. The list is read again on every page load and every visit."""
+    listing = [d["result"], d["table"], d["info"], d["pick"]]
+
+    def outputs(view: DocsView) -> tuple:
+        return (view.message, {"headers": view.headers, "data": view.rows}, view.note,
+                gr.update(choices=view.removable, value=None))
+
+    def progress_of(bar: Any) -> Callable[[str, int, int], None]:
+        return lambda step, done, total: bar((done, total), desc=step)
+
+    def upload(files: Any, code: str, bar: Any = gr.Progress()) -> tuple:
+        return outputs(handlers.upload(files, code, progress_of(bar))) + (None,)
+
+    def reindex(code: str, bar: Any = gr.Progress()) -> tuple:
+        return outputs(handlers.reindex(code, progress_of(bar)))
+
+    def ask(source: str | None, code: str) -> tuple:
+        show, text = handlers.ask_delete(source, code)
+        return gr.update(visible=show), text if show else "", gr.skip() if show else text
+
+    refresh = dict(fn=lambda code: outputs(handlers.documents(code)), inputs=[lang], outputs=listing,
+                   show_progress="hidden")
+    app.load(**refresh)
+    tab.select(**refresh)
+    d["uploader"].upload(upload, [d["uploader"], lang], listing + [d["uploader"]], concurrency_limit=1)
+    d["reindex"].click(reindex, [lang], listing, concurrency_limit=1)
+    d["delete"].click(ask, [d["pick"], lang], [d["confirm"], d["confirm_text"], d["result"]], queue=False)
+    d["no"].click(lambda: gr.update(visible=False), None, d["confirm"], queue=False)
+    d["yes"].click(lambda: gr.update(visible=False), None, d["confirm"], queue=False).then(
+        lambda source, code: outputs(handlers.delete(source, code)), [d["pick"], lang], listing, concurrency_limit=1)
 
 
 def DocumentUpload(**kwargs):  # noqa: N802 (a component constructor)
@@ -313,7 +911,10 @@ def DocumentUpload(**kwargs):  # noqa: N802 (a component constructor)
 
 
 def serve(app: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True) -> Any:
-    """Launch ``app`` on ``host:port`` with amqa's style and upload limit. Binds loopback unless told
-    otherwise; a public share link only with ``share=True``."""
-    return app.launch(server_name=host, server_port=port, share=share, css=CSS, max_file_size=MAX_UPLOAD_BYTES,
-                      show_error=False, prevent_thread_lock=not block, quiet=not block)
+    """Launch ``app`` on ``host:port`` with amqa's style, translations and upload limit. Binds loopback
+    unless told otherwise; a public share link only with ``share=True`` (``amqa serve --share``).
+    Gradio's own start-up lines are silenced: they advise ``share=True`` in ``launch()``, which is not
+    how amqa is told to share (``amqa serve`` prints the address itself)."""
+    gr = _gradio()
+    return app.launch(server_name=host, server_port=port, share=share, css=CSS, js=PAGE_JS, i18n=_i18n(gr),
+                      max_file_size=MAX_UPLOAD_BYTES, show_error=False, prevent_thread_lock=not block, quiet=True)
