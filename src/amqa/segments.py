@@ -420,6 +420,14 @@ class Segment:
         if self.chunk_vectors.shape != (self.n_chunks, self.dim) or len(self.chunk_meta) != self.n_chunks:
             raise SegmentError(f"segment {self.id} is damaged: its files disagree on the number of chunks")
         self._terms: list[str] | None = None
+        # Every file read later is opened now: a reader keeps a segment that an update has since
+        # deleted (a removed file's segment, gone two updates later) readable to the end.
+        try:
+            self._terms_fd = os.open(folder / "terms.txt", os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            self._ivf_fds = {kind: os.open(folder / f"{kind}.ivf", os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                             for kind in self.ann}
+        except OSError as exc:
+            raise SegmentError(f"segment {self.id} cannot be read ({exc})") from exc
         self._codes: tuple[list[str], np.ndarray] | None = None
         self._totals: tuple[np.ndarray, np.ndarray] | None = None
         self._searchers: dict[str, VectorSearch] = {}
@@ -443,9 +451,10 @@ class Segment:
 
     @property
     def terms(self) -> list[str]:
-        """The sorted BM25 vocabulary (read on first use)."""
+        """The sorted BM25 vocabulary (read on first use, from the file opened with the segment)."""
         if self._terms is None:
-            text = (self.folder / "terms.txt").read_text(encoding="utf-8")
+            size = os.fstat(self._terms_fd).st_size
+            text = os.pread(self._terms_fd, size, 0).decode("utf-8")
             self._terms = text.split("\n") if text else []
         return self._terms
 
@@ -464,9 +473,10 @@ class Segment:
         return os.pread(self._text_fd, b - a, a) if b > a else b""
 
     def __del__(self) -> None:
-        fd = getattr(self, "_text_fd", None)
-        if fd is not None:
-            os.close(fd)
+        fds = [getattr(self, "_text_fd", None), getattr(self, "_terms_fd", None)]
+        for fd in fds + list(getattr(self, "_ivf_fds", {}).values()):
+            if fd is not None:
+                os.close(fd)
 
     def language_codes(self) -> tuple[list[str], np.ndarray]:
         """The languages of the segment's files (each once) and, per file, its language's position."""
@@ -506,7 +516,8 @@ class Segment:
                 found = self._searchers.get(kind)
                 if found is None:
                     if kind in self.ann:
-                        found = VectorSearch(None, self.folder / f"{kind}.ivf")
+                        fd = self._ivf_fds[kind]
+                        found = VectorSearch(None, os.pread(fd, os.fstat(fd).st_size, 0))
                     else:  # small: held in memory, read once
                         found = VectorSearch(self.readers[kind].all(), None)
                     self._searchers[kind] = found
@@ -534,14 +545,15 @@ class VectorSearch:
     vectors (a matrix-vector product on the float32 matrix, read once), else the segment's IVF
     index (a quarter of its lists, at most :data:`IVF_MAX_PROBES`). Dead rows are never returned."""
 
-    def __init__(self, vectors: np.ndarray | None, ivf: Path | None) -> None:
+    def __init__(self, vectors: np.ndarray | None, ivf: Path | bytes | None) -> None:
         self.vectors = vectors
         self._ivf = None
         self._nprobe = 1
         if ivf is not None:
             import faiss
 
-            self._ivf = faiss.read_index(str(ivf))
+            self._ivf = (faiss.read_index(str(ivf)) if isinstance(ivf, Path) else
+                         faiss.deserialize_index(np.frombuffer(ivf, dtype=np.uint8)))
             nlist = int(faiss.extract_index_ivf(self._ivf).nlist)
             self._nprobe = max(1, min(nlist // IVF_PROBE_SHARE, IVF_MAX_PROBES))
 
