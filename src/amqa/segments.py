@@ -4,7 +4,8 @@ once and then only read, through memory maps.
 An index (:mod:`amqa.store`) is a list of segments plus a manifest saying which file lives in which
 segment; adding a file writes one small segment and nothing else, and a file removed or changed
 leaves its old rows in place, dead (the manifest no longer points at them). Layout of a segment
-folder (all arrays are ``.npy``, loaded with ``mmap_mode="r"``: opening a segment reads no row)::
+folder (arrays are ``.npy``: metadata loaded with ``mmap_mode="r"``, vectors read a run of rows at a time
+with ``pread``; opening a segment reads no row)::
 
     segment.json          format, dim, counts, which vector kinds have an approximate index
     sources.json          per file of the segment: source, title, language
@@ -199,9 +200,8 @@ def merge_segments(folder: Path, parts: Sequence[tuple["Segment", np.ndarray]], 
         pieces["sent_meta"].append(smeta)
         pieces["doc_len"].append(np.array(seg.doc_len[c_rows]))
         pieces["src_sums"].append(np.array(seg.src_sums[keep]))
-        for r in c_rows:
-            a, b = int(seg.chunk_text[r]), int(seg.chunk_text[r + 1])
-            texts.append(bytes(seg.texts[a:b]))
+        for r in c_rows.tolist():
+            texts.append(seg.text_bytes(r))
         text_lens.append(np.diff(seg.chunk_text)[c_rows])
         for r in c_rows:
             span_lists.append(np.array(seg.spans[seg.chunk_spans[r]:seg.chunk_spans[r + 1]]).reshape(-1, 2))
@@ -388,7 +388,8 @@ class SegmentError(Exception):
 
 
 class Segment:
-    """A segment opened read-only: arrays are memory-mapped, nothing is read until used. Shared by
+    """A segment opened read-only: metadata arrays memory-mapped, vectors and texts read with pread
+    when asked for (nothing is read at opening but the small JSON files). Shared by
     every index version that holds it (an update opens only the new segment)."""
 
     def __init__(self, folder: Path) -> None:
@@ -412,18 +413,21 @@ class Segment:
             self.sentence_vectors = _load(folder / "sentences.npy", random_access=True)
             self.readers = {"chunks": RowReader(folder / "chunks.npy"),
                             "sentences": RowReader(folder / "sentences.npy")}
-            size = (folder / "texts.bin").stat().st_size
-            self.texts = np.zeros(0, np.uint8)
-            if size:
-                texts = np.memmap(folder / "texts.bin", dtype=np.uint8, mode="r")
-                if hasattr(mmap, "MADV_RANDOM"):
-                    texts._mmap.madvise(mmap.MADV_RANDOM)  # type: ignore[attr-defined]
-                self.texts = texts.view(np.ndarray)
+            # Chunk texts are read with pread too (see RowReader: a fault would map a large folio).
+            self._text_fd = os.open(folder / "texts.bin", os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SegmentError(f"segment {self.id} cannot be read ({exc})") from exc
         if self.chunk_vectors.shape != (self.n_chunks, self.dim) or len(self.chunk_meta) != self.n_chunks:
             raise SegmentError(f"segment {self.id} is damaged: its files disagree on the number of chunks")
         self._terms: list[str] | None = None
+        # Every file read later is opened now: a reader keeps a segment that an update has since
+        # deleted (a removed file's segment, gone two updates later) readable to the end.
+        try:
+            self._terms_fd = os.open(folder / "terms.txt", os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            self._ivf_fds = {kind: os.open(folder / f"{kind}.ivf", os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                             for kind in self.ann}
+        except OSError as exc:
+            raise SegmentError(f"segment {self.id} cannot be read ({exc})") from exc
         self._codes: tuple[list[str], np.ndarray] | None = None
         self._totals: tuple[np.ndarray, np.ndarray] | None = None
         self._searchers: dict[str, VectorSearch] = {}
@@ -447,9 +451,10 @@ class Segment:
 
     @property
     def terms(self) -> list[str]:
-        """The sorted BM25 vocabulary (read on first use)."""
+        """The sorted BM25 vocabulary (read on first use, from the file opened with the segment)."""
         if self._terms is None:
-            text = (self.folder / "terms.txt").read_text(encoding="utf-8")
+            size = os.fstat(self._terms_fd).st_size
+            text = os.pread(self._terms_fd, size, 0).decode("utf-8")
             self._terms = text.split("\n") if text else []
         return self._terms
 
@@ -461,6 +466,17 @@ class Segment:
             return None
         a, b = int(self.post_ptr[i]), int(self.post_ptr[i + 1])
         return np.asarray(self.post_doc[a:b]), np.asarray(self.post_tf[a:b])
+
+    def text_bytes(self, row: int) -> bytes:
+        """The UTF-8 text of chunk ``row``."""
+        a, b = int(self.chunk_text[row]), int(self.chunk_text[row + 1])
+        return os.pread(self._text_fd, b - a, a) if b > a else b""
+
+    def __del__(self) -> None:
+        fds = [getattr(self, "_text_fd", None), getattr(self, "_terms_fd", None)]
+        for fd in fds + list(getattr(self, "_ivf_fds", {}).values()):
+            if fd is not None:
+                os.close(fd)
 
     def language_codes(self) -> tuple[list[str], np.ndarray]:
         """The languages of the segment's files (each once) and, per file, its language's position."""
@@ -485,8 +501,7 @@ class Segment:
     def chunk(self, row: int) -> Chunk:
         """Chunk ``row`` of this segment as a :class:`~amqa.types.Chunk`."""
         fi, ordinal, start, end = (int(x) for x in self.chunk_meta[row, :4])
-        a, b = int(self.chunk_text[row]), int(self.chunk_text[row + 1])
-        text = bytes(self.texts[a:b]).decode("utf-8")
+        text = self.text_bytes(row).decode("utf-8")
         sa, sb = int(self.chunk_spans[row]), int(self.chunk_spans[row + 1])
         sentences = tuple(Sentence(int(x), int(y)) for x, y in self.spans[sa:sb])
         source = self.sources[fi]
@@ -501,7 +516,8 @@ class Segment:
                 found = self._searchers.get(kind)
                 if found is None:
                     if kind in self.ann:
-                        found = VectorSearch(None, self.folder / f"{kind}.ivf")
+                        fd = self._ivf_fds[kind]
+                        found = VectorSearch(None, os.pread(fd, os.fstat(fd).st_size, 0))
                     else:  # small: held in memory, read once
                         found = VectorSearch(self.readers[kind].all(), None)
                     self._searchers[kind] = found
@@ -526,17 +542,18 @@ def _load(path: Path, random_access: bool = False) -> np.ndarray:
 
 class VectorSearch:
     """The ``k`` vectors nearest a query among one segment's: exact below :data:`ANN_THRESHOLD`
-    vectors (a matrix-vector product on the memory-mapped float32 matrix), else the segment's IVF
+    vectors (a matrix-vector product on the float32 matrix, read once), else the segment's IVF
     index (a quarter of its lists, at most :data:`IVF_MAX_PROBES`). Dead rows are never returned."""
 
-    def __init__(self, vectors: np.ndarray | None, ivf: Path | None) -> None:
+    def __init__(self, vectors: np.ndarray | None, ivf: Path | bytes | None) -> None:
         self.vectors = vectors
         self._ivf = None
         self._nprobe = 1
         if ivf is not None:
             import faiss
 
-            self._ivf = faiss.read_index(str(ivf))
+            self._ivf = (faiss.read_index(str(ivf)) if isinstance(ivf, Path) else
+                         faiss.deserialize_index(np.frombuffer(ivf, dtype=np.uint8)))
             nlist = int(faiss.extract_index_ivf(self._ivf).nlist)
             self._nprobe = max(1, min(nlist // IVF_PROBE_SHARE, IVF_MAX_PROBES))
 

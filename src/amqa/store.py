@@ -8,7 +8,7 @@ Layout of a store folder::
                                  size and mtime_ns (an unchanged size and time spare reading the file
                                  again), title, language, counts, and "pages" (where each page or slide
                                  starts in the file's text) for formats with pages
-    segments/<id>/               one segment: chunks, sentences, float32 vectors (.npy, memory-mapped),
+    segments/<id>/               one segment: chunks, sentences, float32 vectors (.npy, read by rows),
                                  BM25 postings, see :mod:`amqa.segments`
 
 An update writes one new segment for the files added or changed, and a new manifest that points at it;
@@ -242,7 +242,7 @@ class KeyTable(Sequence[tuple[str, int, int]]):
 
 
 class IndexData:
-    """An index as loaded: its manifest and its segments (memory-mapped), seen through the live rows.
+    """An index as loaded: its manifest and its segments (opened, read on demand), seen through the live rows.
 
     ``chunks``, ``chunk_vectors``, ``sentence_keys`` and ``sentence_vectors`` are row-aligned views of
     the live chunks and sentences; nothing is read from disk until a row is asked for.
