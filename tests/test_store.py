@@ -1,3 +1,4 @@
+import errno
 import json
 import time
 
@@ -7,7 +8,7 @@ import pytest
 import amqa.segments as segments_mod
 import amqa.store as store_mod
 from amqa.embedders import HashEmbedder
-from amqa.errors import IndexMismatchError, NoDocumentsError
+from amqa.errors import IndexMismatchError, IndexUpdateError, NoDocumentsError
 from amqa.store import current_index_dir, load_index, update_index
 
 
@@ -57,15 +58,15 @@ def test_failure_mid_write_keeps_the_previous_index(docs_copy, tmp_path, monkeyp
     chunks_before = len(load_index(store, HashEmbedder()).chunks)
     (docs_copy / "new.txt").write_text("Un nouveau document sur l'apprentissage.", encoding="utf-8")
 
-    real = segments_mod.np.save
+    real = segments_mod.save_array
 
-    def crash(path, array, *args, **kwargs):
+    def crash(path, array):
         if str(path).endswith("sentences.npy"):  # after the chunk vectors, before the sentence vectors
-            raise OSError("disk full (injected)")
-        real(path, array, *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device (injected)", str(path))
+        real(path, array)
 
-    monkeypatch.setattr(segments_mod.np, "save", crash)
-    with pytest.raises(OSError, match="injected"):
+    monkeypatch.setattr(segments_mod, "save_array", crash)
+    with pytest.raises(IndexUpdateError, match="injected.*Free some disk space"):
         update_index(docs_copy, store, "hash")
     monkeypatch.undo()
     assert current_index_dir(store) == before

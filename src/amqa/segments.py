@@ -7,7 +7,8 @@ leaves its old rows in place, dead (the manifest no longer points at them). Layo
 folder (arrays are ``.npy``: metadata loaded with ``mmap_mode="r"``, vectors read a run of rows at a time
 with ``pread``; opening a segment reads no row)::
 
-    segment.json          format, dim, counts, which vector kinds have an approximate index
+    segment.json          format, dim, counts, which vector kinds have an approximate index, and the
+                          size of every other file (checked when the segment is opened)
     sources.json          per file of the segment: source, title, language
     src_chunks.npy        file i's chunks are rows src_chunks[i]:src_chunks[i+1] (same for src_sents)
     chunk_meta.npy        per chunk: source index, ordinal, start, end, embedded sentence rows lo, hi
@@ -41,6 +42,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .errors import damaged_index
 from .text import tokenize
 from .types import Chunk, Sentence
 
@@ -279,10 +281,10 @@ def _write_common(folder: Path, arrays: dict[str, np.ndarray], terms: list[str],
                   chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, dim: int,
                   vectors_written: bool = False) -> None:
     for name, array in arrays.items():
-        np.save(folder / f"{name}.npy", array)
+        save_array(folder / f"{name}.npy", array)
     if not vectors_written:
-        np.save(folder / "chunks.npy", np.ascontiguousarray(chunk_vectors, dtype=np.float32))
-        np.save(folder / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
+        save_array(folder / "chunks.npy", np.asarray(chunk_vectors, dtype=np.float32))
+        save_array(folder / "sentences.npy", np.asarray(sentence_vectors, dtype=np.float32))
     (folder / "texts.bin").write_bytes(texts)
     (folder / "terms.txt").write_text("\n".join(terms), encoding="utf-8")
     (folder / "sources.json").write_text(json.dumps(files, ensure_ascii=False), encoding="utf-8")
@@ -291,10 +293,23 @@ def _write_common(folder: Path, arrays: dict[str, np.ndarray], terms: list[str],
         if len(vectors) >= ANN_THRESHOLD:
             write_ivf(folder / f"{kind}.ivf", vectors)
             ann.append(kind)
+    # The size of every file, checked when the segment is opened: a truncated file is found then.
+    sizes = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
     info = {"format": SEGMENT_FORMAT, "dim": dim, "chunks": len(chunk_vectors), "sentences": len(sentence_vectors),
-            "files": len(files), "terms": len(terms), "ann": ann}
+            "files": len(files), "terms": len(terms), "ann": ann, "sizes": sizes}
     (folder / "segment.json").write_text(json.dumps(info), encoding="utf-8")
     fsync_folder(folder)
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """``np.save``, written through Python's file object so that a failed write (a full disk) raises
+    the system's error, ENOSPC or EFBIG, with its errno (numpy's own writer only says how many bytes
+    it wrote)."""
+    array = np.ascontiguousarray(array)
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, np.lib.format.header_data_from_array_1_0(array))
+        if array.size:
+            f.write(array.data.cast("B"))
 
 
 def write_ivf(path: Path, vectors: np.ndarray) -> None:
@@ -353,6 +368,10 @@ class RowReader:
         self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
         self._row = 4 * self.shape[1]
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        size = os.fstat(self._fd).st_size
+        if size != self._offset + self.shape[0] * self._row:
+            raise SegmentError(f"{path.name} has {size} bytes, not the {self._offset + self.shape[0] * self._row} "
+                               f"its {self.shape[0]} x {self.shape[1]} header needs")
 
     def __del__(self) -> None:
         fd = getattr(self, "_fd", None)
@@ -403,6 +422,11 @@ class Segment:
             self.n_chunks = int(info["chunks"])
             self.n_sentences = int(info["sentences"])
             self.ann = frozenset(info.get("ann", ()))
+            self.n_terms = int(info.get("terms", -1))
+            for name, size in dict(info.get("sizes", {})).items():
+                actual = (folder / name).stat().st_size
+                if actual != size:
+                    raise SegmentError(f"segment {self.id}: {name} has {actual} bytes, not {size}")
             files = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
             self.sources = [f["source"] for f in files]
             self.titles = [f["title"] for f in files]
@@ -415,10 +439,11 @@ class Segment:
                             "sentences": RowReader(folder / "sentences.npy")}
             # Chunk texts are read with pread too (see RowReader: a fault would map a large folio).
             self._text_fd = os.open(folder / "texts.bin", os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self._check_shapes(len(files), os.fstat(self._text_fd).st_size)
+        except SegmentError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise SegmentError(f"segment {self.id} cannot be read ({exc})") from exc
-        if self.chunk_vectors.shape != (self.n_chunks, self.dim) or len(self.chunk_meta) != self.n_chunks:
-            raise SegmentError(f"segment {self.id} is damaged: its files disagree on the number of chunks")
         self._terms: list[str] | None = None
         # Every file read later is opened now: a reader keeps a segment that an update has since
         # deleted (a removed file's segment, gone two updates later) readable to the end.
@@ -432,6 +457,32 @@ class Segment:
         self._totals: tuple[np.ndarray, np.ndarray] | None = None
         self._searchers: dict[str, VectorSearch] = {}
         self._lock = threading.Lock()
+
+    def _check_shapes(self, n_files: int, text_bytes: int) -> None:
+        """Every array has the shape the counts of ``segment.json`` give it (a file of another segment, of
+        another dimension, or cut short is refused here, not met in the middle of an answer)."""
+        nc, ns, dim = self.n_chunks, self.n_sentences, self.dim
+        expected = {"src_chunks": (n_files + 1,), "src_sents": (n_files + 1,), "chunk_meta": (nc, 6),
+                    "chunk_text": (nc + 1,), "chunk_spans": (nc + 1,), "sent_meta": (ns, 5), "doc_len": (nc,),
+                    "src_sums": (n_files, 2, dim)}
+        if self.n_terms >= 0:
+            expected["post_ptr"] = (self.n_terms + 1,)
+        for name, shape in expected.items():
+            actual = tuple(getattr(self, name).shape)
+            if actual != shape:
+                raise SegmentError(f"segment {self.id}: {name}.npy holds {actual}, not {shape}")
+        for kind, rows in (("chunks", nc), ("sentences", ns)):
+            if self.readers[kind].shape != (rows, dim):
+                raise SegmentError(f"segment {self.id}: {kind}.npy holds {self.readers[kind].shape} vectors, "
+                                   f"not {(rows, dim)}")
+        ends = {"src_chunks": (int(self.src_chunks[-1]), nc), "src_sents": (int(self.src_sents[-1]), ns),
+                "texts.bin": (text_bytes, int(self.chunk_text[-1])),
+                "spans": (len(self.spans), int(self.chunk_spans[-1])),
+                "post_doc": (len(self.post_doc), int(self.post_ptr[-1]) if len(self.post_ptr) else 0),
+                "post_tf": (len(self.post_tf), int(self.post_ptr[-1]) if len(self.post_ptr) else 0)}
+        for name, (actual_end, end) in ends.items():
+            if actual_end != end:
+                raise SegmentError(f"segment {self.id}: {name} ends at {actual_end}, not {end}")
 
     src_chunks: np.ndarray
     src_sents: np.ndarray
@@ -454,8 +505,12 @@ class Segment:
         """The sorted BM25 vocabulary (read on first use, from the file opened with the segment)."""
         if self._terms is None:
             size = os.fstat(self._terms_fd).st_size
-            text = os.pread(self._terms_fd, size, 0).decode("utf-8")
-            self._terms = text.split("\n") if text else []
+            text = os.pread(self._terms_fd, size, 0).decode("utf-8", "replace")
+            terms = text.split("\n") if text else []
+            if self.n_terms >= 0 and len(terms) != self.n_terms:  # only older segments lack the file sizes
+                raise damaged_index(self.folder.parent.parent,
+                                    f"segment {self.id}: terms.txt holds {len(terms)} terms, not {self.n_terms}")
+            self._terms = terms
         return self._terms
 
     def postings(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:

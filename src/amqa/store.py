@@ -3,8 +3,10 @@
 Layout of a store folder::
 
     CURRENT                      name of the active index folder (replaced atomically)
+    .lock                        the writers' lock, with the pid of the one holding it
     index-<time>/manifest.json   format version, embedder id and dim, chunk settings, the folders read,
-                                 the segments in use, and per file: the segment holding it, sha256,
+                                 the segments in use, the index it replaced ("previous") and when it
+                                 was published, and per file: the segment holding it, sha256,
                                  size and mtime_ns (an unchanged size and time spare reading the file
                                  again), title, language, counts, and "pages" (where each page or slide
                                  starts in the file's text) for formats with pages
@@ -17,8 +19,18 @@ that segment for the file. Nothing already indexed is read or rewritten to add a
 of a size pile up (more than :data:`MERGE_FACTOR` in one tier of sizes) or one is mostly dead
 (:data:`DEAD_SHARE`), they are merged into one, copying rows, vectors and postings (no re-embedding). A kill at any moment leaves
 ``CURRENT`` naming a complete index: segments and manifests are written under temporary names, flushed,
-renamed, and only then does ``CURRENT`` switch; a reader that read the previous ``CURRENT`` still finds
-its files (the previous index and its segments are kept until the next update).
+renamed, and only then does ``CURRENT`` switch; every update first removes what a killed one left
+(temporary folders, and index folders or segments no kept manifest names). Readers take no lock: the
+index ``CURRENT`` replaced, and any replaced less than :data:`RETIRED_GRACE` seconds ago, stay with
+their segments (each manifest names the index it replaced and when it was published), and a load
+that still finds its index gone reads ``CURRENT`` again. Writers take the store's lock (``.lock``,
+holding the writer's pid) one at a time.
+
+Loading checks what it reads against what the manifest and each segment's ``segment.json`` say
+(fields and types, every file's size, every array's shape): a damaged store raises one
+:class:`~amqa.errors.DamagedIndexError` naming ``amqa index --rebuild``; a failed write (a full disk,
+a store that cannot be written) raises :class:`~amqa.errors.IndexUpdateError`, the previous index
+unchanged.
 
 >>> report = update_index("seeds", "vector_store")        # doctest: +SKIP
 >>> report.added, report.unchanged                          # doctest: +SKIP
@@ -29,6 +41,7 @@ its files (the previous index and its segments are kept until the next update).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -46,7 +59,8 @@ from .chunking import ChunkSettings, chunk_document
 from .documents import (RACY_NS, READER_VERSION, SUPPORTED_SUFFIXES, Document, DocumentFolder, FolderScan, Skipped,
                         SourceFile, read_document, scan_folders)
 from .embedders import Embedder, get_embedder
-from .errors import IndexMismatchError, InvalidInputError, NoDocumentsError
+from .errors import (DamagedIndexError, IndexBusyError, IndexMismatchError, IndexUpdateError, InvalidInputError,
+                     NoDocumentsError, damaged_index, rebuild_hint)
 from .segments import PlannedFile, RowReader, Segment, SegmentError, fsync_folder, merge_segments, write_segment
 from .types import Chunk
 
@@ -374,35 +388,85 @@ def known_stamps(manifest: dict) -> dict[str, dict]:
 
 # --- reading --------------------------------------------------------------------------------
 
-def current_index_dir(store: str | os.PathLike) -> Path | None:
-    """The active index folder of ``store``, or ``None`` when there is no index yet."""
-    pointer = Path(store) / "CURRENT"
+#: A reader that read ``CURRENT`` just before two updates switched it twice may find the index it
+#: named gone: it reads ``CURRENT`` again, up to this many times (each update keeps the indexes
+#: retired in the last RETIRED_GRACE seconds, so a retry is rare).
+LOAD_ATTEMPTS = 8
+
+
+def _pointer(store: Path) -> str | None:
+    """The index folder ``CURRENT`` names, or None when there is none (no index yet, or the store's
+    path cannot be a folder); a ``CURRENT`` that cannot be read or names no index folder is damage."""
     try:
-        name = pointer.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+        name = (store / "CURRENT").read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise damaged_index(store, f"CURRENT cannot be read: {_reason(exc)}") from None
+    if not name.startswith("index-") or name != Path(name).name or name.endswith(".tmp"):
+        raise damaged_index(store, f"CURRENT names {name[:80]!r}, not an index folder")
+    return name
+
+
+def _quiet_pointer(store: Path) -> str | None:
+    """:func:`_pointer`, None when it cannot be read."""
+    try:
+        return _pointer(store)
+    except DamagedIndexError:
+        return None
+
+
+def _reason(exc: BaseException) -> str:
+    """An OS error as "what: 'file'" (its errno's words), anything else as its message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: '{exc.filename}'" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def current_index_dir(store: str | os.PathLike) -> Path | None:
+    """The active index folder of ``store``, or ``None`` when there is no index yet (or it cannot be read)."""
+    name = _quiet_pointer(Path(store))
+    if name is None:
         return None
     path = Path(store) / name
     return path if (path / "manifest.json").is_file() else None
 
 
 def _rebuild_hint(store: str | os.PathLike) -> str:
-    return f"Rebuild it with: amqa index --store {store} --rebuild"
+    return rebuild_hint(store)
+
+
+def _read_current(store: Path) -> tuple[Path, dict] | None:
+    """The active index folder and its manifest (its shape checked), or None when there is no index.
+    A folder that vanished because ``CURRENT`` moved on meanwhile is followed to the new one."""
+    for _ in range(LOAD_ATTEMPTS):
+        name = _pointer(store)
+        if name is None:
+            return None
+        path = store / name
+        try:
+            text = (path / "manifest.json").read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            if _quiet_pointer(store) != name:
+                continue  # two updates switched the index since we read CURRENT: read it again
+            raise damaged_index(store, f"CURRENT names {name}, whose manifest is missing: {_reason(exc)}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise damaged_index(store, f"{name}/manifest.json cannot be read: {_reason(exc)}") from None
+        try:
+            manifest = json.loads(text)
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+                raise ValueError("no files listed")
+        except (ValueError, RecursionError) as exc:
+            raise damaged_index(store, f"{name}/manifest.json: {exc}") from None
+        return path, manifest
+    raise damaged_index(store, f"CURRENT changed {LOAD_ATTEMPTS} times while the index was read")
 
 
 def read_manifest(store: str | os.PathLike) -> dict | None:
     """The active index's manifest, or None when there is no index; a damaged one is refused with
     the command that rebuilds it."""
-    path = current_index_dir(store)
-    if path is None:
-        return None
-    try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-            raise ValueError("no files listed")
-    except (OSError, ValueError) as exc:
-        raise IndexMismatchError(f"the index in {store} is damaged ({path.name}/manifest.json: {exc}). "
-                                 f"{_rebuild_hint(store)}") from None
-    return manifest
+    found = _read_current(Path(store))
+    return found[1] if found is not None else None
 
 
 def check_manifest(manifest: dict, store: str | os.PathLike, embedder: Embedder,
@@ -415,7 +479,8 @@ def check_manifest(manifest: dict, store: str | os.PathLike, embedder: Embedder,
             f"the index in {store} has format version {version}, this amqa reads version "
             f"{FORMAT_VERSION}. {rebuild}"
         )
-    built_with = manifest.get("embedder", {}).get("id")
+    _check_shape(manifest, store)
+    built_with = manifest["embedder"].get("id")
     if built_with != embedder.id:
         raise IndexMismatchError(
             f"the index in {store} was built with embedder '{built_with}', but '{embedder.id}' is "
@@ -429,36 +494,65 @@ def check_manifest(manifest: dict, store: str | os.PathLike, embedder: Embedder,
         )
 
 
+def _check_shape(manifest: dict, store: str | os.PathLike) -> None:
+    """The manifest has the fields an index of this format reads, of the right types."""
+    def wrong(detail: str) -> DamagedIndexError:
+        return damaged_index(store, f"manifest.json: {detail}")
+
+    segments = manifest.get("segments")
+    if not isinstance(segments, list) or not all(isinstance(x, str) and x == Path(x).name for x in segments):
+        raise wrong(f"'segments' is {str(segments)[:60]}, not a list of segment names")
+    embedder = manifest.get("embedder")
+    if not isinstance(embedder, dict) or not isinstance(embedder.get("dim"), int):
+        raise wrong(f"'embedder' is {str(embedder)[:60]}, not an id and a dimension")
+    named = set(segments)
+    for source, record in manifest["files"].items():
+        if not isinstance(record, dict) or record.get("segment") not in named or not isinstance(record.get("sha256"), str):
+            raise wrong(f"the record of {source!r} is {str(record)[:60]}, not a file in one of its segments")
+    if not isinstance(manifest.get("skipped_files", []), list):
+        raise wrong("'skipped_files' is not a list")
+
+
 def load_index(store: str | os.PathLike, embedder: Embedder,
                settings: ChunkSettings | None = None, *, reuse: Sequence[Segment] = ()) -> IndexData | None:
     """Load the active index of ``store`` (``None`` if there is none), checked against ``embedder``.
-    Segments already open in ``reuse`` are not opened again. A damaged index is refused with the
-    command that rebuilds it."""
+    Segments already open in ``reuse`` are not opened again. Needs no lock: an update that switches
+    the index meanwhile is followed. A damaged index (a file missing, cut short, of another shape than
+    its manifest and segment say) is refused with :class:`DamagedIndexError`, naming the command that
+    rebuilds it."""
+    store = Path(store)
     opened = {seg.id: seg for seg in reuse}
-    for attempt in range(3):
-        path = current_index_dir(store)
-        if path is None:
+    for attempt in range(LOAD_ATTEMPTS):
+        found = _read_current(store)
+        if found is None:
             return None
-        manifest = read_manifest(store)
-        if manifest is None:
-            return None
+        path, manifest = found
         check_manifest(manifest, store, embedder, settings)
         try:
-            segments = [opened.get(sid) or Segment(Path(store) / "segments" / sid) for sid in manifest["segments"]]
+            segments = [opened.get(sid) or Segment(store / "segments" / sid) for sid in manifest["segments"]]
+            dim = manifest["embedder"]["dim"]
+            for seg in segments:
+                if seg.dim != dim:
+                    raise SegmentError(f"segment {seg.id} holds vectors of {seg.dim} dimensions, not {dim}")
             return IndexData(manifest, segments, path)
-        except (SegmentError, KeyError, TypeError) as exc:
-            if current_index_dir(store) != path and attempt < 2:
+        except (SegmentError, KeyError, TypeError, ValueError, IndexError) as exc:
+            if _quiet_pointer(store) != path.name and attempt < LOAD_ATTEMPTS - 1:
                 continue  # an update switched the index while we read it: read the new one
-            raise IndexMismatchError(f"the index in {store} is damaged ({exc}). {_rebuild_hint(store)}") from None
+            raise damaged_index(store, str(exc)) from None
     return None  # pragma: no cover
 
 
 # --- writing --------------------------------------------------------------------------------
 
+#: Called when an update must wait for the store's lock, with the holder's pid (None if unknown).
+WaitCallback = Callable[[int | None], None]
+
+
 def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str | None = None,
                  settings: ChunkSettings | None = None, rebuild: bool = False, progress: bool = False,
                  log: Callable[[str], None] | None = None, *, on_progress: ProgressCallback | None = None,
-                 current: IndexData | None = None) -> IndexReport:
+                 current: IndexData | None = None, wait: bool = True,
+                 on_wait: WaitCallback | None = None) -> IndexReport:
     """Bring the index in ``store`` up to date with the folder ``docs`` (or several
     folders, :class:`~amqa.documents.DocumentFolder`, each file cited with its folder's prefix).
 
@@ -469,7 +563,41 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
     interrupted update leaves the previous index usable. ``current``, the store's active index
     already in memory, spares loading it again (its open segments are shared with the result);
     ``on_progress`` hears of each file read and each batch embedded.
+
+    One update at a time per store: while another process holds the store's lock, this one waits
+    (``on_wait`` hears of it first, with that process's pid), or with ``wait=False`` raises
+    :class:`IndexBusyError` at once. Every update starts by removing what a killed one left (folders
+    no manifest names). A failed write (a full disk, a store that cannot be written) raises
+    :class:`IndexUpdateError`, saying what to do; the previous index is then unchanged.
     """
+    try:
+        return _update(docs, Path(store), embedder, settings, rebuild, progress, log, on_progress, current, wait,
+                       on_wait)
+    except OSError as exc:
+        raise IndexUpdateError(_update_failure(Path(store), exc)) from exc
+
+
+def _update_failure(store: Path, exc: OSError) -> str:
+    """What went wrong writing ``store`` and what to do about it, on one line."""
+    where = f"could not update the index in '{store}' ({_reason(exc)})"
+    inside = exc.filename is None or Path(str(exc.filename)).resolve().is_relative_to(store.resolve())
+    code = exc.errno
+    if code is None or code in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        todo = "Free some disk space, then run amqa index again (or put the index elsewhere with --store DIR)"
+    elif not inside:
+        todo = f"Check '{exc.filename}', then run amqa index again"
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        todo = "Make that folder writable, or put the index elsewhere with --store DIR"
+    elif code in (errno.ENOTDIR, errno.EEXIST, errno.ENOENT):
+        todo = "Put the index in a folder that can be created, with --store DIR"
+    else:
+        todo = "Run amqa index again; if it fails the same way, put the index elsewhere with --store DIR"
+    return f"{where}. {todo}; the previous index, if any, is unchanged."
+
+
+def _update(docs: Docs, store: Path, embedder: Embedder | str | None, settings: ChunkSettings | None,
+            rebuild: bool, progress: bool, log: Callable[[str], None] | None, on_progress: ProgressCallback | None,
+            current: IndexData | None, wait: bool, on_wait: WaitCallback | None) -> IndexReport:
     started = time.perf_counter()
     embedder = get_embedder(embedder)
     store = Path(store)
@@ -480,8 +608,9 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
                                     "Pass an existing folder with --docs DIR.")
     report = IndexReport(store=store)
     store.mkdir(parents=True, exist_ok=True)
-    with _locked(store):
+    with _locked(store, wait, on_wait):
         _remove_temporaries(store)
+        _collect_garbage(store)
         old = None
         if not rebuild:
             active = current_index_dir(store)
@@ -781,11 +910,19 @@ def _compact(store: Path, segments: list[Segment], files: dict[str, dict],
     return kept + [merged], len(order)
 
 
+#: An index folder replaced by a newer one stays (with its segments) while it is the previous one, or
+#: for this many seconds after it was replaced: a reader that read ``CURRENT`` just before still
+#: finds it (load_index also reads CURRENT again when it does not).
+RETIRED_GRACE = 60.0
+
+
 def _write_manifest(store: Path, data: IndexData) -> None:
     """Write ``data``'s manifest as a new index folder and switch ``CURRENT`` to it; then remove what
-    neither it nor the index it replaces uses."""
-    previous = current_index_dir(store)
+    neither it nor the indexes it recently replaced use."""
+    previous = _quiet_pointer(store)
     name = f"index-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    data.manifest["previous"] = previous  # the chain the garbage collection follows
+    data.manifest["published"] = time.time()
     tmp = store / (name + ".tmp")
     tmp.mkdir()
     try:
@@ -803,23 +940,50 @@ def _write_manifest(store: Path, data: IndexData) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     data.path = final
-    _collect_garbage(store, keep={final.name} | ({previous.name} if previous is not None else set()))
+    _collect_garbage(store)
 
 
-def _collect_garbage(store: Path, keep: set[str]) -> None:
-    """Remove index folders other than ``keep`` and segments that none of those uses."""
-    used: set[str] = set()
-    for name in keep:
+def _collect_garbage(store: Path) -> None:
+    """Remove the index folders and segments no reader can need (the lock is held: no writer is active).
+
+    Kept: the active index (``CURRENT``), the one it replaced, and each older one replaced less than
+    :data:`RETIRED_GRACE` seconds ago (the manifests' ``previous`` and ``published`` fields chain them),
+    with the segments they use. Removed: everything else, such as an index folder or segment written
+    by an update killed before it switched ``CURRENT``. When ``CURRENT`` or its manifest cannot be
+    read, nothing is removed (``amqa index --rebuild`` then replaces them).
+    """
+    try:
+        name = _pointer(store)
+    except DamagedIndexError:
+        return
+    kept: dict[str, dict] = {}
+    now = time.time()
+    while name is not None and name not in kept:
         try:
             manifest = json.loads((store / name / "manifest.json").read_text(encoding="utf-8"))
-            used.update(manifest.get("segments", []))
-        except (OSError, ValueError):
-            pass
+            if not isinstance(manifest, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError, RecursionError):
+            if not kept:
+                return  # the active manifest is unreadable: remove nothing
+            break
+        is_current = not kept
+        kept[name] = manifest
+        previous = manifest.get("previous")
+        published = manifest.get("published")
+        if not is_current and not (isinstance(published, (int, float)) and now - published < RETIRED_GRACE):
+            break  # `previous` was replaced too long ago
+        name = previous if isinstance(previous, str) else None
+    used: set[str] = set()
+    for manifest in kept.values():
+        segments = manifest.get("segments")
+        if isinstance(segments, list):
+            used.update(x for x in segments if isinstance(x, str))
     for old in store.glob("index-*"):
-        if old.name not in keep:
+        if old.name not in kept and not old.name.endswith(".tmp"):
             shutil.rmtree(old, ignore_errors=True)
     for seg in (store / "segments").glob("seg-*"):
-        if seg.name not in used:
+        if seg.name not in used and not seg.name.endswith(".tmp"):
             shutil.rmtree(seg, ignore_errors=True)
 
 
@@ -833,16 +997,33 @@ def _remove_temporaries(store: Path) -> None:
 
 
 @contextlib.contextmanager
-def _locked(store: Path) -> Iterator[None]:
-    """One writer at a time per store (a second ``amqa index`` waits)."""
+def _locked(store: Path, wait: bool = True, on_wait: WaitCallback | None = None) -> Iterator[None]:
+    """One writer at a time per store. The holder writes its pid into ``.lock``; another process
+    waits for it (``on_wait(pid)`` first), or with ``wait=False`` raises :class:`IndexBusyError`."""
     try:
         import fcntl
     except ImportError:  # Windows: no advisory lock, the atomic switch still protects readers
         yield
         return
-    with open(store / ".lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    fd = os.open(store / ".lock", os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: it names the holder
+    with os.fdopen(fd, "r+", encoding="ascii") as f:
         try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read(20).strip()
+            pid = int(holder) if holder.isdigit() else None
+            if not wait:
+                raise IndexBusyError(f"another amqa process{f' (pid {pid})' if pid else ''} is updating the index "
+                                     f"in {store}", pid) from None
+            if on_wait is not None:
+                on_wait(pid)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(str(os.getpid()))
+            f.flush()
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
