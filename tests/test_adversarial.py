@@ -10,6 +10,13 @@ files.
 | 8  | UTF-16 text with a BOM | read (tests/test_formats.py) |
 | 2  | a link to a file outside the folder | skipped with a reason (tests/test_formats.py) |
 | 3  | a FIFO named `pipe.txt` in the folder | skipped at once with "not a regular file"; indexing and answering go on |
+| 4  | `amqa index` on a full disk (RLIMIT_FSIZE: writes fail with EFBIG), then `amqa ask`; any failed update (a model that crashes) in a running engine | index: one line saying to free disk space, the old index intact; every ask answers from the last good index with a warning naming the failure; once writable, the next ask catches up |
+| 5  | a damaged store: manifest truncated, not JSON, a list, of the wrong shape; vectors truncated or of another dimension; a chunk, sentence, text or sources file missing or truncated | `load_index` raises `DamagedIndexError`; `ask` and `index` print one line naming `amqa index --store ... --rebuild`; `amqa index --rebuild` recovers |
+| 6  | `amqa index` into a store that cannot be written (its parent a regular file, which stops root too; a read-only folder when not root) | one line quoting the store and saying what to do (`--store DIR`); `ask` on a read-only store still answers |
+| 10 | a kill between writing a new index folder (and segment) and switching `CURRENT` | the next `amqa index`, even up to date, removes the folders no manifest names (under the store's lock) |
+| 11 | loads without the lock by a descheduled reader while two processes rebuild in a loop | no load fails: retired indexes stay 60 s, and a load follows `CURRENT` when it moved |
+| 12 | `amqa ask` and `amqa index` while another process holds the store's lock | ask answers at once from the current index, with a warning naming the pid; index says once "waiting for another amqa process indexing <store> (pid N)..." and then runs |
+| debug | an error with `--debug` (before or after the command) or `AMQA_DEBUG=1` | the traceback, then the same one line; without: the one line only |
 """
 import json
 import os
@@ -103,3 +110,368 @@ def test_3_a_fifo_in_the_folder_is_skipped_not_waited_for(tmp_path):
     index = subprocess.run([sys.executable, "-m", "amqa.cli", "index", "--docs", str(docs), "--store",
                             str(tmp_path / "store"), "--embedder", "hash"], capture_output=True, text=True, timeout=60)
     assert index.returncode == 0 and "skipped pipe.txt: not a regular file" in index.stdout
+
+
+# --- the store and the CLI (cases 4, 5, 6, 10, 11, 12, debug) ------------------------------------
+
+def _amqa(*args: str, env: dict | None = None, limit_bytes: int | None = None,
+          timeout: float = 120) -> subprocess.CompletedProcess:
+    """The real CLI in a subprocess, with the hash embedder; ``limit_bytes``: no file it writes may grow
+    past that size (RLIMIT_FSIZE, SIGXFSZ ignored): its writes then fail with EFBIG, as on a full disk."""
+    def full_disk() -> None:
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    return subprocess.run([sys.executable, "-m", "amqa.cli", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "AMQA_EMBEDDER": "hash", **(env or {})},
+                          preexec_fn=full_disk if limit_bytes is not None else None)
+
+
+def _one_line_error(run: subprocess.CompletedProcess) -> str:
+    """The run failed with one line on stderr, no traceback; that line."""
+    assert run.returncode == 1, (run.returncode, run.stderr)
+    assert "Traceback" not in run.stderr and run.stderr.startswith("amqa: error: "), run.stderr
+    assert run.stderr.count("\n") == 1, run.stderr
+    return run.stderr
+
+
+def _big_document(path: Path, sentences: int = 3000) -> None:
+    """A document of about 100 characters a sentence, lexically varied."""
+    import random
+
+    rng = random.Random(1)
+    words = "usinage fonderie campus apprentis robot alliage métal école ingénieur atelier soudure".split()
+    path.write_text("\n".join(" ".join(rng.choice(words) for _ in range(15)) + "." for _ in range(sentences)),
+                    encoding="utf-8")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="RLIMIT_FSIZE needs POSIX")
+def test_4_a_full_disk_ends_index_in_one_line_and_ask_answers_from_the_last_good_index(docs_copy, tmp_path):
+    from amqa.embedders import HashEmbedder
+    from amqa.store import load_index, update_index
+
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    _big_document(docs_copy / "big.txt")  # its vectors (over 256 KB) cannot be written below the limit
+    args = ("--docs", str(docs_copy), "--store", str(store))
+    error = _one_line_error(_amqa("index", *args, limit_bytes=100_000))
+    assert "File too large" in error and "disk space" in error and "amqa index" in error, error
+    assert "big.txt" not in load_index(store, HashEmbedder()).files, "the old index stays as it was"
+    for _ in range(2):  # every later ask catches up, fails again, and answers from the last good index
+        run = _amqa("ask", QUESTION, *args, "--json", limit_bytes=100_000)
+        assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+        answer = json.loads(run.stdout)
+        assert answer["citations"], answer
+        assert any("last good index" in w and "File too large" in w for w in answer["warnings"]), answer["warnings"]
+    run = _amqa("ask", QUESTION, *args, "--json")  # space again: the index catches up
+    assert run.returncode == 0 and not json.loads(run.stdout)["warnings"], run.stderr
+    assert "big.txt" in load_index(store, HashEmbedder()).files
+
+
+def test_4_any_failed_update_leaves_a_running_engine_answering_with_a_warning(docs_copy, tmp_path):
+    """Not only a write error: whatever fails in the update (here the embedding model, a RuntimeError)."""
+    from amqa import Engine
+    from amqa.embedders import HashEmbedder
+
+    class Crashing(HashEmbedder):
+        crash = False
+
+        def embed_batch(self, texts, kind):
+            if self.crash and kind == "passage":
+                raise RuntimeError("the model crashed (out of memory)")
+            return super().embed_batch(texts, kind)
+
+    embedder = Crashing()
+    engine = Engine(docs_copy, tmp_path / "store", embedder, progress=False)
+    assert not engine.answer(QUESTION).warnings
+    embedder.crash = True
+    (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers depuis 1901.",
+                                         encoding="utf-8")
+    for _ in range(2):
+        answer = engine.answer(QUESTION)
+        assert answer.citations and any("last good index" in w and "model crashed" in w for w in answer.warnings), \
+            answer.warnings
+    gone = answer.citations[0].source
+    (docs_copy / gone).unlink()  # the index cannot catch up (cluny.txt still crashes it): still never cited
+    answer = engine.answer(QUESTION)
+    assert gone not in {h.chunk.source for h in answer.hits} and any("last good index" in w for w in answer.warnings)
+    embedder.crash = False
+    (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers depuis 1902.",
+                                         encoding="utf-8")
+    answer = engine.answer("Que étudie le laboratoire de Cluny depuis 1902 ?")
+    assert not answer.warnings and answer.citations[0].source == "cluny.txt"
+
+
+def _damage(store: Path, kind: str) -> None:
+    """Damage the index in ``store`` as a crash, a full disk or a careless hand would."""
+    import numpy as np
+
+    from amqa.store import current_index_dir
+
+    manifest = current_index_dir(store) / "manifest.json"
+    segment = store / "segments" / json.loads(manifest.read_text(encoding="utf-8"))["segments"][0]
+
+    def truncate(path: Path) -> None:
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+
+    if kind == "manifest truncated":
+        truncate(manifest)
+    elif kind == "manifest not JSON":
+        manifest.write_bytes(b"\x00\xff garbage")
+    elif kind == "manifest a list":
+        manifest.write_text("[]", encoding="utf-8")
+    elif kind == "manifest without segments":
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data["segments"] = {"a": 1}
+        manifest.write_text(json.dumps(data), encoding="utf-8")
+    elif kind == "manifest file records wrong":
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data["files"] = {name: ["not", "a", "record"] for name in data["files"]}
+        manifest.write_text(json.dumps(data), encoding="utf-8")
+    elif kind == "vectors truncated":
+        truncate(segment / "chunks.npy")
+    elif kind == "vectors of another dimension":
+        n = np.load(segment / "sentences.npy").shape[0]
+        np.save(segment / "sentences.npy", np.zeros((n, 128), dtype=np.float32))
+    elif kind == "chunk file missing":
+        (segment / "chunk_meta.npy").unlink()
+    elif kind == "sentence file truncated":
+        truncate(segment / "sent_meta.npy")
+    elif kind == "texts truncated":
+        truncate(segment / "texts.bin")
+    elif kind == "texts missing":
+        (segment / "texts.bin").unlink()
+    elif kind == "segment list truncated":
+        truncate(segment / "sources.json")
+    else:
+        raise AssertionError(kind)
+
+
+DAMAGE = ["manifest truncated", "manifest not JSON", "manifest a list", "manifest without segments",
+          "manifest file records wrong", "vectors truncated", "vectors of another dimension", "chunk file missing",
+          "sentence file truncated", "texts truncated", "texts missing", "segment list truncated"]
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_5_a_damaged_store_is_refused_when_loaded_with_the_rebuild_command(docs_copy, tmp_path, kind):
+    from amqa.embedders import HashEmbedder
+    from amqa.errors import DamagedIndexError
+    from amqa.store import load_index, update_index
+
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    _damage(store, kind)
+    with pytest.raises(DamagedIndexError, match=r"damaged.*amqa index --store .* --rebuild"):
+        load_index(store, HashEmbedder())
+    assert update_index(docs_copy, store, "hash", rebuild=True).index is not None
+
+
+@pytest.mark.slow  # three CLI runs per kind of damage
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_5_a_damaged_store_is_one_line_for_ask_and_index_and_rebuild_recovers(docs_copy, tmp_path, kind):
+    from amqa.store import update_index
+
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    _damage(store, kind)
+    args = ("--docs", str(docs_copy), "--store", str(store))
+    for run in (_amqa("ask", QUESTION, *args), _amqa("index", *args)):
+        error = _one_line_error(run)
+        assert "damaged" in error and f"amqa index --store {store} --rebuild" in error, error
+    rebuilt = _amqa("index", *args, "--rebuild")
+    assert rebuilt.returncode == 0 and "5 added" in rebuilt.stdout, rebuilt.stderr
+    run = _amqa("ask", QUESTION, *args)
+    assert run.returncode == 0 and "\n[1] " in run.stdout, run.stderr
+
+
+def test_6_index_into_a_store_that_cannot_be_written_is_one_line(docs_copy, tmp_path):
+    """Works as root too: the store's parent is a regular file, so nothing can be created in it."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    store = blocker / "store"
+    error = _one_line_error(_amqa("index", "--docs", str(docs_copy), "--store", str(store)))
+    assert f"'{store}'" in error and "--store" in error, error
+    error = _one_line_error(_amqa("ask", QUESTION, "--docs", str(docs_copy), "--store", str(store)))
+    assert f"'{store}'" in error, error
+
+
+def _read_only(paths: list[Path], on: bool) -> None:
+    """Make ``paths`` read-only (``on``) or writable again: by their mode, or for root, whom modes do
+    not stop, with the immutable attribute (skips the test where chattr does not work)."""
+    if os.geteuid() != 0:
+        for path in paths:
+            path.chmod(path.stat().st_mode & ~0o222 if on else path.stat().st_mode | 0o200)
+        return
+    try:
+        done = subprocess.run(["chattr", "+i" if on else "-i", *map(str, paths)], capture_output=True, text=True)
+    except FileNotFoundError:
+        pytest.skip("root ignores file modes, and chattr is not installed")
+    if done.returncode != 0:
+        if on:
+            subprocess.run(["chattr", "-i", *map(str, paths)], capture_output=True)
+            pytest.skip(f"root ignores file modes, and chattr fails here: {done.stderr.strip()}")
+        raise AssertionError(done.stderr)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+def test_6_a_read_only_store_index_is_one_line_and_ask_still_answers(docs_copy, tmp_path):
+    from amqa.store import update_index
+
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    (docs_copy / "new.txt").write_text("Le campus de Cluny ouvre une fonderie pédagogique.", encoding="utf-8")
+    paths = [store, *store.rglob("*")]
+    _read_only(paths, True)
+    try:
+        args = ("--docs", str(docs_copy), "--store", str(store))
+        error = _one_line_error(_amqa("index", *args))
+        assert ("Permission denied" in error or "Operation not permitted" in error) and "writable" in error, error
+        run = _amqa("ask", QUESTION, *args, "--json")
+        assert run.returncode == 0 and json.loads(run.stdout)["citations"], run.stderr
+        assert any("last good index" in w for w in json.loads(run.stdout)["warnings"]), run.stdout
+    finally:
+        _read_only(paths, False)
+
+
+KILL_AT_SWITCH = """
+import os, signal, sys
+import amqa.store as store_mod
+real = os.replace
+def replace(src, dst, *args, **kwargs):
+    if str(dst).endswith("CURRENT"):  # killed after the new index folder is in place, before the switch
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(src, dst, *args, **kwargs)
+store_mod.os.replace = replace
+store_mod.update_index(sys.argv[1], sys.argv[2], "hash")
+"""
+
+
+def test_10_leftovers_of_a_killed_update_are_removed_by_the_next_index(docs_copy, tmp_path):
+    from amqa.embedders import HashEmbedder
+    from amqa.store import current_index_dir, load_index, update_index
+
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    before = {p.name for p in store.iterdir()} | {p.name for p in (store / "segments").iterdir()}
+    (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers.", encoding="utf-8")
+    killed = subprocess.run([sys.executable, "-c", KILL_AT_SWITCH, str(docs_copy), str(store)], timeout=60)
+    assert killed.returncode == -9
+    left = ({p.name for p in store.iterdir()} | {p.name for p in (store / "segments").iterdir()}) - before
+    assert any(n.startswith("index-") for n in left) and any(n.startswith("seg-") for n in left), left
+    (docs_copy / "cluny.txt").unlink()  # the folder is as the index has it: the next index is up to date
+    run = _amqa("index", "--docs", str(docs_copy), "--store", str(store))
+    assert run.returncode == 0 and "up to date" in run.stdout, run.stderr
+    after = {p.name for p in store.iterdir()} | {p.name for p in (store / "segments").iterdir()}
+    assert after == before, ("leftovers no manifest names", after - before)
+    assert current_index_dir(store) is not None and len(load_index(store, HashEmbedder()).files) == 5
+
+
+LOADER = """
+import pathlib, random, sys, time
+import amqa.store as store_mod
+from amqa.embedders import HashEmbedder
+from amqa.store import load_index
+# A reader on a loaded machine: descheduled for up to PAUSE s after reading CURRENT and before opening
+# each segment, so that two rebuilds can run inside its load (on an idle machine: 1 load in 192,225).
+pause, rng = float(sys.argv[3]), random.Random(0)
+read_text, open_segment = pathlib.Path.read_text, store_mod.Segment.__init__
+def slow_read_text(self, *args, **kwargs):
+    text = read_text(self, *args, **kwargs)
+    if self.name == "CURRENT":
+        time.sleep(rng.uniform(0, pause))
+    return text
+def slow_open_segment(self, folder):
+    time.sleep(rng.uniform(0, pause))
+    open_segment(self, folder)
+pathlib.Path.read_text, store_mod.Segment.__init__ = slow_read_text, slow_open_segment
+store, until = sys.argv[1], time.monotonic() + float(sys.argv[2])
+loads = errors = 0
+while time.monotonic() < until:
+    try:
+        index = load_index(store, HashEmbedder())
+        assert index is not None and len(index.chunks) > 0, "no index"
+        index.chunks[len(index.chunks) - 1].text
+    except Exception as exc:
+        errors += 1
+        print(type(exc).__name__, exc, file=sys.stderr)
+    loads += 1
+print(loads, errors)
+"""
+
+REBUILDER = """
+import sys, time
+from amqa.store import update_index
+until = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < until:
+    update_index(sys.argv[1], sys.argv[2], "hash", rebuild=True)
+"""
+
+
+def test_11_loads_without_the_lock_never_fail_while_rebuilds_run(docs_copy, tmp_path):
+    from amqa.store import update_index
+
+    store = tmp_path / "store"
+    for p in list(docs_copy.iterdir())[2:]:  # a small folder: many rebuilds, each a new index and segment
+        p.unlink()
+    update_index(docs_copy, store, "hash")
+    seconds = "8"
+    writers = [subprocess.Popen([sys.executable, "-c", REBUILDER, str(docs_copy), str(store), seconds])
+               for _ in range(2)]
+    loader = subprocess.run([sys.executable, "-c", LOADER, str(store), seconds, "0.12"], capture_output=True,
+                            text=True, timeout=60)
+    for w in writers:
+        assert w.wait(timeout=60) == 0
+    loads, errors = (int(x) for x in loader.stdout.split())
+    assert loads > 20 and errors == 0, (loads, errors, loader.stderr[-2000:])
+
+
+HOLD_LOCK = """
+import fcntl, os, sys, time
+with open(os.path.join(sys.argv[1], ".lock"), "a+") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="advisory locks are POSIX")
+def test_12_ask_says_who_holds_the_index_lock_and_answers_from_the_current_index(docs_copy, tmp_path):
+    from amqa.store import update_index
+
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers.", encoding="utf-8")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(store), "30"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        args = ("--docs", str(docs_copy), "--store", str(store))
+        t0 = time.monotonic()
+        run = _amqa("ask", QUESTION, *args, "--json", timeout=25)
+        assert time.monotonic() - t0 < 15, "answered without waiting for the indexing process"
+        assert run.returncode == 0 and json.loads(run.stdout)["citations"], run.stderr
+        assert f"pid {holder.pid}" in " ".join(json.loads(run.stdout)["warnings"]), run.stdout
+        index = subprocess.Popen([sys.executable, "-m", "amqa.cli", "index", *args], stderr=subprocess.PIPE,
+                                 text=True, env={**os.environ, "AMQA_EMBEDDER": "hash"})
+        assert index.stderr is not None
+        line = index.stderr.readline()  # `amqa index` waits its turn, and says for what, once
+        assert line == f"amqa: waiting for another amqa process indexing {store} (pid {holder.pid})...\n", line
+        holder.kill()
+        assert index.wait(timeout=30) == 0 and index.stderr.read() == ""
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_debug_shows_the_traceback_of_an_error_otherwise_one_line(docs_copy, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    args = ("index", "--docs", str(docs_copy), "--store", str(blocker / "store"))
+    _one_line_error(_amqa(*args))
+    for run in (_amqa("--debug", *args), _amqa(*args, "--debug"), _amqa(*args, env={"AMQA_DEBUG": "1"})):
+        assert run.returncode == 1 and "Traceback (most recent call last)" in run.stderr, run.stderr
+        assert run.stderr.rstrip().splitlines()[-1].startswith("amqa: error: "), run.stderr

@@ -130,7 +130,7 @@ def test_engine_answers_from_a_store_it_cannot_update(docs_copy, tmp_path, monke
     monkeypatch.setattr(engine_mod, "update_index", read_only)
     answer = Engine(docs_copy, store, "hash", progress=False).answer("Qui dirige l'école de Besançon ?")
     assert answer.citations and "new.txt" not in {c.source for c in answer.citations}
-    assert "could not update the index" in capsys.readouterr().err
+    assert any("last good index" in w and "Permission denied" in w for w in answer.warnings), answer.warnings
 
 
 def test_files_read_by_another_reader_version_are_read_again(docs_copy, tmp_path, monkeypatch):

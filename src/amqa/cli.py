@@ -1,15 +1,17 @@
-"""The ``amqa`` command: a thin layer over the library; errors become one line, no traceback."""
+"""The ``amqa`` command: a thin layer over the library; errors become one line, no traceback (the
+traceback too with ``--debug`` or ``AMQA_DEBUG=1``)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from ._version import __version__
 from .errors import AmqaError, InvalidInputError
-from .settings import DEFAULT_K, Settings, read_api_key
+from .settings import DEFAULT_K, Settings, debug_from_env, read_api_key
 from .types import Answer, Verification
 
 EXAMPLES = """examples:
@@ -24,7 +26,12 @@ Every flag has an environment variable (AMQA_DOCS, AMQA_K, ...): see the README'
 """
 
 
+DEBUG_HELP = "on an error, show the traceback too (default: $AMQA_DEBUG)"
+
+
 def _common(p: argparse.ArgumentParser) -> None:
+    # --debug is global: accepted before the command (amqa --debug ask ...) and after it.
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     p.add_argument("--docs", metavar="DIR", type=Path,
                    help="documents folder (default: $AMQA_DOCS, else the bundled seed articles)")
     p.add_argument("--store", metavar="DIR", type=Path,
@@ -56,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="amqa", description="Offline multilingual question answering over your documents, with cited sources.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"amqa {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("ask", help="answer a question, citing the source files")
@@ -109,14 +117,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    debug = bool(getattr(args, "debug", False)) or debug_from_env()
     try:
         return COMMANDS[args.command](args)
-    except AmqaError as exc:
-        print(f"amqa: error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("amqa: interrupted (the previous index, if any, is unchanged)", file=sys.stderr)
         return 130
+    except Exception as exc:  # every error ends in one line; --debug shows where it came from
+        if debug:
+            traceback.print_exc()
+        print(f"amqa: error: {error_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def error_line(exc: BaseException) -> str:
+    """An error as one line: amqa's own say what to do; any other names itself and --debug."""
+    if isinstance(exc, AmqaError):
+        message = str(exc)
+    elif isinstance(exc, OSError) and exc.strerror:
+        where = f": '{exc.filename}'" if exc.filename else ""
+        message = f"{exc.strerror}{where} (run with --debug to see where)"
+    else:
+        message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback, and report it)"
+    return " ".join(message.split())
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -29,7 +30,7 @@ from .conversation import Turn, check_history, standalone
 from .corpus import Corpus
 from .documents import DocumentFolder, DocumentList, IndexedFile, Skipped, scan_folders
 from .embedders import Embedder, get_embedder
-from .errors import GeneratorError, InvalidInputError, NoDocumentsError
+from .errors import AmqaError, GeneratorError, IndexBusyError, InvalidInputError, NoDocumentsError
 from .llm import ChatModel, get_generator
 from .policy import AnswerPolicy, policy_for
 from .prompt import build_messages, rewrite_messages
@@ -56,6 +57,9 @@ class _Loaded:
 #: every CHECK_SPACING times its own duration (Engine._check_due).
 CHECK_ALWAYS_BELOW = 0.02
 CHECK_SPACING = 20
+#: After an update failed (a full disk, a store that cannot be written, a model that crashed), the
+#: engine answers from the index it has and tries again when a file changes, or after this many seconds.
+RETRY_FAILED_UPDATE = 300.0
 
 #: The prefix of the sources of a library folder indexed beside the documents folder.
 LIBRARY_PREFIX = "library/"
@@ -116,6 +120,12 @@ class Engine:
         # When the last folder check ended and how long it took (see _check_due).
         self._checked_at = 0.0
         self._check_seconds = 0.0
+        # Why the loaded index may be behind the folders (its last update failed, or another process is
+        # updating it): a warning on every answer until an update succeeds. And the failed update's
+        # folder state and time: not tried again until a file changes or RETRY_FAILED_UPDATE passes.
+        self._stale: str | None = None
+        self._failed: tuple[dict[str, str], float] | None = None
+        self._scan: dict[str, str] = {}
 
     # -- index -------------------------------------------------------------------------------
 
@@ -125,11 +135,33 @@ class Engine:
         with self._lock:
             current = self._loaded.corpus.index if self._loaded is not None else None
             report = update_index(self.folders, self.store, self.embedder, self.chunking, rebuild=rebuild,
-                                  progress=self.progress, on_progress=on_progress, current=current)
-            if not report.up_to_date or self._loaded is None or rebuild:
+                                  progress=self.progress, on_progress=on_progress, current=current,
+                                  on_wait=self._waiting)
+            if self._loaded is None or report.index is not current:
                 self._loaded = self._load(report.index)
             self._follow(report.index)
+            self._stale, self._failed = None, None
             return report
+
+    def _waiting(self, pid: int | None) -> None:
+        """Say once, on stderr, what an update waits for (another process holding the store's lock)."""
+        print(f"amqa: waiting for another amqa process indexing {self.store} "
+              f"(pid {pid if pid is not None else 'unknown'})...", file=sys.stderr, flush=True)
+
+    def _update_failed(self, exc: Exception) -> None:
+        """An update failed: answer from the loaded index, with a warning, until one succeeds. Not
+        when the folder itself is the problem (no document left in it, a folder gone): the old index
+        would cite files that are not there any more."""
+        if isinstance(exc, (NoDocumentsError, InvalidInputError)):
+            raise exc
+        if isinstance(exc, IndexBusyError):
+            self._stale = f"{exc}: this answer comes from the index as it was (not waiting for it)"
+            return
+        if self.settings.debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        reason = str(exc) if isinstance(exc, AmqaError) else f"{type(exc).__name__}: {exc}"
+        self._stale = f"this answer comes from the last good index: {reason}"
+        self._failed = (self._scan, time.monotonic())
 
     def _follow(self, index: IndexData | None) -> None:
         """Follow the folders from ``index`` on (None: the store's index is used as it is)."""
@@ -154,6 +186,10 @@ class Engine:
         indexed = {source: info["sha256"] for source, info in manifest["files"].items()}
         unreadable = {s["source"]: s["sha256"] for s in manifest.get("skipped_files", []) if s.get("sha256")}
         now = {f.source: f.sha256 for f in scan.files}
+        self._scan = now
+        if self._failed is not None and self._failed[0] == now and \
+                time.monotonic() - self._failed[1] < RETRY_FAILED_UPDATE:
+            return False  # the update failed on these very files: not again so soon
         return not indexed.keys() <= now.keys() or any(indexed.get(s, unreadable.get(s)) != h for s, h in now.items())
 
     def _catch_up(self, loaded: _Loaded) -> None:
@@ -161,16 +197,15 @@ class Engine:
         with self._lock:
             if self._loaded is not loaded:
                 return
-            try:
+            try:  # another process updating the store: answer from this index rather than wait
                 report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress,
-                                      current=loaded.corpus.index)
-            except OSError as exc:  # a read-only store: answer from the index it holds, and stop trying
-                print(f"amqa: could not update the index in {self.store} ({exc}); using it as it is",
-                      file=sys.stderr)
-                self._follows = False
+                                      current=loaded.corpus.index, wait=False)
+            except Exception as exc:  # whatever failed (disk full, read-only store...): keep this index
+                self._update_failed(exc)
                 return
-            if not report.up_to_date:
-                if self.progress:
+            self._stale, self._failed = None, None
+            if report.index is not loaded.corpus.index:  # changed here, or by another process
+                if self.progress and not report.up_to_date:
                     print(f"amqa: documents changed; {report.summary()}", file=sys.stderr)
                 self._loaded = self._load(report.index)
             self._follow(report.index)
@@ -196,9 +231,9 @@ class Engine:
         if loaded is None:
             with self._lock:
                 if self._loaded is None:
-                    index = self._refresh()
+                    index, follow = self._refresh()
                     self._loaded = self._load(index)
-                    self._follow(index)
+                    self._follow(self._loaded.corpus.index if follow else None)
                 loaded = self._loaded
         elif self._follows and (force_check or self._check_due()) and self._changed(loaded):
             self._catch_up(loaded)
@@ -288,29 +323,31 @@ class Engine:
         """The folder a source belongs to (the one with the longest prefix it starts with)."""
         return max((f for f in self.folders if source.startswith(f.prefix)), key=lambda f: len(f.prefix))
 
-    def _refresh(self) -> IndexData | None:
+    def _refresh(self) -> tuple[IndexData | None, bool]:
         """Before the first question: build the index if missing, else catch up with files added,
-        changed or removed since (cheap when nothing changed: one hash per file). An index built from
-        another folder, or a documents folder that is gone, is used as it is (returns None)."""
+        changed or removed since (cheap when nothing changed: one hash per file). Returns the index
+        (None: load the store's as it is) and whether to follow the folders from it: not an index
+        built from another folder, or when a documents folder is gone. When the update fails, or
+        another process is updating the store, the store's index answers, with a warning."""
         manifest = read_manifest(self.store)
         if manifest is None:
             if self.progress:
                 print(f"amqa: no index in {self.store} yet; building it from {self.docs}", file=sys.stderr)
-        elif (not all(f.path.is_dir() for f in self.folders)
-              or recorded_folders(manifest) != folders_record(self.folders)):
-            return None
+            report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress,
+                                  on_wait=self._waiting)
+            return report.index, True
+        if (not all(f.path.is_dir() for f in self.folders)
+                or recorded_folders(manifest) != folders_record(self.folders)):
+            return None, False
         try:
-            report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress)
-        except OSError as exc:
-            if manifest is None:
-                raise
-            # A read-only store still answers, from the index it holds.
-            print(f"amqa: could not update the index in {self.store} ({exc}); using it as it is",
-                  file=sys.stderr)
-            return None
-        if manifest is not None and not report.up_to_date and self.progress:
+            report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress,
+                                  wait=False)
+        except Exception as exc:
+            self._update_failed(exc)
+            return None, True
+        if not report.up_to_date and self.progress:
             print(f"amqa: documents changed since the last index; {report.summary()}", file=sys.stderr)
-        return report.index
+        return report.index, True
 
     def _load(self, index: IndexData | None) -> _Loaded:
         """The corpus, searcher and verifier over ``index``, or over the store's index when None."""
@@ -359,8 +396,11 @@ class Engine:
         if self._follows and any(not self._exists(h.chunk.source) for h in result.hits):
             state = self._state(force_check=True)  # a file went since the last check: catch up first
             result = state.searcher.search(query, k)
+        stale = self._stale
+        if stale and self._follows:  # the index is behind the folder: a file gone since is still not cited
+            result = replace(result, hits=tuple(h for h in result.hits if self._exists(h.chunk.source)))
         t2 = time.perf_counter()
-        extractive = compose(result, state.corpus, self.policy, warnings=warnings)
+        extractive = compose(result, state.corpus, self.policy, warnings=warnings + ((stale,) if stale else ()))
         extractive = replace(extractive, question=question, standalone_question=query.text,
                              citations=state.corpus.with_pages(extractive.citations))
         timings = {"load": t1 - t0, "retrieve": t2 - t1, "compose": time.perf_counter() - t2}

@@ -57,7 +57,10 @@ VARIABLES: dict[str, str] = {
     "AMQA_API_KEY": "API key for the LLM server (else OPENAI_API_KEY)",
     "AMQA_HOST": "address the web UI binds (default 127.0.0.1)",
     "AMQA_PORT": "port of the web UI (default 7860)",
+    "AMQA_DEBUG": "1: errors show their traceback (as --debug does)",
 }
+
+_TRUE = ("1", "true", "yes", "on")
 
 
 def _default_home() -> Path:
@@ -92,6 +95,8 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 7860
+    #: Errors show their traceback, not only their one-line message.
+    debug: bool = False
 
     def __post_init__(self) -> None:
         check_k(self.k)
@@ -127,6 +132,7 @@ class Settings:
                 except ValueError:
                     raise InvalidInputError(f"{name} must be {'an integer' if kind is int else 'a number'}. "
                                             f"Currently, {name} is {env[name]!r}") from None
+        values["debug"] = debug_from_env(env)
         values["api_key"] = next((env[n] for n in API_KEY_VARIABLES if env.get(n)), None)
         return cls(**values)
 
@@ -152,6 +158,13 @@ class Settings:
         digest = hashlib.sha256(key.encode()).hexdigest()[:8]
         name = docs.name or "docs"
         return Path(self.home).expanduser() / "stores" / f"{name}{'+library' if library else ''}-{digest}"
+
+
+def debug_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``AMQA_DEBUG`` asks for tracebacks (``1``, ``true``, ``yes``, ``on``). The CLI asks this
+    before anything else, so that an error in the other settings shows its traceback too."""
+    env = os.environ if environ is None else environ
+    return env.get("AMQA_DEBUG", "").strip().lower() in _TRUE
 
 
 def set_openmp_defaults() -> None:
