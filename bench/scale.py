@@ -240,12 +240,16 @@ def replicate(base_docs: Path, base_store: Path, docs: Path, store: Path, copies
             folder = store / "segments" / name
             folder.mkdir()
             for f in (base_store / "segments" / seg).iterdir():
-                if f.name != "sources.json":
+                if f.name not in ("sources.json", "segment.json"):
                     os.link(f, folder / f.name)
             sources = json.loads((base_store / "segments" / seg / "sources.json").read_text())
             for x in sources:
                 x["source"] = f"copy{i}/{x['source']}"
             (folder / "sources.json").write_text(json.dumps(sources))
+            info = json.loads((base_store / "segments" / seg / "segment.json").read_text())
+            if "sizes" in info:  # the sizes a load checks: sources.json is this copy's own
+                info["sizes"]["sources.json"] = (folder / "sources.json").stat().st_size
+            (folder / "segment.json").write_text(json.dumps(info))
             segments.append(name)
     for i in range(copies):
         for source, record in manifest["files"].items():
