@@ -15,7 +15,7 @@ files.
 | 6  | `amqa index` into a store that cannot be written (its parent a regular file, which stops root too; a read-only folder when not root) | one line quoting the store and saying what to do (`--store DIR`); `ask` on a read-only store still answers |
 | 10 | a kill between writing a new index folder (and segment) and switching `CURRENT` | the next `amqa index`, even up to date, removes the folders no manifest names (under the store's lock) |
 | 11 | loads without the lock by a descheduled reader while two processes rebuild in a loop | no load fails: retired indexes stay 60 s, and a load follows `CURRENT` when it moved |
-| 12 | `amqa ask` and `amqa index` while another process holds the store's lock | ask answers at once from the current index, with a warning naming the pid; index says once "waiting for another amqa process indexing <store> (pid N)..." and then runs |
+| 12 | `amqa ask` and `amqa index` while another process holds the store's lock | ask answers at once from the current index, with a warning naming the pid (with no index yet, it waits like index); index says once "waiting for another amqa process indexing <store> (pid N)..." and then runs |
 | debug | an error with `--debug` (before or after the command) or `AMQA_DEBUG=1` | the traceback, then the same one line; without: the one line only |
 """
 import json
@@ -462,6 +462,27 @@ def test_12_ask_says_who_holds_the_index_lock_and_answers_from_the_current_index
         assert line == f"amqa: waiting for another amqa process indexing {store} (pid {holder.pid})...\n", line
         holder.kill()
         assert index.wait(timeout=30) == 0 and index.stderr.read() == ""
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="advisory locks are POSIX")
+def test_12_ask_over_a_store_without_an_index_waits_for_the_process_building_it(docs_copy, tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(store), "30"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        ask = subprocess.Popen([sys.executable, "-m", "amqa.cli", "ask", QUESTION, "--docs", str(docs_copy),
+                                "--store", str(store)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "AMQA_EMBEDDER": "hash"})
+        assert ask.stderr is not None
+        line = ask.stderr.readline()  # nothing to answer from: it waits, and says for what
+        assert line == f"amqa: waiting for another amqa process indexing {store} (pid {holder.pid})...\n", line
+        holder.kill()
+        out, err = ask.communicate(timeout=60)
+        assert ask.returncode == 0 and "\n[1] " in out and err == "", err
     finally:
         holder.kill()
         holder.wait()

@@ -6,7 +6,8 @@ Layout of a store folder::
     .lock                        the writers' lock, with the pid of the one holding it
     index-<time>/manifest.json   format version, embedder id and dim, chunk settings, the folders read,
                                  the segments in use, the index it replaced ("previous") and when it
-                                 was published, and per file: the segment holding it, sha256,
+                                 was published (also in links.json beside it, for the garbage
+                                 collection), and per file: the segment holding it, sha256,
                                  size and mtime_ns (an unchanged size and time spare reading the file
                                  again), title, language, counts, and "pages" (where each page or slide
                                  starts in the file's text) for formats with pages
@@ -927,6 +928,9 @@ def _write_manifest(store: Path, data: IndexData) -> None:
     tmp.mkdir()
     try:
         (tmp / "manifest.json").write_text(json.dumps(data.manifest, ensure_ascii=False), encoding="utf-8")
+        # What the garbage collection needs, without parsing the manifest (megabytes for 10k files).
+        links = {key: data.manifest[key] for key in ("previous", "published", "segments")}
+        (tmp / "links.json").write_text(json.dumps(links), encoding="utf-8")
         fsync_folder(tmp)
         final = store / name
         os.rename(tmp, final)
@@ -960,9 +964,7 @@ def _collect_garbage(store: Path) -> None:
     now = time.time()
     while name is not None and name not in kept:
         try:
-            manifest = json.loads((store / name / "manifest.json").read_text(encoding="utf-8"))
-            if not isinstance(manifest, dict):
-                raise ValueError("not an object")
+            manifest = _links(store / name)
         except (OSError, ValueError, RecursionError):
             if not kept:
                 return  # the active manifest is unreadable: remove nothing
@@ -985,6 +987,22 @@ def _collect_garbage(store: Path) -> None:
     for seg in (store / "segments").glob("seg-*"):
         if seg.name not in used and not seg.name.endswith(".tmp"):
             shutil.rmtree(seg, ignore_errors=True)
+
+
+def _links(index: Path) -> dict:
+    """An index folder's ``previous``, ``published`` and ``segments``: from its small ``links.json``
+    (from the manifest for an index written before links.json was)."""
+    for name in ("links.json", "manifest.json"):
+        try:
+            links = json.loads((index / name).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            if name == "manifest.json":
+                raise
+            continue
+        if not isinstance(links, dict):
+            raise ValueError(f"{index.name}/{name} is not an object")
+        return links
+    raise FileNotFoundError(index)  # pragma: no cover
 
 
 def _remove_temporaries(store: Path) -> None:
