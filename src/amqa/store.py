@@ -535,7 +535,13 @@ def load_index(store: str | os.PathLike, embedder: Embedder,
             for seg in segments:
                 if seg.dim != dim:
                     raise SegmentError(f"segment {seg.id} holds vectors of {seg.dim} dimensions, not {dim}")
-            return IndexData(manifest, segments, path)
+            data = IndexData(manifest, segments, path)
+            counts = manifest.get("counts")
+            counts = counts if isinstance(counts, dict) else {}
+            for kind, rows in (("chunks", data.chunk_rows), ("sentences", data.sentence_rows)):
+                if counts.get(kind) not in (None, len(rows)):
+                    raise SegmentError(f"the manifest counts {counts.get(kind)} {kind}, its segments hold {len(rows)}")
+            return data
         except (SegmentError, KeyError, TypeError, ValueError, IndexError) as exc:
             if _quiet_pointer(store) != path.name and attempt < LOAD_ATTEMPTS - 1:
                 continue  # an update switched the index while we read it: read the new one
