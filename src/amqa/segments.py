@@ -327,7 +327,10 @@ def write_ivf(path: Path, vectors: np.ndarray) -> None:
     index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
     for start in range(0, n, 65536):  # in blocks: a memory-mapped matrix is never copied whole
         index.add(np.ascontiguousarray(vectors[start:start + 65536], dtype=np.float32))
-    faiss.write_index(index, str(path))
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:  # FAISS reports a failed write (a full disk) as a RuntimeError
+        raise OSError(None, f"FAISS could not write {path.name} (--debug shows its error)") from exc
 
 
 def fsync_folder(folder: Path) -> None:

@@ -594,7 +594,7 @@ def _update_failure(store: Path, exc: OSError) -> str:
     elif not inside:
         todo = f"Check '{exc.filename}', then run amqa index again"
     elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        todo = "Make that folder writable, or put the index elsewhere with --store DIR"
+        todo = f"Make '{store}' writable, or put the index elsewhere with --store DIR"
     elif code in (errno.ENOTDIR, errno.EEXIST, errno.ENOENT):
         todo = "Put the index in a folder that can be created, with --store DIR"
     else:
