@@ -10,6 +10,8 @@ files.
 | 8  | UTF-16 text with a BOM | read (tests/test_formats.py) |
 | 2  | a link to a file outside the folder | skipped with a reason (tests/test_formats.py) |
 | 3  | a FIFO named `pipe.txt` in the folder | skipped at once with "not a regular file"; indexing and answering go on |
+| 9  | an upload the index skips (a program renamed `prog.pdf`) | reported "not indexed" with the reason, the file not kept (also in the browser: tests/test_ui.py) |
+| 1c | 4 endless LLM streams in the UI, then a user's extractive question | answered at once: extractive and LLM answers have their own slots (tests/test_ui.py) |
 """
 import json
 import os
@@ -103,3 +105,23 @@ def test_3_a_fifo_in_the_folder_is_skipped_not_waited_for(tmp_path):
     index = subprocess.run([sys.executable, "-m", "amqa.cli", "index", "--docs", str(docs), "--store",
                             str(tmp_path / "store"), "--embedder", "hash"], capture_output=True, text=True, timeout=60)
     assert index.returncode == 0 and "skipped pipe.txt: not a regular file" in index.stdout
+
+
+ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 64  # a program, as `cp /bin/true prog.pdf` gives
+
+
+def test_9_an_upload_the_index_skips_is_reported_and_not_kept(docs_copy, tmp_path):
+    pytest.importorskip("gradio", reason="pip install -e '.[test]'")
+    from amqa import Engine
+    from amqa.ui import ChatHandlers
+
+    handlers = ChatHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False))
+    program, note = tmp_path / "upload-1", tmp_path / "upload-2"
+    program.write_bytes(ELF)
+    note.write_text("La médiathèque de Cluny prête des imprimantes 3D.", encoding="utf-8")
+    view = handlers.upload([(str(program), "prog.pdf"), (str(note), "note.txt")], "en")
+    message = view.message.replace("\\", "")
+    assert "Indexed note.txt" in message and "Indexed prog.pdf" not in message
+    assert "❌ not indexed 'prog.pdf'" in message and "not kept" in message
+    assert not (docs_copy / "prog.pdf").exists() and (docs_copy / "note.txt").is_file()
+    assert "prog.pdf" not in str(view.rows) and "prog.pdf" not in view.removable

@@ -126,7 +126,9 @@ class Engine:
             current = self._loaded.corpus.index if self._loaded is not None else None
             report = update_index(self.folders, self.store, self.embedder, self.chunking, rebuild=rebuild,
                                   progress=self.progress, on_progress=on_progress, current=current)
-            if not report.up_to_date or self._loaded is None or rebuild:
+            # Reload whenever a new manifest was published, even with no file added, changed or removed:
+            # a new file that was skipped changes the documents list.
+            if self._loaded is None or rebuild or report.index is not current:
                 self._loaded = self._load(report.index)
             self._follow(report.index)
             return report

@@ -62,6 +62,12 @@ STREAM_WORDS = 6
 STREAM_STEPS = 4
 STREAM_PAUSE = 0.012
 
+# Answering slots, one pool per kind of writer. Extractive answers use the CPU (2 cores here: more
+# than 4 at once only queue inside the process); LLM answers mostly wait on the server, each cut off at
+# the LLM's deadline, so a few more may stream at once without costing extractive users anything.
+EXTRACTIVE_SLOTS = 4
+LLM_SLOTS = 6
+
 #: Every piece of text of the page, in English and French. Labels go to Gradio's ``gr.I18n`` (the
 #: browser translates them); the handlers' messages are picked by the browser's language (``lang``).
 TEXTS: dict[str, dict[str, str]] = {
@@ -89,6 +95,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_title": "title", "col_file": "file", "col_folder": "folder", "col_language": "language",
         "col_pages": "pages", "col_chunks": "chunks",
         "indexed": "✅ Indexed {files} ({summary})", "no_file": "No file received.",
+        "not_indexed": "not indexed '{source}': {reason}; the file was not kept",
         "confirm_text": "Delete **{source}** from {folder}? The file is removed from the disk.",
         "deleted": "🗑️ Deleted {source} ({summary})", "pick_first": "Pick a document to delete first.",
         "reindexed": "🔄 {summary}", "reading": "Reading files", "embedding": "Embedding passages",
@@ -118,6 +125,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_title": "titre", "col_file": "fichier", "col_folder": "dossier", "col_language": "langue",
         "col_pages": "pages", "col_chunks": "passages",
         "indexed": "✅ Indexé : {files} ({summary})", "no_file": "Aucun fichier reçu.",
+        "not_indexed": "non indexé « {source} » : {reason} ; le fichier n'a pas été gardé",
         "confirm_text": "Supprimer **{source}** de {folder} ? Le fichier est effacé du disque.",
         "deleted": "🗑️ Supprimé : {source} ({summary})", "pick_first": "Choisissez d'abord un document à supprimer.",
         "reindexed": "🔄 {summary}", "reading": "Lecture des fichiers", "embedding": "Calcul des vecteurs",
@@ -560,6 +568,10 @@ class ChatHandlers:
             conv.turns.append(turn)
             conv.updated = time.time()
 
+    def is_llm(self, name: str) -> bool:
+        """Whether the writer named ``name`` is the LLM (else the answer is extractive)."""
+        return self._writer(name) != "extractive"
+
     def _writer(self, name: str) -> Any:
         generator = self.engine.generator
         return generator if generator is not None and name == generator.id else "extractive"
@@ -652,7 +664,15 @@ class ChatHandlers:
         if added:
             try:
                 report = self.engine.index(on_progress=self._progress(progress, lang))
-                lines.append(tr(lang, "indexed", files=", ".join(added), summary=self._summary(report, lang)))
+                # A file the index skipped (a program renamed .pdf, an empty or unreadable file) was not
+                # indexed: say why and do not keep it, rather than report it indexed.
+                skipped = {s.source: s.reason for s in report.skipped}
+                for source in [a for a in added if a in skipped]:
+                    added.remove(source)
+                    self.engine.remove_document(source)
+                    refused.append(tr(lang, "not_indexed", source=source, reason=skipped[source]))
+                if added:
+                    lines.append(tr(lang, "indexed", files=", ".join(added), summary=self._summary(report, lang)))
             except AmqaError as exc:
                 lines.append(f"⚠️ {exc}")
         lines += [f"❌ {r}" for r in refused]
@@ -817,15 +837,30 @@ def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], ses
         if not answered:  # another run answers this tab's questions
             yield (gr.skip(),) * len(full)
 
-    answering = dict(fn=drain, inputs=[session, lang, c["k"], c["writer"], c["show"]], outputs=full,
-                     concurrency_limit=4, show_progress="hidden")
+    def drain_if(llm: bool) -> Callable[..., Iterator[tuple]]:
+        """The answering run of one pool: it answers when the writer chosen is of its kind, else skips."""
+        def run(s: ChatSession, code: str, k: float, writer: str, show: bool) -> Iterator[tuple]:
+            if handlers.is_llm(writer) != llm:
+                yield (gr.skip(),) * len(full)
+                return
+            yield from drain(s, code, k, writer, show)
+        return run
+
+    # Two pools: extractive answers wait on the CPU, LLM answers on a remote server. In one pool of 4,
+    # 4 endless LLM streams held every slot and a 5th user's extractive question waited 120 s (issue 14).
+    inputs = [session, lang, c["k"], c["writer"], c["show"]]
+    pools = [dict(fn=drain_if(llm), inputs=inputs, outputs=full, show_progress="hidden", concurrency_id=name,
+                  concurrency_limit=limit)
+             for llm, name, limit in ((False, "extractive", EXTRACTIVE_SLOTS), (True, "llm", LLM_SLOTS))]
     ask = dict(fn=lambda q, s, code: outputs(handlers.enqueue(s, q, code)), inputs=[c["box"], session, lang],
                outputs=full, js=CLEAR_BOX_JS, queue=False, trigger_mode="multiple", show_progress="hidden")
-    c["box"].submit(**ask).then(**answering)
-    c["send"].click(**ask).then(**answering)
-    c["examples"].click(lambda sample, s, code: outputs(handlers.enqueue(s, sample[0], code)),
-                        [c["examples"], session, lang], full, queue=False, trigger_mode="multiple",
-                        show_progress="hidden").then(**answering)
+    asked = [c["box"].submit(**ask), c["send"].click(**ask),
+             c["examples"].click(lambda sample, s, code: outputs(handlers.enqueue(s, sample[0], code)),
+                                 [c["examples"], session, lang], full, queue=False, trigger_mode="multiple",
+                                 show_progress="hidden")]
+    for event in asked:
+        for pool in pools:  # both follow the question at once; the one not of its writer's kind skips
+            event.then(**pool)
     quick = dict(outputs=full, queue=False, show_progress="hidden")
     c["stop"].click(lambda s, code: outputs(handlers.stop(s, code)), [session, lang], **quick)
     c["clear"].click(lambda s, code: outputs(handlers.clear(s, code)), [session, lang], **quick)
