@@ -854,13 +854,14 @@ def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], ses
              for llm, name, limit in ((False, "extractive", EXTRACTIVE_SLOTS), (True, "llm", LLM_SLOTS))]
     ask = dict(fn=lambda q, s, code: outputs(handlers.enqueue(s, q, code)), inputs=[c["box"], session, lang],
                outputs=full, js=CLEAR_BOX_JS, queue=False, trigger_mode="multiple", show_progress="hidden")
-    asked = [c["box"].submit(**ask), c["send"].click(**ask),
+    asked = [c["box"].submit(**ask, api_name="ask"), c["send"].click(**ask),
              c["examples"].click(lambda sample, s, code: outputs(handlers.enqueue(s, sample[0], code)),
                                  [c["examples"], session, lang], full, queue=False, trigger_mode="multiple",
                                  show_progress="hidden")]
-    for event in asked:
-        for pool in pools:  # both follow the question at once; the one not of its writer's kind skips
-            event.then(**pool)
+    for i, event in enumerate(asked):
+        for pool, name in zip(pools, ("answer", "answer_llm")):  # both follow the question at once; the
+            # one not of its writer's kind skips. The Enter key's events are the named API (bench/ui_load.py).
+            event.then(**pool, api_name=name if i == 0 else None)
     quick = dict(outputs=full, queue=False, show_progress="hidden")
     c["stop"].click(lambda s, code: outputs(handlers.stop(s, code)), [session, lang], **quick)
     c["clear"].click(lambda s, code: outputs(handlers.clear(s, code)), [session, lang], **quick)
