@@ -120,6 +120,7 @@ def report(label: str, times: list[float], errors: list[str], wall: float, serve
     else:
         lat = "no answers"
     per = f", server CPU {1000 * server_cpu / len(times):.0f} ms an answer" if times else ""
+    per += f", load average {os.getloadavg()[0]:.1f}"
     print(f"{label}: {len(times)} answers, {len(errors)} errors, {lat} (wall {wall:.0f} s{per})")
     for e in errors[:5]:
         print("   ", e)
