@@ -17,6 +17,8 @@ files.
 | 11 | loads without the lock by a descheduled reader while two processes rebuild in a loop | no load fails: retired indexes stay 60 s, and a load follows `CURRENT` when it moved |
 | 12 | `amqa ask` and `amqa index` while another process holds the store's lock | ask answers at once from the current index, with a warning naming the pid (with no index yet, it waits like index); index says once "waiting for another amqa process indexing <store> (pid N)..." and then runs |
 | debug | an error with `--debug` (before or after the command) or `AMQA_DEBUG=1` | the traceback, then the same one line; without: the one line only |
+| 9  | an upload the index skips (a program renamed `prog.pdf`) | reported "not indexed" with the reason, the file not kept (also in the browser: tests/test_ui.py) |
+| 1c | 4 endless LLM streams in the UI, then a user's extractive question | answered at once: extractive and LLM answers have their own slots (tests/test_ui.py) |
 """
 import json
 import os
@@ -501,3 +503,25 @@ def test_debug_shows_the_traceback_of_an_error_otherwise_one_line(docs_copy, tmp
     for run in (_amqa("--debug", *args), _amqa(*args, "--debug"), _amqa(*args, env={"AMQA_DEBUG": "1"})):
         assert run.returncode == 1 and "Traceback (most recent call last)" in run.stderr, run.stderr
         assert run.stderr.rstrip().splitlines()[-1].startswith("amqa: error: "), run.stderr
+
+
+# --- the web UI (cases 9, 1c) -------------------------------------------------------------------------
+
+ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 64  # a program, as `cp /bin/true prog.pdf` gives
+
+
+def test_9_an_upload_the_index_skips_is_reported_and_not_kept(docs_copy, tmp_path):
+    pytest.importorskip("gradio", reason="pip install -e '.[test]'")
+    from amqa import Engine
+    from amqa.ui import ChatHandlers
+
+    handlers = ChatHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False))
+    program, note = tmp_path / "upload-1", tmp_path / "upload-2"
+    program.write_bytes(ELF)
+    note.write_text("La médiathèque de Cluny prête des imprimantes 3D.", encoding="utf-8")
+    view = handlers.upload([(str(program), "prog.pdf"), (str(note), "note.txt")], "en")
+    message = view.message.replace("\\", "")
+    assert "Indexed note.txt" in message and "Indexed prog.pdf" not in message
+    assert "❌ not indexed 'prog.pdf'" in message and "not kept" in message
+    assert not (docs_copy / "prog.pdf").exists() and (docs_copy / "note.txt").is_file()
+    assert "prog.pdf" not in str(view.rows) and "prog.pdf" not in view.removable

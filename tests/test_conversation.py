@@ -25,7 +25,8 @@ def turns(*questions: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("question", ["Et quand ?", "And where?", "Qui le dirige ?", "How many students will it have?",
-                                      "Et à Cluny ?", "What about its budget?"])
+                                      "Et à Cluny ?", "What about its budget?", "Avec quel ministère marocain ?",
+                                      "With which partner?"])
 def test_follow_ups_are_recognised(question):
     assert is_follow_up(question)
     resolved = standalone(question, turns(MOROCCO))
@@ -62,6 +63,8 @@ def test_the_single_questions_of_every_set_stand_alone_after_any_question():
 
 
 @pytest.mark.parametrize("question", ["Comment configurer le pare-feu ?", "Y a-t-il un campus à Rabat ?",
+                                      "Dans quel fichier se trouve la configuration du réseau ?",
+                                      "With which command are packages installed from the archive?",
                                       "Puis-je installer Debian sans réseau ?", "Ou se trouve le fichier de configuration ?",
                                       "Which command lists the files that changed since they were installed?"])
 def test_articles_inversions_and_idioms_are_no_follow_up_cues(question):

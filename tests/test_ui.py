@@ -373,6 +373,18 @@ def test_upload_with_a_path_in_its_name_is_refused(page, server):
     assert not (server["docs"].parent.parent / "evil.txt").exists()
 
 
+def test_an_upload_the_index_skips_is_reported_not_indexed(page, server):
+    # Issue 14, case 9: a program renamed .pdf was reported "Indexed" and kept.
+    open_documents(page)
+    page.locator("#amqa-upload input[type=file]").set_input_files(files=[{
+        "name": "prog.pdf", "mimeType": "application/pdf", "buffer": b"\x7fELF\x02\x01\x01\x00" + bytes(4096)}])
+    result = page.locator("#amqa-upload-result")
+    result.get_by_text("not indexed").wait_for(timeout=60_000)
+    assert "prog.pdf" in result.inner_text() and "Indexed" not in result.inner_text()
+    assert not (server["docs"] / "prog.pdf").exists()
+    assert "prog.pdf" not in page.locator("#amqa-docs-table").inner_text()
+
+
 def test_more_simultaneous_users_than_answer_slots_all_get_answers(browser, server):
     # One user more than the chat's concurrency limit (4): every slot is busy and one question waits
     # in the queue. (Each Gradio page costs about 3 s of CPU to load on 2 cores: 5 users, not 8.)
@@ -560,3 +572,59 @@ def test_amqa_serve_does_not_advise_share_true(tmp_path):
         out, _ = proc.communicate(timeout=30)
     assert f"serving on http://127.0.0.1:{port}" in out
     assert "share=True" not in out and "public link" not in out
+
+
+@pytest.fixture(scope="module")
+def endless_llm_server(tmp_path_factory, seed_store):
+    """The UI with an LLM writer whose every reply streams a word every 0.5 s until its 90 s deadline."""
+    from amqa import Engine
+    from amqa.llm import OpenAIChat
+    from amqa.ui import build_app, serve
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_llm import ENDLESS, FakeLLM
+
+    base = tmp_path_factory.mktemp("endless-ui")
+    docs = base / "docs"
+    shutil.copytree(ROOT / "seeds", docs)
+    llm = FakeLLM()
+    llm.reply(ENDLESS)
+    engine = Engine(docs, seed_store, progress=False, settings=own_settings(base),
+                    generator=OpenAIChat(llm.url, "slow-model", timeout=90))
+    app = build_app(engine)
+    port = free_port()
+    serve(app, "127.0.0.1", port, block=False)
+    yield {"url": f"http://127.0.0.1:{port}/", "llm": llm}
+    app.close()
+    llm.close()
+
+
+def choose_writer(page, name: str) -> None:
+    page.get_by_role("button", name="Settings ▼").click()
+    page.locator("#amqa-writer input").click()
+    page.get_by_role("option", name=name).click()
+
+
+def test_endless_llm_streams_do_not_hold_up_extractive_answers(browser, endless_llm_server):
+    # Issue 14: 4 endless LLM streams held every answering slot; a 5th user's extractive question
+    # then waited for the LLM's deadline.
+    llm = endless_llm_server["llm"]
+    streaming = [open_page(browser, endless_llm_server["url"]) for _ in range(4)]
+    for p in streaming:
+        submit(p, "Où se trouve le campus marocain ?")
+    deadline = time.monotonic() + 60
+    while len(llm.requests) < 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(llm.requests) == 4, "the 4 LLM answers did not all start"
+    page = open_page(browser, endless_llm_server["url"])
+    choose_writer(page, "extractive")
+    t0 = time.perf_counter()
+    wait_done(page, submit(page, "Combien d'entreprises compte le bassin de Montbéliard ?"), timeout=30_000)
+    took = time.perf_counter() - t0
+    bot = bots(page).last.inner_text()
+    assert bot.startswith("D'après les documents") and "2.900" in bot, bot
+    assert all(done(p) == 0 for p in streaming), "an LLM answer ended before its deadline"
+    for p in streaming + [page]:
+        p.locator("#amqa-stop").click()
+        p.context.close()
+    assert took < 30, f"{took:.1f} s"

@@ -281,6 +281,20 @@ def test_two_tabs_answering_at_once_keep_their_own_conversations(handlers):
     assert "2.900" in bot(results["b"]) and "2.900" not in bot(results["a"])
 
 
+def test_an_extractive_answer_comes_in_one_view_while_others_are_being_answered(handlers):
+    alone = ChatSession()
+    views = ask(handlers, alone, MOROCCO)[1:]
+    assert len(views) > 2 and "Rabat" in bot(views[-1])  # shown as it starts, then in steps
+    busy, other = ChatSession(), ChatSession()
+    handlers.enqueue(other, MONTBELIARD, "en")
+    running = handlers.drain(other, "en", 5, "extractive", False)
+    next(running)  # another tab's answer is being written
+    views = ask(handlers, busy, MOROCCO)[1:]
+    assert len(views) == 1 and "Rabat" in bot(views[0]) and 'data-done="1"' in views[0].status
+    assert "2.900" in bot(list(running)[-1])
+    assert handlers.answering == 0
+
+
 def test_stop_does_not_wait_for_a_silent_writer(handlers, monkeypatch):
     """An LLM can be silent for a minute before its first word: Stop ends the answer at once anyway."""
     def silent(question, k=None, generator=None, *, history=None):

@@ -137,7 +137,9 @@ class Engine:
             report = update_index(self.folders, self.store, self.embedder, self.chunking, rebuild=rebuild,
                                   progress=self.progress, on_progress=on_progress, current=current,
                                   on_wait=self._waiting)
-            if self._loaded is None or report.index is not current:
+            # Reload whenever a new manifest was published, even with no file added, changed or removed:
+            # a new file that was skipped changes the documents list.
+            if self._loaded is None or rebuild or report.index is not current:
                 self._loaded = self._load(report.index)
             self._follow(report.index)
             self._stale, self._failed = None, None

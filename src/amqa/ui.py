@@ -23,6 +23,7 @@ the page, so HTML or ``<script>`` inside a document or a question is shown as te
 """
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import logging
@@ -62,6 +63,12 @@ STREAM_WORDS = 6
 STREAM_STEPS = 4
 STREAM_PAUSE = 0.012
 
+# Answering slots, one pool per kind of writer. Extractive answers use the CPU (2 cores here: more
+# than 4 at once only queue inside the process); LLM answers mostly wait on the server, each cut off at
+# the LLM's deadline, so a few more may stream at once without costing extractive users anything.
+EXTRACTIVE_SLOTS = 4
+LLM_SLOTS = 6
+
 #: Every piece of text of the page, in English and French. Labels go to Gradio's ``gr.I18n`` (the
 #: browser translates them); the handlers' messages are picked by the browser's language (``lang``).
 TEXTS: dict[str, dict[str, str]] = {
@@ -89,6 +96,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_title": "title", "col_file": "file", "col_folder": "folder", "col_language": "language",
         "col_pages": "pages", "col_chunks": "chunks",
         "indexed": "✅ Indexed {files} ({summary})", "no_file": "No file received.",
+        "not_indexed": "not indexed '{source}': {reason}; the file was not kept",
         "confirm_text": "Delete **{source}** from {folder}? The file is removed from the disk.",
         "deleted": "🗑️ Deleted {source} ({summary})", "pick_first": "Pick a document to delete first.",
         "reindexed": "🔄 {summary}", "reading": "Reading files", "embedding": "Embedding passages",
@@ -118,6 +126,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_title": "titre", "col_file": "fichier", "col_folder": "dossier", "col_language": "langue",
         "col_pages": "pages", "col_chunks": "passages",
         "indexed": "✅ Indexé : {files} ({summary})", "no_file": "Aucun fichier reçu.",
+        "not_indexed": "non indexé « {source} » : {reason} ; le fichier n'a pas été gardé",
         "confirm_text": "Supprimer **{source}** de {folder} ? Le fichier est effacé du disque.",
         "deleted": "🗑️ Supprimé : {source} ({summary})", "pick_first": "Choisissez d'abord un document à supprimer.",
         "reindexed": "🔄 {summary}", "reading": "Lecture des fichiers", "embedding": "Calcul des vecteurs",
@@ -203,10 +212,10 @@ def esc_lines(text: str) -> str:
 def chat_text(text: str) -> str:
     """A chat message shown as plain text. The chat renders Markdown, so every Markdown and HTML
     special character is backslash-escaped: ``<script>`` shows as text and is never parsed as a tag."""
-    return "".join("\\" + ch if ch in _MD_SPECIALS else ch for ch in text)
+    return _MD_SPECIALS.sub(r"\\\g<0>", text)
 
 
-_MD_SPECIALS = set("\\`*_{}[]()#+-.!|~<>&\"'")
+_MD_SPECIALS = re.compile(r"[\\`*_{}\[\]()#+\-.!|~<>&\"']")
 _MARKER = re.compile(r"\\\[(\d+)\\\]")  # an [n] marker as chat_text escapes it
 
 
@@ -253,6 +262,9 @@ def source_html(s: SourceRef, anchor: str, lang: str) -> str:
             f"<blockquote>{_marked(s.quote, s.marks, 'strong')}</blockquote>{passage}</div>")
 
 
+# Every view of a conversation shows all its turns, and a view is sent at each step of an answer: a
+# settled turn is rendered once (16 users x 5 questions: 1,160 renderings for 100 answers before).
+@functools.lru_cache(maxsize=1024)
 def turn_html(turn: Turn, anchor: str, lang: str) -> str:
     """An answer as the chat shows it: its text (escaped Markdown, answering words in bold, ``[n]``
     linked to its sources), the question searched when the conversation changed it, then its sources
@@ -399,6 +411,7 @@ class ChatHandlers:
         self.max_upload_bytes = max_upload_bytes
         self.writers = ["extractive"] + ([engine.generator.id] if engine.generator is not None else [])
         self.lock = threading.Lock()
+        self.answering = 0  # sessions answering now, all pools
 
     # -- views ---------------------------------------------------------------------------------
 
@@ -467,26 +480,31 @@ class ChatHandlers:
             if session.busy or not session.pending:
                 return
             session.busy = True
+            self.answering += 1
         try:
             while True:
                 with self.lock:
                     if not session.pending:
-                        session.busy = False
-                        session.live = None
                         return
                     item = session.pending.popleft()
                     session.stop.clear()
                     session.live = (item, "")
                     view = self._view(session, lang, "")
-                yield view
-                yield from self._answer(session, item, lang, int(k_value), writer, show_passages)
+                    # The extractive answer takes milliseconds: shown as it starts and in steps only while
+                    # the server has nobody else to answer. Each view sent costs the server about 15 ms
+                    # of its one event loop; 16 users at once: 77-89 ms of CPU an answer with 5 views.
+                    busy = not self.is_llm(writer) and self.answering > 1
+                if not busy:
+                    yield view
+                yield from self._answer(session, item, lang, int(k_value), writer, show_passages, steps=not busy)
         finally:  # also when the page goes away mid-answer
             with self.lock:
                 session.busy = False
                 session.live = None
+                self.answering -= 1
 
     def _answer(self, session: ChatSession, item: Pending, lang: str, k: int, writer: str,
-                show_passages: bool) -> Iterator[ChatView]:
+                show_passages: bool, steps: bool = True) -> Iterator[ChatView]:
         conv = session.conversation(item.conversation)
         history = conv.history() if conv is not None else []
         answer, draft, stopped = None, "", False
@@ -521,7 +539,7 @@ class ChatHandlers:
         note = tr(lang, "llm_not_shown", reason=answer.verification_reason) \
             if answer.verification is Verification.FALLBACK else ""
         turn = Turn.from_answer(item.question, answer, note)
-        if not draft:  # the extractive answer arrives whole: show it in a few steps
+        if not draft and steps:  # the extractive answer arrives whole: show it in a few steps
             words = turn.text.split(" ")
             step = max(STREAM_WORDS, -(-len(words) // STREAM_STEPS))
             for i in range(step, len(words), step):
@@ -559,6 +577,10 @@ class ChatHandlers:
         if conv is not None:
             conv.turns.append(turn)
             conv.updated = time.time()
+
+    def is_llm(self, name: str) -> bool:
+        """Whether the writer named ``name`` is the LLM (else the answer is extractive)."""
+        return self._writer(name) != "extractive"
 
     def _writer(self, name: str) -> Any:
         generator = self.engine.generator
@@ -652,7 +674,15 @@ class ChatHandlers:
         if added:
             try:
                 report = self.engine.index(on_progress=self._progress(progress, lang))
-                lines.append(tr(lang, "indexed", files=", ".join(added), summary=self._summary(report, lang)))
+                # A file the index skipped (a program renamed .pdf, an empty or unreadable file) was not
+                # indexed: say why and do not keep it, rather than report it indexed.
+                skipped = {s.source: s.reason for s in report.skipped}
+                for source in [a for a in added if a in skipped]:
+                    added.remove(source)
+                    self.engine.remove_document(source)
+                    refused.append(tr(lang, "not_indexed", source=source, reason=skipped[source]))
+                if added:
+                    lines.append(tr(lang, "indexed", files=", ".join(added), summary=self._summary(report, lang)))
             except AmqaError as exc:
                 lines.append(f"⚠️ {exc}")
         lines += [f"❌ {r}" for r in refused]
@@ -817,15 +847,31 @@ def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], ses
         if not answered:  # another run answers this tab's questions
             yield (gr.skip(),) * len(full)
 
-    answering = dict(fn=drain, inputs=[session, lang, c["k"], c["writer"], c["show"]], outputs=full,
-                     concurrency_limit=4, show_progress="hidden")
+    def drain_if(llm: bool) -> Callable[..., Iterator[tuple]]:
+        """The answering run of one pool: it answers when the writer chosen is of its kind, else skips."""
+        def run(s: ChatSession, code: str, k: float, writer: str, show: bool) -> Iterator[tuple]:
+            if handlers.is_llm(writer) != llm:
+                yield (gr.skip(),) * len(full)
+                return
+            yield from drain(s, code, k, writer, show)
+        return run
+
+    # Two pools: extractive answers wait on the CPU, LLM answers on a remote server. In one pool of 4,
+    # 4 endless LLM streams held every slot and a 5th user's extractive question waited 120 s (issue 14).
+    inputs = [session, lang, c["k"], c["writer"], c["show"]]
+    pools = [dict(fn=drain_if(llm), inputs=inputs, outputs=full, show_progress="hidden", concurrency_id=name,
+                  concurrency_limit=limit)
+             for llm, name, limit in ((False, "extractive", EXTRACTIVE_SLOTS), (True, "llm", LLM_SLOTS))]
     ask = dict(fn=lambda q, s, code: outputs(handlers.enqueue(s, q, code)), inputs=[c["box"], session, lang],
                outputs=full, js=CLEAR_BOX_JS, queue=False, trigger_mode="multiple", show_progress="hidden")
-    c["box"].submit(**ask).then(**answering)
-    c["send"].click(**ask).then(**answering)
-    c["examples"].click(lambda sample, s, code: outputs(handlers.enqueue(s, sample[0], code)),
-                        [c["examples"], session, lang], full, queue=False, trigger_mode="multiple",
-                        show_progress="hidden").then(**answering)
+    asked = [c["box"].submit(**ask, api_name="ask"), c["send"].click(**ask),
+             c["examples"].click(lambda sample, s, code: outputs(handlers.enqueue(s, sample[0], code)),
+                                 [c["examples"], session, lang], full, queue=False, trigger_mode="multiple",
+                                 show_progress="hidden")]
+    for i, event in enumerate(asked):
+        for pool, name in zip(pools, ("answer", "answer_llm")):  # both follow the question at once; the
+            # one not of its writer's kind skips. The Enter key's events are the named API (bench/ui_load.py).
+            event.then(**pool, api_name=name if i == 0 else None)
     quick = dict(outputs=full, queue=False, show_progress="hidden")
     c["stop"].click(lambda s, code: outputs(handlers.stop(s, code)), [session, lang], **quick)
     c["clear"].click(lambda s, code: outputs(handlers.clear(s, code)), [session, lang], **quick)
