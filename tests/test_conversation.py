@@ -25,7 +25,7 @@ def turns(*questions: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("question", ["Et quand ?", "And where?", "Qui le dirige ?", "How many students will it have?",
-                                      "Et à Cluny ?", "What about its budget?", "Avec quel ministère marocain ?",
+                                      "Et à Cluny ?", "What about its budget?", "Avec quel ministère français ?",
                                       "With which partner?"])
 def test_follow_ups_are_recognised(question):
     assert is_follow_up(question)
