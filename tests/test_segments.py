@@ -267,3 +267,26 @@ def test_a_large_folder_is_checked_less_often_but_a_gone_file_is_never_cited(doc
     answer = engine.answer(question)
     assert "cluny.txt" not in {c.source for c in answer.citations} | {h.chunk.source for h in answer.hits}
     assert "cluny.txt" not in engine.manifest["files"]
+
+
+def test_questions_run_numpy_blas_on_one_thread(hash_engine, monkeypatch):
+    """While a question is searched and answered, numpy's BLAS runs on one thread (a second one only
+    waits for a busy core: 16 ms instead of 0.06 ms for one product); after it, the limit is back."""
+    from threadpoolctl import ThreadpoolController
+
+    def numpy_blas_threads() -> list[int]:  # numpy's own OpenBLAS (a wheel's: in numpy.libs)
+        return [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers
+                if "numpy" in lib.filepath]
+
+    before = numpy_blas_threads()
+    seen: list[list[int]] = []
+    real = Searcher.dense_parts
+
+    def spy(self, vector, rows):
+        seen.append(numpy_blas_threads())
+        return real(self, vector, rows)
+
+    monkeypatch.setattr(Searcher, "dense_parts", spy)
+    hash_engine.answer("Combien d'apprentis sont formés ?")
+    assert seen and all(threads == [1] for threads in seen)
+    assert numpy_blas_threads() == before

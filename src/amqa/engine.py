@@ -38,6 +38,7 @@ from .settings import MAX_QUESTION_CHARS, Settings, bundled_seeds, check_k
 from .store import (IndexData, IndexReport, ProgressCallback, folders_record, known_stamps, load_index, read_manifest,
                     recorded_folders, update_index)
 from .text import clean_text, detect_language
+from .threads import one_blas_thread
 from .types import Answer, Outcome, Query, SearchResult, Verification
 from .uploads import MAX_UPLOAD_BYTES, add_file, remove_file
 from .verification import Verifier
@@ -355,12 +356,13 @@ class Engine:
         state = self._state()
         t1 = time.perf_counter()
         query, llm_failure = self._standalone_query(state, question, turns, llm)
-        result = state.searcher.search(query, k)
-        if self._follows and any(not self._exists(h.chunk.source) for h in result.hits):
-            state = self._state(force_check=True)  # a file went since the last check: catch up first
+        with one_blas_thread():
             result = state.searcher.search(query, k)
-        t2 = time.perf_counter()
-        extractive = compose(result, state.corpus, self.policy, warnings=warnings)
+            if self._follows and any(not self._exists(h.chunk.source) for h in result.hits):
+                state = self._state(force_check=True)  # a file went since the last check: catch up first
+                result = state.searcher.search(query, k)
+            t2 = time.perf_counter()
+            extractive = compose(result, state.corpus, self.policy, warnings=warnings)
         extractive = replace(extractive, question=question, standalone_question=query.text,
                              citations=state.corpus.with_pages(extractive.citations))
         timings = {"load": t1 - t0, "retrieve": t2 - t1, "compose": time.perf_counter() - t2}

