@@ -444,6 +444,7 @@ class Segment:
         self._codes: tuple[list[str], np.ndarray] | None = None
         self._totals: tuple[np.ndarray, np.ndarray] | None = None
         self._searchers: dict[str, VectorSearch] = {}
+        self._held: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     src_chunks: np.ndarray
@@ -521,18 +522,42 @@ class Segment:
         return Chunk(id=f"{source}#{ordinal}", source=source, ordinal=ordinal, start=start, end=end, text=text,
                      title=self.titles[fi], language=self.languages[fi], sentences=sentences)
 
+    def held_vectors(self, kind: str) -> np.ndarray | None:
+        """This segment's ``"chunks"`` or ``"sentences"`` vectors when it holds them in memory (read
+        whole on first use), else None: they are then read a run of rows at a time (:class:`RowReader`).
+
+        Chunk vectors are always held: a question reads those of its 200 to 300 candidate chunks, one
+        scattered read each, while they are 1.5 KB a chunk (192 MB at 125k chunks, 1.5 GB at 1M);
+        sentence vectors (6 to 7 a chunk) only below :data:`ANN_THRESHOLD`, where exact search needs
+        them all anyway."""
+        if kind == "sentences" and kind in self.ann:
+            return None
+        found = self._held.get(kind)
+        if found is None:
+            with self._lock:
+                found = self._held.get(kind)
+                if found is None:
+                    found = self._held[kind] = self.readers[kind].all()
+        return found
+
+    def take(self, kind: str, rows: np.ndarray) -> np.ndarray:
+        """Vectors ``rows`` of ``kind`` as a new float32 array, from memory when held."""
+        held = self.held_vectors(kind)
+        return held[rows] if held is not None else self.readers[kind].take(rows)
+
     def searcher(self, kind: str) -> "VectorSearch":
         """The nearest-neighbour search over this segment's ``"chunks"`` or ``"sentences"`` vectors."""
         found = self._searchers.get(kind)
         if found is None:
+            vectors = None if kind in self.ann else self.held_vectors(kind)  # small: exact, in memory
             with self._lock:
                 found = self._searchers.get(kind)
                 if found is None:
                     if kind in self.ann:
                         fd = self._ivf_fds[kind]
                         found = VectorSearch(None, os.pread(fd, os.fstat(fd).st_size, 0))
-                    else:  # small: held in memory, read once
-                        found = VectorSearch(self.readers[kind].all(), None)
+                    else:
+                        found = VectorSearch(vectors, None)
                     self._searchers[kind] = found
         return found
 
