@@ -9,7 +9,8 @@ build time, disk size, cold `amqa ask` wall time (a new process, median of 3), E
 answer p50/p95 (60 questions after 10 warm-ups), the unchanged-folder check, adding and removing one
 file, the running RSS after the questions and the peak RSS during an update (the kernel's high-water
 mark reset just before), and the recall@10 of the search against exact search (the exact top 10 of
-the whole index among the candidates the search keeps, chunk and sentence vectors, hashed questions).
+the whole index among the candidates the search keeps, ties counted; chunk and sentence vectors, the
+70 questions hashed).
 Each phase runs in its own process, so that one's memory does not count for the next.
 """
 from __future__ import annotations
@@ -198,22 +199,28 @@ def phase_serve(docs: Path, store: Path) -> dict:
     assert report.removed == ["added/one.txt"]
     # Approximate search against exact search, on questions of the indexed kind (hash vectors): the
     # exact top 10 of the whole live index, per kind, among the candidates the search keeps (they are
-    # then scored exactly), over every segment as a question searches them.
+    # then scored exactly), over every segment as a question searches them. A candidate as similar as
+    # the 10th exact one counts too (as ann-benchmarks counts): the generated text repeats sentences,
+    # and a replicated store holds each vector once per copy, so the top 10 is often a draw of ties.
     hasher = engine.embedder.passages  # type: ignore[attr-defined]
     index = engine.corpus.index
-    qvecs = hasher.embed(qs[:20], "query")
-    for kind, rows in (("chunks", index.chunk_rows), ("sentences", index.sentence_rows)):
-        exact = exact_top(index, kind, rows, qvecs, 10)
-        found = [engine.searcher._nearest(v, kind, rows) for v in qvecs]
-        out[f"recall10_{kind}"] = float(np.mean([len(set(e.tolist()) & set(f.tolist())) / len(e)
-                                                 for e, f in zip(exact, found)]))
+    qvecs = hasher.embed(qs, "query")
+    for kind, rows, table in (("chunks", index.chunk_rows, index.chunk_vectors),
+                              ("sentences", index.sentence_rows, index.sentence_vectors)):
+        recalls = []
+        for q, (_, top_sims) in zip(qvecs, exact_top(index, kind, rows, qvecs, 10)):
+            found = engine.searcher._nearest(q, kind, rows)
+            reached = int((table[found] @ q >= top_sims[-1] - 1e-6).sum())
+            recalls.append(min(reached, len(top_sims)) / len(top_sims))
+        out[f"recall10_{kind}"] = float(np.mean(recalls))
     out["segments"] = len(engine.corpus.index.segments)
     return out
 
 
-def exact_top(index, kind: str, rows, queries: np.ndarray, k: int) -> list[np.ndarray]:
-    """The logical rows of the ``k`` live vectors of ``kind`` nearest each query, by exact search,
-    reading each segment's vectors a block at a time (the whole index is never in memory)."""
+def exact_top(index, kind: str, rows, queries: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(logical rows, similarities) of the ``k`` live vectors of ``kind`` nearest each query, best
+    first, by exact search, reading each segment's vectors a block at a time (the whole index is never
+    in memory)."""
     best = [(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)) for _ in queries]
     for s, seg in enumerate(index.segments):
         reader = seg.readers[kind]
@@ -231,7 +238,7 @@ def exact_top(index, kind: str, rows, queries: np.ndarray, k: int) -> list[np.nd
                 v = np.concatenate([best[i][1], sims[i]])
                 top = np.argsort(-v, kind="stable")[:k]
                 best[i] = (r[top], v[top])
-    return [b[0] for b in best]
+    return best
 
 
 def replicate(base_docs: Path, base_store: Path, docs: Path, store: Path, copies: int) -> None:
@@ -335,7 +342,7 @@ def table(rows: list[dict]) -> str:
             ("running RSS", lambda r: f"{r['rss_mib']:.0f} MiB"),
             ("peak RSS during the update", lambda r: f"{r['update_peak_mib']:.0f} MiB "
                                                      f"({r['update_peak_mib'] / r['rss_mib']:.2f}x running)"),
-            ("segments; recall@10 against exact search, chunks / sentences",
+            ("segments; recall@10 against exact search (ties counted), chunks / sentences",
              lambda r: f"{r['segments']}; {r['recall10_chunks']:.3f} / {r['recall10_sentences']:.3f}")]
     for name, fmt in spec:
         lines.append(f"| {name} | " + " | ".join(fmt(r) for r in rows) + " |")
