@@ -267,3 +267,65 @@ def test_a_large_folder_is_checked_less_often_but_a_gone_file_is_never_cited(doc
     answer = engine.answer(question)
     assert "cluny.txt" not in {c.source for c in answer.citations} | {h.chunk.source for h in answer.hits}
     assert "cluny.txt" not in engine.manifest["files"]
+
+
+def test_questions_run_numpy_blas_on_one_thread(hash_engine, monkeypatch):
+    """While a question is searched and answered, numpy's BLAS runs on one thread (a second one only
+    waits for a busy core: 16 ms instead of 0.06 ms for one product); after it, the limit is back."""
+    from threadpoolctl import ThreadpoolController
+
+    def numpy_blas_threads() -> list[int]:  # numpy's own OpenBLAS (a wheel's: in numpy.libs)
+        return [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers
+                if "numpy" in lib.filepath]
+
+    before = numpy_blas_threads()
+    seen: list[list[int]] = []
+    real = Searcher.dense_parts
+
+    def spy(self, vector, rows):
+        seen.append(numpy_blas_threads())
+        return real(self, vector, rows)
+
+    monkeypatch.setattr(Searcher, "dense_parts", spy)
+    hash_engine.answer("Combien d'apprentis sont formés ?")
+    assert seen and all(threads == [1] for threads in seen)
+    assert numpy_blas_threads() == before
+
+
+def test_a_large_segment_scans_a_quarter_of_its_lists(tmp_path):
+    """recall@10 >= 0.98 against exact search took a quarter of the IVF lists on the benchmark's
+    vectors (segments.py): a search scans that many, with no cap (128 lists gave 0.92-0.94)."""
+    import faiss
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((20_000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    segments_mod.write_ivf(tmp_path / "v.ivf", vectors)
+    nlist = faiss.extract_index_ivf(faiss.read_index(str(tmp_path / "v.ivf"))).nlist
+    assert nlist // 4 > 128
+    search = segments_mod.VectorSearch(None, tmp_path / "v.ivf")
+    faiss.cvar.indexIVF_stats.reset()
+    rows, _ = search.search(vectors[7], 10)
+    assert 7 in rows.tolist()
+    assert faiss.cvar.indexIVF_stats.nlist == nlist // 4
+
+
+def test_chunk_vectors_are_held_sentence_vectors_of_a_large_segment_read_by_rows(docs_copy, tmp_path, monkeypatch):
+    """A question's 200-300 candidate chunks need their vectors: they are held in memory (read once),
+    not read one scattered row at a time (5 ms of an answer at 100k chunks under load); the sentence
+    vectors of a segment with an IVF index (6-7 per chunk) stay on disk, read by rows."""
+    monkeypatch.setattr(segments_mod, "ANN_THRESHOLD", 20)
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    engine = Engine(docs_copy, store, "hash", progress=False)
+    first = engine.answer(QUESTIONS[0])
+    reads: dict[str, list[int]] = {"chunks": [], "sentences": []}
+    for seg in engine.corpus.index.segments:
+        assert seg.ann == {"chunks", "sentences"} and seg.held_vectors("sentences") is None
+        for kind, reader in seg.readers.items():
+            real = reader.take
+            monkeypatch.setattr(reader, "take", lambda rows, real=real, kind=kind: reads[kind].append(len(rows))
+                                or real(rows))
+    again = engine.answer(QUESTIONS[0])
+    assert [c.text for c in again.citations] == [c.text for c in first.citations]
+    assert reads["chunks"] == [] and reads["sentences"]

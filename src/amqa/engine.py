@@ -39,6 +39,7 @@ from .settings import MAX_QUESTION_CHARS, Settings, bundled_seeds, check_k
 from .store import (IndexData, IndexReport, ProgressCallback, folders_record, known_stamps, load_index, read_manifest,
                     recorded_folders, update_index)
 from .text import clean_text, detect_language
+from .threads import one_blas_thread
 from .types import Answer, Outcome, Query, SearchResult, Verification
 from .uploads import MAX_UPLOAD_BYTES, add_file, remove_file
 from .verification import Verifier
@@ -394,15 +395,16 @@ class Engine:
         state = self._state()
         t1 = time.perf_counter()
         query, llm_failure = self._standalone_query(state, question, turns, llm)
-        result = state.searcher.search(query, k)
-        if self._follows and any(not self._exists(h.chunk.source) for h in result.hits):
-            state = self._state(force_check=True)  # a file went since the last check: catch up first
+        with one_blas_thread():
             result = state.searcher.search(query, k)
-        stale = self._stale
-        if stale and self._follows:  # the index is behind the folder: a file gone since is still not cited
-            result = replace(result, hits=tuple(h for h in result.hits if self._exists(h.chunk.source)))
-        t2 = time.perf_counter()
-        extractive = compose(result, state.corpus, self.policy, warnings=warnings + ((stale,) if stale else ()))
+            if self._follows and any(not self._exists(h.chunk.source) for h in result.hits):
+                state = self._state(force_check=True)  # a file went since the last check: catch up first
+                result = state.searcher.search(query, k)
+            stale = self._stale
+            if stale and self._follows:  # the index is behind the folder: a file gone since is still not cited
+                result = replace(result, hits=tuple(h for h in result.hits if self._exists(h.chunk.source)))
+            t2 = time.perf_counter()
+            extractive = compose(result, state.corpus, self.policy, warnings=warnings + ((stale,) if stale else ()))
         extractive = replace(extractive, question=question, standalone_question=query.text,
                              citations=state.corpus.with_pages(extractive.citations))
         timings = {"load": t1 - t0, "retrieve": t2 - t1, "compose": time.perf_counter() - t2}

@@ -12,6 +12,7 @@ from .embedders import Embedder
 from .fusion import Ranking, weighted_rrf
 from .store import LiveRows
 from .text import detect_language, tokenize
+from .threads import one_blas_thread
 from .types import Hit, Query, SearchResult
 
 # Fusion, measured on XQuAD and on eval/questions.jsonl (see eval/README.md, "Tuning"). Plain RRF lets
@@ -63,6 +64,10 @@ class Searcher:
     def search(self, question: str | Query, k: int = 5) -> SearchResult:
         """The ``k`` best chunks for the question, with the query they were found for."""
         query = question if isinstance(question, Query) else self.query(question)
+        with one_blas_thread():  # small products: a second BLAS thread only waits on busy cores
+            return self._search(query, k)
+
+    def _search(self, query: Query, k: int) -> SearchResult:
         chunks = self.corpus.chunks
         has_language = query.language in self.corpus.languages
         if not chunks:

