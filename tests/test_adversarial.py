@@ -168,6 +168,8 @@ def test_4_a_full_disk_ends_index_in_one_line_and_ask_answers_from_the_last_good
         answer = json.loads(run.stdout)
         assert answer["citations"], answer
         assert any("last good index" in w and "File too large" in w for w in answer["warnings"]), answer["warnings"]
+    run = _amqa("ask", QUESTION, *args, "--debug", limit_bytes=100_000)  # --debug shows why, as AMQA_DEBUG=1 does
+    assert run.returncode == 0 and "Traceback (most recent call last)" in run.stderr, run.stderr
     run = _amqa("ask", QUESTION, *args, "--json")  # space again: the index catches up
     assert run.returncode == 0 and not json.loads(run.stdout)["warnings"], run.stderr
     assert "big.txt" in load_index(store, HashEmbedder()).files
@@ -180,11 +182,27 @@ def test_4_any_failed_update_leaves_a_running_engine_answering_with_a_warning(do
 
     class Crashing(HashEmbedder):
         crash = False
+        attempts = 0
 
         def embed_batch(self, texts, kind):
             if self.crash and kind == "passage":
+                self.attempts += 1
                 raise RuntimeError("the model crashed (out of memory)")
             return super().embed_batch(texts, kind)
+
+    # A new engine whose very first update fails answers too, and does not try again on the same files
+    # at each question.
+    store = tmp_path / "first"
+    Engine(docs_copy, store, "hash", progress=False).index()
+    (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers depuis 1901.",
+                                         encoding="utf-8")
+    failing = Crashing()
+    failing.crash = True
+    engine = Engine(docs_copy, store, failing, progress=False)
+    for _ in range(3):
+        assert any("last good index" in w for w in engine.answer(QUESTION).warnings)
+    assert failing.attempts == 1, failing.attempts
+    (docs_copy / "cluny.txt").unlink()
 
     embedder = Crashing()
     engine = Engine(docs_copy, tmp_path / "store", embedder, progress=False)
@@ -207,6 +225,9 @@ def test_4_any_failed_update_leaves_a_running_engine_answering_with_a_warning(do
     assert not answer.warnings and answer.citations[0].source == "cluny.txt"
 
 
+OLD_SEGMENT = " (a segment without recorded sizes)"
+
+
 def _damage(store: Path, kind: str) -> None:
     """Damage the index in ``store`` as a crash, a full disk or a careless hand would."""
     import numpy as np
@@ -215,6 +236,11 @@ def _damage(store: Path, kind: str) -> None:
 
     manifest = current_index_dir(store) / "manifest.json"
     segment = store / "segments" / json.loads(manifest.read_text(encoding="utf-8"))["segments"][0]
+    if kind.endswith(OLD_SEGMENT):  # a segment written before file sizes were recorded: the shapes are checked
+        info = json.loads((segment / "segment.json").read_text(encoding="utf-8"))
+        assert info.pop("sizes")
+        (segment / "segment.json").write_text(json.dumps(info), encoding="utf-8")
+        kind = kind[:-len(OLD_SEGMENT)]
 
     def truncate(path: Path) -> None:
         data = path.read_bytes()
@@ -251,6 +277,10 @@ def _damage(store: Path, kind: str) -> None:
         truncate(segment / "sources.json")
     elif kind == "CURRENT names no index":
         (store / "CURRENT").write_text("index-20250101T000000-gone00\n", encoding="utf-8")
+    elif kind == "manifest counts wrong":
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data["counts"]["chunks"] += 1
+        manifest.write_text(json.dumps(data), encoding="utf-8")
     elif kind == "CURRENT garbage":
         (store / "CURRENT").write_bytes(b"../../\xff\x00")
     else:
@@ -260,7 +290,9 @@ def _damage(store: Path, kind: str) -> None:
 DAMAGE = ["manifest truncated", "manifest not JSON", "manifest a list", "manifest without segments",
           "manifest file records wrong", "vectors truncated", "vectors of another dimension", "chunk file missing",
           "sentence file truncated", "texts truncated", "texts missing", "segment list truncated",
-          "CURRENT names no index", "CURRENT garbage"]
+          "CURRENT names no index", "CURRENT garbage", "manifest counts wrong",
+          "vectors of another dimension" + OLD_SEGMENT, "texts truncated" + OLD_SEGMENT,
+          "vectors truncated" + OLD_SEGMENT]
 
 
 @pytest.mark.parametrize("kind", DAMAGE)
@@ -340,6 +372,9 @@ def test_6_a_read_only_store_index_is_one_line_and_ask_still_answers(docs_copy, 
         run = _amqa("ask", QUESTION, *args, "--json")
         assert run.returncode == 0 and json.loads(run.stdout)["citations"], run.stderr
         assert any("last good index" in w for w in json.loads(run.stdout)["warnings"]), run.stdout
+        (docs_copy / "new.txt").unlink()  # the folder as indexed: nothing to write, so no warning
+        run = _amqa("ask", QUESTION, *args, "--json")
+        assert run.returncode == 0 and not json.loads(run.stdout)["warnings"], run.stdout
     finally:
         _read_only(paths, False)
 

@@ -26,6 +26,7 @@ def turns(*questions: str) -> list[dict]:
 
 @pytest.mark.parametrize("question", ["Et quand ?", "And where?", "Qui le dirige ?", "How many students will it have?",
                                       "Et à Cluny ?", "What about its budget?", "Avec quel ministère français ?",
+                                      "À quelle université partenaire ?",
                                       "With which partner?"])
 def test_follow_ups_are_recognised(question):
     assert is_follow_up(question)
@@ -64,6 +65,8 @@ def test_the_single_questions_of_every_set_stand_alone_after_any_question():
 
 @pytest.mark.parametrize("question", ["Comment configurer le pare-feu ?", "Y a-t-il un campus à Rabat ?",
                                       "Dans quel fichier se trouve la configuration du réseau ?",
+                                      "A quoi sert dpkg ?", "By whom was the campus funded?",
+                                      "In which city is the campus?", "De quand date la loi ?",
                                       "With which command are packages installed from the archive?",
                                       "Puis-je installer Debian sans réseau ?", "Ou se trouve le fichier de configuration ?",
                                       "Which command lists the files that changed since they were installed?"])

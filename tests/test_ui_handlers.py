@@ -295,6 +295,33 @@ def test_an_extractive_answer_comes_in_one_view_while_others_are_being_answered(
     assert handlers.answering == 0
 
 
+def test_a_question_sent_as_the_run_ends_is_answered(handlers):
+    """The run's last check of the queue and its end are one step: a question sent in between (here
+    at the very release of the lock after that check) starts a run of its own and is answered."""
+    real, hook = handlers.lock, []
+
+    class HookLock:
+        def __enter__(self):
+            real.acquire()
+
+        def __exit__(self, *exc):
+            real.release()
+            if hook:
+                hook.pop()()
+
+    handlers.lock = HookLock()
+    session, second = ChatSession(), []
+    handlers.enqueue(session, MOROCCO, "en")
+    for view in handlers.drain(session, "en", 5, "extractive", False):
+        if 'data-done="1"' in view.status and not second:  # next: the queue found empty
+            def send() -> None:
+                handlers.enqueue(session, MONTBELIARD, "en")
+                second.extend(handlers.drain(session, "en", 5, "extractive", False))
+            hook.append(send)
+    assert second and "2.900" in bot(second[-1]), "the second question was left waiting"
+    assert not session.pending and not session.busy and handlers.answering == 0
+
+
 def test_stop_does_not_wait_for_a_silent_writer(handlers, monkeypatch):
     """An LLM can be silent for a minute before its first word: Stop ends the answer at once anyway."""
     def silent(question, k=None, generator=None, *, history=None):

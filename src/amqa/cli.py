@@ -150,7 +150,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings.from_env().replace(
         docs=get("docs"), store=get("store"), embedder=get("embedder"), k=get("k"), generator=generator,
         base_url=get("base_url"), model=get("model"), llm_timeout=get("llm_timeout"), api_key=api_key,
-        host=get("host"), port=get("port"))
+        host=get("host"), port=get("port"), debug=True if get("debug") else None)
 
 
 def _engine(args: argparse.Namespace, progress: bool = True):

@@ -107,15 +107,14 @@ _REFERS = re.compile(r"(?<![-\w])(?:it|its|they|them|their|this|these|those|he|s
                      r"il|elle|ils|elles|lui|leur|leurs|son|sa|ses|ce|cet|cette|ces|celui|celle|ceux|cela|ça)\b"
                      r"(?!['’-])|-(?:t-)?(?:elle|elles|ils)\b|\b(?:qui|que|qu['’]|ne|n['’]|je|tu|on|nous|vous)\s*(?:le|la|les|l['’]|lui|leur)\s",
                      re.IGNORECASE)
-# A question that opens with a preposition and a question word and names nothing ("Avec quel ministère
-# marocain ?", "With which partner?", "Depuis quand ?") has lost its verb and subject to the turn before:
-# up to 2 words of its own, 22 of the 24 follow-ups of eval/followups.jsonl are found (21 without it),
-# still none of the 141 single questions of the seeds and Debian sets (XQuAD en: 15 of 1,190 before and after).
-MAX_ELLIPTIC_WORDS = 2
+# A question that is only a preposition, "which" and a noun ("Avec quel ministère marocain ?", "With
+# which partner?", "À quelle date ?") has lost its verb and subject to the turn before. Found: 22 of the
+# 24 follow-ups of eval/followups.jsonl (21 without it); still none of the 141 single questions of the
+# seeds and Debian sets (XQuAD en: 15 of 1,190, before and after). A verb after it ("A quoi sert dpkg ?",
+# "In which city is the campus?") makes a question of its own.
 _ELLIPTIC = re.compile(r"^\W*(?:avec|pour|par|dans|depuis|selon|chez|contre|sur|sous|vers|à|a|de|en|with|for|by|"
-                       r"from|in|on|at|since|to|under|according to)\s+(?:qui|quoi|quel|quelle|quels|quelles|"
-                       r"lequel|laquelle|lesquels|lesquelles|combien|quand|où|which|what|whom|who|when|where|"
-                       r"how)\b", re.IGNORECASE)
+                       r"from|in|on|at|since|to|under)\s+(?:quel|quelle|quels|quelles|lequel|laquelle|lesquels|"
+                       r"lesquelles|which|what)(?:\s+[\w’'-]+){1,2}\s*[?？]?\s*$", re.IGNORECASE)
 _QUESTION_WORDS = frozenset(
     "what which who whom whose when where why how many much does did do is are was were will would can could "
     "should has have had quoi quel quelle quels quelles qui que qu quand où combien comment pourquoi est-ce "
@@ -151,7 +150,7 @@ def is_follow_up(question: str) -> bool:
     if _NAME.search(question.strip()):
         return False
     words = len(_content_words(question))
-    if _ELLIPTIC.match(question) and words <= MAX_ELLIPTIC_WORDS:  # "Avec quel ministère marocain ?"
+    if _ELLIPTIC.match(question):  # "Avec quel ministère marocain ?"
         return True
     return (bool(_REFERS.search(question)) and words <= MAX_REFERRING_WORDS) or words < MIN_CONTENT_WORDS
 

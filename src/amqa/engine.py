@@ -347,6 +347,13 @@ class Engine:
                                   wait=False)
         except Exception as exc:
             self._update_failed(exc)
+            if self._failed is not None:  # the files it failed on: not tried again on them for a while
+                try:
+                    scan = scan_folders(self.folders, known_stamps(manifest),
+                                        trusted_before_ns=manifest.get("scanned_ns", 0))
+                    self._failed = ({f.source: f.sha256 for f in scan.files}, self._failed[1])
+                except Exception:  # best effort: a damaged manifest is reported by the load that follows
+                    pass
             return None, True
         if not report.up_to_date and self.progress:
             print(f"amqa: documents changed since the last index; {report.summary()}", file=sys.stderr)

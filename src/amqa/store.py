@@ -615,9 +615,10 @@ def _update(docs: Docs, store: Path, embedder: Embedder | str | None, settings: 
                                     "Pass an existing folder with --docs DIR.")
     report = IndexReport(store=store)
     store.mkdir(parents=True, exist_ok=True)
-    with _locked(store, wait, on_wait):
-        _remove_temporaries(store)
-        _collect_garbage(store)
+    with _locked(store, wait, on_wait) as unwritable:
+        if unwritable is None:  # a read-only store is only read: nothing to clean, nothing to write
+            _remove_temporaries(store)
+            _collect_garbage(store)
         old = None
         if not rebuild:
             active = current_index_dir(store)
@@ -641,6 +642,8 @@ def _update(docs: Docs, store: Path, embedder: Embedder | str | None, settings: 
             report.index = old
             report.total_seconds = time.perf_counter() - started
             return report
+        if unwritable is not None:  # up to date, a read-only store was fine; now it has to change
+            raise unwritable
         removed = set(report.removed)
         files: dict[str, dict] = {src: dict(r) for src, r in old.files.items() if src not in removed} if old else {}
         segments = list(old.segments) if old else []
@@ -1021,16 +1024,24 @@ def _remove_temporaries(store: Path) -> None:
 
 
 @contextlib.contextmanager
-def _locked(store: Path, wait: bool = True, on_wait: WaitCallback | None = None) -> Iterator[None]:
+def _locked(store: Path, wait: bool = True, on_wait: WaitCallback | None = None) -> Iterator[OSError | None]:
     """One writer at a time per store. The holder writes its pid into ``.lock``; another process
-    waits for it (``on_wait(pid)`` first), or with ``wait=False`` raises :class:`IndexBusyError`."""
+    waits for it (``on_wait(pid)`` first), or with ``wait=False`` raises :class:`IndexBusyError`.
+    Yields None, or the error that kept a read-only store from being locked: the caller may still
+    read it (an up-to-date read-only store answers without a warning), not write it."""
     try:
         import fcntl
     except ImportError:  # Windows: no advisory lock, the atomic switch still protects readers
-        yield
+        yield None
         return
-    fd = os.open(store / ".lock", os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: it names the holder
-    with os.fdopen(fd, "r+", encoding="ascii") as f:
+    try:
+        fd = os.open(store / ".lock", os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: it names the holder
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        yield exc
+        return
+    with os.fdopen(fd, "r+", encoding="ascii", errors="replace") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -1048,7 +1059,7 @@ def _locked(store: Path, wait: bool = True, on_wait: WaitCallback | None = None)
             f.truncate()
             f.write(str(os.getpid()))
             f.flush()
-            yield
+            yield None
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
 

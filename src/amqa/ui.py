@@ -481,10 +481,13 @@ class ChatHandlers:
                 return
             session.busy = True
             self.answering += 1
+        released = False
         try:
             while True:
                 with self.lock:
-                    if not session.pending:
+                    if not session.pending:  # idle again under the same lock as the check: a question
+                        released = True  # queued just after it starts a run of its own
+                        self._release(session)
                         return
                     item = session.pending.popleft()
                     session.stop.clear()
@@ -498,10 +501,15 @@ class ChatHandlers:
                     yield view
                 yield from self._answer(session, item, lang, int(k_value), writer, show_passages, steps=not busy)
         finally:  # also when the page goes away mid-answer
-            with self.lock:
-                session.busy = False
-                session.live = None
-                self.answering -= 1
+            if not released:
+                with self.lock:
+                    self._release(session)
+
+    def _release(self, session: ChatSession) -> None:
+        """The session's answering run ends (call with :attr:`lock` held)."""
+        session.busy = False
+        session.live = None
+        self.answering -= 1
 
     def _answer(self, session: ChatSession, item: Pending, lang: str, k: int, writer: str,
                 show_passages: bool, steps: bool = True) -> Iterator[ChatView]:
@@ -861,7 +869,8 @@ def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], ses
     inputs = [session, lang, c["k"], c["writer"], c["show"]]
     pools = [dict(fn=drain_if(llm), inputs=inputs, outputs=full, show_progress="hidden", concurrency_id=name,
                   concurrency_limit=limit)
-             for llm, name, limit in ((False, "extractive", EXTRACTIVE_SLOTS), (True, "llm", LLM_SLOTS))]
+             for llm, name, limit in ((False, "extractive", EXTRACTIVE_SLOTS), (True, "llm", LLM_SLOTS))
+             if not llm or len(handlers.writers) > 1]  # no LLM pool without an LLM
     ask = dict(fn=lambda q, s, code: outputs(handlers.enqueue(s, q, code)), inputs=[c["box"], session, lang],
                outputs=full, js=CLEAR_BOX_JS, queue=False, trigger_mode="multiple", show_progress="hidden")
     asked = [c["box"].submit(**ask, api_name="ask"), c["send"].click(**ask),
