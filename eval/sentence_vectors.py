@@ -120,7 +120,7 @@ def masked_corpus(corpus: Corpus, keep: np.ndarray) -> Corpus:
     out = Corpus(corpus.index)
     _, first_chunk, _ = _sentence_info(corpus)
     table = SentenceTable(corpus.index)
-    table.vectors = _StandIn(corpus.sentences.vectors, np.asarray(corpus.chunk_vectors[first_chunk]), ~keep)
+    table.vectors = _StandIn(corpus.sentences.vectors, np.asarray(corpus.chunk_vectors[first_chunk]), ~keep)  # type: ignore[assignment]
     out.sentences = table
     out.kept = keep  # type: ignore[attr-defined]
     if not keep.any():  # no sentence vector: a chunk's best sentence is the chunk, and so is its language mean
@@ -244,7 +244,7 @@ def cost(schemes: list[str], repeats: int) -> None:
     for label, engine in (("seeds", Engine(ROOT / "seeds")), ("xquad en", _xquad_engine())):
         corpus = engine.corpus
         chunk_texts = [c.text for c in corpus.chunks]
-        sentence_texts = []
+        sentence_texts: list[str] = []
         for source, start, end in corpus.sentences.keys:
             row = corpus.sentences.chunks_of(len(sentence_texts))[0]
             chunk = corpus.chunks[row]
@@ -265,8 +265,8 @@ def cost(schemes: list[str], repeats: int) -> None:
         for name in schemes:
             kept = kept_rows(name, corpus)
             seconds = times["chunks"] + per_char * lengths[kept].sum()
-            texts = len(chunk_texts) + int(kept.sum())
-            print(f"  {label} {name:<20} texts {texts} ({texts / (len(chunk_texts) + len(kept)):.2f} of today)  "
+            n_texts = len(chunk_texts) + int(kept.sum())
+            print(f"  {label} {name:<20} texts {n_texts} ({n_texts / (len(chunk_texts) + len(kept)):.2f} of today)  "
                   f"sentences {int(kept.sum())}  seconds ~{seconds:.1f} ({seconds / today:.2f} of today)", flush=True)
 
 
