@@ -41,7 +41,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -201,7 +201,8 @@ def set_scheme(name: str) -> Callable[[], None]:
 # --- the sets -----------------------------------------------------------------------------------
 
 
-def run(schemes: list[str], xquad: int | None, no_xquad: bool) -> None:
+def run(schemes: list[str], xquad: int | None, no_xquad: bool, languages: Sequence[str] = ("en", "es"),
+        seeds: bool = True) -> None:
     questions = load_questions()
     for name in schemes:
         restore = set_scheme(name)
@@ -210,13 +211,14 @@ def run(schemes: list[str], xquad: int | None, no_xquad: bool) -> None:
         engine = Engine(ROOT / "seeds")
         kept = kept_rows(name, engine.corpus)
         ANSWERS.clear()
-        s = evaluate(engine, questions)["summary"]
-        print(f"  seeds  sentences embedded {int(kept.sum())}/{len(kept)}  recall@1 {s['recall@1']:.3f}  "
-              f"citation recall {s['citation_recall']:.3f}  key facts {s['key_fact_recall']:.3f}  "
-              f"abstain recall {s['abstain_recall']:.3f}  answerable->nothing {s['answerable_nothing']:.3f}  "
-              f"{quoted()}  latency p50 {s['latency_p50_ms']:.0f} ms", flush=True)
+        if seeds:
+            s = evaluate(engine, questions)["summary"]
+            print(f"  seeds  sentences embedded {int(kept.sum())}/{len(kept)}  recall@1 {s['recall@1']:.3f}  "
+                  f"citation recall {s['citation_recall']:.3f}  key facts {s['key_fact_recall']:.3f}  "
+                  f"abstain recall {s['abstain_recall']:.3f}  answerable->nothing {s['answerable_nothing']:.3f}  "
+                  f"{quoted()}  latency p50 {s['latency_p50_ms']:.0f} ms", flush=True)
         if not no_xquad:
-            for q in ("en", "es"):
+            for q in languages:
                 r = squad_benchmark(XQUAD / f"xquad.{q}.json", XQUAD / "xquad.en.json", limit=xquad)
                 print(f"  xquad {q}/en first citation {r['first_citation_gold']:.3f}  answer has gold "
                       f"{r['answer_has_gold']:.3f}  recall@5 {r['recall@5']:.3f}  nothing {r['outcome_nothing']:.3f}  "
@@ -319,6 +321,8 @@ def main() -> None:
     parser.add_argument("schemes", nargs="*", default=ALL)
     parser.add_argument("--xquad", type=int, default=None, help="first N XQuAD questions per pair")
     parser.add_argument("--no-xquad", action="store_true")
+    parser.add_argument("--languages", nargs="+", default=["en", "es"], help="XQuAD question languages (en documents)")
+    parser.add_argument("--no-seeds", action="store_true")
     parser.add_argument("--cost", action="store_true", help="texts and embedding seconds per scheme")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--latency", type=int, default=0, metavar="N", help="time scheme qt on N questions")
@@ -329,7 +333,7 @@ def main() -> None:
     elif args.latency:
         latency(args.latency)
     else:
-        run(args.schemes, args.xquad, args.no_xquad)
+        run(args.schemes, args.xquad, args.no_xquad, args.languages, not args.no_seeds)
 
 
 if __name__ == "__main__":
