@@ -197,3 +197,26 @@ def test_a_chunk_in_a_stray_language_gets_no_language_bias(docs_copy, tmp_path):
     row = corpus.chunk_row("notiz.txt#0")
     chunk_bias, sentence_bias = corpus.language_bias(engine.embedder.embed(["campus"], "query")[0])
     assert chunk_bias[row] == 0 and sentence_bias[row] == 0 and chunk_bias[0] != 0
+
+
+def test_a_retired_index_dated_in_the_future_is_not_kept_for_ever(docs_copy, tmp_path):
+    """Retired indexes stay RETIRED_GRACE seconds for lock-free readers; one whose publication time lies
+    ahead (a clock set back, a store copied from another machine) is not kept for ever."""
+    import json
+    import time
+
+    from amqa.store import current_index_dir, update_index
+
+    store = tmp_path / "store"
+    for _ in range(3):
+        update_index(docs_copy, store, "hash", rebuild=True)
+    folders = sorted(p.name for p in store.glob("index-*"))
+    assert len(folders) == 3, folders  # all replaced within the grace period: kept
+    current = current_index_dir(store)
+    previous = json.loads((current / "links.json").read_text(encoding="utf-8"))["previous"]
+    links = store / previous / "links.json"
+    data = json.loads(links.read_text(encoding="utf-8"))
+    data["published"] = time.time() + 3600
+    links.write_text(json.dumps(data), encoding="utf-8")
+    update_index(docs_copy, store, "hash")  # up to date: only the clean-up runs
+    assert sorted(p.name for p in store.glob("index-*")) == sorted([current.name, previous])

@@ -68,6 +68,7 @@ IVF_LISTS_PER_SQRT = 4
 IVF_PROBE_SHARE = 4
 IVF_TRAIN_PER_LIST = 40
 
+_READ_ONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _INT_FILES = ("src_chunks", "src_sents", "chunk_meta", "chunk_text", "chunk_spans", "spans", "sent_meta",
               "post_ptr", "post_doc", "post_tf", "doc_len")
 
@@ -377,7 +378,7 @@ class RowReader:
             raise SegmentError(f"{path.name} holds {dtype} {shape}, not a float32 matrix")
         self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
         self._row = 4 * self.shape[1]
-        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self._fd = os.open(path, _READ_ONLY)
         size = os.fstat(self._fd).st_size
         if size != self._offset + self.shape[0] * self._row:
             raise SegmentError(f"{path.name} has {size} bytes, not the {self._offset + self.shape[0] * self._row} "
@@ -454,7 +455,7 @@ class Segment:
             self.readers = {"chunks": RowReader(folder / "chunks.npy"),
                             "sentences": RowReader(folder / "sentences.npy")}
             # Chunk texts are read with pread too (see RowReader: a fault would map a large folio).
-            self._text_fd = os.open(folder / "texts.bin", os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            self._text_fd = os.open(folder / "texts.bin", _READ_ONLY)
             self._check_shapes(len(files), os.fstat(self._text_fd).st_size)
         except SegmentError:
             raise
@@ -464,9 +465,10 @@ class Segment:
         # Every file read later is opened now: a reader keeps a segment that an update has since
         # deleted (a removed file's segment, gone two updates later) readable to the end.
         try:
-            self._terms_fd = os.open(folder / "terms.txt", os.O_RDONLY | getattr(os, "O_BINARY", 0))
-            self._ivf_fds = {kind: os.open(folder / f"{kind}.ivf", os.O_RDONLY | getattr(os, "O_BINARY", 0))
-                             for kind in self.ann}
+            self._terms_fd = os.open(folder / "terms.txt", _READ_ONLY)
+            self._ivf_fds: dict[str, int] = {}
+            for kind in sorted(self.ann):  # one by one: those opened are closed by __del__ if the next fails
+                self._ivf_fds[kind] = os.open(folder / f"{kind}.ivf", _READ_ONLY)
         except OSError as exc:
             raise SegmentError(f"segment {self.id} cannot be read ({exc})") from exc
         self._codes: tuple[list[str], np.ndarray] | None = None

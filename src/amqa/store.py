@@ -982,7 +982,7 @@ def _collect_garbage(store: Path) -> None:
         kept[name] = manifest
         previous = manifest.get("previous")
         published = manifest.get("published")
-        if not is_current and not (isinstance(published, (int, float)) and now - published < RETIRED_GRACE):
+        if not is_current and not (isinstance(published, (int, float)) and 0 <= now - published < RETIRED_GRACE):
             break  # `previous` was replaced too long ago
         name = previous if isinstance(previous, str) else None
     used: set[str] = set()
