@@ -494,8 +494,9 @@ class ChatHandlers:
                     session.live = (item, "")
                     view = self._view(session, lang, "")
                     # The extractive answer takes milliseconds: shown as it starts and in steps only while
-                    # the server has nobody else to answer. Each view sent costs the server about 15 ms
-                    # of its one event loop; 16 users at once: 77-89 ms of CPU an answer with 5 views.
+                    # the server has nobody else to answer. Each view sent costs the server's one event
+                    # loop; 16 users at once (bench/ui_load.py, hash embedder): 76-84 ms of server CPU an
+                    # answer with up to 5 views, 54-58 ms with one.
                     busy = not self.is_llm(writer) and self.answering > 1
                 if not busy:
                     yield view
