@@ -481,8 +481,8 @@ def test_serving_the_seeds_and_uploading_leaves_the_checkout_clean(browser, seed
         assert "cafeteria" not in status and "seeds/" not in status, status
 
 
-@pytest.fixture(scope="module")
-def llm_server(tmp_path_factory, seed_store):
+def _llm_ui(tmp_path_factory, seed_store, model: str, timeout: float, reply: str | None = None):
+    """The UI over the seeds with an LLM writer on a loopback fake LLM (``reply``: its scripted reply)."""
     from amqa import Engine
     from amqa.llm import OpenAIChat
     from amqa.ui import build_app, serve
@@ -490,18 +490,25 @@ def llm_server(tmp_path_factory, seed_store):
     sys.path.insert(0, str(Path(__file__).parent))
     from fake_llm import FakeLLM
 
-    base = tmp_path_factory.mktemp("llm-ui")
+    base = tmp_path_factory.mktemp(model)
     docs = base / "docs"
     shutil.copytree(ROOT / "seeds", docs)
     llm = FakeLLM()
+    if reply is not None:
+        llm.reply(reply)
     engine = Engine(docs, seed_store, progress=False, settings=own_settings(base),
-                    generator=OpenAIChat(llm.url, "ui-model", timeout=5))
+                    generator=OpenAIChat(llm.url, model, timeout=timeout))
     app = build_app(engine)
     port = free_port()
     serve(app, "127.0.0.1", port, block=False)
     yield {"url": f"http://127.0.0.1:{port}/", "llm": llm}
     app.close()
     llm.close()
+
+
+@pytest.fixture(scope="module")
+def llm_server(tmp_path_factory, seed_store):
+    yield from _llm_ui(tmp_path_factory, seed_store, "ui-model", timeout=5)
 
 
 def test_llm_answer_streams_in_verified_or_falls_back_visibly(browser, llm_server):
@@ -577,26 +584,10 @@ def test_amqa_serve_does_not_advise_share_true(tmp_path):
 @pytest.fixture(scope="module")
 def endless_llm_server(tmp_path_factory, seed_store):
     """The UI with an LLM writer whose every reply streams a word every 0.5 s until its 90 s deadline."""
-    from amqa import Engine
-    from amqa.llm import OpenAIChat
-    from amqa.ui import build_app, serve
-
     sys.path.insert(0, str(Path(__file__).parent))
-    from fake_llm import ENDLESS, FakeLLM
+    from fake_llm import ENDLESS
 
-    base = tmp_path_factory.mktemp("endless-ui")
-    docs = base / "docs"
-    shutil.copytree(ROOT / "seeds", docs)
-    llm = FakeLLM()
-    llm.reply(ENDLESS)
-    engine = Engine(docs, seed_store, progress=False, settings=own_settings(base),
-                    generator=OpenAIChat(llm.url, "slow-model", timeout=90))
-    app = build_app(engine)
-    port = free_port()
-    serve(app, "127.0.0.1", port, block=False)
-    yield {"url": f"http://127.0.0.1:{port}/", "llm": llm}
-    app.close()
-    llm.close()
+    yield from _llm_ui(tmp_path_factory, seed_store, "slow-model", timeout=90, reply=ENDLESS)
 
 
 def choose_writer(page, name: str) -> None:

@@ -433,10 +433,6 @@ def current_index_dir(store: str | os.PathLike) -> Path | None:
     return path if (path / "manifest.json").is_file() else None
 
 
-def _rebuild_hint(store: str | os.PathLike) -> str:
-    return rebuild_hint(store)
-
-
 def _read_current(store: Path) -> tuple[Path, dict] | None:
     """The active index folder and its manifest (its shape checked), or None when there is no index.
     A folder that vanished because ``CURRENT`` moved on meanwhile is followed to the new one."""
@@ -473,7 +469,7 @@ def read_manifest(store: str | os.PathLike) -> dict | None:
 def check_manifest(manifest: dict, store: str | os.PathLike, embedder: Embedder,
                    settings: ChunkSettings | None = None) -> None:
     """Refuse an index made by another format version, embedder or chunking, saying how to rebuild."""
-    rebuild = _rebuild_hint(store)
+    rebuild = rebuild_hint(store)
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexMismatchError(
