@@ -81,7 +81,8 @@ def main() -> None:
     seeds = Engine(progress=True)
     debian_docs = default_out()
     debian = Engine(debian_docs, progress=True) if debian_docs.is_dir() else None
-    sets = [("seeds", seeds, load_questions())]
+    sets = [("seeds", seeds, load_questions()),
+            ("follow-up", seeds, load_questions(ROOT / "eval" / "followups.jsonl"))]
     if debian is not None:
         sets.append(("debian", debian, load_questions(ROOT / "eval" / "debian.jsonl")))
     engines = [e for _, e, _ in sets]

@@ -1,3 +1,4 @@
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -145,6 +146,42 @@ def test_quotes_reach_further_into_the_best_sentences_file():
               ev("a.txt", "Same file, too far.", 0.80)]
     assert [e.text for e in select_sentences(ranked)] == ["Best.", "Other file, close.", "Same file, 0.05 behind."]
     assert [e.text for e in select_sentences(ranked[:1])] == ["Best."]
+
+
+def test_a_sentence_whose_neighbour_holds_the_asked_date_is_quoted_with_it(engine, monkeypatch):
+    # The date is in "The Mou was signed on Thursday, April 12, 2018 ...", right after a sentence about
+    # the FIMME signing a MoU; the best sentence ("It is in this context that the agreement ...") has none.
+    import amqa.answering as answering
+
+    question = "When was the FIMME agreement signed?"
+    assert "April 12" in engine.answer(question).text
+    monkeypatch.setattr(answering, "NEIGHBOUR_TYPE_BONUS", 0.0)
+    assert "April 12" not in engine.answer(question).text
+
+
+@pytest.mark.parametrize("question", ["Combien coûtent les études à l'ENSMM ?",
+                                      "How many engineering students does the ENSMM train a year?"])
+def test_no_words_are_quoted_twice(engine, question):
+    # A sentence taken for its neighbour's number must not quote that neighbour again when it is quoted already.
+    a = engine.answer(question)
+    assert len(a.citations) >= 2
+    for i, c in enumerate(a.citations):
+        for d in a.citations[:i]:
+            assert c.source != d.source or c.end <= d.start or d.end <= c.start, (c.text, d.text)
+
+
+def test_faithfulness_reads_the_cited_span_as_the_quote_shows_it():
+    from amqa.evaluation import faithfulness
+    from amqa.types import Answer, Citation, Outcome
+
+    source = "L'ENSMM forme 900 élèves. //\xa0©\xa0 ENSMM/P1br\nElle signe une convention."
+    c = Citation(n=1, source="a.txt", chunk_id="a.txt#0", start=0, end=len(source), text=source, score=1.0)
+    assert "P1br" not in c.quote  # the credit is not shown
+    a = Answer(question="q", text=f"D'après les documents : « {c.quote} » [1]", citations=(c,), hits=(),
+               outcome=Outcome.ANSWERED, language="fr")
+    assert faithfulness(a, {"a.txt": source}) == 1.0
+    a = dataclasses.replace(a, text="D'après les documents : « Elle signe un traité. » [1]")
+    assert faithfulness(a, {"a.txt": source}) == 0.0
 
 
 def test_writer_logic_on_the_hash_embedder(hash_engine):

@@ -8,6 +8,8 @@ Every metric is defined in ``eval/README.md``.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 import math
@@ -168,7 +170,9 @@ def faithfulness(answer: Answer, texts: dict[str, str], verifier: Verifier | Non
     for seg, n in segments:
         c = by_n.get(n)
         source = texts.get(c.source, "") if c else ""
-        if c and seg and normalize(seg) in normalize(source[c.start:c.end]):
+        # The quote as shown drops a photo credit or Markdown marks: compare with the span read the same way.
+        span = dataclasses.replace(c, text=source[c.start:c.end]).quote if c else ""
+        if c and seg and (normalize(seg) in normalize(source[c.start:c.end]) or normalize(seg) in normalize(span)):
             ok += 1
         elif c and seg and verifier is not None and answer.generator != "extractive":
             ok += verifier.support(seg, [verifier.corpus.chunk(c.chunk_id)], answer.language) is not None
