@@ -28,12 +28,13 @@ def test_the_set_has_the_required_mix():
 
 def test_follow_up_questions_stay_above_their_floors(engine):
     """The multi-turn set (eval/followups.jsonl): each item's earlier questions are asked first, the
-    follow-up then answered from the conversation. Measured 0.792 key facts and 0.833 citation recall
-    (0.583 / 0.708 when the follow-ups are asked without the conversation)."""
+    follow-up then answered from the conversation. Measured 0.875 key facts and 0.875 citation recall
+    (0.583 / 0.708 when the follow-ups are asked without the conversation); the floors leave one
+    question of noise between two builds of the index (24 items: 0.042 each)."""
     report = evaluate(engine, load_questions(ROOT / "eval" / "followups.jsonl"))
     s = report["summary"]
-    assert s["questions"] >= 20 and s["citation_recall"] >= 0.79 and s["key_fact_recall"] >= 0.75, format_report(report)
-    # Three are not taken for follow-ups ("Who signed it for Arts et Métiers?" names a subject of its own).
+    assert s["questions"] >= 20 and s["citation_recall"] >= 0.83 and s["key_fact_recall"] >= 0.83, format_report(report)
+    # Two are not taken for follow-ups ("Who signed it for Arts et Métiers?" names a subject of its own).
     asked = {q["id"]: q["question"] for q in load_questions(ROOT / "eval" / "followups.jsonl")}
     resolved = [r["id"] for r in report["questions"] if r["standalone_question"] != asked[r["id"]]]
     assert len(resolved) >= 0.85 * len(report["questions"]), f"follow-ups resolved: {resolved}"
