@@ -47,6 +47,28 @@ def test_a_quote_takes_the_neighbour_that_holds_the_asked_item(monkeypatch):
     assert chunk.text[start - chunk.start:end - chunk.start] == chunk.text
 
 
+def test_a_definition_is_quoted_with_its_term(monkeypatch):
+    # The French PDF's definition lists: each term on its own dashed line, its definition on the next.
+    chunk = one_chunk("— « Depends »\n— Cela déclare une dépendance absolue.\n— « Pre-Depends »\n"
+                      "— Comme pour « Depends » excepté que cela demande une installation complète.")
+    e = evidence(chunk, "— Comme pour « Depends » excepté que cela demande une installation complète.")
+    start, end = widen(e, chunk, None)
+    assert chunk.text[start - chunk.start:end - chunk.start].startswith("— « Pre-Depends »\n— Comme pour")
+    monkeypatch.setattr(answering, "TERM_RULE", False)
+    assert widen(e, chunk, None) == (e.start, e.end)
+    # A sentence before it is no term, nor is a list item that is a sentence.
+    assert not answering.is_term("— Cela déclare une dépendance absolue.") and not answering.is_term("Pre-Depends")
+
+
+def test_a_headline_holding_the_asked_item_is_not_penalised(monkeypatch):
+    f = dict.fromkeys(answering.FEATURES, 0.0) | {"dense": 0.9, "headline": 1.0}
+    title = answering.hand_score(f)
+    holding = answering.hand_score(f | {"typed": 1.0})  # "“dash -n script.sh” - Syntax check" for a command
+    assert holding - title == pytest.approx(answering.ANSWER_TYPE_BONUS + answering.HEADLINE_PENALTY)
+    monkeypatch.setattr(answering, "HEADLINE_TYPED", False)
+    assert answering.hand_score(f | {"typed": 1.0}) - title == pytest.approx(answering.ANSWER_TYPE_BONUS)
+
+
 def test_code_lines_and_prose():
     assert is_code("$ ls -li bar") and is_code("# losetup -d /dev/loop0")
     assert is_code('set_var EASYRSA_REQ_CITY "Saint-Étienne"')
