@@ -9,7 +9,6 @@ Every metric is defined in ``eval/README.md``.
 from __future__ import annotations
 
 import dataclasses
-
 import hashlib
 import json
 import math
