@@ -53,6 +53,23 @@ def test_loads_and_streams_with_the_fallback_chat_layout(tiny):
     assert set(" ".join(pieces).split()) <= set(WORDS) | {"<unk>"}
 
 
+def test_a_reader_that_stops_early_stops_the_model(tiny):
+    # A cut-off (--llm-timeout, the size cap, Stop in the UI) closes the stream after a few pieces: the
+    # generating thread must end then, not write on to max_new_tokens (3,000 here: seconds of CPU).
+    import threading
+
+    chat = TransformersChat(str(tiny), max_new_tokens=3000)
+    chat._load()
+    before = threading.active_count()
+    stream = chat.chat_stream(MESSAGES)
+    pieces = [next(stream) for _ in range(3)]
+    assert threading.active_count() == before + 1  # the model is writing
+    stream.close()
+    assert threading.active_count() == before and all(isinstance(p, str) for p in pieces)
+    chat.max_new_tokens = 8
+    assert list(chat.chat_stream(MESSAGES))  # and the model is free for the next question
+
+
 def test_uses_the_tokenizers_chat_template_when_it_has_one(tmp_path):
     folder = build_tiny_model(tmp_path / "templated",
                               "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}<|assistant|>")

@@ -193,6 +193,8 @@ class TransformersChat(ChatModel):
                           pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                           eos_token_id=tokenizer.eos_token_id)
             errors: list[BaseException] = []
+            stop = threading.Event()
+            kwargs["stopping_criteria"] = _stopping_criteria(stop)
 
             def run():
                 try:
@@ -203,10 +205,28 @@ class TransformersChat(ChatModel):
 
             worker = threading.Thread(target=run, daemon=True)
             worker.start()
-            yield from (cut_at_stops(streamer, self.FALLBACK_STOPS) if not templated else streamer)
-            worker.join()
+            try:
+                yield from (cut_at_stops(streamer, self.FALLBACK_STOPS) if not templated else streamer)
+            finally:
+                # A reader that stops early (a cut-off at --llm-timeout or at the size cap, a Stop in the
+                # UI, a stop string) stops the model too: it would otherwise write on to max_new_tokens,
+                # holding a core, after the lock that keeps one generation at a time was released.
+                stop.set()
+                worker.join()
             if errors:
                 raise GeneratorError(f"the local model failed: {errors[0]}") from errors[0]
+
+
+def _stopping_criteria(stop: threading.Event) -> Any:
+    """transformers stopping criteria that end generation once ``stop`` is set."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _Stopped(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([_Stopped()])
 
 
 def cut_at_stops(pieces: Iterable[str], stops: Sequence[str]) -> Iterator[str]:
