@@ -88,6 +88,20 @@ def test_spreadsheets_read_as_rows_under_their_sheet_names(documents):
     assert documents["formations.csv"].text.splitlines()[1] == "formation: Licence de mécatronique | ville: Bordeaux | places: 48"
 
 
+def test_a_csv_cell_longer_than_csvs_default_limit_is_read(tmp_path):
+    import csv
+
+    long_text = "Le campus de Rabat ouvrira en 2026. " * 6000  # 216,000 characters in one cell
+    path = tmp_path / "notes.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["sujet", "notes"], ["Maroc", long_text]])
+    limit = csv.field_size_limit()
+    doc = read_document(next(f for f in scan_folder(tmp_path).files if f.source == "notes.csv"))
+    assert isinstance(doc, Document), doc
+    assert doc.text.count("Le campus de Rabat ouvrira en 2026.") == 6000
+    assert csv.field_size_limit() == limit  # the process's limit is left as it was
+
+
 @pytest.mark.parametrize("case, lang", questions(TEXT_CASES))
 def test_each_format_answers_a_french_and_an_english_question(hash_formats, case, lang):
     check_answer(hash_formats, case, lang)

@@ -29,6 +29,7 @@ import csv
 import io
 import posixpath
 import re
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -375,14 +376,25 @@ def table_lines(rows: Iterable[Sequence[str]]) -> list[str]:
                                    for r in rows[1:]]
 
 
+# csv's cell size limit (131,072 characters by default) is the process's: raised for one file at a time.
+_CSV_LIMIT = threading.Lock()
+
+
 def _read_csv(path: Path) -> Extracted:
-    """Rows of a CSV file (comma, semicolon, tab or bar separated, as the first lines show)."""
+    """Rows of a CSV file (comma, semicolon, tab or bar separated, as the first lines show); a cell may
+    be as long as the file (a long text in one cell)."""
     raw = decode_text(path.read_bytes())
     try:
         dialect: Any = csv.Sniffer().sniff(raw[:4096], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    rows = [[cell_text(c) for c in row] for row in csv.reader(io.StringIO(raw), dialect)]
+    with _CSV_LIMIT:
+        previous = csv.field_size_limit()
+        csv.field_size_limit(min(max(previous, len(raw) + 1), 2**31 - 1))
+        try:
+            rows = [[cell_text(c) for c in row] for row in csv.reader(io.StringIO(raw), dialect)]
+        finally:
+            csv.field_size_limit(previous)
     return Extracted("\n".join(table_lines(rows)))
 
 
