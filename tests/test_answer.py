@@ -148,28 +148,6 @@ def test_quotes_reach_further_into_the_best_sentences_file():
     assert [e.text for e in select_sentences(ranked[:1])] == ["Best."]
 
 
-def test_a_sentence_whose_neighbour_holds_the_asked_date_is_quoted_with_it(engine, monkeypatch):
-    # The date is in "The Mou was signed on Thursday, April 12, 2018 ...", right after a sentence about
-    # the FIMME signing a MoU; the best sentence ("It is in this context that the agreement ...") has none.
-    import amqa.answering as answering
-
-    question = "When was the FIMME agreement signed?"
-    assert "April 12" in engine.answer(question).text
-    monkeypatch.setattr(answering, "NEIGHBOUR_TYPE_BONUS", 0.0)
-    assert "April 12" not in engine.answer(question).text
-
-
-@pytest.mark.parametrize("question", ["Combien coûtent les études à l'ENSMM ?",
-                                      "How many engineering students does the ENSMM train a year?"])
-def test_no_words_are_quoted_twice(engine, question):
-    # A sentence taken for its neighbour's number must not quote that neighbour again when it is quoted already.
-    a = engine.answer(question)
-    assert len(a.citations) >= 2
-    for i, c in enumerate(a.citations):
-        for d in a.citations[:i]:
-            assert c.source != d.source or c.end <= d.start or d.end <= c.start, (c.text, d.text)
-
-
 def test_faithfulness_reads_the_cited_span_as_the_quote_shows_it():
     from amqa.evaluation import faithfulness
     from amqa.types import Answer, Citation, Outcome

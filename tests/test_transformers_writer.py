@@ -70,6 +70,21 @@ def test_a_reader_that_stops_early_stops_the_model(tiny):
     assert list(chat.chat_stream(MESSAGES))  # and the model is free for the next question
 
 
+def test_a_model_that_writes_nothing_is_a_clear_error_soon(tiny, monkeypatch):
+    import time
+
+    chat = TransformersChat(str(tiny), max_new_tokens=8)
+    model, _ = chat._load()
+    generate = model.generate
+    monkeypatch.setattr(model, "generate", lambda **kw: (time.sleep(3), generate(**kw)))  # a stuck prefill
+    monkeypatch.setattr(chat, "STALL_SECONDS", 0.5)
+    monkeypatch.setattr(chat, "STOP_SECONDS", 0.2)
+    t0 = time.monotonic()
+    with pytest.raises(GeneratorError, match="the local model wrote nothing"):
+        list(chat.chat_stream(MESSAGES))
+    assert time.monotonic() - t0 < 2.5  # not held until the stuck model returns
+
+
 def test_uses_the_tokenizers_chat_template_when_it_has_one(tmp_path):
     folder = build_tiny_model(tmp_path / "templated",
                               "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}<|assistant|>")

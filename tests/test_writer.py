@@ -56,8 +56,13 @@ def test_a_definition_is_quoted_with_its_term(monkeypatch):
     assert chunk.text[start - chunk.start:end - chunk.start].startswith("— « Pre-Depends »\n— Comme pour")
     monkeypatch.setattr(answering, "TERM_RULE", False)
     assert widen(e, chunk, None) == (e.start, e.end)
-    # A sentence before it is no term, nor is a list item that is a sentence.
+    # A sentence before it is no term, nor is a list item that is a sentence or a fact of its own.
     assert not answering.is_term("— Cela déclare une dépendance absolue.") and not answering.is_term("Pre-Depends")
+    assert answering.is_term("- `Depends`") and not answering.is_term("- Licence professionnelle robotique")
+    monkeypatch.setattr(answering, "TERM_RULE", True)
+    items = one_chunk("Places ouvertes :\n- Licence à Bordeaux : 48 places\n- Master à Rabat, avec 30 places par an.")
+    assert quoted(items, ["- Master à Rabat, avec 30 places par an."], "quantity") == [
+        "- Master à Rabat, avec 30 places par an."]
 
 
 def test_a_headline_holding_the_asked_item_is_not_penalised(monkeypatch):
@@ -67,6 +72,52 @@ def test_a_headline_holding_the_asked_item_is_not_penalised(monkeypatch):
     assert holding - title == pytest.approx(answering.ANSWER_TYPE_BONUS + answering.HEADLINE_PENALTY)
     monkeypatch.setattr(answering, "HEADLINE_TYPED", False)
     assert answering.hand_score(f | {"typed": 1.0}) - title == pytest.approx(answering.ANSWER_TYPE_BONUS)
+
+
+class OneChunk:
+    """The corpus :func:`answering.cite` reads chunks from, holding one chunk."""
+
+    def __init__(self, chunk):
+        self._chunk = chunk
+
+    def chunk(self, chunk_id):
+        assert chunk_id == self._chunk.id
+        return self._chunk
+
+
+def quoted(chunk, sentences, answer_type=None):
+    chosen = [evidence(chunk, s, answering.holds_answer_type(s, answer_type)) for s in sentences]
+    return [c.text for c in answering.cite(chosen, OneChunk(chunk), answer_type, frozenset())]
+
+
+def test_a_quote_never_repeats_an_earlier_ones_words():
+    chunk = one_chunk("L'école forme 900 élèves ingénieurs chaque année. Elle signe une convention avec Arts et "
+                      "Métiers. Autre chose.")
+    # The second sentence refers back to the first, quoted already: it is quoted alone.
+    assert quoted(chunk, ["L'école forme 900 élèves ingénieurs chaque année.",
+                          "Elle signe une convention avec Arts et Métiers."]) == [
+        "L'école forme 900 élèves ingénieurs chaque année.", "Elle signe une convention avec Arts et Métiers."]
+    # A sentence inside an earlier quote is dropped, and the numbers stay 1, 2, ...
+    assert quoted(chunk, ["Elle signe une convention avec Arts et Métiers.",
+                          "L'école forme 900 élèves ingénieurs chaque année.", "Autre chose."]) == [
+        "L'école forme 900 élèves ingénieurs chaque année. Elle signe une convention avec Arts et Métiers.",
+        "Autre chose."]
+
+
+def test_a_quote_keeps_the_line_it_announces_when_the_one_before_is_quoted_already():
+    chunk = one_chunk("Le paquet apt-listchanges lit les journaux des paquets. Ce paquet s'installe avec la "
+                      "commande suivante :\n$ sudo apt install apt-listchanges\nFin.")
+    texts = quoted(chunk, ["Le paquet apt-listchanges lit les journaux des paquets.",
+                           "Ce paquet s'installe avec la commande suivante :"])
+    assert texts[1] == "Ce paquet s'installe avec la commande suivante :\n$ sudo apt install apt-listchanges"
+
+
+def test_a_sentence_whose_neighbour_holds_the_asked_item_ranks_a_little_higher(monkeypatch):
+    f = dict.fromkeys(answering.FEATURES, 0.0) | {"dense": 0.85}
+    gain = answering.hand_score(f | {"neighbour_typed": 1.0}) - answering.hand_score(f)
+    assert gain == pytest.approx(answering.NEIGHBOUR_TYPE_BONUS) and 0 < gain < answering.ANSWER_TYPE_BONUS
+    monkeypatch.setattr(answering, "NEIGHBOUR_TYPE_BONUS", 0.0)
+    assert answering.hand_score(f | {"neighbour_typed": 1.0}) == answering.hand_score(f)
 
 
 def test_code_lines_and_prose():

@@ -35,8 +35,8 @@ SECOND_SENTENCE_MARGIN = 0.03
 SAME_SOURCE_MARGIN = 0.06
 # A sentence whose neighbour holds the asked type is quoted with it (widen), so it earns half the typed
 # bonus: follow-up key facts 0.833 -> 0.875, Debian 0.750 -> 0.768, XQuAD en/en answers 0.904 -> 0.905,
-# seeds and es/en unchanged (0.005: follow-ups unchanged; 0.02: follow-ups 0.833, es/en first citation
-# 0.895 -> 0.892; eval/README.md, "Tuning on three sets").
+# seeds and es/en unchanged (0.005: follow-ups unchanged; 0.015: en/en answers 0.903, es/en first citation
+# 0.893; 0.02: follow-ups 0.833, en/en 0.903, es/en 0.892; eval/README.md, "Tuning on three sets").
 NEIGHBOUR_TYPE_BONUS = 0.01
 MAX_SENTENCES = 3
 SEARCH_DEPTH = 4  # sentences are taken from this many top hits
@@ -150,16 +150,29 @@ _REFERS_BACK = re.compile(r"^\W*(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ceci|
                           r"it|this|these|that|those|they|such|its|their|he|she)\b", re.IGNORECASE)
 
 
-# A list item after a definition list's term is quoted with its term: Debian key facts 0.768 -> 0.786,
-# seeds, follow-ups and XQuAD unchanged (eval/README.md, "Tuning on three sets").
+# A definition that follows its term on the line before is quoted with it: Debian key facts 0.768 ->
+# 0.786, seeds, follow-ups and XQuAD unchanged (eval/README.md, "Tuning on three sets").
 TERM_RULE = True
-_ITEM = re.compile(r"^\s*(?:[-–—•*]|\d+[.)])\s")  # a list item, the PDF's em-dash items included
+# A dashed item ("— « Pre-Depends »", the PDF's definition lists) or "- `term`": a term is dashed and short,
+# not a sentence, and either the dash is an em dash or the term is quoted; its definition is a dashed
+# sentence. Not any short list item: "- Licence à Bordeaux : 48 places" is a fact of its own.
+_DASHED = re.compile(r"^\s*([-–—])\s+")
+_QUOTED_TERM = re.compile(r"^(?:«\s*[^»]+\s*»|“[^”]+”|\"[^\"]+\"|`[^`]+`)$")
 
 
 def is_term(text: str) -> bool:
-    """A definition list's term: a short list item that is no sentence ("— « Pre-Depends »")."""
-    body = _ITEM.sub("", text, count=1).strip() if _ITEM.match(text) else ""
-    return bool(body) and len(body) <= 40 and not re.search(r"[.!?;:,]$", body)
+    """A definition list's term: a short dashed item that is no sentence, after an em dash or quoted
+    ("— « Pre-Depends »", "- `Depends`"; not "- Licence à Bordeaux : 48 places")."""
+    m = _DASHED.match(text)
+    body = text[m.end():].strip() if m else ""
+    if not body or len(body) > 40 or re.search(r"[.!?;:,]$", body):
+        return False
+    return m is not None and (m.group(1) == "—" or bool(_QUOTED_TERM.match(body)))
+
+
+def is_definition(text: str) -> bool:
+    """A dashed sentence, as a definition under its term is ("— Comme pour « Depends » excepté ...")."""
+    return bool(_DASHED.match(text)) and bool(_ENDS_SENTENCE.search(text.rstrip()))
 
 
 def refers_back(text: str) -> bool:
@@ -419,7 +432,7 @@ def widen(e: Evidence, chunk: Chunk, answer_type: str | None) -> tuple[int, int]
     text = lambda span: chunk.text[span[0] - chunk.start:span[1] - chunk.start]  # noqa: E731
     if refers_back(e.text) and i > 0:
         start = spans[i - 1][0]
-    if TERM_RULE and i > 0 and _ITEM.match(e.text) and is_term(text(spans[i - 1])):
+    if TERM_RULE and i > 0 and is_definition(e.text) and is_term(text(spans[i - 1])):
         start = spans[i - 1][0]  # a definition list: "— « Pre-Depends »" then "— Comme pour « Depends » ..."
     if e.text.rstrip().endswith(":") and i + 1 < len(spans):  # it announces what follows: a command, a list
         end = spans[i + 1][1]
@@ -449,15 +462,19 @@ def decide(ranked: list[Evidence], policy: AnswerPolicy, same_language_corpus: b
 def cite(chosen: list[Evidence], corpus: Corpus, answer_type: str | None,
          question_tokens: frozenset[str]) -> tuple[Citation, ...]:
     """The quotes, numbered in order, each widened to its neighbour where that helps and with the
-    answering words marked; a quote overlapping an earlier one is not widened, and dropped if it still
-    overlaps."""
+    answering words marked; a quote is not widened into an earlier quote of its file, and dropped
+    if its own sentence overlaps one."""
     citations: list[Citation] = []
     for e in chosen:
         chunk = corpus.chunk(e.chunk_id)
         start, end = widen(e, chunk, answer_type)
-        if any(c.source == e.source and c.start < end and start < c.end for c in citations):
-            start, end = e.start, e.end  # its neighbour is quoted already: never the same words twice
-        if any(c.source == e.source and c.start < end and start < c.end for c in citations):
+        quoted = [(c.start, c.end) for c in citations if c.source == e.source]
+        # Never the same words twice: a neighbour quoted already is not taken again (the other side is).
+        if any(a < e.start and start < b for a, b in quoted):
+            start = e.start
+        if any(e.end < b and a < end for a, b in quoted):
+            end = e.end
+        if any(a < end and start < b for a, b in quoted):
             continue
         text = chunk.text[start - chunk.start:end - chunk.start]
         citations.append(Citation(n=len(citations) + 1, source=e.source, chunk_id=e.chunk_id, start=start, end=end,

@@ -11,6 +11,7 @@ True
 from __future__ import annotations
 
 import json
+import queue
 import re
 import socket
 import threading
@@ -142,6 +143,8 @@ class TransformersChat(ChatModel):
     """
 
     FALLBACK_STOPS = ("\nUser:", "\nSystem:")
+    STALL_SECONDS = 120.0  # no new token for this long: the model is stuck (an error, then the extractive answer)
+    STOP_SECONDS = 10.0    # how long a stopped stream waits for the model to see the stop flag
 
     def __init__(self, path: str, max_new_tokens: int = 256, device: str = "cpu") -> None:
         if not path:
@@ -188,7 +191,8 @@ class TransformersChat(ChatModel):
                 raise GeneratorError(
                     f"the prompt ({inputs['input_ids'].shape[1]} tokens) is too long for the model's context "
                     f"({limit}); ask with a smaller -k")
-            streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120)
+            streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                            timeout=self.STALL_SECONDS)
             kwargs = dict(**inputs, streamer=streamer, max_new_tokens=self.max_new_tokens, do_sample=False,
                           pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                           eos_token_id=tokenizer.eos_token_id)
@@ -207,12 +211,15 @@ class TransformersChat(ChatModel):
             worker.start()
             try:
                 yield from (cut_at_stops(streamer, self.FALLBACK_STOPS) if not templated else streamer)
+            except queue.Empty as exc:
+                raise GeneratorError(f"the local model wrote nothing for {self.STALL_SECONDS:.0f} s") from exc
             finally:
                 # A reader that stops early (a cut-off at --llm-timeout or at the size cap, a Stop in the
                 # UI, a stop string) stops the model too: it would otherwise write on to max_new_tokens,
-                # holding a core, after the lock that keeps one generation at a time was released.
+                # holding a core, after the lock that keeps one generation at a time was released. The
+                # model sees the flag between two tokens; a model stuck longer is left to its thread.
                 stop.set()
-                worker.join()
+                worker.join(timeout=self.STOP_SECONDS)
             if errors:
                 raise GeneratorError(f"the local model failed: {errors[0]}") from errors[0]
 

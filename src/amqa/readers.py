@@ -376,7 +376,8 @@ def table_lines(rows: Iterable[Sequence[str]]) -> list[str]:
                                    for r in rows[1:]]
 
 
-# csv's cell size limit (131,072 characters by default) is the process's: raised for one file at a time.
+# csv's cell size limit (131,072 characters by default) is the process's: raised, for a file that needs
+# it, one file at a time.
 _CSV_LIMIT = threading.Lock()
 
 
@@ -388,13 +389,23 @@ def _read_csv(path: Path) -> Extracted:
         dialect: Any = csv.Sniffer().sniff(raw[:4096], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    with _CSV_LIMIT:
-        previous = csv.field_size_limit()
-        csv.field_size_limit(min(max(previous, len(raw) + 1), 2**31 - 1))
-        try:
-            rows = [[cell_text(c) for c in row] for row in csv.reader(io.StringIO(raw), dialect)]
-        finally:
-            csv.field_size_limit(previous)
+    def parse() -> list[list[str]]:
+        return [[cell_text(c) for c in row] for row in csv.reader(io.StringIO(raw), dialect)]
+
+    try:
+        rows = parse()
+    except csv.Error as exc:
+        if "field larger than field limit" not in str(exc):
+            raise
+        with _CSV_LIMIT:  # raised for this file only; put back unless someone else changed it meanwhile
+            previous = csv.field_size_limit()
+            wanted = min(max(previous, len(raw) + 1), 2**31 - 1)
+            csv.field_size_limit(wanted)
+            try:
+                rows = parse()
+            finally:
+                if csv.field_size_limit() == wanted:
+                    csv.field_size_limit(previous)
     return Extracted("\n".join(table_lines(rows)))
 
 
