@@ -134,13 +134,15 @@ def test_the_engine_applies_an_update_in_place(docs_copy, tmp_path):
 
 
 def test_approximate_search_in_a_large_segment(docs_copy, tmp_path, monkeypatch):
-    """Above the threshold a segment gets an IVF index; it finds what exact search finds, and never a
-    dead row."""
+    """Above the threshold a segment gets a PQ fast-scan index and 8-bit sentence codes; it finds what
+    exact search finds, and never a dead row."""
     monkeypatch.setattr(segments_mod, "ANN_THRESHOLD", 20)
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
     (seg,) = load_index(store, HashEmbedder()).segments
-    assert seg.ann == {"chunks", "sentences"} and (seg.folder / "sentences.ivf").is_file()
+    assert seg.ann == {"chunks", "sentences"} and seg.format == 2
+    assert (seg.folder / "sentences.pq").is_file() and (seg.folder / "sentences.sq8.npy").is_file()
+    assert not (seg.folder / "chunks.sq8.npy").exists() and not list(seg.folder.glob("*.ivf"))
     exact = segments_mod.VectorSearch(seg.sentence_vectors, None)
     emb = HashEmbedder()
     found = 0
