@@ -42,13 +42,16 @@ from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from .errors import damaged_index
 from .text import tokenize
 from .types import Chunk, Sentence
+
+if TYPE_CHECKING:
+    import faiss
 
 # 2: the approximate index of a large segment is a flat PQ fast-scan index plus 8-bit codes (see
 # ANN_POOL_FACTOR); 1: an IVF index with 8-bit codes. Both are read; new segments are written as 2
@@ -382,7 +385,7 @@ def write_sq8(folder: Path, kind: str, vectors: np.ndarray) -> None:
     save_array(folder / f"{kind}.sq8range.npy", np.stack([lo, step]))
 
 
-def _write_faiss(index: object, path: Path) -> None:
+def _write_faiss(index: "faiss.Index", path: Path) -> None:
     import faiss
 
     try:
@@ -486,9 +489,6 @@ class RowReader:
                 raise SegmentError("a vector file is shorter than its header says")
         return out
 
-    def all(self) -> np.ndarray:
-        return self.take(np.arange(self.shape[0]))
-
 
 class SegmentError(Exception):
     """A segment folder is missing, damaged or of another format."""
@@ -554,7 +554,6 @@ class Segment:
         self._codes: tuple[list[str], np.ndarray] | None = None
         self._totals: tuple[np.ndarray, np.ndarray] | None = None
         self._searchers: dict[str, VectorSearch] = {}
-        self._held: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def _check_shapes(self, n_files: int, text_bytes: int) -> None:
@@ -663,22 +662,19 @@ class Segment:
                      title=self.titles[fi], language=self.languages[fi], sentences=sentences)
 
     def held_vectors(self, kind: str) -> np.ndarray | None:
-        """This segment's ``"chunks"`` or ``"sentences"`` vectors when it holds them in memory (read
-        whole on first use), else None: they are then read a run of rows at a time (:class:`RowReader`).
+        """This segment's ``"chunks"`` or ``"sentences"`` vectors when it holds them in memory (their
+        memory map, resident as they are used), else None: they are then read a run of rows at a time
+        (:class:`RowReader`).
 
-        Chunk vectors are always held: a question reads those of its 200 to 300 candidate chunks, one
-        scattered read each, while they are 1.5 KB a chunk (192 MB at 125k chunks, 1.5 GB at 1M);
-        sentence vectors (6 to 7 a chunk) only below :data:`ANN_THRESHOLD`, where exact search needs
-        them all anyway."""
+        Chunk vectors are always held: a question reads those of its 200 to 300 candidate chunks (and
+        the ~1,000 the approximate index rescores), one scattered read each, while they are 1.5 KB a
+        chunk (192 MB at 125k chunks, 1.5 GB at 1M); sentence vectors (6 to 7 a chunk) only below
+        :data:`ANN_THRESHOLD`, where exact search needs them all anyway. Mapped rather than read whole
+        at first use: a cold `amqa ask` at 100k chunks read 190 MB for a few thousand rows (2.0-2.6 s
+        -> 1.65-1.8 s at load 3), and warm answers took the same (68.5-68.9 ms read, 66.8-68.5 mapped)."""
         if kind == "sentences" and kind in self.ann:
             return None
-        found = self._held.get(kind)
-        if found is None:
-            with self._lock:
-                found = self._held.get(kind)
-                if found is None:
-                    found = self._held[kind] = self.readers[kind].all()
-        return found
+        return self.chunk_vectors if kind == "chunks" else self.sentence_vectors
 
     def take(self, kind: str, rows: np.ndarray) -> np.ndarray:
         """Vectors ``rows`` of ``kind`` as a new float32 array, from memory when held."""
@@ -697,8 +693,7 @@ class Segment:
                     if kind not in self.ann:
                         found = VectorSearch(vectors, None)
                     else:
-                        fd = self._ivf_fds[kind]
-                        data = os.pread(fd, os.fstat(fd).st_size, 0)
+                        data = _read_faiss(self._ivf_fds[kind])
                         if self.format == 1:
                             found = VectorSearch(None, data)
                         else:
@@ -710,6 +705,23 @@ class Segment:
 
 
 Rescorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _read_faiss(fd: int) -> "faiss.Index":
+    """The FAISS index in the open file ``fd``, read by FAISS through a callback, a block at a time:
+    reading the file whole and deserialising the bytes copied them twice more (the 54 MB sentence
+    index of the 100k store: 0.15-0.18 s, against 0.05-0.06 s)."""
+    import faiss
+
+    at = 0
+
+    def read(size: int) -> bytes:
+        nonlocal at
+        data = os.pread(fd, size, at)
+        at += len(data)
+        return data
+
+    return faiss.read_index(faiss.PyCallbackIOReader(read))  # type: ignore[attr-defined]
 
 
 def _float_rescorer(vectors: np.ndarray | None) -> Rescorer:
@@ -755,22 +767,18 @@ class VectorSearch:
     rescored by ``rescore``, or (format 1) its IVF index (a quarter of its lists:
     :data:`IVF_PROBE_SHARE`). Dead rows are never returned."""
 
-    def __init__(self, vectors: np.ndarray | None, ivf: Path | bytes | None, *, pq: bytes | None = None,
-                 rescore: Rescorer | None = None) -> None:
+    def __init__(self, vectors: np.ndarray | None, ivf: "Path | faiss.Index | None", *,
+                 pq: "faiss.Index | None" = None, rescore: Rescorer | None = None) -> None:
         self.vectors = vectors
         self._ivf = None
         self._nprobe = 1
         self._pq = None
         self._rescore = rescore
-        if pq is not None:
-            import faiss
-
-            self._pq = faiss.deserialize_index(np.frombuffer(pq, dtype=np.uint8))
+        self._pq = pq
         if ivf is not None:
             import faiss
 
-            self._ivf = (faiss.read_index(str(ivf)) if isinstance(ivf, Path) else
-                         faiss.deserialize_index(np.frombuffer(ivf, dtype=np.uint8)))
+            self._ivf = faiss.read_index(str(ivf)) if isinstance(ivf, Path) else ivf
             nlist = int(faiss.extract_index_ivf(self._ivf).nlist)
             self._nprobe = max(1, nlist // IVF_PROBE_SHARE)
 
