@@ -121,7 +121,8 @@ class Searcher:
     def _dense_candidates(self, vector: np.ndarray) -> np.ndarray:
         """Chunk rows near the question, directly or through one of their sentences: the
         :data:`CANDIDATES` nearest chunks and the chunks of the :data:`CANDIDATES` nearest sentences,
-        over every segment (exact search in small segments, IVF in large ones; dead rows left out)."""
+        over every segment (exact search in small segments, an approximate index in large ones; dead rows
+        left out)."""
         index = self.corpus.index
         chunks, sentences = self._nearest_kinds(vector, [("chunks", index.chunk_rows),
                                                          ("sentences", index.sentence_rows)])

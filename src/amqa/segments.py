@@ -4,8 +4,9 @@ once and then only read, through memory maps.
 An index (:mod:`amqa.store`) is a list of segments plus a manifest saying which file lives in which
 segment; adding a file writes one small segment and nothing else, and a file removed or changed
 leaves its old rows in place, dead (the manifest no longer points at them). Layout of a segment
-folder (arrays are ``.npy``: metadata loaded with ``mmap_mode="r"``, vectors read a run of rows at a time
-with ``pread``; opening a segment reads no row)::
+folder (arrays are ``.npy``: metadata and the vectors a segment holds loaded with ``mmap_mode="r"``, the
+sentence vectors of a large segment read a run of rows at a time with ``pread``; opening a segment reads
+no row)::
 
     segment.json          format, dim, counts, which vector kinds have an approximate index, and the
                           size of every other file (checked when the segment is opened)
@@ -22,7 +23,8 @@ with ``pread``; opening a segment reads no row)::
     post_ptr.npy          term t's postings are rows post_ptr[t]:post_ptr[t+1] of post_doc (the chunks
     post_doc.npy          holding it) and post_tf (how often): the tokenisation, done once at indexing
     post_tf.npy, doc_len.npy (BM25 tokens per chunk)
-    chunks.pq, sentences.pq     FAISS PQ fast-scan index (4-bit codes, 2 dimensions a code), only above
+    chunks.pq, sentences.pq     FAISS PQ fast-scan index (4-bit codes; chunks: a code a dimension,
+                          sentences: a code per 2 dimensions), only above
                           :data:`ANN_THRESHOLD` vectors: it picks candidates, rescored on
     sentences.sq8.npy     8-bit codes of the sentence vectors (their float32 rows stay on disk) and
     sentences.sq8range.npy  per dimension the lowest value and the step of a code (chunk vectors are held)
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
 # (an older amqa refuses them, "format 2, not 1", with the rebuild message).
 SEGMENT_FORMAT = 2
 READ_FORMATS = (1, 2)
-# Exact search (one matrix-vector product) up to this many vectors, an approximate FAISS IVF index above.
+# Exact search (one matrix-vector product) up to this many vectors, an approximate FAISS index above.
 # Measured on 2 shared cores (bench/scale.py): 20k float32 vectors of 384 dimensions take about 2 ms
 # exactly; 670k sentence vectors (100k chunks) took 38 ms, more than the whole answer's budget.
 ANN_THRESHOLD = 20_000
