@@ -164,6 +164,35 @@ def test_approximate_search_in_a_large_segment(docs_copy, tmp_path, monkeypatch)
     assert set(rows.tolist()) == set(exact_rows.tolist())  # the pool (10 x 10) holds every chunk here
 
 
+def test_searches_on_two_threads_find_what_one_thread_finds(docs_copy, tmp_path, monkeypatch):
+    """The approximate searches of several large segments run on a thread pool; the candidates and the
+    hits are those of the same searches one after the other."""
+    import amqa.retrieval as retrieval_mod
+
+    monkeypatch.setattr(segments_mod, "ANN_THRESHOLD", 20)
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    (docs_copy / "forge.txt").write_text(" ".join(f"La forge numéro {i} de Cluny coule {i * 7} pièces par jour."
+                                                  for i in range(40)), encoding="utf-8")
+    update_index(docs_copy, store, "hash")
+    index = load_index(store, HashEmbedder())
+    assert sum(len(seg.ann) for seg in index.segments) >= 3
+    calls = []
+    real = retrieval_mod._search_pool
+    monkeypatch.setattr(retrieval_mod, "_search_pool", lambda: calls.append(1) or real())
+    emb = HashEmbedder()
+    searcher = Searcher(Corpus(index), emb)
+    questions = QUESTIONS + ["Combien de pièces coule la forge numéro 12 ?"]
+    runs = {}
+    for threads in (2, 1):
+        monkeypatch.setattr(retrieval_mod, "SEARCH_THREADS", threads)
+        runs[threads] = [(searcher._dense_candidates(emb.embed([q], "query")[0]).tolist(),
+                          [(h.chunk.id, h.score) for h in searcher.search(q, k=5).hits]) for q in questions]
+        if threads == 2:
+            assert calls, "the large segments' searches went to the pool"
+    assert runs[2] == runs[1]
+
+
 def _as_format_1(folder: Path) -> None:
     """Rewrite a format-2 segment with an approximate index as format 1 wrote it: IVF indexes, no PQ."""
     info = json.loads((folder / "segment.json").read_text(encoding="utf-8"))
