@@ -18,7 +18,7 @@ import amqa.store as store_mod
 from amqa import Engine
 from amqa.corpus import Corpus
 from amqa.embedders import HashEmbedder
-from amqa.errors import IndexMismatchError
+from amqa.errors import DamagedIndexError, IndexMismatchError
 from amqa.retrieval import Searcher
 from amqa.store import current_index_dir, load_index, read_manifest, update_index
 
@@ -134,13 +134,15 @@ def test_the_engine_applies_an_update_in_place(docs_copy, tmp_path):
 
 
 def test_approximate_search_in_a_large_segment(docs_copy, tmp_path, monkeypatch):
-    """Above the threshold a segment gets an IVF index; it finds what exact search finds, and never a
-    dead row."""
+    """Above the threshold a segment gets a PQ fast-scan index and 8-bit sentence codes; it finds what
+    exact search finds, and never a dead row."""
     monkeypatch.setattr(segments_mod, "ANN_THRESHOLD", 20)
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
     (seg,) = load_index(store, HashEmbedder()).segments
-    assert seg.ann == {"chunks", "sentences"} and (seg.folder / "sentences.ivf").is_file()
+    assert seg.ann == {"chunks", "sentences"} and seg.format == 2
+    assert (seg.folder / "sentences.pq").is_file() and (seg.folder / "sentences.sq8.npy").is_file()
+    assert not (seg.folder / "chunks.sq8.npy").exists() and not list(seg.folder.glob("*.ivf"))
     exact = segments_mod.VectorSearch(seg.sentence_vectors, None)
     emb = HashEmbedder()
     found = 0
@@ -154,6 +156,84 @@ def test_approximate_search_in_a_large_segment(docs_copy, tmp_path, monkeypatch)
     dead[::2] = True
     rows, _ = seg.searcher("sentences").search(emb.embed(["campus"], "query")[0], 20, dead)
     assert len(rows) and not dead[rows].any()
+    # Chunk candidates are rescored on the float32 vectors: their similarities are exact.
+    v = emb.embed([QUESTIONS[1]], "query")[0]
+    rows, sims = seg.searcher("chunks").search(v, 10)
+    np.testing.assert_allclose(sims, seg.chunk_vectors[rows] @ v, rtol=1e-6)
+    exact_rows, _ = segments_mod.VectorSearch(seg.chunk_vectors, None).search(v, 10)
+    assert set(rows.tolist()) == set(exact_rows.tolist())  # the pool (10 x 10) holds every chunk here
+
+
+def test_searches_on_two_threads_find_what_one_thread_finds(docs_copy, tmp_path, monkeypatch):
+    """The approximate searches of several large segments run on a thread pool; the candidates and the
+    hits are those of the same searches one after the other."""
+    import amqa.retrieval as retrieval_mod
+
+    monkeypatch.setattr(segments_mod, "ANN_THRESHOLD", 20)
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    (docs_copy / "forge.txt").write_text(" ".join(f"La forge numéro {i} de Cluny coule {i * 7} pièces par jour."
+                                                  for i in range(40)), encoding="utf-8")
+    update_index(docs_copy, store, "hash")
+    index = load_index(store, HashEmbedder())
+    assert sum(len(seg.ann) for seg in index.segments) >= 3
+    calls = []
+    real = retrieval_mod._search_pool
+    monkeypatch.setattr(retrieval_mod, "_search_pool", lambda: calls.append(1) or real())
+    emb = HashEmbedder()
+    searcher = Searcher(Corpus(index), emb)
+    questions = QUESTIONS + ["Combien de pièces coule la forge numéro 12 ?"]
+    runs = {}
+    for threads in (2, 1):
+        monkeypatch.setattr(retrieval_mod, "SEARCH_THREADS", threads)
+        runs[threads] = [(searcher._dense_candidates(emb.embed([q], "query")[0]).tolist(),
+                          [(h.chunk.id, h.score) for h in searcher.search(q, k=5).hits]) for q in questions]
+        if threads == 2:
+            assert calls, "the large segments' searches went to the pool"
+    assert runs[2] == runs[1]
+
+
+def _as_format_1(folder: Path) -> None:
+    """Rewrite a format-2 segment with an approximate index as format 1 wrote it: IVF indexes, no PQ."""
+    info = json.loads((folder / "segment.json").read_text(encoding="utf-8"))
+    for kind in info["ann"]:
+        segments_mod.write_ivf(folder / f"{kind}.ivf", np.load(folder / f"{kind}.npy"))
+        (folder / f"{kind}.pq").unlink()
+    for name in ("sentences.sq8.npy", "sentences.sq8range.npy"):
+        (folder / name).unlink()
+    info["format"] = 1
+    info["sizes"] = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.name != "segment.json"}
+    (folder / "segment.json").write_text(json.dumps(info), encoding="utf-8")
+
+
+def test_a_format_1_segment_is_still_searched_through_its_ivf_index(docs_copy, tmp_path, monkeypatch):
+    """Stores written before format 2 load and answer as they did: their IVF indexes are searched."""
+    monkeypatch.setattr(segments_mod, "ANN_THRESHOLD", 20)
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    before = _hits(store)
+    (seg,) = load_index(store, HashEmbedder()).segments
+    _as_format_1(seg.folder)
+    del seg
+    (seg,) = load_index(store, HashEmbedder()).segments
+    assert seg.format == 1 and seg.ann == {"chunks", "sentences"}
+    assert seg.searcher("sentences")._ivf is not None and seg.searcher("chunks")._ivf is not None
+    after = _hits(store)
+    assert [h[0][0] for h in after] == [h[0][0] for h in before]  # the same first hit for every question
+    engine = Engine(docs_copy, store, "hash", progress=False)
+    assert engine.answer(QUESTIONS[1]).citations
+
+
+def test_a_segment_of_an_unknown_format_is_refused_with_the_rebuild_command(docs_copy, tmp_path):
+    """An index written by a newer amqa (a segment format this one does not read) says how to rebuild."""
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    (sid,) = read_manifest(store)["segments"]
+    info_path = store / "segments" / sid / "segment.json"
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    info_path.write_text(json.dumps({**info, "format": 3}), encoding="utf-8")
+    with pytest.raises(DamagedIndexError, match="format 3.*--rebuild"):
+        load_index(store, HashEmbedder())
 
 
 KILLER = r"""
@@ -311,7 +391,7 @@ def test_a_large_segment_scans_a_quarter_of_its_lists(tmp_path):
 
 
 def test_chunk_vectors_are_held_sentence_vectors_of_a_large_segment_read_by_rows(docs_copy, tmp_path, monkeypatch):
-    """A question's 200-300 candidate chunks need their vectors: they are held in memory (read once),
+    """A question's 200-300 candidate chunks need their vectors: they are held (memory-mapped),
     not read one scattered row at a time (5 ms of an answer at 100k chunks under load); the sentence
     vectors of a segment with an IVF index (6-7 per chunk) stay on disk, read by rows."""
     monkeypatch.setattr(segments_mod, "ANN_THRESHOLD", 20)

@@ -5,6 +5,9 @@
 """
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
 
 from .corpus import Corpus
@@ -30,6 +33,20 @@ CANDIDATES = 100
 # 0.857), key facts 0.643 -> 0.661; seeds citation recall 0.947 -> 0.965, key facts 0.868 -> 0.877 but
 # recall@1 0.965 -> 0.947 (one question); 1.0 costs the seeds more (recall@1 0.930). XQuAD: one language.
 LANGUAGE_CENTERING = 0.5
+# The approximate searches of a question (chunks and sentences of each large segment) run on this
+# many threads at once (FAISS releases the GIL); 1: one after the other. See Searcher._nearest_kinds.
+SEARCH_THREADS = 2
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _search_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="amqa-search")
+        return _pool
 
 
 def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
@@ -104,25 +121,53 @@ class Searcher:
     def _dense_candidates(self, vector: np.ndarray) -> np.ndarray:
         """Chunk rows near the question, directly or through one of their sentences: the
         :data:`CANDIDATES` nearest chunks and the chunks of the :data:`CANDIDATES` nearest sentences,
-        over every segment (exact search in small segments, IVF in large ones; dead rows left out)."""
+        over every segment (exact search in small segments, an approximate index in large ones; dead rows
+        left out)."""
         index = self.corpus.index
-        return np.union1d(self._nearest(vector, "chunks", index.chunk_rows),
-                          self.corpus.sentences.chunks_of_many(self._nearest(vector, "sentences", index.sentence_rows)))
+        chunks, sentences = self._nearest_kinds(vector, [("chunks", index.chunk_rows),
+                                                         ("sentences", index.sentence_rows)])
+        return np.union1d(chunks, self.corpus.sentences.chunks_of_many(sentences))
 
     def _nearest(self, vector: np.ndarray, kind: str, rows: LiveRows) -> np.ndarray:
         """Logical rows of the :data:`CANDIDATES` live vectors of ``kind`` nearest ``vector``."""
-        n = min(CANDIDATES, len(rows))
-        found, sims = [], []
-        for s, seg in enumerate(self.corpus.index.segments):
-            local, sim = seg.searcher(kind).search(vector, n, rows.dead[s])
-            found.append(rows.logical(s, local))
-            sims.append(sim)
-        if not found:
-            return np.zeros(0, dtype=np.int64)
-        all_rows, all_sims = np.concatenate(found), np.concatenate(sims)
-        if len(all_rows) > n:
-            all_rows = all_rows[np.argpartition(-all_sims, n - 1)[:n]]
-        return all_rows
+        return self._nearest_kinds(vector, [(kind, rows)])[0]
+
+    def _nearest_kinds(self, vector: np.ndarray, kinds: list[tuple[str, LiveRows]]) -> list[np.ndarray]:
+        """:meth:`_nearest` for each (kind, rows). The searches of large segments (approximate index)
+        run on :data:`SEARCH_THREADS` threads when there are two or more; the rest, each well under a
+        millisecond, on the calling thread. Results are merged in segment order, as one thread would."""
+        segments = self.corpus.index.segments
+        tasks = [(i, s) for i in range(len(kinds)) for s in range(len(segments))]
+
+        def one(i: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+            kind, rows = kinds[i]
+            local, sim = segments[s].searcher(kind).search(vector, min(CANDIDATES, len(rows)), rows.dead[s])
+            return rows.logical(s, local), sim
+
+        large = [kinds[i][0] in segments[s].ann for i, s in tasks]
+        parallel = SEARCH_THREADS > 1 and sum(large) >= 2
+        pending: dict[int, Future] = {}
+        results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for t, (i, s) in enumerate(tasks):
+            if parallel and large[t]:
+                pending[t] = _search_pool().submit(one, i, s)
+            else:
+                results[t] = one(i, s)
+        for t, future in pending.items():
+            results[t] = future.result()
+        out = []
+        for i, (_, rows) in enumerate(kinds):
+            n = min(CANDIDATES, len(rows))
+            mine = [results[t] for t, (j, _) in enumerate(tasks) if j == i]
+            if not mine:
+                out.append(np.zeros(0, dtype=np.int64))
+                continue
+            all_rows = np.concatenate([r for r, _ in mine])
+            all_sims = np.concatenate([v for _, v in mine])
+            if len(all_rows) > n:
+                all_rows = all_rows[np.argpartition(-all_sims, n - 1)[:n]]
+            out.append(all_rows)
+        return out
 
     def _bm25_ranking(self, query: Query) -> tuple[list[int], list[float], dict[int, float]]:
         """BM25's ranking, each vote weighted by the share of the question the chunk matches."""

@@ -4,8 +4,9 @@ once and then only read, through memory maps.
 An index (:mod:`amqa.store`) is a list of segments plus a manifest saying which file lives in which
 segment; adding a file writes one small segment and nothing else, and a file removed or changed
 leaves its old rows in place, dead (the manifest no longer points at them). Layout of a segment
-folder (arrays are ``.npy``: metadata loaded with ``mmap_mode="r"``, vectors read a run of rows at a time
-with ``pread``; opening a segment reads no row)::
+folder (arrays are ``.npy``: metadata and the vectors a segment holds loaded with ``mmap_mode="r"``, the
+sentence vectors of a large segment read a run of rows at a time with ``pread``; opening a segment reads
+no row)::
 
     segment.json          format, dim, counts, which vector kinds have an approximate index, and the
                           size of every other file (checked when the segment is opened)
@@ -22,7 +23,12 @@ with ``pread``; opening a segment reads no row)::
     post_ptr.npy          term t's postings are rows post_ptr[t]:post_ptr[t+1] of post_doc (the chunks
     post_doc.npy          holding it) and post_tf (how often): the tokenisation, done once at indexing
     post_tf.npy, doc_len.npy (BM25 tokens per chunk)
-    chunks.ivf, sentences.ivf   FAISS IVF index (8-bit codes), only above :data:`ANN_THRESHOLD` vectors
+    chunks.pq, sentences.pq     FAISS PQ fast-scan index (4-bit codes; chunks: a code a dimension,
+                          sentences: a code per 2 dimensions), only above
+                          :data:`ANN_THRESHOLD` vectors: it picks candidates, rescored on
+    sentences.sq8.npy     8-bit codes of the sentence vectors (their float32 rows stay on disk) and
+    sentences.sq8range.npy  per dimension the lowest value and the step of a code (chunk vectors are held)
+    chunks.ivf, sentences.ivf   format 1 only (still read): a FAISS IVF index with 8-bit codes
 
 >>> seg = Segment(Path("store/segments/seg-20260101T000000-0a1b2c3d"))   # doctest: +SKIP
 >>> seg.chunk(0).text[:20], len(seg), seg.postings("campus")              # doctest: +SKIP
@@ -38,7 +44,7 @@ from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -46,8 +52,15 @@ from .errors import damaged_index
 from .text import tokenize
 from .types import Chunk, Sentence
 
-SEGMENT_FORMAT = 1
-# Exact search (one matrix-vector product) up to this many vectors, an approximate FAISS IVF index above.
+if TYPE_CHECKING:
+    import faiss
+
+# 2: the approximate index of a large segment is a flat PQ fast-scan index plus 8-bit codes (see
+# ANN_POOL_FACTOR); 1: an IVF index with 8-bit codes. Both are read; new segments are written as 2
+# (an older amqa refuses them, "format 2, not 1", with the rebuild message).
+SEGMENT_FORMAT = 2
+READ_FORMATS = (1, 2)
+# Exact search (one matrix-vector product) up to this many vectors, an approximate FAISS index above.
 # Measured on 2 shared cores (bench/scale.py): 20k float32 vectors of 384 dimensions take about 2 ms
 # exactly; 670k sentence vectors (100k chunks) took 38 ms, more than the whole answer's budget.
 ANN_THRESHOLD = 20_000
@@ -64,9 +77,30 @@ ANN_THRESHOLD = 20_000
 # the 561k sentences took 6 ms (1/16), 11 ms (1/8), 20 ms (1/4) a question on 2 loaded cores; the earlier
 # cap of 128 lists (0.92-0.94) was cheaper. No other index was better on these vectors: HNSW (8-bit,
 # M 16, efSearch 512) 0.90 on 137k sentences, fast-scan PQ refined 0.98 at the same cost, sign bits 0.55.
+# Format 1 only (segments written before format 2 still search this way):
 IVF_LISTS_PER_SQRT = 4
 IVF_PROBE_SHARE = 4
 IVF_TRAIN_PER_LIST = 40
+# Format 2: no IVF. The IVF routing itself lost the recall on these near-random vectors (a quarter of
+# the lists for 0.98), and its 8-bit codes are slow to scan: the 561k sentences of the 100k store took
+# 19.7 ms a question (one thread, idle machine, 100 hashed questions, recall@10 0.994 with ties).
+# A flat PQ fast-scan index (4-bit codes in SIMD registers) scans every vector, ten times faster per
+# vector, and keeps the ANN_POOL_FACTOR x k best by its coarse score; these are rescored (chunks on their
+# held float32 vectors, sentences on 8-bit codes) and the k best kept. Measured the same way
+# (/work/measure/index2/exp/ann.py, k = 100, recall@10 with ties, ms a question):
+#   561k sentences: PQ 192x4 bits, pool 400 / 1000: 6.1 ms 0.982 / 7.9 ms 0.998; PQ 96x4, pool 700 / 1000:
+#   3.8 ms 0.968 / 4.0 ms 0.983; IVF (1,498 lists, not by residual) + PQ 192x4, a quarter scanned, pool 1000:
+#   4.9 ms 0.979; pools above ~1,000 cost 16 ms (FAISS's result handler for large k).
+#   100k chunks: PQ 192x4, pool 200 / 400 / 1000: 1.5 ms 0.898 / 1.9 ms 0.950 / 2.6 ms 0.987; PQ 96x4, pool
+#   1000: 1.0 ms 0.949; IVF-SQ8 (1,264 lists, a quarter): 3.5 ms 0.994.
+#   HNSW (flat storage, M 32, efConstruction 100) on the 100k chunks: 86 s to build, efSearch 512 2.3 ms 0.859.
+# Building is cheap too: the PQ of 561k sentences trains and encodes in 5 s (IVF-SQ8 with 2,997 lists: 59 s).
+# Over the whole 100k store (2 segments with an index, recall2.py, 100 questions), 2 dimensions a code
+# for both kinds gave chunks 0.975, sentences 0.995: chunk vectors (sums of more words) are nearer
+# random, so theirs get a code per dimension (100k chunks, pool 1000: 3.3 ms, 0.994 alone).
+PQ_DIMS_PER_CODE = {"chunks": 1, "sentences": 2}
+ANN_POOL_FACTOR = 10
+PQ_TRAIN = 100_000  # vectors sampled to train the sub-quantisers (16 centroids each)
 
 _READ_ONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _INT_FILES = ("src_chunks", "src_sents", "chunk_meta", "chunk_text", "chunk_spans", "spans", "sent_meta",
@@ -296,7 +330,9 @@ def _write_common(folder: Path, arrays: dict[str, np.ndarray], terms: list[str],
     ann = []
     for kind, vectors in (("chunks", chunk_vectors), ("sentences", sentence_vectors)):
         if len(vectors) >= ANN_THRESHOLD:
-            write_ivf(folder / f"{kind}.ivf", vectors)
+            write_pq(folder / f"{kind}.pq", vectors, PQ_DIMS_PER_CODE[kind])
+            if kind == "sentences":  # chunk vectors are held in memory: rescored on them
+                write_sq8(folder, kind, vectors)
             ann.append(kind)
     # The size of every file, checked when the segment is opened: a truncated file is found then.
     sizes = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
@@ -317,9 +353,52 @@ def save_array(path: Path, array: np.ndarray) -> None:
             f.write(array.data.cast("B"))
 
 
+def write_pq(path: Path, vectors: np.ndarray, dims_per_code: int) -> None:
+    """A flat PQ fast-scan index over ``vectors`` (inner product): 4-bit codes, one per
+    ``dims_per_code`` dimensions, trained on a sample. It only picks candidates."""
+    import faiss
+
+    n, dim = vectors.shape
+    m = dim // dims_per_code if dim % dims_per_code == 0 else dim
+    index = faiss.IndexPQFastScan(dim, m, 4, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    sample = np.sort(rng.choice(n, size=min(n, PQ_TRAIN), replace=False))
+    index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
+    for start in range(0, n, 65536):  # in blocks: a memory-mapped matrix is never copied whole
+        index.add(np.ascontiguousarray(vectors[start:start + 65536], dtype=np.float32))
+    _write_faiss(index, path)
+
+
+def write_sq8(folder: Path, kind: str, vectors: np.ndarray) -> None:
+    """8-bit codes of ``vectors``, one per dimension, uniform between the dimension's lowest and highest
+    value: ``{kind}.sq8.npy`` (uint8, one row a vector) and ``{kind}.sq8range.npy`` (lowest values, steps)."""
+    n, dim = vectors.shape
+    lo = np.full(dim, np.inf, dtype=np.float32)
+    hi = np.full(dim, -np.inf, dtype=np.float32)
+    for start in range(0, n, 65536):
+        block = np.asarray(vectors[start:start + 65536], dtype=np.float32)
+        lo, hi = np.minimum(lo, block.min(axis=0)), np.maximum(hi, block.max(axis=0))
+    step = np.where(hi > lo, (hi - lo) / 255, 1).astype(np.float32)
+    with open(folder / f"{kind}.sq8.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False, "shape": (n, dim)})
+        for start in range(0, n, 65536):
+            block = np.asarray(vectors[start:start + 65536], dtype=np.float32)
+            f.write(np.clip(np.rint((block - lo) / step), 0, 255).astype(np.uint8).tobytes())
+    save_array(folder / f"{kind}.sq8range.npy", np.stack([lo, step]))
+
+
+def _write_faiss(index: "faiss.Index", path: Path) -> None:
+    import faiss
+
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:  # FAISS reports a failed write (a full disk) as a RuntimeError
+        raise OSError(None, f"FAISS could not write {path.name} (--debug shows its error)") from exc
+
+
 def write_ivf(path: Path, vectors: np.ndarray) -> None:
-    """An IVF index with 8-bit scalar-quantised codes over ``vectors`` (inner product), trained on a
-    sample: it only picks candidates, whose similarities are then computed on the float32 vectors."""
+    """Format 1's IVF index with 8-bit scalar-quantised codes over ``vectors`` (inner product), trained
+    on a sample (no longer written by an update: kept to test that format-1 segments still search)."""
     import faiss
 
     n, dim = vectors.shape
@@ -332,10 +411,7 @@ def write_ivf(path: Path, vectors: np.ndarray) -> None:
     index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
     for start in range(0, n, 65536):  # in blocks: a memory-mapped matrix is never copied whole
         index.add(np.ascontiguousarray(vectors[start:start + 65536], dtype=np.float32))
-    try:
-        faiss.write_index(index, str(path))
-    except RuntimeError as exc:  # FAISS reports a failed write (a full disk) as a RuntimeError
-        raise OSError(None, f"FAISS could not write {path.name} (--debug shows its error)") from exc
+    _write_faiss(index, path)
 
 
 def fsync_folder(folder: Path) -> None:
@@ -415,9 +491,6 @@ class RowReader:
                 raise SegmentError("a vector file is shorter than its header says")
         return out
 
-    def all(self) -> np.ndarray:
-        return self.take(np.arange(self.shape[0]))
-
 
 class SegmentError(Exception):
     """A segment folder is missing, damaged or of another format."""
@@ -433,8 +506,9 @@ class Segment:
         self.id = folder.name
         try:
             info = json.loads((folder / "segment.json").read_text(encoding="utf-8"))
-            if info.get("format") != SEGMENT_FORMAT:
+            if info.get("format") not in READ_FORMATS:
                 raise SegmentError(f"segment {self.id} has format {info.get('format')}, not {SEGMENT_FORMAT}")
+            self.format = int(info["format"])
             self.dim = int(info["dim"])
             self.n_chunks = int(info["chunks"])
             self.n_sentences = int(info["sentences"])
@@ -466,15 +540,22 @@ class Segment:
         # deleted (a removed file's segment, gone two updates later) readable to the end.
         try:
             self._terms_fd = os.open(folder / "terms.txt", _READ_ONLY)
-            self._ivf_fds: dict[str, int] = {}
+            self._ivf_fds: dict[str, int] = {}  # format 1: {kind}.ivf; format 2: {kind}.pq
+            suffix = "ivf" if self.format == 1 else "pq"
             for kind in sorted(self.ann):  # one by one: those opened are closed by __del__ if the next fails
-                self._ivf_fds[kind] = os.open(folder / f"{kind}.ivf", _READ_ONLY)
+                self._ivf_fds[kind] = os.open(folder / f"{kind}.{suffix}", _READ_ONLY)
+            # Memory-mapped: a question reads the codes of its ~1,000 candidates only.
+            self._sq8: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            if self.format >= 2 and "sentences" in self.ann:
+                codes, scale = _load(folder / "sentences.sq8.npy"), _load(folder / "sentences.sq8range.npy")
+                if codes.shape != (self.n_sentences, self.dim) or scale.shape != (2, self.dim):
+                    raise SegmentError(f"segment {self.id}: sentences.sq8 holds {codes.shape} codes")
+                self._sq8["sentences"] = (codes, np.array(scale, dtype=np.float32))
         except OSError as exc:
             raise SegmentError(f"segment {self.id} cannot be read ({exc})") from exc
         self._codes: tuple[list[str], np.ndarray] | None = None
         self._totals: tuple[np.ndarray, np.ndarray] | None = None
         self._searchers: dict[str, VectorSearch] = {}
-        self._held: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def _check_shapes(self, n_files: int, text_bytes: int) -> None:
@@ -583,22 +664,19 @@ class Segment:
                      title=self.titles[fi], language=self.languages[fi], sentences=sentences)
 
     def held_vectors(self, kind: str) -> np.ndarray | None:
-        """This segment's ``"chunks"`` or ``"sentences"`` vectors when it holds them in memory (read
-        whole on first use), else None: they are then read a run of rows at a time (:class:`RowReader`).
+        """This segment's ``"chunks"`` or ``"sentences"`` vectors when it holds them in memory (their
+        memory map, resident as they are used), else None: they are then read a run of rows at a time
+        (:class:`RowReader`).
 
-        Chunk vectors are always held: a question reads those of its 200 to 300 candidate chunks, one
-        scattered read each, while they are 1.5 KB a chunk (192 MB at 125k chunks, 1.5 GB at 1M);
-        sentence vectors (6 to 7 a chunk) only below :data:`ANN_THRESHOLD`, where exact search needs
-        them all anyway."""
+        Chunk vectors are always held: a question reads those of its 200 to 300 candidate chunks (and
+        the ~1,000 the approximate index rescores), one scattered read each, while they are 1.5 KB a
+        chunk (192 MB at 125k chunks, 1.5 GB at 1M); sentence vectors (6 to 7 a chunk) only below
+        :data:`ANN_THRESHOLD`, where exact search needs them all anyway. Mapped rather than read whole
+        at first use: a cold `amqa ask` at 100k chunks read 190 MB for a few thousand rows (2.0-2.6 s
+        -> 1.65-1.8 s at load 3), and warm answers took the same (68.5-68.9 ms read, 66.8-68.5 mapped)."""
         if kind == "sentences" and kind in self.ann:
             return None
-        found = self._held.get(kind)
-        if found is None:
-            with self._lock:
-                found = self._held.get(kind)
-                if found is None:
-                    found = self._held[kind] = self.readers[kind].all()
-        return found
+        return self.chunk_vectors if kind == "chunks" else self.sentence_vectors
 
     def take(self, kind: str, rows: np.ndarray) -> np.ndarray:
         """Vectors ``rows`` of ``kind`` as a new float32 array, from memory when held."""
@@ -609,17 +687,63 @@ class Segment:
         """The nearest-neighbour search over this segment's ``"chunks"`` or ``"sentences"`` vectors."""
         found = self._searchers.get(kind)
         if found is None:
-            vectors = None if kind in self.ann else self.held_vectors(kind)  # small: exact, in memory
+            # Small: exact, in memory. Format 2: the held chunk vectors rescore the PQ's candidates.
+            vectors = self.held_vectors(kind) if kind not in self.ann or kind not in self._sq8 else None
             with self._lock:
                 found = self._searchers.get(kind)
                 if found is None:
-                    if kind in self.ann:
-                        fd = self._ivf_fds[kind]
-                        found = VectorSearch(None, os.pread(fd, os.fstat(fd).st_size, 0))
-                    else:
+                    if kind not in self.ann:
                         found = VectorSearch(vectors, None)
+                    else:
+                        data = _read_faiss(self._ivf_fds[kind])
+                        if self.format == 1:
+                            found = VectorSearch(None, data)
+                        else:
+                            found = VectorSearch(None, None, pq=data,
+                                                 rescore=_sq8_rescorer(*self._sq8[kind]) if kind in self._sq8
+                                                 else _float_rescorer(vectors))
                     self._searchers[kind] = found
         return found
+
+
+Rescorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _read_faiss(fd: int) -> "faiss.Index":
+    """The FAISS index in the open file ``fd``, read by FAISS through a callback, a block at a time:
+    reading the file whole and deserialising the bytes copied them twice more (the 54 MB sentence
+    index of the 100k store: 0.15-0.18 s, against 0.05-0.06 s)."""
+    import faiss
+
+    at = 0
+
+    def read(size: int) -> bytes:
+        nonlocal at
+        data = os.pread(fd, size, at)
+        at += len(data)
+        return data
+
+    return faiss.read_index(faiss.PyCallbackIOReader(read))  # type: ignore[attr-defined]
+
+
+def _float_rescorer(vectors: np.ndarray | None) -> Rescorer:
+    """Similarities of ``query`` with rows of ``vectors`` (held in memory)."""
+    assert vectors is not None
+
+    def rescore(query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return vectors[rows] @ query
+
+    return rescore
+
+
+def _sq8_rescorer(codes: np.ndarray, scale: np.ndarray) -> Rescorer:
+    """Similarities of ``query`` with rows of 8-bit ``codes`` (vector = lowest + code x step)."""
+    lo, step = scale[0], scale[1]
+
+    def rescore(query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return codes[rows].astype(np.float32) @ (query * step) + np.float32(lo @ query)
+
+    return rescore
 
 
 def _load(path: Path, random_access: bool = False) -> np.ndarray:
@@ -640,27 +764,35 @@ def _load(path: Path, random_access: bool = False) -> np.ndarray:
 
 class VectorSearch:
     """The ``k`` vectors nearest a query among one segment's: exact below :data:`ANN_THRESHOLD`
-    vectors (a matrix-vector product on the float32 matrix, read once), else the segment's IVF
-    index (a quarter of its lists: :data:`IVF_PROBE_SHARE`). Dead rows are never returned."""
+    vectors (a matrix-vector product on the float32 matrix, read once), else the segment's PQ
+    fast-scan index (``pq``, serialised), whose :data:`ANN_POOL_FACTOR` x ``k`` best candidates are
+    rescored by ``rescore``, or (format 1) its IVF index (a quarter of its lists:
+    :data:`IVF_PROBE_SHARE`). Dead rows are never returned."""
 
-    def __init__(self, vectors: np.ndarray | None, ivf: Path | bytes | None) -> None:
+    def __init__(self, vectors: np.ndarray | None, ivf: "Path | faiss.Index | None", *,
+                 pq: "faiss.Index | None" = None, rescore: Rescorer | None = None) -> None:
         self.vectors = vectors
         self._ivf = None
         self._nprobe = 1
+        self._pq = None
+        self._rescore = rescore
+        self._pq = pq
         if ivf is not None:
             import faiss
 
-            self._ivf = (faiss.read_index(str(ivf)) if isinstance(ivf, Path) else
-                         faiss.deserialize_index(np.frombuffer(ivf, dtype=np.uint8)))
+            self._ivf = faiss.read_index(str(ivf)) if isinstance(ivf, Path) else ivf
             nlist = int(faiss.extract_index_ivf(self._ivf).nlist)
             self._nprobe = max(1, nlist // IVF_PROBE_SHARE)
 
     def search(self, query: np.ndarray, k: int, dead: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, similarities) of up to ``k`` live rows, in no particular order. ``dead`` is a
         boolean mask of rows to leave out (None: all live)."""
-        n = len(self.vectors) if self.vectors is not None else int(self._ivf.ntotal) if self._ivf is not None else 0
+        approximate = self._ivf if self._ivf is not None else self._pq
+        n = len(self.vectors) if self.vectors is not None else int(approximate.ntotal) if approximate is not None else 0
         if n == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if self._pq is not None:
+            return self._pool_search(query, k, n, dead)
         if self._ivf is None:
             assert self.vectors is not None
             sims = self.vectors @ query
@@ -682,3 +814,23 @@ class VectorSearch:
         sims, rows = self._ivf.search(np.ascontiguousarray(query[None, :], dtype=np.float32), k, params=params)
         keep = rows[0] >= 0
         return rows[0][keep].astype(np.int64), sims[0][keep]
+
+    def _pool_search(self, query: np.ndarray, k: int, n: int,
+                     dead: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The PQ's best :data:`ANN_POOL_FACTOR` x ``k`` live rows (FAISS's fast-scan takes no
+        selector: the pool grows with the share of dead rows, at most 2x as a segment over
+        ``store.DEAD_SHARE`` dead is rewritten), rescored, the ``k`` best kept."""
+        assert self._pq is not None and self._rescore is not None
+        live = n - (int(dead.sum()) if dead is not None else 0)
+        if live <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        pool = min(n, math.ceil(ANN_POOL_FACTOR * k * n / live))
+        _, found = self._pq.search(np.ascontiguousarray(query[None, :], dtype=np.float32), pool)
+        rows = found[0][found[0] >= 0].astype(np.int64)
+        if dead is not None:
+            rows = rows[~dead[rows]]
+        sims = np.asarray(self._rescore(query, rows), dtype=np.float32)
+        if len(rows) > k:
+            top = np.argpartition(-sims, k - 1)[:k]
+            rows, sims = rows[top], sims[top]
+        return rows, sims
