@@ -389,6 +389,7 @@ def _read_csv(path: Path) -> Extracted:
         dialect: Any = csv.Sniffer().sniff(raw[:4096], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
+
     def parse() -> list[list[str]]:
         return [[cell_text(c) for c in row] for row in csv.reader(io.StringIO(raw), dialect)]
 
