@@ -24,13 +24,18 @@ def evidence(chunk, sentence: str, typed: bool = False) -> Evidence:
     return Evidence(chunk.source, chunk.id, start, start + len(sentence), sentence, 0.9, 0.9, 0.1, typed)
 
 
+def widened(chunk, e, answer_type=None) -> str:
+    """The text :func:`widen` quotes for ``e``."""
+    start, end = widen(e, chunk, answer_type)
+    return chunk.text[start - chunk.start:end - chunk.start]
+
+
 def test_a_sentence_that_refers_back_takes_the_one_before(monkeypatch):
     monkeypatch.setattr(answering, "NEIGHBOURS", True)
     chunk = one_chunk("Le paquet apt-listchanges lit les journaux. Ce logiciel affiche les changements avant "
                       "une mise à jour. Autre chose ici.")
     e = evidence(chunk, "Ce logiciel affiche les changements avant une mise à jour.")
-    start, end = widen(e, chunk, None)
-    assert chunk.text[start - chunk.start:end - chunk.start].startswith("Le paquet apt-listchanges")
+    assert widened(chunk, e).startswith("Le paquet apt-listchanges")
     monkeypatch.setattr(answering, "NEIGHBOURS", False)
     assert widen(e, chunk, None) == (e.start, e.end)
 
@@ -40,11 +45,9 @@ def test_a_quote_takes_the_neighbour_that_holds_the_asked_item(monkeypatch):
     chunk = one_chunk("The cache of downloaded packages grows over time. It is kept in the directory below. "
                       "The folder /var/cache/apt/archives/ holds it.", "en")
     e = evidence(chunk, "The cache of downloaded packages grows over time.")
-    start, end = widen(e, chunk, "path")
-    assert chunk.text[start - chunk.start:end - chunk.start] == "The cache of downloaded packages grows over time."
+    assert widened(chunk, e, "path") == "The cache of downloaded packages grows over time."
     e = evidence(chunk, "It is kept in the directory below.")
-    start, end = widen(e, chunk, "path")  # refers back, and the next sentence holds the path
-    assert chunk.text[start - chunk.start:end - chunk.start] == chunk.text
+    assert widened(chunk, e, "path") == chunk.text  # refers back, and the next sentence holds the path
 
 
 def test_a_definition_is_quoted_with_its_term(monkeypatch):
@@ -52,8 +55,7 @@ def test_a_definition_is_quoted_with_its_term(monkeypatch):
     chunk = one_chunk("— « Depends »\n— Cela déclare une dépendance absolue.\n— « Pre-Depends »\n"
                       "— Comme pour « Depends » excepté que cela demande une installation complète.")
     e = evidence(chunk, "— Comme pour « Depends » excepté que cela demande une installation complète.")
-    start, end = widen(e, chunk, None)
-    assert chunk.text[start - chunk.start:end - chunk.start].startswith("— « Pre-Depends »\n— Comme pour")
+    assert widened(chunk, e).startswith("— « Pre-Depends »\n— Comme pour")
     monkeypatch.setattr(answering, "TERM_RULE", False)
     assert widen(e, chunk, None) == (e.start, e.end)
     # A sentence before it is no term, nor is a list item that is a sentence or a fact of its own.
