@@ -109,6 +109,54 @@ def test_lexical_scores_are_bm25s_scores(hash_store):
     assert lexicon.known(["zzzz"]) == []
 
 
+def test_bm25_top_skips_common_words_and_ranks_as_scoring_every_chunk(tmp_path, monkeypatch):
+    """MaxScore: a word in many chunks is only scored where it can change the n best, and the n best
+    are exactly those of scoring every chunk, ties and float32 sums included, dead rows left out."""
+    import amqa.corpus as corpus_mod
+    from amqa.corpus import top_rows
+
+    rng = np.random.default_rng(3)
+    words = [f"mot{i}" for i in range(60)]
+    p = 1 / np.arange(1, 61) ** 1.1  # Zipf: the first words are in most chunks, the last in few
+    docs = tmp_path / "docs"
+    docs.mkdir()
+
+    def write(i: int) -> None:
+        paras = [" ".join(rng.choice(words, size=40, p=p / p.sum())) + "." for _ in range(3)]
+        (docs / f"f{i:02d}.txt").write_text("\n\n".join(paras), encoding="utf-8")
+
+    for i in range(30):
+        write(i)
+    store = tmp_path / "store"
+    update_index(docs, store, "hash")
+    for i in range(30, 45):  # a second segment, and dead rows in the first
+        write(i)
+    (docs / "f03.txt").unlink()
+    update_index(docs, store, "hash")
+    lexicon = Corpus(load_index(store, HashEmbedder())).lexicon
+    assert any(d is not None for d in lexicon._index.chunk_rows.dead)
+    monkeypatch.setattr(corpus_mod, "LAZY_POSTINGS", 40)
+    lazy_answers = 0
+    real = corpus_mod.LexicalIndex._top_lazy
+
+    def counted(self, *args):
+        nonlocal lazy_answers
+        found = real(self, *args)
+        lazy_answers += found is not None
+        return found
+
+    monkeypatch.setattr(corpus_mod.LexicalIndex, "_top_lazy", counted)
+    for _ in range(200):
+        tokens = list(rng.choice(words, size=int(rng.integers(2, 7)), p=p / p.sum()))
+        tokens = lexicon.known(tokens)
+        for n in (5, 20):
+            scores = lexicon.scores(tokens)
+            want = top_rows(scores, n)
+            rows, values = lexicon.top(tokens, n)
+            assert rows.tolist() == want.tolist() and values.tolist() == scores[want].tolist()
+    assert lazy_answers > 50, "the lazy path answered too rarely to be tested"
+
+
 def test_a_removed_file_is_never_cited(docs_copy, tmp_path):
     (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers depuis 1901.",
                                          encoding="utf-8")

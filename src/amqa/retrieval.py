@@ -49,22 +49,6 @@ def _search_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
-    """The rows of the ``n`` highest positive scores, best first, ties in row order: what a stable
-    sort of every positive score gives, without sorting them all (BM25 matches most chunks of a large
-    index for a common word: sorting 100k scores took 8 ms a question).
-
-    >>> top_rows(np.array([0.0, 2.0, 1.0, 2.0, 3.0]), 3).tolist()
-    [4, 1, 3]
-    """
-    matched = np.flatnonzero(scores > 0)
-    if len(matched) > 4 * n:
-        values = scores[matched]
-        cut = np.partition(values, len(values) - n)[len(values) - n]  # the n-th highest value
-        matched = matched[values >= cut]  # every row that can be in the first n, ties included
-    return matched[np.argsort(-scores[matched], kind="stable")][:n]
-
-
 class Searcher:
     """Searches one :class:`Corpus`. Thread-safe: it only reads after construction."""
 
@@ -175,12 +159,12 @@ class Searcher:
         tokens = lexicon.known(query.tokens)
         if not tokens:
             return [], [], {}
-        scores = lexicon.scores(tokens)
+        rows, scores = lexicon.top(tokens, CANDIDATES)
         # Words absent from the corpus (often: words of another language) count in the best score.
         best_possible = lexicon.best_possible(query.tokens)
-        order = top_rows(scores, CANDIDATES).tolist()
-        weights = [BM25_WEIGHT * min(1.0, float(scores[ci]) / best_possible / BM25_FULL) for ci in order]
-        return order, weights, {ci: float(scores[ci]) for ci in order}
+        order, values = rows.tolist(), scores.tolist()
+        weights = [BM25_WEIGHT * min(1.0, v / best_possible / BM25_FULL) for v in values]
+        return order, weights, dict(zip(order, values))
 
     def dense_scores(self, vector: np.ndarray, chunk_rows: np.ndarray) -> np.ndarray:
         """Chunk similarity plus its best sentence's similarity: whole-passage context and a sharp
