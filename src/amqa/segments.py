@@ -23,11 +23,13 @@ no row)::
     post_ptr.npy          term t's postings are rows post_ptr[t]:post_ptr[t+1] of post_doc (the chunks
     post_doc.npy          holding it) and post_tf (how often): the tokenisation, done once at indexing
     post_tf.npy, doc_len.npy (BM25 tokens per chunk)
-    chunks.pq, sentences.pq     FAISS PQ fast-scan index (4-bit codes; chunks: a code a dimension,
-                          sentences: a code per 2 dimensions), only above
-                          :data:`ANN_THRESHOLD` vectors: it picks candidates, rescored on
-    sentences.sq8.npy     8-bit codes of the sentence vectors (their float32 rows stay on disk) and
-    sentences.sq8range.npy  per dimension the lowest value and the step of a code (chunk vectors are held)
+    chunks.pq, sentences.pq     FAISS PQ fast-scan index (4-bit codes; chunks: a code per 2 dimensions,
+                          sentences: a code per 4), only above :data:`ANN_THRESHOLD`
+                          vectors: it picks candidates, rescored on
+    chunks.sq8.npy, sentences.sq8.npy   8-bit codes of the vectors, a code a dimension, and
+    chunks.sq8range.npy, sentences.sq8range.npy   per dimension the lowest value and the step of a
+                          code (format-2 segments written before chunk codes rescore chunks on
+                          their float32 vectors)
     chunks.ivf, sentences.ivf   format 1 only (still read): a FAISS IVF index with 8-bit codes
 
 >>> seg = Segment(Path("store/segments/seg-20260101T000000-0a1b2c3d"))   # doctest: +SKIP
@@ -85,21 +87,33 @@ IVF_TRAIN_PER_LIST = 40
 # the lists for 0.98), and its 8-bit codes are slow to scan: the 561k sentences of the 100k store took
 # 19.7 ms a question (one thread, idle machine, 100 hashed questions, recall@10 0.994 with ties).
 # A flat PQ fast-scan index (4-bit codes in SIMD registers) scans every vector, ten times faster per
-# vector, and keeps the ANN_POOL_FACTOR x k best by its coarse score; these are rescored (chunks on their
-# held float32 vectors, sentences on 8-bit codes) and the k best kept. Measured the same way
+# vector, and keeps the ANN_POOL_FACTOR x k best by its coarse score; these are rescored on 8-bit codes
+# (at first chunks on their held float32 vectors, see below) and the k best kept. Measured the same way
 # (/work/measure/index2/exp/ann.py, k = 100, recall@10 with ties, ms a question):
 #   561k sentences: PQ 192x4 bits, pool 400 / 1000: 6.1 ms 0.982 / 7.9 ms 0.998; PQ 96x4, pool 700 / 1000:
 #   3.8 ms 0.968 / 4.0 ms 0.983; IVF (1,498 lists, not by residual) + PQ 192x4, a quarter scanned, pool 1000:
-#   4.9 ms 0.979; pools above ~1,000 cost 16 ms (FAISS's result handler for large k).
+#   4.9 ms 0.979; pools above ~1,000 cost 16 ms (FAISS's result handler for large k; measured again on
+#   one thread below: pools of 2,000 / 4,000 took 2.4 / 2.9 ms against 2.3 ms for 1,000).
 #   100k chunks: PQ 192x4, pool 200 / 400 / 1000: 1.5 ms 0.898 / 1.9 ms 0.950 / 2.6 ms 0.987; PQ 96x4, pool
 #   1000: 1.0 ms 0.949; IVF-SQ8 (1,264 lists, a quarter): 3.5 ms 0.994.
 #   HNSW (flat storage, M 32, efConstruction 100) on the 100k chunks: 86 s to build, efSearch 512 2.3 ms 0.859.
 # Building is cheap too: the PQ of 561k sentences trains and encodes in 5 s (IVF-SQ8 with 2,997 lists: 59 s).
 # Over the whole 100k store (2 segments with an index, recall2.py, 100 questions), 2 dimensions a code
 # for both kinds gave chunks 0.975, sentences 0.995: chunk vectors (sums of more words) are nearer
-# random, so theirs get a code per dimension (100k chunks, pool 1000: 3.3 ms, 0.994 alone).
-PQ_DIMS_PER_CODE = {"chunks": 1, "sentences": 2}
-ANN_POOL_FACTOR = 10
+# random, so theirs got a code per dimension (100k chunks, pool 1000: 3.3 ms, 0.994 alone).
+# Then at 1M chunks (12 segments, 5.6M sentences) the scan of those codes was most of the answer: the
+# candidate searches took 42-50 ms, warm p50 110-113 ms. Half the codes with twice the pool scan half the
+# bytes and rescore more (one 559k-sentence segment, 70 hashed bench questions, exact top 10 among the 100
+# kept, ties not counted, one thread): sentences 2 dimensions a code, pool 1000: 4.6 ms 0.969; 4 dims,
+# pool 1000 / 2000: 2.5 ms 0.961 / 2.7 ms 0.976. Its 100k chunks: 1 dim, pool 1000: 2.3 ms 0.986; 2 dims,
+# pool 1000 / 2000: 1.0 ms 0.964 / 1.2 ms 0.983. Over whole stores (bench/scale.py, ties counted): 1M
+# chunks 0.991 / 1.000 (was 0.990 / 1.000), warm p50 88 ms; 100k 0.997 / 0.996, hashed p50 17 ms (was 26).
+# Hash vectors are near random, PQ's worst case: real embeddings, clustered, lose less to coarse codes.
+# Rescoring 2,000 chunk candidates a segment on their float32 vectors (3 MB of scattered rows) then took
+# 12.5 of the 1M store's 47 ms of search CPU a question; on 8-bit codes (a quarter of the bytes) the
+# candidate searches took 28-32 ms on 2 threads instead of 31-40 (same questions, alternated runs).
+PQ_DIMS_PER_CODE = {"chunks": 2, "sentences": 4}
+ANN_POOL_FACTOR = 20
 PQ_TRAIN = 100_000  # vectors sampled to train the sub-quantisers (16 centroids each)
 
 _READ_ONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # Windows: no newline translation
@@ -331,8 +345,7 @@ def _write_common(folder: Path, arrays: dict[str, np.ndarray], terms: list[str],
     for kind, vectors in (("chunks", chunk_vectors), ("sentences", sentence_vectors)):
         if len(vectors) >= ANN_THRESHOLD:
             write_pq(folder / f"{kind}.pq", vectors, PQ_DIMS_PER_CODE[kind])
-            if kind == "sentences":  # chunk vectors are held in memory: rescored on them
-                write_sq8(folder, kind, vectors)
+            write_sq8(folder, kind, vectors)
             ann.append(kind)
     # The size of every file, checked when the segment is opened: a truncated file is found then.
     sizes = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
@@ -546,11 +559,15 @@ class Segment:
                 self._ivf_fds[kind] = os.open(folder / f"{kind}.{suffix}", _READ_ONLY)
             # Memory-mapped: a question reads the codes of its ~1,000 candidates only.
             self._sq8: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-            if self.format >= 2 and "sentences" in self.ann:
-                codes, scale = _load(folder / "sentences.sq8.npy"), _load(folder / "sentences.sq8range.npy")
-                if codes.shape != (self.n_sentences, self.dim) or scale.shape != (2, self.dim):
-                    raise SegmentError(f"segment {self.id}: sentences.sq8 holds {codes.shape} codes")
-                self._sq8["sentences"] = (codes, np.array(scale, dtype=np.float32))
+            for kind in sorted(self.ann) if self.format >= 2 else ():
+                # Chunk codes are newer than format 2: without them, chunks are rescored on their floats.
+                if kind == "chunks" and not (folder / "chunks.sq8.npy").exists():
+                    continue
+                codes, scale = _load(folder / f"{kind}.sq8.npy"), _load(folder / f"{kind}.sq8range.npy")
+                rows = self.n_chunks if kind == "chunks" else self.n_sentences
+                if codes.shape != (rows, self.dim) or scale.shape != (2, self.dim):
+                    raise SegmentError(f"segment {self.id}: {kind}.sq8 holds {codes.shape} codes")
+                self._sq8[kind] = (codes, np.array(scale, dtype=np.float32))
         except OSError as exc:
             raise SegmentError(f"segment {self.id} cannot be read ({exc})") from exc
         self._codes: tuple[list[str], np.ndarray] | None = None
@@ -668,8 +685,9 @@ class Segment:
         memory map, resident as they are used), else None: they are then read a run of rows at a time
         (:class:`RowReader`).
 
-        Chunk vectors are always held: a question reads those of its 200 to 300 candidate chunks (and
-        the ~1,000 the approximate index rescores), one scattered read each, while they are 1.5 KB a
+        Chunk vectors are always held: a question reads those of its 200 to 300 candidate chunks (and,
+        in a segment without chunk codes, the ~2,000 the approximate index rescores), one scattered read
+        each, while they are 1.5 KB a
         chunk (192 MB at 125k chunks, 1.5 GB at 1M); sentence vectors (6 to 7 a chunk) only below
         :data:`ANN_THRESHOLD`, where exact search needs them all anyway. Mapped rather than read whole
         at first use: a cold `amqa ask` at 100k chunks read 190 MB for a few thousand rows (2.0-2.6 s
@@ -687,7 +705,8 @@ class Segment:
         """The nearest-neighbour search over this segment's ``"chunks"`` or ``"sentences"`` vectors."""
         found = self._searchers.get(kind)
         if found is None:
-            # Small: exact, in memory. Format 2: the held chunk vectors rescore the PQ's candidates.
+            # Small: exact, in memory. Format 2: 8-bit codes rescore the PQ's candidates (the held chunk
+            # vectors in a segment written before chunk codes).
             vectors = self.held_vectors(kind) if kind not in self.ann or kind not in self._sq8 else None
             with self._lock:
                 found = self._searchers.get(kind)
