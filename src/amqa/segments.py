@@ -108,6 +108,9 @@ IVF_TRAIN_PER_LIST = 40
 # pool 1000 / 2000: 2.5 ms 0.961 / 2.7 ms 0.976. Its 100k chunks: 1 dim, pool 1000: 2.3 ms 0.986; 2 dims,
 # pool 1000 / 2000: 1.0 ms 0.964 / 1.2 ms 0.983. Over whole stores (bench/scale.py, ties counted): 1M
 # chunks 0.991 / 1.000 (was 0.990 / 1.000), warm p50 88 ms; 100k 0.997 / 0.996, hashed p50 17 ms (was 26).
+# A 100k store built from scratch with these codes (other generated text, 200 questions): pool 10 / 20 /
+# 30 / 40 x k: chunks 0.963 / 0.987 / 0.991 / 0.995, sentences 0.972 / 0.990 / 0.990 / 0.991; at 1M, 30
+# gave chunks 0.997 (20: 0.992) but cost 5-6 ms of the warm answer (alternated, hashed p50 80 -> 86 ms).
 # Hash vectors are near random, PQ's worst case: real embeddings, clustered, lose less to coarse codes.
 # Rescoring 2,000 chunk candidates a segment on their float32 vectors (3 MB of scattered rows) then took
 # 12.5 of the 1M store's 47 ms of search CPU a question; on 8-bit codes (a quarter of the bytes) the
