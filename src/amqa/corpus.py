@@ -150,7 +150,8 @@ WEIGHT_CACHE_POSTINGS = 4_000_000
 #: A query word held by at least this many live chunks is scored by :meth:`LexicalIndex.top` only for
 #: the chunks its rarer words found, when its bound shows no other chunk can reach the n best (MaxScore,
 #: Turtle and Flood 1995). Below it, adding a word's weights to every chunk is cheap; at 1M chunks the
-#: bench's questions hold 3-4 words in 70-99% of the chunks, and scoring them everywhere took 30-47 ms.
+#: bench's questions hold 3-4 words in 70-99% of the chunks, and scoring them everywhere took 21-36 ms
+#: a question; this way 10 ms (/work/measure/s4/bm25top.py, bench/README.md "Search v3").
 LAZY_POSTINGS = 50_000
 
 
@@ -260,7 +261,8 @@ class LexicalIndex:
         """:meth:`top` by MaxScore: words are scored over every chunk rarest first, until the ``n``-th
         best score so far is above what the words left can add (a weight is idf x tf / (norm + tf) <
         idf); those are then scored only for the chunks that can still make the ``n`` best. None when
-        every word had to be scored."""
+        the bound never rules the other chunks out before the last word, or fewer than ``n`` chunks
+        match (:meth:`top` then scores every chunk)."""
         counts = Counter(tokens)
         order = sorted(counts, key=lambda t: (self.df(t), t))  # rarest first
         rest = sum(counts[t] * self.idf(t) for t in order)  # what the words not scored yet can add

@@ -93,7 +93,7 @@ IVF_TRAIN_PER_LIST = 40
 #   561k sentences: PQ 192x4 bits, pool 400 / 1000: 6.1 ms 0.982 / 7.9 ms 0.998; PQ 96x4, pool 700 / 1000:
 #   3.8 ms 0.968 / 4.0 ms 0.983; IVF (1,498 lists, not by residual) + PQ 192x4, a quarter scanned, pool 1000:
 #   4.9 ms 0.979; pools above ~1,000 cost 16 ms (FAISS's result handler for large k; measured again on
-#   one thread below: pools of 2,000 / 4,000 took 2.4 / 2.9 ms against 2.3 ms for 1,000).
+#   one thread, bench/README.md "Search v3": pools of 2,000 / 4,000 took 2.4 / 2.9 ms, 1,000 2.3 ms).
 #   100k chunks: PQ 192x4, pool 200 / 400 / 1000: 1.5 ms 0.898 / 1.9 ms 0.950 / 2.6 ms 0.987; PQ 96x4, pool
 #   1000: 1.0 ms 0.949; IVF-SQ8 (1,264 lists, a quarter): 3.5 ms 0.994.
 #   HNSW (flat storage, M 32, efConstruction 100) on the 100k chunks: 86 s to build, efSearch 512 2.3 ms 0.859.
@@ -107,10 +107,12 @@ IVF_TRAIN_PER_LIST = 40
 # kept, ties not counted, one thread): sentences 2 dimensions a code, pool 1000: 4.6 ms 0.969; 4 dims,
 # pool 1000 / 2000: 2.5 ms 0.961 / 2.7 ms 0.976. Its 100k chunks: 1 dim, pool 1000: 2.3 ms 0.986; 2 dims,
 # pool 1000 / 2000: 1.0 ms 0.964 / 1.2 ms 0.983. Over whole stores (bench/scale.py, ties counted): 1M
-# chunks 0.991 / 1.000 (was 0.990 / 1.000), warm p50 88 ms; 100k 0.997 / 0.996, hashed p50 17 ms (was 26).
+# chunks 0.991 / 1.000 (was 0.990 / 1.000), warm p50 90-98 ms (was 115-159); 100k 0.997 / 0.996, hashed
+# p50 15-17 ms (was 16-27). bench/README.md, "Search v3".
 # A 100k store built from scratch with these codes (other generated text, 200 questions): pool 10 / 20 /
 # 30 / 40 x k: chunks 0.963 / 0.987 / 0.991 / 0.995, sentences 0.972 / 0.990 / 0.990 / 0.991; at 1M, 30
-# gave chunks 0.997 (20: 0.992) but cost 5-6 ms of the warm answer (alternated, hashed p50 80 -> 86 ms).
+# gave chunks 0.997 (20: 0.992) but slowed the warm answer (alternated in one process, hashed p50,
+# three rounds: pool 20 82 / 67 / 80 ms, pool 30 74 / 86 / 89 ms).
 # Hash vectors are near random, PQ's worst case: real embeddings, clustered, lose less to coarse codes.
 # Rescoring 2,000 chunk candidates a segment on their float32 vectors (3 MB of scattered rows) then took
 # 12.5 of the 1M store's 47 ms of search CPU a question; on 8-bit codes (a quarter of the bytes) the
@@ -564,7 +566,9 @@ class Segment:
             self._sq8: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             for kind in sorted(self.ann) if self.format >= 2 else ():
                 # Chunk codes are newer than format 2: without them, chunks are rescored on their floats.
-                if kind == "chunks" and not (folder / "chunks.sq8.npy").exists():
+                listed = info.get("sizes")  # the files the segment was written with, when recorded
+                if kind == "chunks" and ("chunks.sq8.npy" not in listed if listed is not None
+                                         else not (folder / "chunks.sq8.npy").exists()):
                     continue
                 codes, scale = _load(folder / f"{kind}.sq8.npy"), _load(folder / f"{kind}.sq8range.npy")
                 rows = self.n_chunks if kind == "chunks" else self.n_sentences
