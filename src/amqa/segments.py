@@ -562,7 +562,7 @@ class Segment:
             suffix = "ivf" if self.format == 1 else "pq"
             for kind in sorted(self.ann):  # one by one: those opened are closed by __del__ if the next fails
                 self._ivf_fds[kind] = os.open(folder / f"{kind}.{suffix}", _READ_ONLY)
-            # Memory-mapped: a question reads the codes of its ~1,000 candidates only.
+            # Memory-mapped: a question reads the codes of its ~2,000 candidates a segment only.
             self._sq8: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             for kind in sorted(self.ann) if self.format >= 2 else ():
                 # Chunk codes are newer than format 2: without them, chunks are rescored on their floats.
