@@ -564,11 +564,13 @@ class Segment:
                 self._ivf_fds[kind] = os.open(folder / f"{kind}.{suffix}", _READ_ONLY)
             # Memory-mapped: a question reads the codes of its ~2,000 candidates a segment only.
             self._sq8: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            # Chunk codes are newer than format 2: without them, chunks are rescored on their floats.
+            # The files the segment was written with decide, when segment.json records them.
+            listed = info.get("sizes")
+            chunk_codes = ("chunks.sq8.npy" in listed if listed is not None
+                           else (folder / "chunks.sq8.npy").exists())
             for kind in sorted(self.ann) if self.format >= 2 else ():
-                # Chunk codes are newer than format 2: without them, chunks are rescored on their floats.
-                listed = info.get("sizes")  # the files the segment was written with, when recorded
-                if kind == "chunks" and ("chunks.sq8.npy" not in listed if listed is not None
-                                         else not (folder / "chunks.sq8.npy").exists()):
+                if kind == "chunks" and not chunk_codes:
                     continue
                 codes, scale = _load(folder / f"{kind}.sq8.npy"), _load(folder / f"{kind}.sq8range.npy")
                 rows = self.n_chunks if kind == "chunks" else self.n_sentences
