@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 import time
 from pathlib import Path
@@ -58,7 +59,7 @@ def restore(saved: dict, engines: list[Engine]) -> None:
             setattr(value[0], key, value[1])
 
 
-def row(name: str, s: dict, types: dict) -> str:
+def row(name: str, s: dict, types: dict, records: list[dict]) -> str:
     near = types.get("unanswerable", {})
     off = types.get("off-topic", {})
 
@@ -68,7 +69,13 @@ def row(name: str, s: dict, types: dict) -> str:
     return (f"  {name:<9} keyfacts {s['key_fact_recall']:.3f}  shown {s['key_fact_shown']:.3f}  "
             f"cit.rec {s['citation_recall']:.3f}  cit.prec {s['citation_precision']:.3f}  "
             f"ans->nothing {s['answerable_nothing']:.3f}  ans->related {s['answerable_related']:.3f}  "
-            f"near-miss a/r/n {outcomes(near)}  off-topic a/r/n {outcomes(off)}")
+            f"near-miss a/r/n {outcomes(near)}  off-topic a/r/n {outcomes(off)}  quotes {quotes(records):.2f}")
+
+
+def quotes(records: list[dict]) -> float:
+    """Quotes per answer shown (answered or related only), from the ``[n]`` markers of its text."""
+    shown = [r for r in records if r["outcome"] != "nothing"]
+    return sum(len(re.findall(r"\[\d+\]", r["answer"])) for r in shown) / max(1, len(shown))
 
 
 def main() -> None:
@@ -92,13 +99,13 @@ def main() -> None:
         print(f"== {config or 'current settings'}")
         for name, engine, questions in sets:
             report = evaluate(engine, questions)
-            print(row(name, report["summary"], report["breakdowns"]["type"]), flush=True)
+            print(row(name, report["summary"], report["breakdowns"]["type"], report["questions"]), flush=True)
         if not args.no_xquad:
             for q in ("en", "es"):
                 r = squad_benchmark(XQUAD / f"xquad.{q}.json", XQUAD / "xquad.en.json", limit=args.xquad)
                 print(f"  xquad {q}/en first citation {r['first_citation_gold']:.3f}  answer has gold "
                       f"{r['answer_has_gold']:.3f}  answered/related/nothing {r['outcome_answered']:.3f}/"
-                      f"{r['outcome_related']:.3f}/{r['outcome_nothing']:.3f}", flush=True)
+                      f"{r['outcome_related']:.3f}/{r['outcome_nothing']:.3f}  quotes {r['quotes_per_answer']:.2f}", flush=True)
         print(f"  ({time.perf_counter() - t0:.0f} s)")
         restore(saved, engines)
 

@@ -183,8 +183,54 @@ def test_writer_logic_on_the_hash_embedder(hash_engine):
     ("What is the largest file a FAT filesystem can hold?", None),
     ("Quelle commande arrête le système ?", "command"),
     ("What tool do stratigraphers use?", None),
+    ("How is the checksum computed from the header?", "formula"),
+    ("Comment calcule-t-on la taille du segment ?", "formula"),
 ])
 def test_answer_types_of_technical_questions(question, expected):
     from amqa.answering import expected_answer_type
 
     assert expected_answer_type(question) == expected
+
+
+def test_a_formula_is_what_a_how_is_it_computed_question_asks_for():
+    from amqa.answering import answer_marks, holds_answer_type
+
+    line = "— MSS = MTU - 40 pour IPv4"
+    assert holds_answer_type(line, "formula") and not holds_answer_type("Le MSS dépend du MTU.", "formula")
+    assert [line[a:b] for a, b in answer_marks(line, 0, "formula")] == ["MSS = MTU - 40"]
+
+
+TABLE = """# Configuration du réseau
+
+Les commandes net-tools sont obsolètes et remplacées par la suite iproute2. Voici une table de conversion des commandes obsolètes net-tools vers les nouvelles commandes iproute2 :
+
+| net-tools obsolètes | nouveau iproute2 | manipulation |
+|---|---|---|
+| ifconfig(8) | ip addr | adresse de protocole |
+| route(8) | ip route | table de routage |
+| arp(8) | ip neigh | entrée de cache ARP |
+| iptunnel | ip tunnel | tunnel sur IP |
+| mii-tool(8) | ethtool(8) | réglages du périphérique Ethernet |
+
+Consultez ip(8) et le Howto de la suite utilitaire IPROUTE2.
+"""
+
+
+@pytest.mark.parametrize("question, row", [
+    ("Which iproute2 command replaces the obsolete route command?", "| route(8) | ip route | table de routage |"),
+    ("What replaces the obsolete iptunnel command?", "| iptunnel | ip tunnel | tunnel sur IP |"),
+])
+def test_the_table_row_a_question_names_is_quoted_under_the_tables_caption(tmp_path, monkeypatch, question, row):
+    """Real model, English questions on a French table: the caption and the sentence before it score
+    best, the row holding the question's own word ("route") is quoted too (answering.cover)."""
+    import amqa.answering as answering
+    from amqa import Engine
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "reseau.md").write_text(TABLE, encoding="utf-8")
+    engine = Engine(tmp_path / "docs", tmp_path / "store", progress=False)
+    quotes = [c.text for c in engine.answer(question).citations]
+    assert any(row in q for q in quotes), quotes
+    assert "iproute2" in quotes[0]  # the caption (or the sentence before it) still comes first
+    monkeypatch.setattr(answering, "COVER_MARGIN", -1.0)  # without the rule the row is not quoted
+    assert not any(row in c.text for c in engine.answer(question).citations)

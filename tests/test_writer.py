@@ -114,6 +114,16 @@ def test_a_quote_keeps_the_line_it_announces_when_the_one_before_is_quoted_alrea
     assert texts[1] == "Ce paquet s'installe avec la commande suivante :\n$ sudo apt install apt-listchanges"
 
 
+def test_a_sentence_announcing_the_next_line_in_words_is_quoted_with_it(monkeypatch):
+    chunk = one_chunk("Configure the packages left half done with the following command.\n# dpkg --configure -a\n"
+                      "Then run the upgrade again.", "en")
+    e = evidence(chunk, "Configure the packages left half done with the following command.")
+    assert widened(chunk, e) == "Configure the packages left half done with the following command.\n# dpkg --configure -a"
+    monkeypatch.setattr(answering, "ANNOUNCE_RULE", False)
+    assert widened(chunk, e) == e.text
+    assert answering._ANNOUNCES.search("Procédez comme suit.") and not answering._ANNOUNCES.search("It follows the rules.")
+
+
 def test_a_sentence_whose_neighbour_holds_the_asked_item_ranks_a_little_higher(monkeypatch):
     f = dict.fromkeys(answering.FEATURES, 0.0) | {"dense": 0.85}
     gain = answering.hand_score(f | {"neighbour_typed": 1.0}) - answering.hand_score(f)
@@ -172,3 +182,25 @@ def test_a_new_policy_reaches_the_llm_verifier_too(engine):
     engine.answer("Metz ?")  # loaded
     engine.policy = dataclasses.replace(engine.policy, support_dense=0.99)
     assert engine.verifier.policy.support_dense == 0.99
+
+
+def test_one_more_quote_brings_the_question_words_the_others_lack(monkeypatch):
+    def ev(text: str, score: float, words: tuple[tuple[str, float], ...], source: str = "a.md",
+           typed: bool = False) -> Evidence:
+        return Evidence(source, source + "#0", 0, len(text), text, score, score, 0.0, typed, matched=words)
+
+    caption = ev("Voici la table de conversion vers les commandes iproute2 :", 0.92, (("iproute2", 0.4),))
+    header = ev("net-tools obsolètes nouveau iproute2", 0.91, (("iproute2", 0.4),))
+    row = ev("arp(8) ip neigh entrée de cache ARP", 0.84, (("arp", 0.3),))
+    title = ev("Le cache ARP", 0.85, (("arp", 0.3),))
+    elsewhere = ev("The arp command is obsolete.", 0.86, (("arp", 0.3),), source="b.md")
+    ranked = [caption, header, elsewhere, title, row]
+    # The row holds "arp", which no quote does; a headline and another file's sentence are not taken.
+    assert answering.select_sentences(ranked) == [caption, header, row]
+    assert answering.cover([caption], [caption, dataclasses.replace(title, typed=True)]) != []  # holds the asked type
+    assert answering.cover([caption, row], ranked) == []  # nothing left to bring
+    assert answering.cover([caption], [caption, dataclasses.replace(row, score=0.81)]) == []  # too far behind
+    weak = dataclasses.replace(row, matched=(("de", 0.01),))
+    assert answering.cover([caption], [caption, weak]) == []  # a word worth little
+    monkeypatch.setattr(answering, "COVER_MARGIN", -1.0)
+    assert answering.select_sentences(ranked) == [caption, header]

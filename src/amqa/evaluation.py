@@ -293,7 +293,7 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
              for i, (_, qas) in enumerate(qs) for qid, (q, answers) in qas.items()]
     if limit:
         items = items[:limit]
-    r1 = r5 = has = 0
+    r1 = r5 = has = quotes = 0
     outcomes: Counter[str] = Counter()
     lat = []
     from tqdm import tqdm
@@ -307,12 +307,14 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
         r1 += first_cited == names[gold]
         r5 += names[gold] in ranked[:5]
         outcomes[a.outcome.value] += 1
+        quotes += len(a.citations)
         body = normalize(_answer_body(a))
         has += any(normalize(s) in body for s in answers)
     n = len(items)
     lat.sort()
+    shown = n - outcomes[Outcome.NOTHING_FOUND.value]
     return {"questions": n, "first_citation_gold": r1 / n, "recall@5": r5 / n, "answer_has_gold": has / n,
-            "latency_p50_ms": 1000 * percentile(lat, 50),
+            "quotes_per_answer": quotes / max(1, shown), "latency_p50_ms": 1000 * percentile(lat, 50),
             **{f"outcome_{o.value}": outcomes[o.value] / n for o in Outcome}}
 
 
