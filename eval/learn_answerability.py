@@ -1,0 +1,185 @@
+"""Can a learned model tell a near miss from an answerable question? (the "related only" outcome)
+
+    python eval/learn_answerability.py extract     # asks every set; writes HOME/answerability.npz
+    python eval/learn_answerability.py fit
+
+For each question, the writer's answer is reduced to a few observations (:data:`NAMES`: the best
+sentence's similarity and score, the question's words the quotes hold and the weight of the rarest one
+they miss, whether the asked type is held, near a question word, how many of the top hits share the
+best sentence's file, the first hit's fused score...). Labels: answerable questions (1) and near misses
+(0) of the seeds and the Debian Reference set; on XQuAD, which has no near misses, each question is
+asked twice, with its gold paragraph among the hits (1) and with it removed (0: the article's other
+paragraphs remain, on the same subject), dropping the removals whose answer still holds a gold string.
+
+A logistic regression is trained on XQuAD, and on XQuAD plus one of the two small sets, then read on
+the seeds and the Debian set: ROC AUC, and how many answerable questions a threshold would move to
+"related only" to leave 80% / 50% / 20% of the near misses answered (how many of them were correct).
+Results: eval/README.md, "Related passages only". Needs the Debian Reference folder and the XQuAD
+index that ``amqa eval --squad`` builds (both as for eval/tune_writer.py).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from amqa import Engine
+from amqa.answering import MARKS, cite, decide, expected_answer_type, rank_sentences, select_sentences
+from amqa.evaluation import EVAL_K, key_fact_recall, load_questions
+from amqa.settings import Settings
+from amqa.text import normalize
+from amqa.types import Outcome, SearchResult
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "eval"))
+from debian_reference import default_out  # noqa: E402
+from learn_scorer import squad_items  # noqa: E402
+
+NAMES = ("dense", "score", "lexical", "dense_gap", "held", "best_held", "missed_max", "typed_question",
+         "typed_best", "typed_any", "typed_near_word", "same_language", "same_file_hits", "hit_score", "quotes")
+
+
+def observe(engine: Engine, result: SearchResult) -> tuple[list[float], bool, str] | None:
+    """(observations, shown at all, quoted text) of the extractive answer to ``result``."""
+    query = result.query
+    atype = expected_answer_type(query.text)
+    ranked = rank_sentences(result, engine.corpus, atype)
+    if not ranked:
+        return None
+    shown = decide(ranked, engine.policy, result.corpus_has_language) is not Outcome.NOTHING_FOUND
+    chosen = select_sentences(ranked)
+    citations = cite(chosen, engine.corpus, atype, frozenset(query.tokens))
+    lexicon = engine.corpus.lexicon
+    tokens = set(query.tokens)
+    total = sum(lexicon.idf(t) for t in tokens) or 1.0
+    weight = {t: lexicon.idf(t, unseen=0.0) / total for t in tokens}
+    held = {w for e in chosen for w, _ in e.matched}
+    near = False  # the asked item within 40 characters of a word of the question
+    for c in citations:
+        if atype:
+            items = [m.span() for m in MARKS[atype].finditer(c.text)]
+            words = [m.span() for m in re.finditer(r"\w+", c.text) if set(normalize(m.group()).split()) & tokens]
+            near |= any(max(0, w[0] - s[1], s[0] - w[1]) <= 40 for s in items for w in words)
+    best = ranked[0]
+    row = [best.dense, best.score, best.lexical, best.dense - (ranked[1].dense if len(ranked) > 1 else 0.0),
+           sum(weight.get(t, 0.0) for t in held), max(e.lexical for e in chosen),
+           max((weight[t] for t in tokens if t not in held), default=0.0), float(atype is not None),
+           float(best.typed), float(any(e.typed for e in chosen)), float(near), float(result.corpus_has_language),
+           float(sum(h.chunk.source == best.source for h in result.hits[:4])), float(result.hits[0].score),
+           float(len(citations))]
+    return row, shown, " ".join(c.text for c in citations)
+
+
+def data_file() -> Path:
+    return Path(Settings.from_env().home) / "answerability.npz"
+
+
+def extract() -> None:
+    settings = Settings.from_env()
+    X, y, sets, correct, shown = [], [], [], [], []
+
+    def add(set_name: str, obs: tuple[list[float], bool, str] | None, label: int, ok: bool) -> None:
+        if obs is not None:
+            X.append(obs[0]), y.append(label), sets.append(set_name), correct.append(ok), shown.append(obs[1])
+
+    for name, engine, questions in (("seeds", Engine(settings=settings), load_questions()),
+                                    ("debian", Engine(default_out(), settings=settings),
+                                     load_questions(ROOT / "eval" / "debian.jsonl"))):
+        for q in questions:
+            if q["type"] != "off-topic":  # off-topic questions are "nothing found", not near misses
+                obs = observe(engine, engine.search(q["question"], k=EVAL_K))
+                ok = obs is not None and q["answerable"] and key_fact_recall(obs[2], q["key_facts"]) == 1.0
+                add(name, obs, int(q["answerable"]), bool(ok))
+        print(f"{name}: {len(X)} questions so far", flush=True)
+    squad = next((Path(settings.home) / "squad").glob("xquad.en-*"))
+    xq = Engine(squad / "docs", squad / "store", settings=settings)
+    for q_lang in ("en", "es"):
+        for question, p, _, gold in squad_items(q_lang):
+            result = xq.search(question, k=EVAL_K + 10)
+            removed = tuple(h for h in result.hits if h.chunk.source != f"p{p:04d}.txt")[:EVAL_K]
+            for label, hits in ((1, result.hits[:EVAL_K]), (0, removed)):
+                obs = observe(xq, dataclasses.replace(result, hits=hits))
+                has = obs is not None and any(normalize(g) in normalize(obs[2]) for g in gold)
+                if not (label == 0 and has):  # the answer is in another paragraph too: no near miss
+                    add(f"xquad-{q_lang}", obs, label, has)
+        print(f"xquad-{q_lang}: {len(X)} questions so far", flush=True)
+    np.savez_compressed(data_file(), X=np.array(X), y=np.array(y), set=np.array(sets), correct=np.array(correct),
+                        shown=np.array(shown), names=np.array(NAMES))
+    print(f"-> {data_file()}")
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """(weights, bias, mean, scale): an L2-regularised logistic regression on standardised features."""
+    from scipy.optimize import minimize
+
+    mu, sd = X.mean(0), X.std(0) + 1e-9
+    Z = np.hstack([(X - mu) / sd, np.ones((len(X), 1))])
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        p = 1 / (1 + np.exp(-(Z @ beta)))
+        reg = l2 * beta[:-1]
+        eps = 1e-12
+        return (float(-(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)).sum() + 0.5 * l2 * beta[:-1] @ beta[:-1]),
+                Z.T @ (p - y) + np.append(reg, 0.0))
+
+    beta = minimize(loss, np.zeros(Z.shape[1]), jac=True, method="L-BFGS-B").x
+    return beta[:-1], float(beta[-1]), mu, sd
+
+
+def auc(score: np.ndarray, label: np.ndarray) -> float:
+    """ROC AUC: the chance that an answerable question scores above a near miss (ties count half)."""
+    pos, neg = score[label == 1], score[label == 0]
+    return float(((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg)))
+
+
+def trade_off(score: np.ndarray, label: np.ndarray, correct: np.ndarray) -> str:
+    """Answerable questions (correct ones) a threshold moves to leave 80 / 50 / 20% of near misses answered."""
+    out = []
+    neg = np.sort(score[label == 0])
+    for share in (0.8, 0.5, 0.2):
+        keep = int(np.floor(share * len(neg)))
+        threshold = neg[len(neg) - keep - 1] if keep < len(neg) else -np.inf  # answered above it
+        moved = (score <= threshold) & (label == 1)
+        out.append(f"{share:.0%}: {moved.sum()} ({(moved & correct).sum()})")
+    return ", ".join(out)
+
+
+def fit() -> None:
+    d = np.load(data_file())
+    X, y, sets, correct, shown = d["X"], d["y"], d["set"], d["correct"], d["shown"]
+    assert tuple(d["names"]) == NAMES, "observations changed: run extract again"
+    xquad = np.char.startswith(sets.astype(str), "xquad") & shown
+    models = {"best sentence similarity alone (no training)": None,
+              "trained on XQuAD": xquad,
+              "trained on XQuAD + seeds": xquad | ((sets == "seeds") & shown),
+              "trained on XQuAD + Debian": xquad | ((sets == "debian") & shown)}
+    for name, train in models.items():
+        if train is None:
+            score = X[:, 0]
+        else:
+            w, b, mu, sd = fit_logistic(X[train], y[train].astype(float))
+            score = ((X - mu) / sd) @ w + b
+        print(name)
+        for s in ("seeds", "debian", "xquad-en", "xquad-es"):
+            m = (sets == s) & shown
+            line = f"  {s:<9} AUC {auc(score[m], y[m]):.3f}"
+            if not s.startswith("xquad"):
+                line += f"   answerable moved (correct) for near misses answered {trade_off(score[m], y[m], correct[m])}"
+            print(line + ("   (in training)" if train is not None and (train & (sets == s)).any() else ""))
+        if train is not None:
+            print("  weights (standardised): " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(NAMES, w)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=("extract", "fit"))
+    args = parser.parse_args()
+    extract() if args.step == "extract" else fit()
+
+
+if __name__ == "__main__":
+    main()
