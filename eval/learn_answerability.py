@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from amqa import Engine
-from amqa.answering import MARKS, cite, decide, expected_answer_type, rank_sentences, select_sentences
+from amqa.answering import MARKS, cite, cover, decide, expected_answer_type, rank_sentences, select_sentences
 from amqa.evaluation import EVAL_K, key_fact_recall, load_questions
 from amqa.settings import Settings
-from amqa.text import normalize
+from amqa.text import normalize, tokenize
 from amqa.types import Outcome, SearchResult
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ def observe(engine: Engine, result: SearchResult) -> tuple[list[float], bool, st
         return None
     shown = decide(ranked, engine.policy, result.corpus_has_language) is not Outcome.NOTHING_FOUND
     chosen = select_sentences(ranked)
-    citations = cite(chosen, engine.corpus, atype, frozenset(query.tokens))
+    citations = cite(chosen, engine.corpus, atype, frozenset(query.tokens), cover(chosen, ranked))
     lexicon = engine.corpus.lexicon
     tokens = set(query.tokens)
     total = sum(lexicon.idf(t) for t in tokens) or 1.0
@@ -62,7 +62,7 @@ def observe(engine: Engine, result: SearchResult) -> tuple[list[float], bool, st
     for c in citations:
         if atype:
             items = [m.span() for m in MARKS[atype].finditer(c.text)]
-            words = [m.span() for m in re.finditer(r"\w+", c.text) if set(normalize(m.group()).split()) & tokens]
+            words = [m.span() for m in re.finditer(r"\w+", c.text) if set(tokenize(m.group(), query.language)) & tokens]
             near |= any(max(0, w[0] - s[1], s[0] - w[1]) <= 40 for s in items for w in words)
     best = ranked[0]
     row = [best.dense, best.score, best.lexical, best.dense - (ranked[1].dense if len(ranked) > 1 else 0.0),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 import sys
 import time
 from pathlib import Path
@@ -73,9 +72,9 @@ def row(name: str, s: dict, types: dict, records: list[dict]) -> str:
 
 
 def quotes(records: list[dict]) -> float:
-    """Quotes per answer shown (answered or related only), from the ``[n]`` markers of its text."""
+    """Quotes per answer shown (answered or related only)."""
     shown = [r for r in records if r["outcome"] != "nothing"]
-    return sum(len(re.findall(r"\[\d+\]", r["answer"])) for r in shown) / max(1, len(shown))
+    return sum(r["quotes"] for r in shown) / max(1, len(shown))
 
 
 def main() -> None:

@@ -185,6 +185,9 @@ def test_writer_logic_on_the_hash_embedder(hash_engine):
     ("What tool do stratigraphers use?", None),
     ("How is the checksum computed from the header?", "formula"),
     ("Comment calcule-t-on la taille du segment ?", "formula"),
+    ("Who won the Formula One title?", "person"),  # formula comes last
+    ("How are computed columns stored?", None),  # an adjective, not the question's verb
+    ("Quelle formule d'abonnement choisir ?", None),
 ])
 def test_answer_types_of_technical_questions(question, expected):
     from amqa.answering import expected_answer_type
@@ -198,6 +201,9 @@ def test_a_formula_is_what_a_how_is_it_computed_question_asks_for():
     line = "— MSS = MTU - 40 pour IPv4"
     assert holds_answer_type(line, "formula") and not holds_answer_type("Le MSS dépend du MTU.", "formula")
     assert [line[a:b] for a, b in answer_marks(line, 0, "formula")] == ["MSS = MTU - 40"]
+    assert not holds_answer_type("https://example.org/?q=1&r=2", "formula")  # a URL's query, no equation
+    line = "so x = 1.5 * y, and E = mc^2"
+    assert [line[a:b] for a, b in answer_marks(line, 0, "formula")] == ["x = 1.5 * y", "E = mc^2"]
 
 
 TABLE = """# Configuration du réseau

@@ -121,7 +121,10 @@ def test_a_sentence_announcing_the_next_line_in_words_is_quoted_with_it(monkeypa
     assert widened(chunk, e) == "Configure the packages left half done with the following command.\n# dpkg --configure -a"
     monkeypatch.setattr(answering, "ANNOUNCE_RULE", False)
     assert widened(chunk, e) == e.text
-    assert answering._ANNOUNCES.search("Procédez comme suit.") and not answering._ANNOUNCES.search("It follows the rules.")
+    monkeypatch.setattr(answering, "ANNOUNCE_RULE", True)
+    assert answering.announces("Procédez comme suit.") and answering.announces("Führen Sie folgenden Befehl aus.")
+    assert not answering.announces("It follows the rules.") and not answering.announces("Il revint l'année suivante.")
+    assert not answering.announces("He won the following season.") and not answering.announces("Is it below?")
 
 
 def test_a_sentence_whose_neighbour_holds_the_asked_item_ranks_a_little_higher(monkeypatch):
@@ -194,13 +197,32 @@ def test_one_more_quote_brings_the_question_words_the_others_lack(monkeypatch):
     row = ev("arp(8) ip neigh entrée de cache ARP", 0.84, (("arp", 0.3),))
     title = ev("Le cache ARP", 0.85, (("arp", 0.3),))
     elsewhere = ev("The arp command is obsolete.", 0.86, (("arp", 0.3),), source="b.md")
-    ranked = [caption, header, elsewhere, title, row]
-    # The row holds "arp", which no quote does; a headline and another file's sentence are not taken.
-    assert answering.select_sentences(ranked) == [caption, header, row]
+    both = ev("arp(8) ip neigh, entrée de cache ARP et NDISC", 0.83, (("arp", 0.3), ("ndisc", 0.2)))
+    ranked = [caption, header, elsewhere, title, row, both]
+    chosen = answering.select_sentences(ranked)
+    assert chosen == [caption, header]
+    # Rows holding "arp", which no quote does, the one bringing more first; a headline and another file's
+    # sentence are not taken.
+    assert answering.cover(chosen, ranked) == [both, row]
+    copy = dataclasses.replace(row, chunk_id="a.md#1")  # the same sentence in the next (overlapping) chunk
+    assert answering.cover([caption, row], [caption, row, copy]) == []
     assert answering.cover([caption], [caption, dataclasses.replace(title, typed=True)]) != []  # holds the asked type
-    assert answering.cover([caption, row], ranked) == []  # nothing left to bring
+    assert answering.cover([caption, both], ranked) == []  # nothing left to bring
     assert answering.cover([caption], [caption, dataclasses.replace(row, score=0.81)]) == []  # too far behind
     weak = dataclasses.replace(row, matched=(("de", 0.01),))
     assert answering.cover([caption], [caption, weak]) == []  # a word worth little
     monkeypatch.setattr(answering, "COVER_MARGIN", -1.0)
-    assert answering.select_sentences(ranked) == [caption, header]
+    assert answering.cover(chosen, ranked) == []
+
+
+def test_the_covering_quote_is_the_first_spare_not_quoted_already():
+    chunk = one_chunk("La taille maximale de segment se calcule comme suit.\n— MSS = MTU - 40 pour IPv4\n"
+                      "— MSS = MTU - 60 pour IPv6\nFin.")
+    first = evidence(chunk, "La taille maximale de segment se calcule comme suit.")
+    inside = evidence(chunk, "— MSS = MTU - 40 pour IPv4")  # the first quote takes it along (it is announced)
+    other = evidence(chunk, "— MSS = MTU - 60 pour IPv6")
+    texts = [c.text for c in answering.cite([first], OneChunk(chunk), None, frozenset(), spares=[inside, other])]
+    assert texts == ["La taille maximale de segment se calcule comme suit.\n— MSS = MTU - 40 pour IPv4",
+                     "— MSS = MTU - 60 pour IPv6"]
+    # One spare at most.
+    assert len(answering.cite([first], OneChunk(chunk), None, frozenset(), spares=[other, inside])) == 2

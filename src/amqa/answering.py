@@ -11,6 +11,7 @@ too weak (then nothing is cited).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .corpus import Corpus
@@ -21,8 +22,8 @@ from .types import Answer, Chunk, Citation, Outcome, SearchResult
 # Sentence scoring and abstention, calibrated on eval/questions.jsonl and XQuAD (eval/README.md,
 # "Tuning"). A sentence's score is its cosine similarity to the question, plus a little for the
 # question's rare words it contains (LEXICAL_WEIGHT), plus ANSWER_TYPE_BONUS when the question asks for
-# a date, a quantity, a person or a place and the sentence holds one (answer typing, as in classic
-# factoid QA), minus HEADLINE_PENALTY for a short line without final punctuation (a title, not a fact).
+# a date, a quantity, a person, a place, a file, a command or a formula and the sentence holds one (answer
+# typing, as in classic factoid QA), minus HEADLINE_PENALTY for a short line without final punctuation (a title, not a fact).
 LEXICAL_WEIGHT = 0.10
 ANSWER_TYPE_BONUS = 0.02
 HEADLINE_PENALTY = 0.06
@@ -42,11 +43,11 @@ NEIGHBOUR_TYPE_BONUS = 0.01
 MAX_SENTENCES = 3
 # Then one more quote from the best sentence's file when it holds words of the question no quote holds
 # yet (`cover`): key facts seeds 0.877 -> 0.895, Debian 0.821 -> 0.875, follow-ups unchanged at 0.875;
-# XQuAD answers holding a gold string en/en 0.905 -> 0.924, es/en 0.882 -> 0.887; quotes per answer
-# seeds 2.06 -> 2.16, Debian 2.51 -> 2.86, XQuAD en/en 1.55 -> 1.65. Within 0.10 of the best score (0.08:
-# Debian 0.857, en/en 0.918; 0.15: en/en 0.929 for 1.70 quotes, the rest as 0.10); new words worth at
-# least 0.05 of the question's (0.01: as 0.05; 0.08: seeds 0.877, Debian 0.857). Quoting it instead of
-# the third quote lost a Debian answer held by that third quote (eval/README.md, "Tuning on three sets").
+# XQuAD answers holding a gold string en/en 0.905 -> 0.924, es/en 0.882 -> 0.887; quotes per answer seeds
+# 2.06 -> 2.16, Debian 2.51 -> 2.86, XQuAD en/en 1.55 -> 1.65. Within 0.10 of the best score (0.08: Debian
+# 0.857, en/en 0.918; 0.15: en/en 0.929 for 1.70 quotes, the rest as 0.10); new words worth at least 0.05
+# of the question's (0.01: as 0.05; 0.08: seeds 0.877, Debian 0.857). Quoting it instead of the third
+# quote lost a Debian answer held by that third quote (eval/README.md, "Tuning on three sets").
 COVER_MARGIN = 0.10
 COVER_MIN_GAIN = 0.05
 SEARCH_DEPTH = 4  # sentences are taken from this many top hits
@@ -85,14 +86,6 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
                    r"quel(?:le)?(?: \w+)? (?:port|taille|version|valeur|numéro|nombre|limite))\b", re.IGNORECASE),
         re.compile(r"\d"),
     ),
-    # "How is the MSS computed from the MTU?": an equation ("MSS = MTU - 40 pour IPv4"). One question of the
-    # sets asks for one (Debian key facts 0.804 -> 0.821); no seeds, follow-up or XQuAD question is typed so.
-    "formula": (
-        re.compile(r"\bhow (?:is|are|do|does|to)\b(?: [\w-]+){0,8}? (?:computed|calculated|derived|compute|calculate|derive)\b|"
-                   r"\bcomment (?:(?:est|sont|se|on)\b(?: [\w'’-]+){0,8}? )?calcul|\bcómo se calcula|\bwie wird\b(?: \w+){0,8}? berechnet|"
-                   r"\b(?:formula|formule|fórmula|formel)\b", re.IGNORECASE),
-        re.compile(r"[\w)]\s*[=≈]\s*[\w(-]"),
-    ),
     "person": (
         re.compile(r"^\s*(who|qui|quién|wer)\b|\b(who|qui) (is|est|dirige|a sign)", re.IGNORECASE),
         re.compile(r"\b[A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2}\b"),
@@ -115,6 +108,19 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
                    rf"({_PLACE_NOUNS})\b", re.IGNORECASE),
         re.compile(r"\b(in|at|near|à|au|aux|dans|en|bei|im)\s+(?:the |la |le |l[’']|el )?[A-ZÀ-Ý][\w-]+"),
     ),
+    # "How is the MSS computed from the MTU?": an equation ("MSS = MTU - 40 pour IPv4"). One question of the
+    # sets asks for one (Debian key facts 0.804 -> 0.821); no seeds, follow-up or XQuAD question is typed so.
+    # Last, so that "Who won the Formula One title?" still asks for a person; "computed" as the question's
+    # verb, not an adjective ("How are computed columns stored?").
+    "formula": (
+        re.compile(r"\bhow (?:is|are|do|does|to)\b(?: [\w-]+){0,8}? (?:(?:computed|calculated|derived)"
+                   r"(?= ?\?| from| for| in| by| with| using| when| if| on|$)|(?:compute|calculate|derive)\b)|"
+                   r"\bcomment\b(?: [\w'’-]+){0,8}? (?:calcul(?:e|é|ée|és|ées|er|ent)|calcule-t-on)\b|"
+                   r"\bc[óo]mo se calcula|\bwie (?:wird|werden)\b(?: \w+){0,8}? (?:berechnet|errechnet)\b|\bwie berechnet man\b|"
+                   r"\b(?:what|which) (?:is the )?formula\b|\bquelle (?:est la )?formule (?:de|du|des|pour|qui)\b|"
+                   r"\bqué fórmula|\bwelche formel", re.IGNORECASE),
+        re.compile(r"[\w)]\s[=≈]\s[\w(−-]"),
+    ),
 }
 # Types whose answers are code: a line of code or a path is evidence for them, and only for them.
 CODE_TYPES = frozenset({"path", "command"})
@@ -123,8 +129,8 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-–•*]|\d+[.)])\s")
 
 
 def expected_answer_type(question: str) -> str | None:
-    """``"date"``, ``"quantity"``, ``"person"``, ``"path"``, ``"command"``, ``"place"`` or None, from the
-    question's wording (the first type whose words it holds).
+    """``"date"``, ``"quantity"``, ``"person"``, ``"path"``, ``"command"``, ``"place"``, ``"formula"`` or
+    None, from the question's wording (the first type whose words it holds).
 
     >>> expected_answer_type("Quand l'antenne a-t-elle été inaugurée ?")
     'date'
@@ -281,10 +287,11 @@ MARKS: dict[str, re.Pattern] = {
     "date": re.compile(rf"(?P<m>\b(?:\d{{1,2}}(?:er|st|nd|rd|th)?\s+)?(?:{_MONTHS})(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?"
                        rf"(?:\s+{_YEAR})?\b|\b{_YEAR}\b)", re.IGNORECASE),
     "quantity": re.compile(r"(?P<m>\d+(?:[ \u00a0\u202f.,]\d{3})*(?:[.,]\d+)?(?:\s?%)?)"),
-    "formula": re.compile(r"(?P<m>[\w()]+\s*[=≈]\s*[\w()]+(?:\s*[-+*/×÷]\s*[\w()]+)*)"),
     "person": re.compile(r"(?P<m>\b[A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2}\b)"),
     "place": re.compile(r"\b(?:in|at|near|à|au|aux|dans|en|bei|im)\s+(?:the |la |le |l[’']|el )?(?P<m>[A-ZÀ-Ý][\w-]+)"),
     "path": re.compile(r"(?P<m>(?<![\w/])(?:~|\.{1,2})?/[\w.+-]+(?:/[\w.*+-]*)*|\b[\w-]+\.(?:conf|cfg|list|ini|rc|sh)\b)"),
+    # An equation: "MSS = MTU - 40", "x = 1.5 * y", "E = mc^2" (anchored: no rescan of a long word).
+    "formula": re.compile(r"(?<![\w().^])(?P<m>[\w().^]+\s[=≈]\s[-−]?[\w().^]+(?:\s?[-−+*/×÷]\s?[\w().^]+)*)"),
     # A command line after its prompt, else hyphenated program names and options (apt-get, --purge).
     "command": re.compile(r"^\s*[$#]\s+(?P<m>\S.*?)\s*$|(?P<n>\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b)"),
 }
@@ -409,7 +416,7 @@ def sentence_features(cands: list[_Candidate], answer_type: str | None) -> list[
             "hit_rank": float(c.hit_rank), "neighbour_dense": neighbour_dense - c.dense,
             "neighbour_typed": float(neighbour_typed), "refers_back": float(refers_back(c.text)),
             "short": float(len(c.text) < 40), "long": float(len(c.text) > 300),
-            "first_in_chunk": float(c.index == 0), "announces": float(c.text.rstrip().endswith(":")),
+            "first_in_chunk": float(c.index == 0), "announces": float(announces(c.text)),
         })
     return out
 
@@ -430,8 +437,8 @@ def should_abstain(best: Evidence, policy: AnswerPolicy, same_language_corpus: b
 
 def select_sentences(ranked: list[Evidence]) -> list[Evidence]:
     """The best sentence, then up to ``MAX_SENTENCES - 1`` more that score within the margin: the
-    wider SAME_SOURCE_MARGIN for the best sentence's file, SECOND_SENTENCE_MARGIN for others; then
-    the sentence that brings the question's words they lack, if any (:func:`cover`)."""
+    wider SAME_SOURCE_MARGIN for the best sentence's file, SECOND_SENTENCE_MARGIN for others (then
+    :func:`cover` may bring one more)."""
     best = ranked[0]
     chosen = [best]
     for e in ranked[1:]:
@@ -440,16 +447,17 @@ def select_sentences(ranked: list[Evidence]) -> list[Evidence]:
         margin = SAME_SOURCE_MARGIN if e.source == best.source else SECOND_SENTENCE_MARGIN
         if e.score >= best.score - margin and all(normalize(e.text) != normalize(c.text) for c in chosen):
             chosen.append(e)
-    return chosen + cover(chosen, ranked)
+    return chosen
 
 
 def cover(chosen: list[Evidence], ranked: list[Evidence]) -> list[Evidence]:
-    """One more quote, when a sentence of the best one's file holds words of the question that no quote
-    holds yet and scores within COVER_MARGIN of the best: the table row "arp(8) ip neigh ..." under the
-    table's caption, for "Which iproute2 command replaces the obsolete arp command?"; the command line
-    "$ sudo adduser foo netdev" for "... adds the desktop user foo to the group ...". Of those, the one
-    whose new words weigh most (their share of the question's rare words), then the best scored. A
-    headline is no fact, so it is not taken unless it holds the asked type.
+    """Candidates for one more quote, best first: the sentences of the best one's file that hold words of
+    the question no chosen quote holds and score within COVER_MARGIN of the best: the table row "arp(8)
+    ip neigh ..." under the table's caption, for "Which iproute2 command replaces the obsolete arp
+    command?"; the command line "$ sudo adduser foo netdev" for "... adds the desktop user foo to the
+    group ...". Ordered by the weight of their new words (their share of the question's rare words), then
+    by score. A headline is no fact, so it is not taken unless it holds the asked type. :func:`cite`
+    quotes the first that is not inside a quote already.
 
     >>> def ev(text, score, words):
     ...     return Evidence("a.md", "a.md#0", 0, len(text), text, score, score, 0.0, matched=words)
@@ -468,7 +476,7 @@ def cover(chosen: list[Evidence], ranked: list[Evidence]) -> list[Evidence]:
     pool = [e for e in ranked if e.source == best.source and e.score >= best.score - COVER_MARGIN
             and gain(e) >= COVER_MIN_GAIN and normalize(e.text) not in texts
             and not (is_headline(e.text) and not e.typed)]
-    return [max(pool, key=lambda e: (gain(e), e.score))] if pool else []
+    return sorted(pool, key=lambda e: (-gain(e), -e.score))
 
 
 # A sentence announcing the next line in words ("... with the following command.", "comme suit.") is quoted
@@ -476,14 +484,30 @@ def cover(chosen: list[Evidence], ranked: list[Evidence]) -> list[Evidence]:
 # facts 0.875 -> 0.893 ("# dpkg --configure -a", too short to be embedded, is quoted under it); seeds,
 # follow-ups and XQuAD unchanged (before the covering quote it changed nothing: eval/README.md).
 ANNOUNCE_RULE = True
-_ANNOUNCES = re.compile(r"\b(?:the following(?: \w+)?|as follows|below|ci-dessous|suivante?s?|comme suit|ce qui suit)\W*$",
-                        re.IGNORECASE)
+_NEXT_THING = (r"(?:commands?|lines?|steps?|examples?|code|script|scripts|ways?|manner|output|entry|entries|settings?|"
+               r"options?|configuration|commandes?|lignes?|étapes?|exemples?|manières?|façons?|sortie|entrées?|"
+               r"comando|comandos|línea|líneas|pasos|ejemplo|befehle?|zeilen?|schritte|beispiel)")
+_ANNOUNCES = re.compile(
+    rf"(?:\bthe following(?: \w+)? {_NEXT_THING}|\bas follows|\b(?:shown|listed|given|described) below|\bci-dessous|"
+    rf"\b{_NEXT_THING} suivante?s?|\bcomme suit|\bce qui suit|\bel siguiente {_NEXT_THING}|"
+    rf"\blo siguiente|\bcomo sigue|\bwie folgt(?: \w+)?|\bfolgenden? {_NEXT_THING}(?: \w+)?)[\s.:;]*$", re.IGNORECASE)
+
+
+def announces(text: str) -> bool:
+    """The sentence introduces the next line: it ends with a colon, or says so ("... with the following
+    command.", "Procédez comme suit.", "Gehen Sie wie folgt vor.").
+
+    >>> announces("Then configure them with the following command."), announces("He won the following season.")
+    (True, False)
+    """
+    text = text.rstrip()
+    return text.endswith(":") or (ANNOUNCE_RULE and bool(_ANNOUNCES.search(text)))
 
 
 def widen(e: Evidence, chunk: Chunk, answer_type: str | None) -> tuple[int, int]:
     """The span to quote for ``e``: its sentence, with the previous one when it refers back to it, the
-    next one when it announces it (ends with a colon, or "the following command."), or the neighbour that holds the asked type when
-    it does not (within its chunk)."""
+    next one when it announces it (:func:`announces`), or the neighbour that holds the asked type when it
+    does not (within its chunk)."""
     spans = [(s.start, s.end) for s in chunk.sentences]
     if not NEIGHBOURS or (e.start, e.end) not in spans:
         return e.start, e.end
@@ -494,7 +518,7 @@ def widen(e: Evidence, chunk: Chunk, answer_type: str | None) -> tuple[int, int]
         start = spans[i - 1][0]
     if TERM_RULE and i > 0 and is_definition(e.text) and is_term(text(spans[i - 1])):
         start = spans[i - 1][0]  # a definition list: "— « Pre-Depends »" then "— Comme pour « Depends » ..."
-    if (e.text.rstrip().endswith(":") or (ANNOUNCE_RULE and _ANNOUNCES.search(e.text))) and i + 1 < len(spans):
+    if announces(e.text) and i + 1 < len(spans):  # what follows: a command, a list
         end = spans[i + 1][1]
     if answer_type is not None and not e.typed:
         if i > 0 and holds_answer_type(text(spans[i - 1]), answer_type):
@@ -520,12 +544,13 @@ def decide(ranked: list[Evidence], policy: AnswerPolicy, same_language_corpus: b
 
 
 def cite(chosen: list[Evidence], corpus: Corpus, answer_type: str | None,
-         question_tokens: frozenset[str]) -> tuple[Citation, ...]:
+         question_tokens: frozenset[str], spares: Sequence[Evidence] = ()) -> tuple[Citation, ...]:
     """The quotes, numbered in order, each widened to its neighbour where that helps and with the
     answering words marked; a quote is not widened into an earlier quote of its file, and dropped
-    if its own sentence overlaps one."""
+    if its own sentence overlaps one. Then the first of ``spares`` (:func:`cover`) not dropped so."""
     citations: list[Citation] = []
-    for e in chosen:
+
+    def place(e: Evidence) -> bool:
         chunk = corpus.chunk(e.chunk_id)
         start, end = widen(e, chunk, answer_type)
         quoted = [(c.start, c.end) for c in citations if c.source == e.source]
@@ -535,11 +560,18 @@ def cite(chosen: list[Evidence], corpus: Corpus, answer_type: str | None,
         if any(e.end < b and a < end for a, b in quoted):
             end = e.end
         if any(a < end and start < b for a, b in quoted):
-            continue
+            return False
         text = chunk.text[start - chunk.start:end - chunk.start]
         citations.append(Citation(n=len(citations) + 1, source=e.source, chunk_id=e.chunk_id, start=start, end=end,
                                   text=text, score=e.score,
                                   marks=answer_marks(text, start, answer_type, question_tokens, chunk.language)))
+        return True
+
+    for e in chosen:
+        place(e)
+    for e in spares:
+        if place(e):
+            break
     return tuple(citations)
 
 
@@ -555,7 +587,8 @@ def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *, warni
     if outcome is Outcome.NOTHING_FOUND:
         text = frames(lang)[1]
     else:
-        citations = cite(select_sentences(ranked), corpus, answer_type, frozenset(result.query.tokens))
+        chosen = select_sentences(ranked)
+        citations = cite(chosen, corpus, answer_type, frozenset(result.query.tokens), cover(chosen, ranked))
         open_q, close_q = QUOTES.get(lang, ("“", "”"))
         intro = frames(lang)[0] if outcome is Outcome.ANSWERED else RELATED_FRAMES[lang]
         text = intro + " " + " ".join(f"{open_q}{c.quote or c.text}{close_q} [{c.n}]" for c in citations)

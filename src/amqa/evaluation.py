@@ -108,7 +108,7 @@ def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float,
         "type": q.get("type", ""), "cross_lingual": q.get("cross_lingual", False),
         "answerable": q["answerable"], "gold_sources": sorted(gold), "ranked_sources": ranked[:EVAL_K],
         "cited_sources": cited, "answer": answer.text, "abstained": answer.abstained,
-        "outcome": answer.outcome.value,
+        "outcome": answer.outcome.value, "quotes": len(answer.citations),
         "seconds": seconds, "faithfulness": faithfulness(answer, texts, verifier),
         "generator": answer.generator, "verification": answer.verification.value,
     }
