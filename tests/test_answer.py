@@ -188,6 +188,8 @@ def test_writer_logic_on_the_hash_embedder(hash_engine):
     ("Who won the Formula One title?", "person"),  # formula comes last
     ("How are computed columns stored?", None),  # an adjective, not the question's verb
     ("Quelle formule d'abonnement choisir ?", None),
+    ("Wie wird die Größe des Segments berechnet?", "formula"),
+    ("Wie wird die Straße noch genannt?", None),
 ])
 def test_answer_types_of_technical_questions(question, expected):
     from amqa.answering import expected_answer_type

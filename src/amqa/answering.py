@@ -22,8 +22,9 @@ from .types import Answer, Chunk, Citation, Outcome, SearchResult
 # Sentence scoring and abstention, calibrated on eval/questions.jsonl and XQuAD (eval/README.md,
 # "Tuning"). A sentence's score is its cosine similarity to the question, plus a little for the
 # question's rare words it contains (LEXICAL_WEIGHT), plus ANSWER_TYPE_BONUS when the question asks for
-# a date, a quantity, a person, a place, a file, a command or a formula and the sentence holds one (answer
-# typing, as in classic factoid QA), minus HEADLINE_PENALTY for a short line without final punctuation (a title, not a fact).
+# a date, a quantity, a person, a place, a file, a command or a formula and the sentence holds one
+# (answer typing, as in classic factoid QA), minus HEADLINE_PENALTY for a short line without final
+# punctuation (a title, not a fact).
 LEXICAL_WEIGHT = 0.10
 ANSWER_TYPE_BONUS = 0.02
 HEADLINE_PENALTY = 0.06
@@ -116,7 +117,8 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
         re.compile(r"\bhow (?:is|are|do|does|to)\b(?: [\w-]+){0,8}? (?:(?:computed|calculated|derived)"
                    r"(?= ?\?| from| for| in| by| with| using| when| if| on|$)|(?:compute|calculate|derive)\b)|"
                    r"\bcomment\b(?: [\w'’-]+){0,8}? (?:calcul(?:e|é|ée|és|ées|er|ent)|calcule-t-on)\b|"
-                   r"\bc[óo]mo se calcula|\bwie (?:wird|werden)\b(?: \w+){0,8}? (?:berechnet|errechnet)\b|\bwie berechnet man\b|"
+                   r"\bc[óo]mo se calcula|\bwie berechnet man\b|"
+                   r"\bwie (?:wird|werden)\b(?: \w+){0,8}? (?:berechnet|errechnet)\b|"
                    r"\b(?:what|which) (?:is the )?formula\b|\bquelle (?:est la )?formule (?:de|du|des|pour|qui)\b|"
                    r"\bqué fórmula|\bwelche formel", re.IGNORECASE),
         re.compile(r"[\w)]\s[=≈]\s[\w(−-]"),
