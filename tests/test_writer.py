@@ -204,8 +204,6 @@ def test_one_more_quote_brings_the_question_words_the_others_lack(monkeypatch):
     # Rows holding "arp", which no quote does, the one bringing more first; a headline and another file's
     # sentence are not taken.
     assert answering.cover(chosen, ranked) == [both, row]
-    copy = dataclasses.replace(row, chunk_id="a.md#1")  # the same sentence in the next (overlapping) chunk
-    assert answering.cover([caption, row], [caption, row, copy]) == []
     assert answering.cover([caption], [caption, dataclasses.replace(title, typed=True)]) != []  # holds the asked type
     assert answering.cover([caption, both], ranked) == []  # nothing left to bring
     assert answering.cover([caption], [caption, dataclasses.replace(row, score=0.81)]) == []  # too far behind
