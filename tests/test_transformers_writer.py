@@ -60,12 +60,13 @@ def test_a_reader_that_stops_early_stops_the_model(tiny):
 
     chat = TransformersChat(str(tiny), max_new_tokens=3000)
     chat._load()
-    before = threading.active_count()
     stream = chat.chat_stream(MESSAGES)
     pieces = [next(stream) for _ in range(3)]
-    assert threading.active_count() == before + 1  # the model is writing
+    # By name: other threads (a progress bar's monitor) come and go and made a count of them flaky.
+    writers = [t for t in threading.enumerate() if t.name == "amqa-generate"]
+    assert len(writers) == 1 and writers[0].is_alive()  # the model is writing
     stream.close()
-    assert threading.active_count() == before and all(isinstance(p, str) for p in pieces)
+    assert not writers[0].is_alive() and all(isinstance(p, str) for p in pieces)
     chat.max_new_tokens = 8
     assert list(chat.chat_stream(MESSAGES))  # and the model is free for the next question
 

@@ -207,7 +207,7 @@ class TransformersChat(ChatModel):
                     errors.append(exc)
                     streamer.end()
 
-            worker = threading.Thread(target=run, daemon=True)
+            worker = threading.Thread(target=run, name="amqa-generate", daemon=True)
             worker.start()
             try:
                 yield from (cut_at_stops(streamer, self.FALLBACK_STOPS) if not templated else streamer)
