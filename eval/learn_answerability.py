@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from amqa import Engine
-from amqa.answering import MARKS, cite, cover, decide, expected_answer_type, rank_sentences, select_sentences
+from amqa.answering import MARKS, _gap, cite, cover, decide, expected_answer_type, rank_sentences, select_sentences
 from amqa.evaluation import EVAL_K, key_fact_recall, load_questions
 from amqa.settings import Settings
 from amqa.text import normalize, tokenize
@@ -63,7 +63,7 @@ def observe(engine: Engine, result: SearchResult) -> tuple[list[float], bool, st
         if atype:
             items = [m.span() for m in MARKS[atype].finditer(c.text)]
             words = [m.span() for m in re.finditer(r"\w+", c.text) if set(tokenize(m.group(), query.language)) & tokens]
-            near |= any(max(0, w[0] - s[1], s[0] - w[1]) <= 40 for s in items for w in words)
+            near |= any(_gap(item, word) <= 40 for item in items for word in words)
     best = ranked[0]
     row = [best.dense, best.score, best.lexical, best.dense - (ranked[1].dense if len(ranked) > 1 else 0.0),
            sum(weight.get(t, 0.0) for t in held), max(e.lexical for e in chosen),

@@ -145,6 +145,14 @@ def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
     return matched[np.argsort(-scores[matched], kind="stable")][:n]
 
 
+def _bm25_weight(idf: np.float32, tf: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """BM25's weight of a word in chunks where it occurs ``tf`` times, their length terms ``norms``:
+    float32, one formula for every path, so that :meth:`LexicalIndex.top` gives the same values as
+    :meth:`LexicalIndex.scores`."""
+    f = tf.astype(np.float32)
+    return idf * (f / (norms + f))
+
+
 #: Postings whose BM25 weights a LexicalIndex keeps (12 bytes each: 4M are 48 MB).
 WEIGHT_CACHE_POSTINGS = 4_000_000
 #: A query word held by at least this many live chunks is scored by :meth:`LexicalIndex.top` only for
@@ -228,8 +236,7 @@ class LexicalIndex:
         if postings:
             idf = np.float32(self.idf(token))
             rows = np.concatenate([self._index.chunk_rows.logical(s, docs) for s, docs, _ in postings])
-            weights = np.concatenate([idf * (tf.astype(np.float32) / (self._norms[s][docs] + tf.astype(np.float32)))
-                                      for s, docs, tf in postings])
+            weights = np.concatenate([_bm25_weight(idf, tf, self._norms[s][docs]) for s, docs, tf in postings])
         else:
             rows, weights = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if self._cached + len(rows) <= WEIGHT_CACHE_POSTINGS:
@@ -326,8 +333,7 @@ class LexicalIndex:
             wanted = local[a:b]
             at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
             hit = docs[at] == wanted
-            f = tf[at[hit]].astype(np.float32)
-            out[a:b][hit] = idf * (f / (self._norms[s][wanted[hit]] + f))
+            out[a:b][hit] = _bm25_weight(idf, tf[at[hit]], self._norms[s][wanted[hit]])
         return out
 
     def best_possible(self, tokens: Sequence[str]) -> float:
