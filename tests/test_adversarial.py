@@ -19,6 +19,21 @@ files.
 | debug | an error with `--debug` (before or after the command) or `AMQA_DEBUG=1` | the traceback, then the same one line; without: the one line only |
 | 9  | an upload the index skips (a program renamed `prog.pdf`) | reported "not indexed" with the reason, the file not kept (also in the browser: tests/test_ui.py) |
 | 1c | 4 endless LLM streams in the UI, then a user's extractive question | answered at once: extractive and LLM answers have their own slots (tests/test_ui.py) |
+
+Round 2 (issue 22): before = main at 4259b05, measured with the command given (``--embedder hash``).
+
+| case | input | before | after |
+|---|---|---|---|
+| 1 | `amqa index --docs D --store S` (or `AMQA_STORE=S amqa ask ...`), S holding `notes.tmp`, `backup.tmp/a`, `index-2024/report.txt` | rc 0, the three deleted | rc 1, one line: "'S' is not empty and holds no amqa index ... Pass another folder with --store DIR"; nothing written in S (not even `.lock`) |
+| 1 | `amqa index --docs D --store D`, D holding `index-2023/rapport.txt`, `segments/seg-a/marche.md`, `brouillon.tmp` | rc 0, the three deleted before being indexed | rc 1, one line: "the index folder 'D' is the documents folder: they must be apart ..."; all kept |
+| 1 | user files (`notes.tmp`, `backup.tmp/`, `index-2024/`, `segments/seg-a/`) put in a store, then `update_index` twice | deleted by the clean-up and the garbage collection | kept: only amqa's names (`index-<time>-<6 hex>`, `segments/seg-<time>-<8 hex>`, their `.tmp`, `CURRENT.tmp`, `manifest.json.tmp`) in a store marked by `amqa-store.json` are removed; a store of an older amqa (`CURRENT` naming an index folder) is adopted (marker written) |
+| 4 | `loop.txt -> loop.txt` in D, `amqa index` (a first index existing) | rc 1, "unexpected RuntimeError: Symlink loop from ... report it", the index never updates | rc 0, "skipped loop.txt: a link loop (not read)", the rest indexed |
+| 4 | links to `/proc/1/cwd`, into a folder the user cannot enter (`secret`, `secret.txt`), as nobody | rc 1, "Permission denied: '/proc/1/cwd'" (`secret`: "Permission denied: '.../secret'") | rc 0, each "a link that cannot be followed (Permission denied): not read", a new file added |
+| 4 | `HOME=/tmp/h amqa index --docs /` (default store under `/tmp/h/.cache`: hidden, allowed) | rc 1 in 0.5 s: "Permission denied: '/proc/1/cwd'" | rc 0 in 311 s: 5,579 files indexed, 194,824 skipped (16 "folder not read", `proc/1/cwd`, `exe`, `root` "cannot be followed", `bin`, `lib`, `proc/self` "a link to a folder (not followed)") |
+| 4 | a dangling link; links to a folder (inside, outside, `/proc/self/root`); a link to `../outside/x.txt`; `around.txt -> ../D/sub/cluny.txt` | dangling "unreadable: No such file ..."; folder links dropped silently | "a link to nothing", "a link to a folder (not followed)", "a link to a file outside the documents folder", `around.txt` read (inside) |
+| 4 | a subfolder removed between its listing and its scan; a folder nested 1,500 deep | the first silently left out; the second "unexpected RecursionError" | "sub/: folder removed during the scan"; the deep file indexed (the walk uses a stack) |
+| 12 | `amqa index --docs D --store D/store`, three times | "5 added", then "1 added ... 20 skipped", "1 added ... 39 skipped": never up to date | rc 1, one line: "the index folder 'D/store' is inside the documents folder 'D': they must be apart ..."; also for D inside the store; a store under a hidden folder of D (the default `~/.cache/amqa/stores/...` with `--docs ~`) allowed, up to date |
+| 13 | `D/private/` mode 000, `amqa index` as nobody | rc 0, "5 added", nothing said | rc 0, "skipped private/: folder not read (Permission denied)", also when up to date |
 """
 import json
 import os
@@ -560,3 +575,275 @@ def test_9_an_upload_the_index_skips_is_reported_and_not_kept(docs_copy, tmp_pat
     assert "❌ not indexed 'prog.pdf'" in message and "not kept" in message
     assert not (docs_copy / "prog.pdf").exists() and (docs_copy / "note.txt").is_file()
     assert "prog.pdf" not in str(view.rows) and "prog.pdf" not in view.removable
+
+
+# --- round 2: the store and the scan (issue 22, cases 1, 4, 12, 13) ------------------------------------
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+NOBODY = 65534  # the unprivileged user the CLI runs as when the tests run as root (as in CI)
+#: What a user kept in a folder before giving it to amqa as its store (issue 22, case 1): path -> text.
+USER_FILES = {"notes.tmp": "mes notes", "backup.tmp/a.txt": "sauvegarde", "index-2024/report.txt": "rapport 2024"}
+#: A documents folder that is also given as the store (case 1): its documents with amqa-like names.
+DOCS_LIKE_A_STORE = {"index-2023/rapport.txt": "Le rapport annuel dit que le chiffre d'affaires a doublé.",
+                     "segments/seg-a/marche.md": "# Marché\n\nLe marché couvert ouvre le jeudi matin.",
+                     "brouillon.tmp": "Un brouillon."}
+
+
+def _write(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _intact(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        assert (folder / name).read_text(encoding="utf-8") == text, f"{name} was lost"
+
+
+def test_r2_1_a_folder_that_is_not_a_store_is_refused_and_nothing_in_it_changes(docs_copy, tmp_path):
+    from amqa.errors import InvalidInputError
+    from amqa.store import update_index
+
+    folder = tmp_path / "my-folder"
+    _write(folder, USER_FILES)
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    with pytest.raises(InvalidInputError, match=r"'.*my-folder' is not empty and holds no amqa index.*--store DIR"):
+        update_index(docs_copy, folder, "hash")
+    _intact(folder, USER_FILES)
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before, "not even a lock file written"
+    # A folder holding only a store is no user's folder: the web UI's store of the seeds with the library
+    # is `with-library/` inside a --store folder, which the command line then uses for the seeds alone.
+    store = tmp_path / "store"
+    update_index(docs_copy, store / "with-library", "hash")
+    assert len(update_index(docs_copy, store, "hash").added) == 5
+
+
+def test_r2_1_a_store_keeps_what_amqa_did_not_write_and_an_older_store_is_adopted(docs_copy, tmp_path):
+    from amqa.store import update_index
+
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    _write(store, {**USER_FILES, "segments/seg-a/marche.md": "du marché", "segments/seg-b.tmp": "à moi"})
+    (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers.", encoding="utf-8")
+    assert update_index(docs_copy, store, "hash").added == ["cluny.txt"]  # a new index: garbage collected
+    assert update_index(docs_copy, store, "hash").up_to_date  # the clean-up of every update
+    _intact(store, {**USER_FILES, "segments/seg-a/marche.md": "du marché", "segments/seg-b.tmp": "à moi"})
+    from amqa.store import MARKER
+
+    assert (store / MARKER).is_file(), "a new store is marked as amqa's"
+    (store / MARKER).unlink()  # as an older amqa left it: CURRENT names an index folder with its manifest
+    (docs_copy / "cluny.txt").unlink()
+    assert update_index(docs_copy, store, "hash").removed == ["cluny.txt"]
+    assert (store / MARKER).is_file(), "an index of an older amqa is adopted"
+    _intact(store, USER_FILES)
+
+
+@pytest.mark.slow  # the CLI in subprocesses
+def test_r2_1_the_cli_refuses_a_folder_that_is_not_a_store_in_one_line(docs_copy, tmp_path):
+    folder = tmp_path / "my-folder"
+    _write(folder, USER_FILES)
+    error = _one_line_error(_amqa("ask", QUESTION, "--docs", str(docs_copy), env={"AMQA_STORE": str(folder)}))
+    assert f"'{folder}' is not empty and holds no amqa index" in error and "--store DIR" in error, error
+    _intact(folder, USER_FILES)
+
+    docs = tmp_path / "docs-and-store"  # the issue's second loss: the store is the documents folder
+    _write(docs, {"note.txt": "Le campus de Cluny a une fonderie.", **DOCS_LIKE_A_STORE})
+    error = _one_line_error(_amqa("index", "--docs", str(docs), "--store", str(docs)))
+    assert f"the index folder '{docs}' is the documents folder" in error and "--store DIR" in error, error
+    _intact(docs, DOCS_LIKE_A_STORE)
+
+
+def test_r2_12_a_store_and_a_documents_folder_may_not_contain_each_other(docs_copy, tmp_path, monkeypatch):
+    from amqa import Engine
+    from amqa.errors import InvalidInputError
+    from amqa.store import update_index
+
+    for store, words in ((docs_copy, "is the documents folder"), (docs_copy / "store", "is inside the documents folder"),
+                         (docs_copy.parent, "is inside the index folder")):
+        with pytest.raises(InvalidInputError, match=words) as refused:
+            update_index(docs_copy, store, "hash")
+        assert f"'{docs_copy}'" in str(refused.value) and "--store DIR" in str(refused.value)
+    assert not (docs_copy / "store").exists() and not (docs_copy / ".lock").exists()
+    # Under a hidden folder of the documents folder a store is never scanned: allowed, and up to date.
+    hidden = docs_copy / ".cache" / "store"
+    assert len(update_index(docs_copy, hidden, "hash").added) == 5
+    assert update_index(docs_copy, hidden, "hash").up_to_date
+    # The default store with the home folder as documents folder: ~/.cache/amqa/stores/..., hidden.
+    home = tmp_path / "home"
+    (docs_copy / ".cache").rename(tmp_path / "elsewhere")
+    docs_copy.rename(home)
+    for var in ("AMQA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    engine = Engine(home, embedder="hash", progress=False)
+    assert engine.store.is_relative_to(home / ".cache") and len(engine.index().added) == 5
+    assert engine.index().up_to_date
+
+
+@pytest.mark.slow  # the CLI in subprocesses
+def test_r2_12_the_cli_refuses_a_store_inside_the_documents_folder_in_one_line(docs_copy):
+    store = docs_copy / "store"
+    error = _one_line_error(_amqa("index", "--docs", str(docs_copy), "--store", str(store)))
+    assert f"the index folder '{store}' is inside the documents folder '{docs_copy}'" in error, error
+    assert not store.exists()
+
+
+def test_r2_4_bad_links_are_skipped_with_a_reason_and_the_index_keeps_updating(docs_copy, tmp_path):
+    from amqa.store import update_index
+
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    outside = tmp_path / "outside"
+    _write(outside, {"secret.txt": "Un secret hors du dossier."})
+    _write(docs_copy, {"sub/cluny.txt": "Le laboratoire de Cluny étudie les alliages légers."})
+    links = {"loop.txt": "loop.txt", "dangling.txt": "nothing.txt", "out.txt": "../outside/secret.txt",
+             "outside-folder": "../outside", "inside-folder": "sub", "around.txt": f"../{docs_copy.name}/sub/cluny.txt"}
+    if Path("/proc/self/root").exists():
+        links["root"] = "/proc/self/root"  # a link to "/", as `--docs /` meets in /proc
+    for name, target in links.items():
+        (docs_copy / name).symlink_to(target)
+    report = update_index(docs_copy, store, "hash")
+    reasons = {s.source: s.reason for s in report.skipped}
+    assert report.added == ["around.txt", "sub/cluny.txt"] and len(report.unchanged) == 5, report
+    assert reasons["loop.txt"] == "a link loop (not read)"
+    assert reasons["dangling.txt"].startswith("a link to nothing")
+    assert reasons["out.txt"] == "a link to a file outside the documents folder (not read)"
+    assert {reasons[n] for n in links if "folder" in n or n == "root"} == {"a link to a folder (not followed)"}
+    assert set(reasons) == set(links) - {"around.txt"}, reasons
+
+
+def test_r2_4_a_folder_removed_during_the_scan_is_skipped_with_its_reason(docs_copy, tmp_path, monkeypatch):
+    import shutil
+
+    from amqa.store import update_index
+
+    _write(docs_copy, {"sub/cluny.txt": "Le laboratoire de Cluny étudie les alliages légers."})
+    sub, real = docs_copy / "sub", os.scandir
+
+    def scandir(path=None):  # the folder goes after its parent was listed, before it is entered
+        if path == str(sub):
+            shutil.rmtree(sub)
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = update_index(docs_copy, tmp_path / "store", "hash")
+    assert len(report.added) == 5 and [(s.source, s.reason) for s in report.skipped] == [
+        ("sub/", "folder removed during the scan")]
+
+
+def test_r2_4_a_folder_nested_1500_deep_is_scanned(tmp_path):
+    from amqa.documents import scan_folder
+
+    root = tmp_path / "deep"
+    root.mkdir()
+    path, made = str(root), []
+    for _ in range(1500):  # 3,000 characters of path: under PATH_MAX (4,096), over the recursion limit
+        path += "/d"
+        os.mkdir(path)
+        made.append(path)
+    Path(path, "fond.txt").write_text("Un texte tout au fond du dossier.", encoding="utf-8")
+    try:
+        scan = scan_folder(root)
+        assert [f.source for f in scan.files] == ["d/" * 1500 + "fond.txt"] and not scan.skipped
+    finally:  # shutil.rmtree and pytest's clean-up recurse too
+        os.unlink(Path(path, "fond.txt"))
+        for folder in reversed(made):
+            os.rmdir(folder)
+
+
+def _amqa_unprivileged(*args: str) -> subprocess.CompletedProcess:
+    """The CLI run by a user whom file modes stop. As root (whom they do not stop, as in CI), its main()
+    runs in a forked child that became nobody (65534): forked, not executed, since the interpreter may
+    lie where nobody cannot reach (a pyenv under /root, 0700): so the parent first runs the same
+    command on a copy of one seed, importing every module the child needs."""
+    if os.geteuid() != 0:
+        return _amqa(*args)
+    import shutil
+    import tempfile
+    import traceback
+
+    from amqa.cli import main
+
+    with tempfile.TemporaryDirectory() as warm:
+        (Path(warm) / "docs").mkdir()
+        shutil.copy(next(SEEDS.glob("*.txt")), Path(warm) / "docs")
+        assert main([args[0], "--docs", f"{warm}/docs", "--store", f"{warm}/store", "--embedder", "hash"]) == 0
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            code = 70
+            try:
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                os.environ["AMQA_EMBEDDER"] = "hash"
+                code = main(list(args))
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        status = os.waitpid(pid, 0)[1]
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(args, os.waitstatus_to_exitcode(status), out.read().decode(),
+                                           err.read().decode())
+
+
+@pytest.fixture()
+def reachable_tmp():
+    """A folder under /tmp that the unprivileged user can reach (pytest's tmp_path is under a 0700
+    folder), with a copy of the seeds and an empty store that user may write; removed afterwards."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="amqa-r2-"))
+    base.chmod(0o755)
+    shutil.copytree(SEEDS, base / "docs")
+    for path in [base / "docs", *(base / "docs").iterdir()]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (base / "store").mkdir()
+    if os.geteuid() == 0:
+        os.chown(base / "store", NOBODY, NOBODY)
+    yield base
+    for path in base.rglob("*"):  # folders made unreadable by the test, readable again to be removed
+        if not path.is_symlink() and path.is_dir():
+            path.chmod(0o755)
+    shutil.rmtree(base)
+
+
+@pytest.mark.slow  # the CLI in subprocesses
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+def test_r2_4_links_the_user_cannot_follow_are_skipped_and_the_index_keeps_updating(reachable_tmp):
+    docs, args = reachable_tmp / "docs", ("--docs", str(reachable_tmp / "docs"), "--store", str(reachable_tmp / "store"))
+    first = _amqa_unprivileged("index", *args)
+    assert first.returncode == 0 and "5 added" in first.stdout, first.stderr
+    private = reachable_tmp / "private"
+    _write(private, {"inner/x.txt": "privé", "s.txt": "privé"})
+    private.chmod(0o000)  # the user cannot enter it
+    (docs / "secret").symlink_to(private / "inner")
+    (docs / "secret.txt").symlink_to(private / "s.txt")
+    if Path("/proc/1").exists():
+        (docs / "cwd").symlink_to("/proc/1/cwd")  # where `amqa index --docs /` died: another user's process
+    _write(docs, {"cluny.txt": "Le laboratoire de Cluny étudie les alliages légers."})
+    (docs / "cluny.txt").chmod(0o644)
+    run = _amqa_unprivileged("index", *args)
+    assert run.returncode == 0 and "1 added" in run.stdout and not run.stderr, (run.stdout, run.stderr)
+    for name in ["secret", "secret.txt"] + (["cwd"] if Path("/proc/1").exists() else []):
+        assert f"skipped {name}: a link that cannot be followed (Permission denied): not read" in run.stdout, run.stdout
+
+
+@pytest.mark.slow  # the CLI in subprocesses
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+def test_r2_13_an_unreadable_subfolder_is_listed_as_skipped(reachable_tmp):
+    docs, args = reachable_tmp / "docs", ("--docs", str(reachable_tmp / "docs"), "--store", str(reachable_tmp / "store"))
+    _write(docs, {"private/notes.txt": "Des notes privées sur le campus de Cluny."})
+    (docs / "private").chmod(0o000)
+    for expected in ("5 added", "up to date"):  # listed when written, and when up to date
+        run = _amqa_unprivileged("index", *args)
+        assert run.returncode == 0 and expected in run.stdout, (run.stdout, run.stderr)
+        assert "skipped private/: folder not read (Permission denied)" in run.stdout, run.stdout

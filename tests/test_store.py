@@ -1,5 +1,6 @@
 import errno
 import json
+import shutil
 import time
 
 import numpy as np
@@ -220,3 +221,44 @@ def test_a_retired_index_dated_in_the_future_is_not_kept_for_ever(docs_copy, tmp
     links.write_text(json.dumps(data), encoding="utf-8")
     update_index(docs_copy, store, "hash")  # up to date: only the clean-up runs
     assert sorted(p.name for p in store.glob("index-*")) == sorted([current.name, previous])
+
+
+def test_the_clean_up_removes_only_the_names_amqa_writes_and_only_in_a_marked_store(docs_copy, tmp_path):
+    """What a killed update leaves (amqa's names) goes; a user's look-alikes stay, and so does the
+    target of a link named like an index folder; in a folder not marked as a store nothing goes."""
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    current = current_index_dir(store)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("à garder", encoding="utf-8")
+    # name -> a folder (True) or a file (False)
+    ours = {"index-20200101T000000-abcdef": True, "index-20200101T000000-abcdef.tmp": True, "CURRENT.tmp": False,
+            "segments/seg-20200101T000000-abcdef12": True, "segments/seg-20200101T000000-abcdef12.tmp": True,
+            f"{current.name}/manifest.json.tmp": False}
+    users = {"index-2024/report.txt": False, "index-20200101T000000-abcdef.bak": False, "notes.tmp": False,
+             "backup.tmp/a.txt": False, "segments/seg-a/marche.md": False, "segments/seg-x.tmp": False,
+             "index-20200101T000000-ABCDEF": True}
+    for name, folder in {**ours, **users}.items():
+        (store / name).parent.mkdir(parents=True, exist_ok=True)
+        if folder:
+            (store / name).mkdir()
+        else:
+            (store / name).write_text("x", encoding="utf-8")
+    link = "index-20200101T000000-0000ff"
+    (store / link).symlink_to(outside)  # a link with amqa's name: removed, its target not followed
+
+    def present(folder, names):
+        return [n for n in names if (folder / n).exists() or (folder / n).is_symlink()]
+
+    unmarked = tmp_path / "unmarked"
+    shutil.copytree(store, unmarked, symlinks=True)
+    (unmarked / "amqa-store.json").unlink(missing_ok=True)
+    store_mod._remove_temporaries(unmarked)
+    store_mod._collect_garbage(unmarked)
+    assert present(unmarked, [*ours, *users, link]) == [*ours, *users, link], "nothing goes in an unmarked folder"
+
+    assert update_index(docs_copy, store, "hash").up_to_date  # every update starts with the clean-up
+    assert present(store, [*ours, link]) == [] and present(store, users) == list(users)
+    assert (outside / "keep.txt").read_text(encoding="utf-8") == "à garder"
+    assert len(load_index(store, HashEmbedder()).files) == 5

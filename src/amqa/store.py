@@ -2,6 +2,7 @@
 
 Layout of a store folder::
 
+    amqa-store.json              marks the folder as amqa's (written when amqa creates or adopts it)
     CURRENT                      name of the active index folder (replaced atomically)
     .lock                        the writers' lock, with the pid of the one holding it
     index-<time>/manifest.json   format version, embedder id and dim, chunk settings, the folders read,
@@ -21,7 +22,10 @@ of a size pile up (more than :data:`MERGE_FACTOR` in one tier of sizes) or one i
 (:data:`DEAD_SHARE`), they are merged into one, copying rows, vectors and postings (no re-embedding). A kill at any moment leaves
 ``CURRENT`` naming a complete index: segments and manifests are written under temporary names, flushed,
 renamed, and only then does ``CURRENT`` switch; every update first removes what a killed one left
-(temporary folders, and index folders or segments no kept manifest names). Readers take no lock: the
+(temporary folders, and index folders or segments no kept manifest names). amqa deletes only what it
+wrote: names of its own patterns (:func:`_is_ours`), in a folder marked as a store (:data:`MARKER`);
+it writes into a new or empty folder, a store, or an index of an older amqa (then marked), and
+refuses any other folder, and a store that contains a documents folder or lies inside one. Readers take no lock: the
 index ``CURRENT`` replaced, and any replaced less than :data:`RETIRED_GRACE` seconds ago, stay with
 their segments (each manifest names the index it replaced and when it was published), and a load
 that still finds its index gone reads ``CURRENT`` again. Writers take the store's lock (``.lock``,
@@ -46,6 +50,7 @@ import errno
 import json
 import math
 import os
+import re
 import shutil
 import time
 import uuid
@@ -583,7 +588,7 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
 def _update_failure(store: Path, exc: OSError) -> str:
     """What went wrong writing ``store`` and what to do about it, on one line."""
     where = f"could not update the index in '{store}' ({_reason(exc)})"
-    inside = exc.filename is None or Path(str(exc.filename)).resolve().is_relative_to(store.resolve())
+    inside = exc.filename is None or _real(exc.filename).is_relative_to(_real(store))
     code = exc.errno
     if code is None or code in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
         todo = "Free some disk space, then run amqa index again (or put the index elsewhere with --store DIR)"
@@ -609,10 +614,13 @@ def _update(docs: Docs, store: Path, embedder: Embedder | str | None, settings: 
         if not Path(folder.path).is_dir():
             raise InvalidInputError(f"documents folder not found: '{folder.path}'. "
                                     "Pass an existing folder with --docs DIR.")
+    _check_apart(store, folders)
+    _check_ours(store)
     report = IndexReport(store=store)
     store.mkdir(parents=True, exist_ok=True)
     with _locked(store, wait, on_wait) as unwritable:
         if unwritable is None:  # a read-only store is only read: nothing to clean, nothing to write
+            _mark(store)
             _remove_temporaries(store)
             _collect_garbage(store)
         old = None
@@ -874,7 +882,7 @@ def _same_plan(old: IndexData, source: str, chunks: list[Chunk],
 
 def _write_segment(store: Path, write: Callable[[Path], None]) -> Segment:
     """Write a segment under a temporary name, flushed, then rename it into ``segments/``."""
-    name = f"seg-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    name = _new_name("seg")
     base = store / "segments"
     base.mkdir(exist_ok=True)
     tmp = base / (name + ".tmp")
@@ -926,7 +934,7 @@ def _write_manifest(store: Path, data: IndexData) -> None:
     """Write ``data``'s manifest as a new index folder and switch ``CURRENT`` to it; then remove what
     neither it nor the indexes it recently replaced use."""
     previous = _quiet_pointer(store)
-    name = f"index-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    name = _new_name("index")
     data.manifest["previous"] = previous  # the chain the garbage collection follows
     data.manifest["published"] = time.time()
     tmp = store / (name + ".tmp")
@@ -957,10 +965,13 @@ def _collect_garbage(store: Path) -> None:
 
     Kept: the active index (``CURRENT``), the one it replaced, and each older one replaced less than
     :data:`RETIRED_GRACE` seconds ago (the manifests' ``previous`` and ``published`` fields chain them),
-    with the segments they use. Removed: everything else, such as an index folder or segment written
-    by an update killed before it switched ``CURRENT``. When ``CURRENT`` or its manifest cannot be
-    read, nothing is removed (``amqa index --rebuild`` then replaces them).
+    with the segments they use. Removed: the other index folders and segments amqa wrote (named as it
+    names them: :func:`_is_ours`), such as those of an update killed before it switched ``CURRENT``;
+    nothing else, and nothing at all in a folder not marked as a store. When ``CURRENT`` or its
+    manifest cannot be read, nothing is removed (``amqa index --rebuild`` then replaces them).
     """
+    if not _is_marked(store):
+        return
     try:
         name = _pointer(store)
     except DamagedIndexError:
@@ -986,12 +997,12 @@ def _collect_garbage(store: Path) -> None:
         segments = manifest.get("segments")
         if isinstance(segments, list):
             used.update(x for x in segments if isinstance(x, str))
-    for old in store.glob("index-*"):
-        if old.name not in kept and not old.name.endswith(".tmp"):
-            shutil.rmtree(old, ignore_errors=True)
-    for seg in (store / "segments").glob("seg-*"):
-        if seg.name not in used and not seg.name.endswith(".tmp"):
-            shutil.rmtree(seg, ignore_errors=True)
+    for old in _entries(store):
+        if _is_ours(old.name, "index") and old.name not in kept:
+            _remove(old)
+    for seg in _entries(store / "segments"):
+        if _is_ours(seg.name, "seg") and seg.name not in used:
+            _remove(seg)
 
 
 def _links(index: Path) -> dict:
@@ -1011,12 +1022,130 @@ def _links(index: Path) -> dict:
 
 
 def _remove_temporaries(store: Path) -> None:
-    """Folders left half-written by an update that was killed (the lock is ours: no writer is active)."""
-    for tmp in list(store.glob("*.tmp")) + list((store / "segments").glob("*.tmp")):
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
+    """What an update that was killed left half-written (the lock is ours: no writer is active): the
+    temporary names amqa writes (``index-*.tmp``, ``segments/seg-*.tmp``, ``CURRENT.tmp``, an index's
+    ``manifest.json.tmp``), only those, and only in a folder marked as a store."""
+    if not _is_marked(store):
+        return
+    leftovers = [store / "CURRENT.tmp"]
+    for entry in _entries(store):
+        if _is_ours(entry.name, "index", tmp=True):
+            leftovers.append(entry)
+        elif _is_ours(entry.name, "index"):
+            leftovers.append(entry / "manifest.json.tmp")  # from _refresh_stamps
+    leftovers += [seg for seg in _entries(store / "segments") if _is_ours(seg.name, "seg", tmp=True)]
+    for path in leftovers:
+        _remove(path)
+
+
+# --- what amqa may write and delete -----------------------------------------------------------
+
+#: The file that marks a folder as an index store, written when amqa creates the store (or adopts
+#: one an older amqa wrote): amqa deletes nothing in a folder without it.
+MARKER = "amqa-store.json"
+#: The names amqa gives what it writes in a store: ``index-<time>-<6 hex digits>`` and
+#: ``segments/seg-<time>-<8 hex digits>``, each first written as ``<name>.tmp``. The clean-up and the
+#: garbage collection remove nothing else (a user's ``index-2024/`` or ``notes.tmp`` stays).
+_HEX_DIGITS = {"index": 6, "seg": 8}
+_NAMES = {kind: re.compile(rf"{kind}-\d{{8}}T\d{{6}}-[0-9a-f]{{{n}}}(\.tmp)?") for kind, n in _HEX_DIGITS.items()}
+
+
+def _new_name(kind: str) -> str:
+    """A new name for an index folder (``kind`` "index") or a segment ("seg"): its time, random digits.
+
+    >>> _is_ours(_new_name("seg"), "seg") and not _is_ours(_new_name("seg") + ".tmp", "seg")
+    True
+    """
+    return f"{kind}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:_HEX_DIGITS[kind]]}"
+
+
+def _is_ours(name: str, kind: str, tmp: bool = False) -> bool:
+    """Whether ``name`` is one amqa gives an index folder or segment (``kind``), temporary or not.
+
+    >>> _is_ours("index-20250101T120000-0a1b2c", "index"), _is_ours("index-2024", "index")
+    (True, False)
+    >>> _is_ours("seg-20250101T120000-0a1b2c3d.tmp", "seg", tmp=True), _is_ours("backup.tmp", "seg", tmp=True)
+    (True, False)
+    """
+    match = _NAMES[kind].fullmatch(name)
+    return match is not None and bool(match.group(1)) == tmp
+
+
+def _is_marked(store: Path) -> bool:
+    return (store / MARKER).is_file()
+
+
+def _entries(folder: Path) -> list[Path]:
+    """What ``folder`` holds (nothing, if it is missing or not a folder)."""
+    try:
+        return list(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or folder amqa wrote; a link is removed, never followed."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _real(path: str | os.PathLike) -> Path:
+    """``path`` with its links resolved as far as they can be (an unreadable link is left as it is)."""
+    try:
+        return Path(os.path.realpath(path))
+    except OSError:  # a link that cannot be read, such as /proc/1/cwd
+        return Path(os.path.abspath(path))
+
+
+def _check_apart(store: Path, folders: Sequence[DocumentFolder]) -> None:
+    """Refuse a store that is a documents folder, contains one or lies inside one: its own files would
+    be indexed ("1 added" at every update) and the documents mixed with what the store removes. A
+    store under a hidden folder of a documents folder is never scanned, so it is allowed: the default
+    ``~/.cache/amqa/stores/...`` with ``--docs ~``."""
+    where = _real(store)
+    for folder in folders:
+        docs = _real(folder.path)
+        if where == docs:
+            problem = f"the index folder '{store}' is the documents folder"
+        elif docs.is_relative_to(where):
+            problem = f"the documents folder '{folder.path}' is inside the index folder '{store}'"
+        elif where.is_relative_to(docs) and not any(p.startswith(".") for p in where.relative_to(docs).parts):
+            problem = f"the index folder '{store}' is inside the documents folder '{folder.path}'"
         else:
-            tmp.unlink(missing_ok=True)
+            continue
+        raise InvalidInputError(f"{problem}: they must be apart. Put the index in a folder of its own, "
+                                f"neither inside '{folder.path}' nor containing it, with --store DIR (or AMQA_STORE)")
+
+
+def _check_ours(store: Path) -> None:
+    """Refuse to write into an existing folder that is not a store: amqa writes only into a new or empty
+    folder (or one holding only stores), a folder marked as a store (:data:`MARKER`), or one holding an
+    index of an older amqa (``CURRENT`` naming an index folder with its manifest), which :func:`_mark`
+    then adopts."""
+    try:
+        names = {entry.name for entry in os.scandir(store)}
+    except (FileNotFoundError, NotADirectoryError):
+        return  # created next (or, not a folder, refused by that)
+    names.discard(".lock")  # left by an older amqa whose first update failed
+    if MARKER in names or all((store / name / MARKER).is_file() for name in names):
+        return  # a store, or empty but for stores (the web UI's "with-library" inside a --store folder)
+    name = _quiet_pointer(store)
+    if name is not None and _is_ours(name, "index") and (store / name / "manifest.json").is_file():
+        return
+    raise InvalidInputError(f"'{store}' is not empty and holds no amqa index: amqa writes its index only into "
+                            "a new or empty folder, or one it already uses. Pass another folder with --store DIR "
+                            "(or AMQA_STORE)")
+
+
+def _mark(store: Path) -> None:
+    """Mark ``store`` as amqa's (it passed :func:`_check_ours`; the lock is held)."""
+    marker = store / MARKER
+    if not marker.is_file():
+        marker.write_text(json.dumps({"format_version": FORMAT_VERSION, "written_by": f"amqa {__version__}",
+                                      "note": "an amqa index store: amqa deletes here only the files it wrote"}),
+                          encoding="utf-8")
 
 
 @contextlib.contextmanager
