@@ -6,8 +6,9 @@ evaluation all go through its declared methods:
 
 - :class:`SentenceTable`: the embedded sentences, which chunks hold them, and their similarity to a
   vector (``scores``, ``best_in_chunk``, ``best_per_chunk``);
-- :class:`LexicalIndex`: BM25 over the chunks (bm25s) plus the inverse document frequencies the
-  writer weighs shared words with.
+- :class:`LexicalIndex`: BM25 over the chunks (amqa's own, from the postings stored in the segments;
+  ``tests/test_segments.py`` checks its scores against the bm25s package's) plus the inverse document
+  frequencies the writer weighs shared words with.
 """
 from __future__ import annotations
 
@@ -167,8 +168,9 @@ class LexicalIndex:
     """BM25 over the chunks, from the postings each segment stored when it was written (the
     tokenisation is done once, at indexing), and the inverse document frequency of every token.
 
-    Scores are bm25s's (Lucene variant, k1 1.5, b 0.75, float32), computed over the live chunks only:
-    a removed file's words count nowhere.
+    The formula is BM25's Lucene variant (k1 1.5, b 0.75, float32), the one bm25s computes:
+    ``tests/test_segments.py::test_lexical_scores_are_bm25s_scores`` compares the two (bm25s is a test
+    dependency only). Scores are computed over the live chunks only: a removed file's words count nowhere.
     """
 
     def __init__(self, index: IndexData, k1: float = 1.5, b: float = 0.75) -> None:
@@ -247,7 +249,7 @@ class LexicalIndex:
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every chunk for ``tokens`` (known tokens only, see :meth:`known`)."""
         out = np.zeros(self._size, dtype=np.float32)
-        for token in tokens:  # a repeated query word counts again, as in bm25s
+        for token in tokens:  # a repeated query word counts again (bm25s, the tests' reference, does too)
             rows, weights = self._weights(token)
             out[rows] += weights
         return out

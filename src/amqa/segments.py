@@ -178,7 +178,7 @@ def write_segment(folder: Path, files: Sequence[PlannedFile], dim: int) -> None:
             spans += [(x.start, x.end) for x in chunk.sentences]
             chunk_spans[c + 1] = len(spans)
             tokens = f.tokens[ci] if f.tokens is not None else tokenize(chunk.text, chunk.language)
-            doc_len[c] = len(tokens) or 1  # bm25s counted an empty chunk as one empty token
+            doc_len[c] = len(tokens) or 1  # an empty chunk counts as one empty token (as bm25s, the tests' reference)
             for token, tf in Counter(tokens).items():
                 p_term.append(vocab.setdefault(token, len(vocab)))
                 p_doc.append(c)

@@ -11,7 +11,8 @@ In Python::
 The chat holds conversations: each question goes to the engine with the conversation so far
 (``history=``), each answer keeps its own sources under it (``[n]`` links to them), a question sent
 while an answer is being written waits its turn, and the conversations are kept in the browser's
-storage (:mod:`amqa.conversation`), so a reload keeps them. The Documents tab lists, adds, deletes and
+storage (a Gradio ``BrowserState`` encrypted with the key in ``<home>/ui-secret``, see
+:func:`_browser_secret`; :mod:`amqa.transcript` turns them into JSON and back), so a reload keeps them. The Documents tab lists, adds, deletes and
 re-indexes documents; the engine catches up with the folders before every answer. The page follows the
 browser's language, French or English (:data:`TEXTS`).
 
