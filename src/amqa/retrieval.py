@@ -1,7 +1,16 @@
 """Hybrid retrieval: dense (chunk and sentence vectors, FAISS) plus BM25, fused by weighted RRF.
 
->>> searcher = Searcher(Corpus(load_index(store, embedder)), embedder)        # doctest: +SKIP
->>> [h.chunk.source for h in searcher.search("Où ouvre le campus marocain ?", k=3).hits]   # doctest: +SKIP
+>>> import tempfile
+>>> from amqa.embedders import get_embedder
+>>> from amqa.settings import bundled_seeds
+>>> from amqa.store import load_index, update_index
+>>> store, embedder = tempfile.TemporaryDirectory(), get_embedder("hash")   # no model: the hash test embedder
+>>> _ = update_index(bundled_seeds(), store.name, embedder)
+>>> searcher = Searcher(Corpus(load_index(store.name, embedder)), embedder)
+>>> result = searcher.search("Où ouvre le campus marocain ?", k=3)
+>>> [h.rank for h in result.hits], result.hits[0].chunk.source
+([1, 2, 3], '000_c8fb014e83a46547.txt')
+>>> store.cleanup()
 """
 from __future__ import annotations
 

@@ -32,8 +32,18 @@ no row)::
                           their float32 vectors)
     chunks.ivf, sentences.ivf   format 1 only (still read): a FAISS IVF index with 8-bit codes
 
->>> seg = Segment(Path("store/segments/seg-20260101T000000-0a1b2c3d"))   # doctest: +SKIP
->>> seg.chunk(0).text[:20], len(seg), seg.postings("campus")              # doctest: +SKIP
+>>> import tempfile
+>>> from amqa.settings import bundled_seeds
+>>> from amqa.store import update_index
+>>> store = tempfile.TemporaryDirectory()
+>>> _ = update_index(bundled_seeds(), store.name, "hash")
+>>> seg = Segment(next((Path(store.name) / "segments").iterdir()))   # segments/seg-<time>-<random>
+>>> seg.chunk(0).source, len(seg), seg.ann                 # 27 chunks: exact search, no PQ index
+('000_c8fb014e83a46547.txt', 27, frozenset())
+>>> rows, tf = seg.postings("campus")                      # the chunks holding the token, how often
+>>> len(rows) == len(tf) and int(tf.max()) >= 1 and seg.postings("zzzz") is None
+True
+>>> del seg; store.cleanup()
 """
 from __future__ import annotations
 

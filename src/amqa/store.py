@@ -37,11 +37,19 @@ Loading checks what it reads against what the manifest and each segment's ``segm
 a store that cannot be written) raises :class:`~amqa.errors.IndexUpdateError`, the previous index
 unchanged.
 
->>> report = update_index("seeds", "vector_store")        # doctest: +SKIP
->>> report.added, report.unchanged                          # doctest: +SKIP
-(5, 0)
->>> index = load_index("vector_store", get_embedder())    # doctest: +SKIP
->>> index.chunks[0].text, index.chunk_vectors[[0, 1]].shape  # doctest: +SKIP
+>>> import tempfile
+>>> from amqa.settings import bundled_seeds
+>>> store = tempfile.TemporaryDirectory()      # a new or empty folder, or one amqa already uses
+>>> report = update_index(bundled_seeds(), store.name, "hash")   # embedder: the hash test one, no model
+>>> len(report.added), report.added[0], report.unchanged
+(5, '000_c8fb014e83a46547.txt', [])
+>>> report = update_index(bundled_seeds(), store.name, "hash")   # nothing changed: nothing embedded
+>>> report.added, len(report.unchanged), report.up_to_date
+([], 5, True)
+>>> index = load_index(store.name, get_embedder("hash"))
+>>> index.chunks[0].source, index.chunk_vectors[[0, 1]].shape
+('000_c8fb014e83a46547.txt', (2, 256))
+>>> store.cleanup()
 """
 from __future__ import annotations
 
