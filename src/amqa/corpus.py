@@ -160,7 +160,7 @@ WEIGHT_CACHE_POSTINGS = 4_000_000
 #: the chunks its rarer words found, when its bound shows no other chunk can reach the n best (MaxScore,
 #: Turtle and Flood 1995). Below it, adding a word's weights to every chunk is cheap; at 1M chunks the
 #: bench's questions hold 3-4 words in 70-99% of the chunks, and scoring them everywhere took 21-36 ms
-#: a question; this way 10 ms (/work/measure/s4/bm25top.py, bench/README.md "Search v3").
+#: a question; this way 10 ms (70 bench questions, alternated; docs/search-measurements.md "Search v3").
 LAZY_POSTINGS = 50_000
 
 

@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 # (an older amqa refuses them, "format 2, not 1", with the rebuild message).
 SEGMENT_FORMAT = 2
 READ_FORMATS = (1, 2)
-# Exact search (one matrix-vector product) up to this many vectors, an approximate FAISS index above.
+# Exact search (one matrix-vector product) below this many vectors of a kind, an approximate FAISS index from it.
 # Measured on 2 shared cores (bench/scale.py): 20k float32 vectors of 384 dimensions take about 2 ms
 # exactly; 670k sentence vectors (100k chunks) took 38 ms, more than the whole answer's budget.
 ANN_THRESHOLD = 20_000
@@ -99,16 +99,17 @@ IVF_TRAIN_PER_LIST = 40
 # A flat PQ fast-scan index (4-bit codes in SIMD registers) scans every vector, ten times faster per
 # vector, and keeps the ANN_POOL_FACTOR x k best by its coarse score; these are rescored on 8-bit codes
 # (at first chunks on their held float32 vectors, see below) and the k best kept. Measured the same way
-# (/work/measure/index2/exp/ann.py, k = 100, recall@10 with ties, ms a question):
+# (one FAISS index over one segment's vectors, k = 100, recall@10 with ties, ms a question; the helper script
+# was not kept, docs/search-measurements.md "Search v2" has the whole table):
 #   561k sentences: PQ 192x4 bits, pool 400 / 1000: 6.1 ms 0.982 / 7.9 ms 0.998; PQ 96x4, pool 700 / 1000:
 #   3.8 ms 0.968 / 4.0 ms 0.983; IVF (1,498 lists, not by residual) + PQ 192x4, a quarter scanned, pool 1000:
 #   4.9 ms 0.979; pools above ~1,000 cost 16 ms (FAISS's result handler for large k; measured again on
-#   one thread, bench/README.md "Search v3": pools of 2,000 / 4,000 took 2.4 / 2.9 ms, 1,000 2.3 ms).
+#   one thread, docs/search-measurements.md "Search v3": pools of 2,000 / 4,000 took 2.4 / 2.9 ms, 1,000 2.3 ms).
 #   100k chunks: PQ 192x4, pool 200 / 400 / 1000: 1.5 ms 0.898 / 1.9 ms 0.950 / 2.6 ms 0.987; PQ 96x4, pool
 #   1000: 1.0 ms 0.949; IVF-SQ8 (1,264 lists, a quarter): 3.5 ms 0.994.
 #   HNSW (flat storage, M 32, efConstruction 100) on the 100k chunks: 86 s to build, efSearch 512 2.3 ms 0.859.
 # Building is cheap too: the PQ of 561k sentences trains and encodes in 5 s (IVF-SQ8 with 2,997 lists: 59 s).
-# Over the whole 100k store (2 segments with an index, recall2.py, 100 questions), 2 dimensions a code
+# Over the whole 100k store (2 segments with an index, 100 questions), 2 dimensions a code
 # for both kinds gave chunks 0.975, sentences 0.995: chunk vectors (sums of more words) are nearer
 # random, so theirs got a code per dimension (100k chunks, pool 1000: 3.3 ms, 0.994 alone).
 # Then at 1M chunks (12 segments, 5.6M sentences) the scan of those codes was most of the answer: the
@@ -118,7 +119,7 @@ IVF_TRAIN_PER_LIST = 40
 # pool 1000 / 2000: 2.5 ms 0.961 / 2.7 ms 0.976. Its 100k chunks: 1 dim, pool 1000: 2.3 ms 0.986; 2 dims,
 # pool 1000 / 2000: 1.0 ms 0.964 / 1.2 ms 0.983. Over whole stores (bench/scale.py, ties counted): 1M
 # chunks 0.991 / 1.000 (was 0.990 / 1.000), warm p50 90-98 ms (was 115-159); 100k 0.997 / 0.996, hashed
-# p50 15-17 ms (was 16-27). bench/README.md, "Search v3".
+# p50 15-17 ms (was 16-27). docs/search-measurements.md, "Search v3".
 # A 100k store built from scratch with these codes (other generated text, 200 questions): pool 10 / 20 /
 # 30 / 40 x k: chunks 0.963 / 0.987 / 0.991 / 0.995, sentences 0.972 / 0.990 / 0.990 / 0.991; at 1M, 30
 # gave chunks 0.997 (20: 0.992) but slowed the warm answer (alternated in one process, hashed p50,
