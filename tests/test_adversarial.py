@@ -34,6 +34,7 @@ Round 2 (issue 22): before = main at 4259b05, measured with the command given (`
 | 4 | a subfolder removed between its listing and its scan; a folder nested 1,500 deep | the first silently left out; the second "unexpected RecursionError" | "sub/: folder removed during the scan"; the deep file indexed (the walk uses a stack) |
 | 12 | `amqa index --docs D --store D/store`, three times | "5 added", then "1 added ... 20 skipped", "1 added ... 39 skipped": never up to date | rc 1, one line: "the index folder 'D/store' is inside the documents folder 'D': they must be apart ..."; also for D inside the store; a store under a hidden folder of D (the default `~/.cache/amqa/stores/...` with `--docs ~`) allowed, up to date |
 | 13 | `D/private/` mode 000, `amqa index` as nobody | rc 0, "5 added", nothing said | rc 0, "skipped private/: folder not read (Permission denied)", also when up to date |
+| 5 | a document holding OSC 0 (window title), `ESC[2J` (clear screen), OSC 52 (clipboard write), U+009B (C1 CSI), a lone CR; its name `note\n[2] faux.txt\x1b[31m\u202etxt.exe.txt`; a skipped `prog\x1b]0;x\x07\n.pdf`; an LLM reply with the same escapes; `amqa ask` / `ask --json` / `index` (before = main at f9d1bc4) | printed raw: the title set, the screen cleared, a forged "[2] faux.txt" citation line, the line reversed | every CLI print goes through `amqa.text.printable`: `\x1b]0;PWNED\x07`, `\x9b31m`, `\r` shown as text; names on one line (`note\n[2] faux.txt\x1b[31m\u202e...`); `--json` writes C1/bidi as `\u009b`/`\u202e` (the same JSON value); `test_r2_5_*` |
 """
 import json
 import os
@@ -847,3 +848,65 @@ def test_r2_13_an_unreadable_subfolder_is_listed_as_skipped(reachable_tmp):
         run = _amqa_unprivileged("index", *args)
         assert run.returncode == 0 and expected in run.stdout, (run.stdout, run.stderr)
         assert "skipped private/: folder not read (Permission denied)" in run.stdout, run.stdout
+
+
+# --- round 2: the command line (issue 22, cases 5, 6, 14, 16) -------------------------------------------
+
+#: What a terminal acts on instead of showing (case 5): C0 controls but tab and line feed, ESC, DEL, C1
+#: controls (U+009B: CSI), bidi controls.
+TERMINAL_CONTROLS = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+#: A document's hostile text: sets the window title, clears the screen, writes the clipboard (OSC 52),
+#: a C1 CSI (U+009B) that colours what follows, a lone CR that overwrites the line.
+HOSTILE_TEXT = ("Le campus de Rabat ouvre ses portes en 2024.\x1b]0;PWNED\x07 Il forme\x1b[2J des apprentis\x9b31m "
+                "en usinage.\x1b]52;c;cm0gLXJmIH4=\x07 Fin\rFAUX.")
+#: A file name that forges a second citation line, colours the terminal and reverses the rest (RLO).
+HOSTILE_NAME = "note\n[2] faux.txt\x1b[31m\u202etxt.exe.txt"
+
+
+def _no_terminal_controls(text: str, one_line: bool = False) -> None:
+    import re
+
+    found = re.findall(TERMINAL_CONTROLS + ("|[\n\t]" if one_line else ""), text)
+    assert not found, (found, text)
+
+
+def test_r2_5_terminal_escapes_in_a_document_and_its_name_are_printed_escaped(tmp_path):
+    import re
+
+    docs, store = tmp_path / "docs", tmp_path / "store"
+    docs.mkdir()
+    (docs / HOSTILE_NAME).write_text(HOSTILE_TEXT, encoding="utf-8")
+    (docs / ("prog\x1b]0;x\x07\n.pdf")).write_bytes(ELF)  # skipped: its name is listed
+    args = ("--docs", str(docs), "--store", str(store))
+    run = _amqa("ask", "Quand le campus de Rabat ouvre-t-il ?", *args)
+    assert run.returncode == 0, run.stderr
+    _no_terminal_controls(run.stdout)
+    _no_terminal_controls(run.stderr)
+    assert re.findall(r"^\[\d+\]", run.stdout, re.MULTILINE) == ["[1]"], run.stdout  # no forged citation line
+    assert "[1] note\\n[2] faux.txt\\x1b[31m\\u202etxt.exe.txt" in run.stdout, run.stdout
+    assert ".\\x1b]0;PWNED\\x07 Il forme\\x1b[2J" in run.stdout and "\\x9b31m" in run.stdout
+    assert "\\x1b]52;c;" in run.stdout and "Fin\\rFAUX." in run.stdout, run.stdout
+    # --json: the same strings (JSON escapes), nothing a terminal acts on in the printed bytes.
+    run = _amqa("ask", "Quand le campus de Rabat ouvre-t-il ?", *args, "--json")
+    assert run.returncode == 0, run.stderr
+    _no_terminal_controls(run.stdout)
+    cited = json.loads(run.stdout)["citations"][0]
+    assert cited["source"] == HOSTILE_NAME and "\x1b]52;c;" in cited["text"] and "\x9b31m" in cited["text"]
+    # amqa index lists the skipped file on one line; an error quoting a path stays one line.
+    run = _amqa("index", *args)
+    assert run.returncode == 0, run.stderr
+    _no_terminal_controls(run.stdout)
+    assert "  skipped prog\\x1b]0;x\\x07\\n.pdf: " in run.stdout, run.stdout
+    error = _one_line_error(_amqa("index", "--docs", str(tmp_path / "absent\x1b]0;x\x07\n\u202e"), "--store", str(store)))
+    _no_terminal_controls(error[:-1], one_line=True)
+    assert "absent\\x1b]0;x\\x07 \\u202e'" in error, error  # white space of a message is one space
+
+
+def test_r2_5_an_llm_reply_with_terminal_escapes_is_printed_escaped(hash_store, llm):
+    llm.reply("Les apprentis \x1b]0;PWNED\x07sont formés\x1b[2J à\x9b31m Metz [1].")
+    run = _amqa("ask", QUESTION, "--store", str(hash_store), "--base-url", llm.url, "--model", "m")
+    assert run.returncode == 0, run.stderr
+    assert llm.requests, "the LLM was asked"
+    _no_terminal_controls(run.stdout)
+    _no_terminal_controls(run.stderr)
+    assert "\\x1b]0;PWNED\\x07sont formés\\x1b[2J à\\x9b31m" in run.stdout, run.stdout

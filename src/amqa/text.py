@@ -265,3 +265,38 @@ def clean_text(text: str) -> str:
     True
     """
     return _SURROGATES.sub("\ufffd", text)
+
+
+# --- text for a terminal ---------------------------------------------------------------------
+
+# What a terminal would act on rather than show: C0 controls but tab and line feed (ESC starts the
+# sequences that set a window title, clear the screen or write the clipboard: OSC 52), DEL, C1
+# controls (U+009B is a one-character CSI for terminals that read 8-bit controls), and the bidi
+# overrides that make text read backwards. A name shown on one line (a file name, a warning) also
+# escapes line feeds, tabs, the other bidi embeddings and isolates, and the Unicode line separators.
+_TERMINAL_CONTROLS = re.compile("\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202d\u202e]")
+_TERMINAL_CONTROLS_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group()
+    if ch == "\r\n":
+        return "\n"  # a Windows line end is a line end (a lone CR would overwrite the line)
+    return _ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def printable(text: str, one_line: bool = False) -> str:
+    r"""``text`` safe to print on a terminal: every control character a terminal would act on
+    written as an escape (``\x1b``, ``\x9b``, ``\u202e``), so that a document or a file name cannot
+    set the window title, clear the screen, write the clipboard or reverse the line. ``one_line``
+    (file names, warnings, one-line messages): line feeds and tabs too, so that a name cannot forge
+    the lines after it, and every bidi embedding. Lone surrogates become U+FFFD (:func:`clean_text`).
+
+    >>> printable("Ouvert en 2024.\x1b]0;titre\x07\nSuite\x9b2J")
+    'Ouvert en 2024.\\x1b]0;titre\\x07\nSuite\\x9b2J'
+    >>> printable("note\n[2] faux.txt\u202etxt.exe", one_line=True)
+    'note\\n[2] faux.txt\\u202etxt.exe'
+    """
+    pattern = _TERMINAL_CONTROLS_ONE_LINE if one_line else _TERMINAL_CONTROLS
+    return pattern.sub(_escape, clean_text(text))
