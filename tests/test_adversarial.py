@@ -35,6 +35,7 @@ Round 2 (issue 22): before = main at 4259b05, measured with the command given (`
 | 12 | `amqa index --docs D --store D/store`, three times | "5 added", then "1 added ... 20 skipped", "1 added ... 39 skipped": never up to date | rc 1, one line: "the index folder 'D/store' is inside the documents folder 'D': they must be apart ..."; also for D inside the store; a store under a hidden folder of D (the default `~/.cache/amqa/stores/...` with `--docs ~`) allowed, up to date |
 | 13 | `D/private/` mode 000, `amqa index` as nobody | rc 0, "5 added", nothing said | rc 0, "skipped private/: folder not read (Permission denied)", also when up to date |
 | 5 | a document holding OSC 0 (window title), `ESC[2J` (clear screen), OSC 52 (clipboard write), U+009B (C1 CSI), a lone CR; its name `note\\n[2] faux.txt\\x1b[31m\\u202etxt.exe.txt`; a skipped `prog\\x1b]0;x\\x07\\n.pdf`; an LLM reply with the same escapes; `amqa ask` / `ask --json` / `index` (before = main at f9d1bc4) | printed raw: the title set, the screen cleared, a forged "[2] faux.txt" citation line, the line reversed | every CLI print goes through `amqa.text.printable`: `\\x1b]0;PWNED\\x07`, `\\x9b31m`, `\\r` shown as text; names on one line (`note\\n[2] faux.txt\\x1b[31m\\u202e...`); `--json` writes C1/bidi as `\\u009b`/`\\u202e` (the same JSON value); `test_r2_5_*` |
+| 6 | the LLM endpoint answers 301, 302, 303, 307 or 308 to another origin (a second loopback server, `fake_llm.py`), with an API key set; engine and `amqa ask --base-url` | 301-303: the other server got `GET` with `Authorization: Bearer sk-...` and its reply was checked as the answer; 307/308: "the LLM server failed (HTTP 307):" | no redirect is followed (`llm._NoRedirects`): the other server gets nothing; the extractive answer with one warning "the LLM at URL redirected to URL2 (HTTP 302): not followed, so that the API key goes to no other server; if that is your LLM server, pass its URL with --base-url"; `test_r2_6_*` |
 """
 import json
 import os
@@ -910,3 +911,40 @@ def test_r2_5_an_llm_reply_with_terminal_escapes_is_printed_escaped(hash_store, 
     _no_terminal_controls(run.stdout)
     _no_terminal_controls(run.stderr)
     assert "\\x1b]0;PWNED\\x07sont formés\\x1b[2J à\\x9b31m" in run.stdout, run.stdout
+
+
+@pytest.fixture()
+def other_origin():
+    """A second loopback LLM server: another origin (another port) than the ``llm`` fixture's."""
+    server = FakeLLM()
+    yield server
+    server.close()
+
+
+#: What the other origin answers: a seeds sentence, as a verified answer would be (issue 22 saw one shown so).
+OTHER_ORIGIN_REPLY = "Our goal is to increase the number of Arts et Métiers graduates by 50% by 2027 [1]."
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_r2_6_the_api_key_never_follows_a_redirect_to_another_origin(hash_engine, llm, other_origin, status):
+    llm.redirect(other_origin.url + "/chat/completions", status)
+    other_origin.reply(OTHER_ORIGIN_REPLY)
+    answer = hash_engine.answer(QUESTION, generator=OpenAIChat(llm.url, "m", api_key="sk-secret-22", timeout=5.0))
+    assert [r["auth"] for r in llm.requests] == ["Bearer sk-secret-22"]  # the key went to its own server only
+    assert not other_origin.requests, other_origin.requests
+    assert answer.verification is Verification.FALLBACK and answer.citations  # the extractive answer
+    reason = answer.verification_reason
+    assert f"redirected to {other_origin.url}/chat/completions (HTTP {status}): not followed" in reason, reason
+    assert "--base-url" in reason and OTHER_ORIGIN_REPLY not in answer.text
+
+
+def test_r2_6_the_cli_says_in_one_line_that_a_redirect_was_not_followed(hash_store, llm, other_origin):
+    llm.redirect(other_origin.url + "/chat/completions")
+    other_origin.reply(OTHER_ORIGIN_REPLY)
+    run = _amqa("ask", QUESTION, "--store", str(hash_store), "--base-url", llm.url, "--model", "m",
+                env={"AMQA_API_KEY": "sk-secret-22"})
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    assert llm.requests and not other_origin.requests, other_origin.requests
+    warning = [line for line in run.stderr.splitlines() if "redirected to" in line]
+    assert len(warning) == 1 and warning[0].startswith("amqa: warning: ") and "not followed" in warning[0], run.stderr
+    assert "D'après les documents" in run.stdout and "\n[1] " in run.stdout  # the extractive answer
