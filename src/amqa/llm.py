@@ -70,7 +70,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
     API key's ``Authorization`` included, and shows that server's reply. A redirect becomes the
     HTTPError of its status (:meth:`OpenAIChat._http_message` names where it pointed)."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 (urllib's signature)
         return None
 
 
