@@ -36,6 +36,7 @@ Round 2 (issue 22): before = main at 4259b05, measured with the command given (`
 | 13 | `D/private/` mode 000, `amqa index` as nobody | rc 0, "5 added", nothing said | rc 0, "skipped private/: folder not read (Permission denied)", also when up to date |
 | 5 | a document holding OSC 0 (window title), `ESC[2J` (clear screen), OSC 52 (clipboard write), U+009B (C1 CSI), a lone CR; its name `note\\n[2] faux.txt\\x1b[31m\\u202etxt.exe.txt`; a skipped `prog\\x1b]0;x\\x07\\n.pdf`; an LLM reply with the same escapes; `amqa ask` / `ask --json` / `index` (before = main at f9d1bc4) | printed raw: the title set, the screen cleared, a forged "[2] faux.txt" citation line, the line reversed | every CLI print goes through `amqa.text.printable`: `\\x1b]0;PWNED\\x07`, `\\x9b31m`, `\\r` shown as text; names on one line (`note\\n[2] faux.txt\\x1b[31m\\u202e...`); `--json` writes C1/bidi as `\\u009b`/`\\u202e` (the same JSON value); `test_r2_5_*` |
 | 6 | the LLM endpoint answers 301, 302, 303, 307 or 308 to another origin (a second loopback server, `fake_llm.py`), with an API key set; engine and `amqa ask --base-url` | 301-303: the other server got `GET` with `Authorization: Bearer sk-...` and its reply was checked as the answer; 307/308: "the LLM server failed (HTTP 307):" | no redirect is followed (`llm._NoRedirects`): the other server gets nothing; the extractive answer with one warning "the LLM at URL redirected to URL2 (HTTP 302): not followed, so that the API key goes to no other server; if that is your LLM server, pass its URL with --base-url"; `test_r2_6_*` |
+| 16 | `amqa eval --squad F` with F: not JSON, empty, not UTF-8, a list, no `data`, `data` an object or empty, no `paragraphs`/`qas`/`text`, a number as context, an empty context, `id`/`question` null, `answers` a string, `answer_start` "28", 900 or -1, no question; `--limit 0`; a bad `--docs-squad` | "unexpected TypeError/KeyError/ZeroDivisionError ... report it", "no document to index in .../squad/...", "question must be a string", or rc 0 with wrong scores (out-of-range answers, `--limit 0` asking everything) | rc 1, one line: "the SQuAD file 'F' holds a string at data[0].paragraphs[0].qas[0].answers, not a list: give a SQuAD-format JSON file, {...}" (the place in the file for each fault); nothing indexed; XQuAD's 4 files read as before (1,190 questions each); `test_r2_16_*` |
 """
 import json
 import os
@@ -948,3 +949,69 @@ def test_r2_6_the_cli_says_in_one_line_that_a_redirect_was_not_followed(hash_sto
     warning = [line for line in run.stderr.splitlines() if "redirected to" in line]
     assert len(warning) == 1 and warning[0].startswith("amqa: warning: ") and "not followed" in warning[0], run.stderr
     assert "D'après les documents" in run.stdout and "\n[1] " in run.stdout  # the extractive answer
+
+
+def _squad(context: str = "Le campus de Rabat ouvre en 2024.", **qa) -> dict:
+    """A one-paragraph SQuAD-format file's content; ``qa`` overrides fields of its one question."""
+    question = {"id": "q1", "question": "Quand le campus ouvre-t-il ?", "answers": [{"text": "2024", "answer_start": 28}]}
+    return {"version": "1.1", "data": [{"title": "Rabat", "paragraphs": [{"context": context,
+                                                                         "qas": [{**question, **qa}]}]}]}
+
+
+MALFORMED_SQUAD = {  # name: (file bytes, what the one line says)
+    "not JSON": (b'{"data": [', "is not JSON (line 1, column 11"),
+    "empty file": (b"", "is not JSON (line 1, column 1"),
+    "not UTF-8": ('{"data": []} é'.encode("latin-1"), "is not UTF-8 text"),
+    "a list": (b"[]", "holds a list at the top level, not an object"),
+    "no data": (b'{"version": "1.1"}', 'has no "data" key at the top level'),
+    "data an object": (b'{"data": {}}', "holds an object at data, not a list"),
+    "no paragraph": (b'{"data": []}', "holds no paragraph"),
+    "no paragraphs key": (b'{"data": [{"title": "x"}]}', 'has no "paragraphs" key in data[0]'),
+    "context a number": (json.dumps(_squad(12)).encode(), "holds a number at data[0].paragraphs[0].context, not a string"),
+    "empty context": (json.dumps(_squad(" ")).encode(), "has an empty context at data[0].paragraphs[0].context"),
+    "no qas": (b'{"data": [{"paragraphs": [{"context": "x"}]}]}', 'has no "qas" key in data[0].paragraphs[0]'),
+    "no id": (json.dumps(_squad(id=None)).encode(), "holds null at data[0].paragraphs[0].qas[0].id, not a string"),
+    "question null": (json.dumps(_squad(question=None)).encode(), "holds null at data[0].paragraphs[0].qas[0].question"),
+    "answers a string": (json.dumps(_squad(answers="2024")).encode(),
+                         "holds a string at data[0].paragraphs[0].qas[0].answers, not a list"),
+    "answer without text": (json.dumps(_squad(answers=[{"answer_start": 3}])).encode(),
+                            'has no "text" key in data[0].paragraphs[0].qas[0].answers[0]'),
+    "answer_start a string": (json.dumps(_squad(answers=[{"text": "2024", "answer_start": "28"}])).encode(),
+                              "holds a string at data[0].paragraphs[0].qas[0].answers[0].answer_start, not a number"),
+    "answer out of range": (json.dumps(_squad(answers=[{"text": "2024", "answer_start": 900}])).encode(),
+                            "places answer 0 of data[0].paragraphs[0].qas[0] at 900, outside its context (33 characters"),
+    "negative answer_start": (json.dumps(_squad(answers=[{"text": "2024", "answer_start": -1}])).encode(),
+                              "at -1, outside its context"),
+    "no question": (json.dumps({"data": [{"paragraphs": [{"context": "x", "qas": []}]}]}).encode(), "holds no question"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_SQUAD)
+def test_r2_16_a_malformed_squad_file_is_one_line_naming_the_file_and_the_fault(tmp_path, capsys, case):
+    from amqa.cli import main
+
+    data, expected = MALFORMED_SQUAD[case]
+    path = tmp_path / "bench.json"
+    path.write_bytes(data)
+    assert main(["eval", "--squad", str(path), "--embedder", "hash"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"amqa: error: the SQuAD file '{path}' ") and err.count("\n") == 1, err
+    assert expected in err and "unexpected" not in err and "Traceback" not in err, err
+    assert not (tmp_path / "amqa-home" / "squad").exists(), "nothing indexed"
+
+
+def test_r2_16_squad_files_checked_where_they_enter(tmp_path, capsys):
+    from amqa.cli import main
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(_squad()), encoding="utf-8")
+    bad = tmp_path / "docs.json"
+    bad.write_text(json.dumps(_squad(answers=[{"text": "2024", "answer_start": 900}])), encoding="utf-8")
+    assert main(["eval", "--squad", str(good), "--docs-squad", str(bad), "--embedder", "hash"]) == 1
+    assert f"the SQuAD file '{bad}' places answer 0" in capsys.readouterr().err
+    assert main(["eval", "--squad", str(tmp_path / "absent.json"), "--embedder", "hash"]) == 1
+    assert "cannot read the SQuAD file" in capsys.readouterr().err
+    assert main(["eval", "--squad", str(good), "--limit", "0", "--embedder", "hash"]) == 1
+    assert "(--limit) must be 1 or more, not 0" in capsys.readouterr().err
+    assert main(["eval", "--squad", str(good), "--embedder", "hash"]) == 0  # a well-formed file is asked
+    assert "questions              1" in capsys.readouterr().out
