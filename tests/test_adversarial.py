@@ -37,6 +37,7 @@ Round 2 (issue 22): before = main at 4259b05, measured with the command given (`
 | 5 | a document holding OSC 0 (window title), `ESC[2J` (clear screen), OSC 52 (clipboard write), U+009B (C1 CSI), a lone CR; its name `note\\n[2] faux.txt\\x1b[31m\\u202etxt.exe.txt`; a skipped `prog\\x1b]0;x\\x07\\n.pdf`; an LLM reply with the same escapes; `amqa ask` / `ask --json` / `index` (before = main at f9d1bc4) | printed raw: the title set, the screen cleared, a forged "[2] faux.txt" citation line, the line reversed | every CLI print goes through `amqa.text.printable`: `\\x1b]0;PWNED\\x07`, `\\x9b31m`, `\\r` shown as text; names on one line (`note\\n[2] faux.txt\\x1b[31m\\u202e...`); `--json` writes C1/bidi as `\\u009b`/`\\u202e` (the same JSON value); `test_r2_5_*` |
 | 6 | the LLM endpoint answers 301, 302, 303, 307 or 308 to another origin (a second loopback server, `fake_llm.py`), with an API key set; engine and `amqa ask --base-url` | 301-303: the other server got `GET` with `Authorization: Bearer sk-...` and its reply was checked as the answer; 307/308: "the LLM server failed (HTTP 307):" | no redirect is followed (`llm._NoRedirects`): the other server gets nothing; the extractive answer with one warning "the LLM at URL redirected to URL2 (HTTP 302): not followed, so that the API key goes to no other server; if that is your LLM server, pass its URL with --base-url"; `test_r2_6_*` |
 | 16 | `amqa eval --squad F` with F: not JSON, empty, not UTF-8, a list, no `data`, `data` an object or empty, no `paragraphs`/`qas`/`text`, a number as context, an empty context, `id`/`question` null, `answers` a string, `answer_start` "28", 900 or -1, no question; `--limit 0`; a bad `--docs-squad` | "unexpected TypeError/KeyError/ZeroDivisionError ... report it", "no document to index in .../squad/...", "question must be a string", or rc 0 with wrong scores (out-of-range answers, `--limit 0` asking everything) | rc 1, one line: "the SQuAD file 'F' holds a string at data[0].paragraphs[0].qas[0].answers, not a list: give a SQuAD-format JSON file, {...}" (the place in the file for each fault); nothing indexed; XQuAD's 4 files read as before (1,190 questions each); `test_r2_16_*` |
+| 14 | questions in Chinese, Arabic, Japanese, Russian, Hindi, Korean on the seeds ("摩洛哥的新校区将在哪里开放？", "أين سيفتح الحرم الجامعي الجديد في المغرب؟" ...) and on two documents of the tests (French, English), real model | all detected as English; with English documents present the best sentence had to share a word with the question (a Chinese question was one "word", a Hindi one cut at its vowel signs): "The documents do not contain an answer to this question." for every one (best sentences 0.79-0.86); with a Latin name inside ("Arts et Métiers 有多少名学徒？") French | languages told by their script (`text.detect_language`: zh, ja, ko, ar, ru, hi; fa, uk, el, he, th fall back to English words), Han/kana/Hangul as character pairs and vowel signs kept in BM25 words; no document in the question's language: the cross-lingual floor: all 10 seeds questions answered, framed in their language ("根据文档：", "وفقًا للمستندات:"); off-topic ones abstain in it ("文档中没有这个问题的答案。"); 5 of 6 test questions answered (the Japanese one 0.776, under the 0.78 floor: abstains in Japanese); `amqa eval` seeds 0.895 and follow-ups 0.875 key facts, every answer the same as before; `test_r2_14_*` |
 """
 import json
 import os
@@ -1015,3 +1016,88 @@ def test_r2_16_squad_files_checked_where_they_enter(tmp_path, capsys):
     assert "(--limit) must be 1 or more, not 0" in capsys.readouterr().err
     assert main(["eval", "--squad", str(good), "--embedder", "hash"]) == 0  # a well-formed file is asked
     assert "questions              1" in capsys.readouterr().out
+
+
+#: Case 14's documents (written for these tests): one French, one English; no word of them in another script.
+LANGUAGE_DOCS = {
+    "observatoire.txt": "L'observatoire du Pic de Vaillant a été inauguré en 1998. Son télescope principal mesure "
+                        "2,4 mètres de diamètre. Il accueille chaque année 12 000 visiteurs, surtout des écoliers. "
+                        "La coupole a été rénovée en 2019 grâce à un don de la fondation Hélios.",
+    "bakery.txt": "The Moulin Vert bakery in Lyon was founded in 1952 by Marie Dubois. It bakes 3,000 loaves of "
+                  "sourdough bread every day. In 2015 the bakery opened a second shop near the train station.",
+}
+#: (language, question, the file that answers it); then questions the documents do not answer.
+LANGUAGE_QUESTIONS = [
+    ("zh", "天文台的主望远镜直径是多少？", "observatoire.txt"),
+    ("ar", "كم عدد أرغفة الخبز التي يخبزها المخبز كل يوم؟", "bakery.txt"),
+    ("ja", "天文台はいつ開設されましたか？", "observatoire.txt"),
+    ("ru", "Сколько посетителей принимает обсерватория каждый год?", "observatoire.txt"),
+    ("hi", "बेकरी की स्थापना कब हुई थी?", "bakery.txt"),
+    ("ko", "빵집은 언제 두 번째 가게를 열었습니까?", "bakery.txt"),
+]
+OFF_TOPIC_QUESTIONS = [("zh", "如何更换汽车轮胎？"), ("ar", "ما هي عاصمة اليابان؟"), ("ja", "東京の人口は何人ですか？"),
+                       ("ru", "Кто написал роман «Война и мир»?"), ("hi", "भारत की राजधानी क्या है?"),
+                       ("ko", "김치는 어떻게 만드나요?")]
+
+
+def test_r2_14_questions_in_other_scripts_are_told_apart_and_cut_into_words():
+    from amqa.text import detect_language, tokenize
+
+    assert [detect_language(q) for _, q, _ in LANGUAGE_QUESTIONS] == [lang for lang, _, _ in LANGUAGE_QUESTIONS]
+    assert [detect_language(q) for _, q in OFF_TOPIC_QUESTIONS] == [lang for lang, _ in OFF_TOPIC_QUESTIONS]
+    # A Latin name inside the question does not make it English or French; a Chinese name in English does not
+    # make the text Chinese.
+    assert detect_language("Moulin Vert 面包店是哪一年创立的？") == "zh"
+    assert detect_language("Что такое Moulin Vert?") == "ru"
+    assert detect_language("The bakery sells 面包 and cakes in Lyon every day.") == "en"
+    # Chinese has no spaces: its words are character pairs, so a question shares words with a Chinese text;
+    # a Latin name glued to a Korean particle is cut from it; Devanagari vowel signs stay in their word.
+    question, passage = set(tokenize("天文台的望远镜")), set(tokenize("这座天文台有一台大型望远镜。"))
+    assert {"天文", "远镜"} <= question & passage
+    assert "moulin" in tokenize("Moulin에는 빵이 있습니까?") and "कितने" in "".join(tokenize("कितने लोग?"))
+
+
+def test_r2_14_an_abstention_is_in_the_question_s_language(tmp_path):
+    from amqa import Engine
+    from amqa.answering import FRAMES
+
+    docs = tmp_path / "docs"
+    _write(docs, LANGUAGE_DOCS)
+    engine = Engine(docs, tmp_path / "store", "hash", progress=False)
+    abstained = 0
+    for lang, question in OFF_TOPIC_QUESTIONS:
+        answer = engine.answer(question)
+        assert answer.language == lang, (lang, answer.text)
+        assert answer.text == FRAMES[lang][1] if answer.abstained else answer.text.startswith(FRAMES[lang][0])
+        abstained += answer.abstained
+    assert abstained, "some abstain (the hash embedder's similarities are word overlap)"
+    # A language amqa tells but has no words of its own in: English (Persian, Ukrainian).
+    for question in ("پایتخت ژاپن کجاست؟", "Хто написав роман «Війна і мир»?"):
+        answer = engine.answer(question)
+        assert answer.language == "en", answer.text
+        assert answer.text == FRAMES["en"][1] if answer.abstained else answer.text.startswith(FRAMES["en"][0])
+
+
+@pytest.mark.slow  # the real model: only it reads these languages
+def test_r2_14_questions_in_chinese_arabic_japanese_russian_hindi_korean_are_answered_in_them(tmp_path):
+    from amqa import Engine
+    from amqa.answering import FRAMES
+
+    docs = tmp_path / "docs"
+    _write(docs, LANGUAGE_DOCS)
+    engine = Engine(docs, tmp_path / "store", progress=False)
+    answered = []
+    for lang, question, source in LANGUAGE_QUESTIONS:
+        answer = engine.answer(question)
+        assert answer.language == lang, (question, answer.text)
+        if answer.abstained:  # an abstention, in the question's language
+            assert answer.text == FRAMES[lang][1], (question, answer.text)
+        else:
+            assert answer.text.startswith(FRAMES[lang][0]) and answer.citations[0].source == source, answer.text
+            answered.append(lang)
+    # The Japanese question's best sentence (the right one) scored 0.776, under the 0.78 floor for questions
+    # in a language no document is in (policy.E5_SMALL): the others were all answered (0.80-0.81).
+    assert len(answered) >= 5, answered
+    for lang, question in OFF_TOPIC_QUESTIONS:
+        answer = engine.answer(question)
+        assert answer.abstained and answer.text == FRAMES[lang][1], (question, answer.text)

@@ -461,7 +461,9 @@ class Engine:
         pieces: list[str] = []
         t3 = time.perf_counter()
         try:
-            for piece in llm.reply_stream(build_messages(result.query.text, result.hits, lang, abstain_text)):
+            # The question's own language for the LLM ("Answer in Persian" too), amqa's words in lang.
+            messages = build_messages(result.query.text, result.hits, result.query.language, abstain_text)
+            for piece in llm.reply_stream(messages):
                 pieces.append(piece)
                 yield piece
         except GeneratorError as exc:
