@@ -43,8 +43,11 @@ _DIGIT_GROUP = re.compile(r"(?<=\d)[ \u00a0\u202f,.](?=\d{3}(?!\d))")
 
 # Languages told by their script: a question in Chinese or Arabic holds no stopword of the lists above,
 # and was taken for English (then, with English documents, its best sentence had to share a word with it:
-# it never does, so every such question on the seeds abstained, in English). Japanese writes Han
-# characters too: kana tell it. Arabic letters only Persian (or Urdu) uses tell Persian; Cyrillic
+# it never does, so it abstained, in English; with "Arts et Métiers" inside, it was taken for French).
+# eval/languages.py, questions in zh, ar, ja, ru, hi, ko on the seeds: 12 of 24 answered before, none in
+# their language; now 24 of 24, gold first 18, all in their language; off-topic ones 11 of 12 abstain
+# (12 before: a Hindi one is answered, as cross-lingual questions are held to the lower floor only).
+# Japanese writes Han characters too: kana tell it. Arabic letters only Persian (or Urdu) uses tell Persian; Cyrillic
 # letters only Ukrainian uses tell Ukrainian.
 _SCRIPTS = {
     "zh": "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",
@@ -61,13 +64,25 @@ _SCRIPT_RUNS = re.compile("|".join(f"(?P<{lang}>[{chars}]+)" for lang, chars in 
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 _VARIANTS = {"ar": ("fa", re.compile("[\u067e\u0686\u0698\u06af\u06a9\u06cc\u0679\u0688\u0691\u06ba\u06be\u06d2]")),
              "ru": ("uk", re.compile("[іїєґІЇЄҐ]"))}
-#: A text is in a script's language when that script holds at least this share of its words (a Han
-#: character, a kana counts as one): "Что такое Arts et Métiers ?" is Russian (2 of 5), an English text
-#: quoting a Chinese name is English.
-SCRIPT_SHARE = 0.3
+@dataclass(frozen=True)
+class ScriptRule:
+    """When a text's script tells its language (:func:`detect_language`).
+
+    ``share``: the script holds at least this share of the text's words (a Han character or a kana counts
+    as one word): "Что такое Arts et Métiers ?" is Russian (2 words of 5), an English sentence quoting a
+    Chinese name is English (tests/test_adversarial.py, case 14). Not tuned: any value from 0.2 to 0.5
+    gives the same languages to the 5,950 texts of ``eval/languages.py --shares`` (the seeds, the
+    questions of eval/*.jsonl and of eval/languages.py, XQuAD de/en/es/ro; none a mixed-script text).
+    """
+
+    share: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not 0 < self.share <= 1:
+            raise ValueError(f"ScriptRule.share must be in (0, 1], not {self.share!r}")
 
 
-def _script_language(text: str) -> str | None:
+def _script_language(text: str, rule: ScriptRule = ScriptRule()) -> str | None:
     """The language a text's script tells (``zh``, ``ja``, ``ko``, ``ar``, ``fa``, ``ru``, ``uk``, ``hi``,
     ``el``, ``he``, ``th``), or None for a text in Latin letters."""
     units: dict[str, int] = {}
@@ -79,14 +94,14 @@ def _script_language(text: str) -> str | None:
     if units.get("ja") and "zh" in units:  # Japanese: kana among the Han characters
         units["ja"] += units.pop("zh")
     found = sum(units.values())
-    if found < SCRIPT_SHARE * (found + len(_LATIN_WORD.findall(text))):
+    if found < rule.share * (found + len(_LATIN_WORD.findall(text))):
         return None
     best = max(units, key=lambda lang: units[lang])
     variant = _VARIANTS.get(best)
     return variant[0] if variant and variant[1].search(text) else best
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str, rule: ScriptRule = ScriptRule()) -> str:
     """Guess ``'fr'``, ``'en'``, ``'es'`` or ``'de'`` from stopwords and accents, or another language
     from its script (``'zh'``, ``'ja'``, ``'ko'``, ``'ar'``, ``'ru'``, ``'hi'``...: :func:`_script_language`);
     ``'en'`` if unsure.
@@ -94,7 +109,7 @@ def detect_language(text: str) -> str:
     >>> [detect_language(q) for q in ("Где откроется кампус?", "أين سيفتح الحرم؟", "キャンパスはどこ？")]
     ['ru', 'ar', 'ja']
     """
-    script = _script_language(text)
+    script = _script_language(text, rule)
     if script is not None:
         return script
     words = [w.lower() for w in _WORD.findall(_ELISION.sub(lambda m: m.group(0)[:-1] + " ", text))]
