@@ -1,7 +1,8 @@
 """A real HTTP server on loopback that speaks the OpenAI chat-completions protocol (streaming or not)
 and returns scripted replies. ``server.script(messages)`` returns ``(status, reply)``; a reply of
 ``HANG`` sleeps past any client timeout; ``ENDLESS`` streams a word every ``drip_seconds``, forever
-(until the client hangs up)."""
+(until the client hangs up). ``server.redirect(url)`` answers every request with a redirect there;
+a GET (what a client following a 302 sends) gets the scripted reply too, as any server could send."""
 from __future__ import annotations
 
 import json
@@ -19,7 +20,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+        self.server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization"),
+                                     "method": "POST"})
+        self._answer(body)
+
+    def do_GET(self):
+        self.server.requests.append({"path": self.path, "body": None, "auth": self.headers.get("Authorization"),
+                                     "method": "GET"})
+        self._answer({"messages": [], "stream": True})
+
+    def _answer(self, body):
+        if self.server.redirect_to:
+            self.send_response(self.server.redirect_status)
+            self.send_header("Location", self.server.redirect_to)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path != "/v1/chat/completions":
             return self._send(404, {"error": {"message": "not found"}})
         status, reply = self.server.script(body["messages"])
@@ -72,6 +88,8 @@ class FakeLLM:
         self.server.drip_seconds = 0.5
         self.server.hung_up = 0
         self.server.script = lambda messages: (200, "")
+        self.server.redirect_to = None
+        self.server.redirect_status = 302
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -85,6 +103,9 @@ class FakeLLM:
 
     def reply(self, text: str, status: int = 200) -> None:
         self.server.script = lambda messages: (status, text)
+
+    def redirect(self, url: str, status: int = 302) -> None:
+        self.server.redirect_to, self.server.redirect_status = url, status
 
     def close(self) -> None:
         self.server.shutdown()

@@ -34,6 +34,10 @@ Round 2 (issue 22): before = main at 4259b05, measured with the command given (`
 | 4 | a subfolder removed between its listing and its scan; a folder nested 1,500 deep | the first silently left out; the second "unexpected RecursionError" | "sub/: folder removed during the scan"; the deep file indexed (the walk uses a stack) |
 | 12 | `amqa index --docs D --store D/store`, three times | "5 added", then "1 added ... 20 skipped", "1 added ... 39 skipped": never up to date | rc 1, one line: "the index folder 'D/store' is inside the documents folder 'D': they must be apart ..."; also for D inside the store; a store under a hidden folder of D (the default `~/.cache/amqa/stores/...` with `--docs ~`) allowed, up to date |
 | 13 | `D/private/` mode 000, `amqa index` as nobody | rc 0, "5 added", nothing said | rc 0, "skipped private/: folder not read (Permission denied)", also when up to date |
+| 5 | a document holding OSC 0 (window title), `ESC[2J` (clear screen), OSC 52 (clipboard write), U+009B (C1 CSI), a lone CR; its name `note\\n[2] faux.txt\\x1b[31m\\u202etxt.exe.txt`; a skipped `prog\\x1b]0;x\\x07\\n.pdf`; an LLM reply with the same escapes; `amqa ask` / `ask --json` / `index` (before = main at f9d1bc4) | printed raw: the title set, the screen cleared, a forged "[2] faux.txt" citation line, the line reversed | every CLI print goes through `amqa.text.printable`: `\\x1b]0;PWNED\\x07`, `\\x9b31m`, `\\r` shown as text; names on one line (`note\\n[2] faux.txt\\x1b[31m\\u202e...`); `--json` writes C1/bidi as `\\u009b`/`\\u202e` (the same JSON value); `test_r2_5_*` |
+| 6 | the LLM endpoint answers 301, 302, 303, 307 or 308 to another origin (a second loopback server, `fake_llm.py`), with an API key set; engine and `amqa ask --base-url` | 301-303: the other server got `GET` with `Authorization: Bearer sk-...` and its reply was checked as the answer; 307/308: "the LLM server failed (HTTP 307):" | no redirect is followed (`llm._NoRedirects`): the other server gets nothing; the extractive answer with one warning "the LLM at URL redirected to URL2 (HTTP 302): not followed, so that the API key goes to no other server; if that is your LLM server, pass its URL with --base-url"; `test_r2_6_*` |
+| 16 | `amqa eval --squad F` with F: not JSON, empty, not UTF-8, a list, no `data`, `data` an object or empty, no `paragraphs`/`qas`/`text`, a number as context, an empty context, `id`/`question` null, `answers` a string, `answer_start` "28", 900 or -1, no question; `--limit 0`; a bad `--docs-squad` | "unexpected TypeError/KeyError/ZeroDivisionError ... report it", "no document to index in .../squad/...", "question must be a string", or rc 0 with wrong scores (out-of-range answers, `--limit 0` asking everything) | rc 1, one line: "the SQuAD file 'F' holds a string at data[0].paragraphs[0].qas[0].answers, not a list: give a SQuAD-format JSON file, {...}" (the place in the file for each fault); nothing indexed; XQuAD's 4 files read as before (1,190 questions each); `test_r2_16_*` |
+| 14 | questions in Chinese, Arabic, Japanese, Russian, Hindi, Korean on the seeds ("摩洛哥的新校区将在哪里开放？", "أين سيفتح الحرم الجامعي الجديد في المغرب؟" ...) and on two documents of the tests (French, English), real model | all detected as English; with English documents present the best sentence had to share a word with the question (a Chinese question was one "word", a Hindi one cut at its vowel signs): "The documents do not contain an answer to this question." for every one (best sentences 0.79-0.86); with a Latin name inside ("Arts et Métiers 有多少名学徒？") French | languages told by their script (`text.detect_language`: zh, ja, ko, ar, ru, hi; fa, uk, el, he, th fall back to English words), Han/kana/Hangul as character pairs and vowel signs kept in BM25 words; no document in the question's language: the cross-lingual floor: all 10 seeds questions answered, framed in their language ("根据文档：", "وفقًا للمستندات:"); off-topic ones abstain in it ("文档中没有这个问题的答案。"); 5 of 6 test questions answered (the Japanese one 0.776, under the 0.78 floor: abstains in Japanese); `amqa eval` seeds 0.895 and follow-ups 0.875 key facts, every answer the same as before; `test_r2_14_*` |
 """
 import json
 import os
@@ -847,3 +851,253 @@ def test_r2_13_an_unreadable_subfolder_is_listed_as_skipped(reachable_tmp):
         run = _amqa_unprivileged("index", *args)
         assert run.returncode == 0 and expected in run.stdout, (run.stdout, run.stderr)
         assert "skipped private/: folder not read (Permission denied)" in run.stdout, run.stdout
+
+
+# --- round 2: the command line (issue 22, cases 5, 6, 14, 16) -------------------------------------------
+
+#: What a terminal acts on instead of showing (case 5): C0 controls but tab and line feed, ESC, DEL, C1
+#: controls (U+009B: CSI), bidi controls.
+TERMINAL_CONTROLS = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+#: A document's hostile text: sets the window title, clears the screen, writes the clipboard (OSC 52),
+#: a C1 CSI (U+009B) that colours what follows, a lone CR that overwrites the line.
+HOSTILE_TEXT = ("Le campus de Rabat ouvre ses portes en 2024.\x1b]0;PWNED\x07 Il forme\x1b[2J des apprentis\x9b31m "
+                "en usinage.\x1b]52;c;cm0gLXJmIH4=\x07 Fin\rFAUX.")
+#: A file name that forges a second citation line, colours the terminal and reverses the rest (RLO).
+HOSTILE_NAME = "note\n[2] faux.txt\x1b[31m\u202etxt.exe.txt"
+
+
+def _no_terminal_controls(text: str, one_line: bool = False) -> None:
+    import re
+
+    found = re.findall(TERMINAL_CONTROLS + ("|[\n\t]" if one_line else ""), text)
+    assert not found, (found, text)
+
+
+def test_r2_5_terminal_escapes_in_a_document_and_its_name_are_printed_escaped(tmp_path):
+    import re
+
+    docs, store = tmp_path / "docs", tmp_path / "store"
+    docs.mkdir()
+    (docs / HOSTILE_NAME).write_text(HOSTILE_TEXT, encoding="utf-8")
+    (docs / ("prog\x1b]0;x\x07\n.pdf")).write_bytes(ELF)  # skipped: its name is listed
+    args = ("--docs", str(docs), "--store", str(store))
+    run = _amqa("ask", "Quand le campus de Rabat ouvre-t-il ?", *args)
+    assert run.returncode == 0, run.stderr
+    _no_terminal_controls(run.stdout)
+    _no_terminal_controls(run.stderr)
+    assert re.findall(r"^\[\d+\]", run.stdout, re.MULTILINE) == ["[1]"], run.stdout  # no forged citation line
+    assert "[1] note\\n[2] faux.txt\\x1b[31m\\u202etxt.exe.txt" in run.stdout, run.stdout
+    assert ".\\x1b]0;PWNED\\x07 Il forme\\x1b[2J" in run.stdout and "\\x9b31m" in run.stdout
+    assert "\\x1b]52;c;" in run.stdout and "Fin\\rFAUX." in run.stdout, run.stdout
+    # --json: the same strings (JSON escapes), nothing a terminal acts on in the printed bytes.
+    run = _amqa("ask", "Quand le campus de Rabat ouvre-t-il ?", *args, "--json")
+    assert run.returncode == 0, run.stderr
+    _no_terminal_controls(run.stdout)
+    cited = json.loads(run.stdout)["citations"][0]
+    assert cited["source"] == HOSTILE_NAME and "\x1b]52;c;" in cited["text"] and "\x9b31m" in cited["text"]
+    # amqa index lists the skipped file on one line; an error quoting a path stays one line.
+    run = _amqa("index", *args)
+    assert run.returncode == 0, run.stderr
+    _no_terminal_controls(run.stdout)
+    assert "  skipped prog\\x1b]0;x\\x07\\n.pdf: " in run.stdout, run.stdout
+    error = _one_line_error(_amqa("index", "--docs", str(tmp_path / "absent\x1b]0;x\x07\n\u202e"), "--store", str(store)))
+    _no_terminal_controls(error[:-1], one_line=True)
+    assert "absent\\x1b]0;x\\x07 \\u202e'" in error, error  # white space of a message is one space
+
+
+def test_r2_5_an_llm_reply_with_terminal_escapes_is_printed_escaped(hash_store, llm):
+    llm.reply("Les apprentis \x1b]0;PWNED\x07sont formés\x1b[2J à\x9b31m Metz [1].")
+    run = _amqa("ask", QUESTION, "--store", str(hash_store), "--base-url", llm.url, "--model", "m")
+    assert run.returncode == 0, run.stderr
+    assert llm.requests, "the LLM was asked"
+    _no_terminal_controls(run.stdout)
+    _no_terminal_controls(run.stderr)
+    assert "\\x1b]0;PWNED\\x07sont formés\\x1b[2J à\\x9b31m" in run.stdout, run.stdout
+
+
+@pytest.fixture()
+def other_origin():
+    """A second loopback LLM server: another origin (another port) than the ``llm`` fixture's."""
+    server = FakeLLM()
+    yield server
+    server.close()
+
+
+#: What the other origin answers: a seeds sentence, as a verified answer would be (issue 22 saw one shown so).
+OTHER_ORIGIN_REPLY = "Our goal is to increase the number of Arts et Métiers graduates by 50% by 2027 [1]."
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_r2_6_the_api_key_never_follows_a_redirect_to_another_origin(hash_engine, llm, other_origin, status):
+    llm.redirect(other_origin.url + "/chat/completions", status)
+    other_origin.reply(OTHER_ORIGIN_REPLY)
+    answer = hash_engine.answer(QUESTION, generator=OpenAIChat(llm.url, "m", api_key="sk-secret-22", timeout=5.0))
+    assert [r["auth"] for r in llm.requests] == ["Bearer sk-secret-22"]  # the key went to its own server only
+    assert not other_origin.requests, other_origin.requests
+    assert answer.verification is Verification.FALLBACK and answer.citations  # the extractive answer
+    reason = answer.verification_reason
+    assert f"redirected to {other_origin.url}/chat/completions (HTTP {status}): not followed" in reason, reason
+    assert "--base-url" in reason and OTHER_ORIGIN_REPLY not in answer.text
+
+
+def test_r2_6_the_cli_says_in_one_line_that_a_redirect_was_not_followed(hash_store, llm, other_origin):
+    llm.redirect(other_origin.url + "/chat/completions")
+    other_origin.reply(OTHER_ORIGIN_REPLY)
+    run = _amqa("ask", QUESTION, "--store", str(hash_store), "--base-url", llm.url, "--model", "m",
+                env={"AMQA_API_KEY": "sk-secret-22"})
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    assert llm.requests and not other_origin.requests, other_origin.requests
+    warning = [line for line in run.stderr.splitlines() if "redirected to" in line]
+    assert len(warning) == 1 and warning[0].startswith("amqa: warning: ") and "not followed" in warning[0], run.stderr
+    assert "D'après les documents" in run.stdout and "\n[1] " in run.stdout  # the extractive answer
+
+
+def _squad(context: str = "Le campus de Rabat ouvre en 2024.", **qa) -> dict:
+    """A one-paragraph SQuAD-format file's content; ``qa`` overrides fields of its one question."""
+    question = {"id": "q1", "question": "Quand le campus ouvre-t-il ?", "answers": [{"text": "2024", "answer_start": 28}]}
+    return {"version": "1.1", "data": [{"title": "Rabat", "paragraphs": [{"context": context,
+                                                                         "qas": [{**question, **qa}]}]}]}
+
+
+MALFORMED_SQUAD = {  # name: (file bytes, what the one line says)
+    "not JSON": (b'{"data": [', "is not JSON (line 1, column 11"),
+    "empty file": (b"", "is not JSON (line 1, column 1"),
+    "not UTF-8": ('{"data": []} é'.encode("latin-1"), "is not UTF-8 text"),
+    "a list": (b"[]", "holds a list at the top level, not an object"),
+    "no data": (b'{"version": "1.1"}', 'has no "data" key at the top level'),
+    "data an object": (b'{"data": {}}', "holds an object at data, not a list"),
+    "no paragraph": (b'{"data": []}', "holds no paragraph"),
+    "no paragraphs key": (b'{"data": [{"title": "x"}]}', 'has no "paragraphs" key in data[0]'),
+    "context a number": (json.dumps(_squad(12)).encode(), "holds a number at data[0].paragraphs[0].context, not a string"),
+    "empty context": (json.dumps(_squad(" ")).encode(), "has an empty context at data[0].paragraphs[0].context"),
+    "no qas": (b'{"data": [{"paragraphs": [{"context": "x"}]}]}', 'has no "qas" key in data[0].paragraphs[0]'),
+    "no id": (json.dumps(_squad(id=None)).encode(), "holds null at data[0].paragraphs[0].qas[0].id, not a string"),
+    "question null": (json.dumps(_squad(question=None)).encode(), "holds null at data[0].paragraphs[0].qas[0].question"),
+    "answers a string": (json.dumps(_squad(answers="2024")).encode(),
+                         "holds a string at data[0].paragraphs[0].qas[0].answers, not a list"),
+    "answer without text": (json.dumps(_squad(answers=[{"answer_start": 3}])).encode(),
+                            'has no "text" key in data[0].paragraphs[0].qas[0].answers[0]'),
+    "answer_start a string": (json.dumps(_squad(answers=[{"text": "2024", "answer_start": "28"}])).encode(),
+                              "holds a string at data[0].paragraphs[0].qas[0].answers[0].answer_start, not a number"),
+    "answer out of range": (json.dumps(_squad(answers=[{"text": "2024", "answer_start": 900}])).encode(),
+                            "places answer 0 of data[0].paragraphs[0].qas[0] at 900, outside its context (33 characters"),
+    "negative answer_start": (json.dumps(_squad(answers=[{"text": "2024", "answer_start": -1}])).encode(),
+                              "at -1, outside its context"),
+    "no question": (json.dumps({"data": [{"paragraphs": [{"context": "x", "qas": []}]}]}).encode(), "holds no question"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_SQUAD)
+def test_r2_16_a_malformed_squad_file_is_one_line_naming_the_file_and_the_fault(tmp_path, capsys, case):
+    from amqa.cli import main
+
+    data, expected = MALFORMED_SQUAD[case]
+    path = tmp_path / "bench.json"
+    path.write_bytes(data)
+    assert main(["eval", "--squad", str(path), "--embedder", "hash"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"amqa: error: the SQuAD file '{path}' ") and err.count("\n") == 1, err
+    assert expected in err and "unexpected" not in err and "Traceback" not in err, err
+    assert not (tmp_path / "amqa-home" / "squad").exists(), "nothing indexed"
+
+
+def test_r2_16_squad_files_checked_where_they_enter(tmp_path, capsys):
+    from amqa.cli import main
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(_squad()), encoding="utf-8")
+    bad = tmp_path / "docs.json"
+    bad.write_text(json.dumps(_squad(answers=[{"text": "2024", "answer_start": 900}])), encoding="utf-8")
+    assert main(["eval", "--squad", str(good), "--docs-squad", str(bad), "--embedder", "hash"]) == 1
+    assert f"the SQuAD file '{bad}' places answer 0" in capsys.readouterr().err
+    assert main(["eval", "--squad", str(tmp_path / "absent.json"), "--embedder", "hash"]) == 1
+    assert "cannot read the SQuAD file" in capsys.readouterr().err
+    assert main(["eval", "--squad", str(good), "--limit", "0", "--embedder", "hash"]) == 1
+    assert "(--limit) must be 1 or more, not 0" in capsys.readouterr().err
+    assert main(["eval", "--squad", str(good), "--embedder", "hash"]) == 0  # a well-formed file is asked
+    assert "questions              1" in capsys.readouterr().out
+
+
+#: Case 14's documents (written for these tests): one French, one English; no word of them in another script.
+LANGUAGE_DOCS = {
+    "observatoire.txt": "L'observatoire du Pic de Vaillant a été inauguré en 1998. Son télescope principal mesure "
+                        "2,4 mètres de diamètre. Il accueille chaque année 12 000 visiteurs, surtout des écoliers. "
+                        "La coupole a été rénovée en 2019 grâce à un don de la fondation Hélios.",
+    "bakery.txt": "The Moulin Vert bakery in Lyon was founded in 1952 by Marie Dubois. It bakes 3,000 loaves of "
+                  "sourdough bread every day. In 2015 the bakery opened a second shop near the train station.",
+}
+#: (language, question, the file that answers it); then questions the documents do not answer.
+LANGUAGE_QUESTIONS = [
+    ("zh", "天文台的主望远镜直径是多少？", "observatoire.txt"),
+    ("ar", "كم عدد أرغفة الخبز التي يخبزها المخبز كل يوم؟", "bakery.txt"),
+    ("ja", "天文台はいつ開設されましたか？", "observatoire.txt"),
+    ("ru", "Сколько посетителей принимает обсерватория каждый год?", "observatoire.txt"),
+    ("hi", "बेकरी की स्थापना कब हुई थी?", "bakery.txt"),
+    ("ko", "빵집은 언제 두 번째 가게를 열었습니까?", "bakery.txt"),
+]
+OFF_TOPIC_QUESTIONS = [("zh", "如何更换汽车轮胎？"), ("ar", "ما هي عاصمة اليابان؟"), ("ja", "東京の人口は何人ですか？"),
+                       ("ru", "Кто написал роман «Война и мир»?"), ("hi", "भारत की राजधानी क्या है?"),
+                       ("ko", "김치는 어떻게 만드나요?")]
+
+
+def test_r2_14_questions_in_other_scripts_are_told_apart_and_cut_into_words():
+    from amqa.text import detect_language, tokenize
+
+    assert [detect_language(q) for _, q, _ in LANGUAGE_QUESTIONS] == [lang for lang, _, _ in LANGUAGE_QUESTIONS]
+    assert [detect_language(q) for _, q in OFF_TOPIC_QUESTIONS] == [lang for lang, _ in OFF_TOPIC_QUESTIONS]
+    # A Latin name inside the question does not make it English or French; a Chinese name in English does not
+    # make the text Chinese.
+    assert detect_language("Moulin Vert 面包店是哪一年创立的？") == "zh"
+    assert detect_language("Что такое Moulin Vert?") == "ru"
+    assert detect_language("The bakery sells 面包 and cakes in Lyon every day.") == "en"
+    # Chinese has no spaces: its words are character pairs, so a question shares words with a Chinese text;
+    # a Latin name glued to a Korean particle is cut from it; Devanagari vowel signs stay in their word.
+    question, passage = set(tokenize("天文台的望远镜")), set(tokenize("这座天文台有一台大型望远镜。"))
+    assert {"天文", "远镜"} <= question & passage
+    assert "moulin" in tokenize("Moulin에는 빵이 있습니까?") and "कितने" in "".join(tokenize("कितने लोग?"))
+
+
+def test_r2_14_an_abstention_is_in_the_question_s_language(tmp_path):
+    from amqa import Engine
+    from amqa.answering import FRAMES
+
+    docs = tmp_path / "docs"
+    _write(docs, LANGUAGE_DOCS)
+    engine = Engine(docs, tmp_path / "store", "hash", progress=False)
+    abstained = 0
+    for lang, question in OFF_TOPIC_QUESTIONS:
+        answer = engine.answer(question)
+        assert answer.language == lang, (lang, answer.text)
+        assert answer.text == FRAMES[lang][1] if answer.abstained else answer.text.startswith(FRAMES[lang][0])
+        abstained += answer.abstained
+    assert abstained, "some abstain (the hash embedder's similarities are word overlap)"
+    # A language amqa tells but has no words of its own in: English (Persian, Ukrainian).
+    for question in ("پایتخت ژاپن کجاست؟", "Хто написав роман «Війна і мир»?"):
+        answer = engine.answer(question)
+        assert answer.language == "en", answer.text
+        assert answer.text == FRAMES["en"][1] if answer.abstained else answer.text.startswith(FRAMES["en"][0])
+
+
+@pytest.mark.slow  # the real model: only it reads these languages
+def test_r2_14_questions_in_chinese_arabic_japanese_russian_hindi_korean_are_answered_in_them(tmp_path):
+    from amqa import Engine
+    from amqa.answering import FRAMES
+
+    docs = tmp_path / "docs"
+    _write(docs, LANGUAGE_DOCS)
+    engine = Engine(docs, tmp_path / "store", progress=False)
+    answered = []
+    for lang, question, source in LANGUAGE_QUESTIONS:
+        answer = engine.answer(question)
+        assert answer.language == lang, (question, answer.text)
+        if answer.abstained:  # an abstention, in the question's language
+            assert answer.text == FRAMES[lang][1], (question, answer.text)
+        else:
+            assert answer.text.startswith(FRAMES[lang][0]) and answer.citations[0].source == source, answer.text
+            answered.append(lang)
+    # The Japanese question's best sentence (the right one) scored 0.776, under the 0.78 floor for questions
+    # in a language no document is in (policy.E5_SMALL): the others were all answered (0.80-0.81).
+    assert len(answered) >= 5, answered
+    for lang, question in OFF_TOPIC_QUESTIONS:
+        answer = engine.answer(question)
+        assert answer.abstained and answer.text == FRAMES[lang][1], (question, answer.text)

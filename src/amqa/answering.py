@@ -228,6 +228,14 @@ FRAMES = {
     "fr": ("D'après les documents :", "Les documents ne contiennent pas de réponse à cette question."),
     "es": ("Según los documentos:", "Los documentos no contienen una respuesta a esta pregunta."),
     "de": ("Laut den Dokumenten:", "Die Dokumente enthalten keine Antwort auf diese Frage."),
+    # Languages told by their script (amqa.text.detect_language) that multilingual-e5 reads: the seeds'
+    # questions in them were answered in French or English, or abstained in English (issue 22).
+    "zh": ("根据文档：", "文档中没有这个问题的答案。"),
+    "ja": ("文書によると：", "文書にはこの質問への答えがありません。"),
+    "ko": ("문서에 따르면:", "문서에는 이 질문에 대한 답이 없습니다."),
+    "ar": ("وفقًا للمستندات:", "لا تحتوي المستندات على إجابة عن هذا السؤال."),
+    "ru": ("Согласно документам:", "В документах нет ответа на этот вопрос."),
+    "hi": ("दस्तावेज़ों के अनुसार:", "दस्तावेज़ों में इस प्रश्न का उत्तर नहीं है।"),
 }
 #: How "related passages only" is introduced: the documents cover the subject, not what was asked.
 RELATED_FRAMES = {
@@ -235,8 +243,14 @@ RELATED_FRAMES = {
     "fr": "Les documents ne le disent pas directement ; les passages les plus proches sont :",
     "es": "Los documentos no lo dicen directamente; los pasajes más cercanos son:",
     "de": "Die Dokumente sagen das nicht direkt; die nächsten Stellen sind:",
+    "zh": "文档没有直接说明这一点；最接近的段落是：",
+    "ja": "文書はこれを直接述べていません。最も近い箇所は次のとおりです：",
+    "ko": "문서에 이 내용이 직접 나와 있지 않습니다. 가장 가까운 구절은 다음과 같습니다:",
+    "ar": "لا تذكر المستندات ذلك مباشرة؛ أقرب المقاطع هي:",
+    "ru": "В документах это прямо не сказано; ближайшие фрагменты:",
+    "hi": "दस्तावेज़ इसे सीधे नहीं कहते; सबसे निकट के अंश ये हैं:",
 }
-QUOTES = {"fr": ("« ", " »"), "de": ("„", "“"), "es": ("«", "»")}
+QUOTES = {"fr": ("« ", " »"), "de": ("„", "“"), "es": ("«", "»"), "ru": ("«", "»"), "ar": ("«", "»"), "ja": ("「", "」")}
 
 
 def answer_marks(text: str, offset: int, answer_type: str | None,
@@ -530,9 +544,21 @@ def widen(e: Evidence, chunk: Chunk, answer_type: str | None) -> tuple[int, int]
     return start, end
 
 
+def frame_language(language: str) -> str:
+    """The language of amqa's own words in an answer: the question's when amqa has them, else English
+    (Persian, Ukrainian, Greek, Hebrew, Thai are detected too: English is read more widely than any
+    neighbour language, and guessing one would be wrong as often).
+
+    >>> frame_language("zh"), frame_language("fa")
+    ('zh', 'en')
+    """
+    return language if language in FRAMES else "en"
+
+
 def frames(language: str) -> tuple[str, str]:
-    """(the words that introduce quotes, the abstention sentence) in ``language`` (English if unknown)."""
-    return FRAMES.get(language, FRAMES["en"])
+    """(the words that introduce quotes, the abstention sentence) in ``language`` (English if amqa
+    has no words in it: :func:`frame_language`)."""
+    return FRAMES[frame_language(language)]
 
 
 def decide(ranked: list[Evidence], policy: AnswerPolicy, same_language_corpus: bool) -> Outcome:
@@ -581,7 +607,7 @@ def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *, warni
     """Quote the best sentences with ``[n]`` markers and mark what answers; or show the closest
     passages, saying the documents do not answer directly; or say nothing was found. In the
     question's language."""
-    lang = result.query.language if result.query.language in FRAMES else "en"
+    lang = frame_language(result.query.language)
     answer_type = expected_answer_type(result.query.text)
     ranked = rank_sentences(result, corpus, answer_type)
     outcome = decide(ranked, policy, result.corpus_has_language)
@@ -593,6 +619,7 @@ def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *, warni
         citations = cite(chosen, corpus, answer_type, frozenset(result.query.tokens), cover(chosen, ranked))
         open_q, close_q = QUOTES.get(lang, ("“", "”"))
         intro = frames(lang)[0] if outcome is Outcome.ANSWERED else RELATED_FRAMES[lang]
-        text = intro + " " + " ".join(f"{open_q}{c.quote or c.text}{close_q} [{c.n}]" for c in citations)
+        space = "" if intro.endswith("：") else " "  # a full-width colon holds its space (Chinese, Japanese)
+        text = intro + space + " ".join(f"{open_q}{c.quote or c.text}{close_q} [{c.n}]" for c in citations)
     return Answer(question=result.query.text, text=text, citations=citations, hits=result.hits,
                   outcome=outcome, language=lang, warnings=warnings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import traceback
@@ -12,6 +13,7 @@ from pathlib import Path
 from ._version import __version__
 from .errors import AmqaError, InvalidInputError
 from .settings import DEFAULT_K, Settings, debug_from_env, read_api_key
+from .text import printable
 from .types import Answer, Verification
 
 EXAMPLES = """examples:
@@ -111,6 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def say(text: str = "", *, one_line: bool = False, err: bool = False, end: str = "\n") -> None:
+    """Print ``text`` as every line amqa prints: control characters from documents, file names or an
+    LLM escaped (:func:`amqa.text.printable`; ``one_line`` for names and messages)."""
+    print(printable(text, one_line), end=end, file=sys.stderr if err else sys.stdout, flush=end == "")
+
+
+# JSON escapes C0 controls; these it leaves as they are: DEL, C1 controls, bidi controls and the Unicode
+# line separators (U+2028 ends a line in JavaScript).
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f\u061c\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(data: object) -> str:
+    """``data`` as indented JSON (non-ASCII letters as they are) that a terminal shows as it is: the
+    control characters JSON leaves raw are written as ``\\uXXXX`` escapes (the same JSON value)."""
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}",
+                                  json.dumps(data, ensure_ascii=False, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -121,17 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
-        print("amqa: interrupted (the previous index, if any, is unchanged)", file=sys.stderr)
+        say("amqa: interrupted (the previous index, if any, is unchanged)", err=True)
         return 130
     except Exception as exc:  # every error ends in one line; --debug shows where it came from
         if debug:
             traceback.print_exc()
-        print(f"amqa: error: {error_line(exc)}", file=sys.stderr)
+        say(f"amqa: error: {error_line(exc)}", one_line=True, err=True)
         return 1
 
 
 def error_line(exc: BaseException) -> str:
-    """An error as one line: amqa's own say what to do; any other names itself and --debug."""
+    """An error as one line (control characters escaped): amqa's own say what to do; any other names
+    itself and --debug."""
     if isinstance(exc, AmqaError):
         message = str(exc)
     elif isinstance(exc, OSError) and exc.strerror:
@@ -139,7 +160,7 @@ def error_line(exc: BaseException) -> str:
         message = f"{exc.strerror}{where} (run with --debug to see where)"
     else:
         message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback, and report it)"
-    return " ".join(message.split())
+    return printable(" ".join(message.split()), one_line=True)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -196,7 +217,7 @@ def cmd_ask(args) -> int:
     if args.json:
         out = answer.to_dict()
         out["timings"]["wall"] = round(time.perf_counter() - t0, 4)
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+        say(json_text(out))
         return 0
     _print_answer(answer, streamed)
     return 0
@@ -210,21 +231,21 @@ def cmd_chat(args) -> int:
         try:
             question = input(prompt).strip()
         except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C: the conversation ends
-            print()
+            say()
             break
         if question.lower() in ("", "exit", "quit", "/exit", "/quit"):
             break
         if question == "/new":
             history = []
-            print("(new conversation)")
+            say("(new conversation)")
             continue
         try:
             answer, streamed = _ask(engine, question, history, show_stream=True)
         except InvalidInputError as exc:  # one bad question does not end the conversation
-            print(f"amqa: error: {exc}", file=sys.stderr)
+            say(f"amqa: error: {error_line(exc)}", one_line=True, err=True)
             continue
         _print_answer(answer, streamed)
-        print()
+        say()
         history += [{"role": "user", "content": answer.question}, {"role": "assistant", "content": answer.text}]
     return 0
 
@@ -236,42 +257,44 @@ def _ask(engine, question: str, history: list[dict] | None, show_stream: bool) -
         if isinstance(item, str):
             streamed.append(item)
             if show_stream:  # an LLM's reply, shown as it arrives (checked in _print_answer)
-                print(item, end="", flush=True)
+                say(item, end="")
         else:
             answer = item  # the stream ends with the Answer
     for w in answer.warnings:
-        print(f"amqa: warning: {w}", file=sys.stderr)
+        say(f"amqa: warning: {w}", one_line=True, err=True)
     if answer.standalone_question and answer.standalone_question != answer.question:
-        print(f"amqa: follow-up, searched as: {answer.standalone_question}", file=sys.stderr)
+        say(f"amqa: follow-up, searched as: {answer.standalone_question}", one_line=True, err=True)
     return answer, streamed
 
 
 def _print_answer(answer: Answer, streamed: list[str]) -> None:
     # The words that answer, in bold: ANSI on a terminal, Markdown's ** when piped.
     bold = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+    # Every text is escaped before it is printed (say, printable); the bold marks are amqa's own.
     if streamed:
-        print()
+        say()
         if answer.verification is Verification.FALLBACK:
-            print(f"\n[not verified: {answer.verification_reason}; the extractive answer follows]\n")
-            print(answer.text)
+            say(f"\n[not verified: {printable(answer.verification_reason, one_line=True)}; "
+                "the extractive answer follows]\n")
+            say(answer.text)
         elif answer.text.strip() != "".join(streamed).strip():  # markers renumbered or removed
-            print(f"\n[{answer.verification.value}] {answer.text}")
+            say(f"\n[{answer.verification.value}] {answer.text}")
     else:
-        print(answer.marked_text(*bold))
+        print(answer.marked_text(*bold, escape=printable))
     if answer.citations:
-        print()
+        say()
         for c in answer.citations:
             where = f"{c.source} {c.location}".rstrip()  # "report.pdf p. 2", "deck.pptx slide 3", "notes.md"
-            print(f"[{c.n}] {where}  (chars {c.start}-{c.end}, chunk {c.chunk_id})")
-            print(f"    {c.marked_text(*bold)}")
+            say(f"[{c.n}] {where}  (chars {c.start}-{c.end}, chunk {c.chunk_id})", one_line=True)
+            print(f"    {c.marked_text(*bold, escape=printable)}")
 
 
 def cmd_index(args) -> int:
     engine = _engine(args)
     report = engine.index(rebuild=args.rebuild)
-    print(report.summary())
+    say(report.summary(), one_line=True)
     for s in report.skipped:
-        print(f"  skipped {s.source}: {s.reason}")
+        say(f"  skipped {s.source}: {s.reason}", one_line=True)
     return 0
 
 
@@ -282,19 +305,20 @@ def cmd_eval(args) -> int:
         docs_file = args.docs_squad or args.squad
         result = ev.squad_benchmark(args.squad, docs_file, embedder=args.embedder, limit=args.limit,
                                     progress=sys.stderr.isatty(), settings=settings_from_args(args))
-        print(f"SQuAD benchmark: questions {args.squad}, documents {docs_file}")
+        say(f"SQuAD benchmark: questions {args.squad}, documents {docs_file}", one_line=True)
         for name, value in result.items():
-            print(f"  {name:<22} {value:.3f}" if isinstance(value, float) else f"  {name:<22} {value}")
+            say(f"  {name:<22} {value:.3f}" if isinstance(value, float) else f"  {name:<22} {value}")
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(result, indent=2), encoding="utf-8")
         return 0
     questions = ev.load_questions(args.set)
     engine = _engine(args)
     report = ev.evaluate(engine, questions, progress=sys.stderr.isatty())
-    print(ev.format_report(report))
+    say(ev.format_report(report))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-        print(f"\nscores written to {args.json_out}")
+        say()
+        say(f"scores written to {args.json_out}", one_line=True)
     return 0
 
 
@@ -304,7 +328,7 @@ def cmd_serve(args) -> int:
     engine = _engine(args)
     app = build_app(engine)
     host, port = engine.settings.host, engine.settings.port
-    print(f"amqa: serving on http://{host}:{port}", file=sys.stderr)
+    say(f"amqa: serving on http://{host}:{port}", one_line=True, err=True)
     serve(app, host, port, share=args.share)
     return 0
 

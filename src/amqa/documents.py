@@ -38,7 +38,9 @@ SUPPORTED_SUFFIXES = tuple(READERS)
 #: titled by its first heading without <title>, UTF-16 text, Office, OpenDocument, EPUB, RTF, CSV and
 #: e-mail files, OCR of scanned PDF pages). Text already read is unchanged, so the index keeps its
 #: vectors (amqa.store embeds again only files whose text changed).
-READER_VERSION = 4
+#: 5: languages told by their script (Chinese, Japanese, Korean, Arabic, Russian, Hindi...), and the BM25
+#: words of Han, kana and Hangul text as character pairs (amqa.text): languages and tokens change.
+READER_VERSION = 5
 #: A file whose modification time is this close to the last scan is hashed again even when its size and
 #: time look unchanged: a write in the same clock tick as the scan leaves both as they were. 2 s is the
 #: coarsest timestamp of a common file system (FAT); ext4, APFS and NTFS keep 1 ns to 100 ns.

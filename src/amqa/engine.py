@@ -42,7 +42,7 @@ from .retrieval import Searcher
 from .settings import MAX_QUESTION_CHARS, Settings, bundled_seeds, check_k
 from .store import (IndexData, IndexReport, ProgressCallback, folders_record, known_stamps, load_index, read_manifest,
                     recorded_folders, update_index)
-from .text import clean_text, detect_language
+from .text import clean_text, detect_language, printable
 from .threads import one_blas_thread
 from .types import Answer, Outcome, Query, SearchResult, Verification
 from .uploads import MAX_UPLOAD_BYTES, add_file, remove_file
@@ -152,8 +152,8 @@ class Engine:
 
     def _waiting(self, pid: int | None) -> None:
         """Say once, on stderr, what an update waits for (another process holding the store's lock)."""
-        print(f"amqa: waiting for another amqa process indexing {self.store} "
-              f"(pid {pid if pid is not None else 'unknown'})...", file=sys.stderr, flush=True)
+        print(printable(f"amqa: waiting for another amqa process indexing {self.store} "
+                        f"(pid {pid if pid is not None else 'unknown'})...", one_line=True), file=sys.stderr, flush=True)
 
     def _update_failed(self, exc: Exception) -> None:
         """An update failed: answer from the loaded index, with a warning, until one succeeds. Not
@@ -213,7 +213,7 @@ class Engine:
             self._stale, self._failed = None, None
             if report.index is not loaded.corpus.index:  # changed here, or by another process
                 if self.progress and not report.up_to_date:
-                    print(f"amqa: documents changed; {report.summary()}", file=sys.stderr)
+                    print(printable(f"amqa: documents changed; {report.summary()}", one_line=True), file=sys.stderr)
                 self._loaded = self._load(report.index)
             self._follow(report.index)
 
@@ -339,7 +339,8 @@ class Engine:
         manifest = read_manifest(self.store)
         if manifest is None:
             if self.progress:
-                print(f"amqa: no index in {self.store} yet; building it from {self.docs}", file=sys.stderr)
+                print(printable(f"amqa: no index in {self.store} yet; building it from {self.docs}", one_line=True),
+                      file=sys.stderr)
             report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress,
                                   on_wait=self._waiting)
             return report.index, True
@@ -360,7 +361,8 @@ class Engine:
                     pass
             return None, True
         if not report.up_to_date and self.progress:
-            print(f"amqa: documents changed since the last index; {report.summary()}", file=sys.stderr)
+            print(printable(f"amqa: documents changed since the last index; {report.summary()}", one_line=True),
+                  file=sys.stderr)
         return report.index, True
 
     def _load(self, index: IndexData | None) -> _Loaded:
@@ -463,7 +465,9 @@ class Engine:
         pieces: list[str] = []
         t3 = time.perf_counter()
         try:
-            for piece in llm.reply_stream(build_messages(result.query.text, result.hits, lang, abstain_text)):
+            # The question's own language for the LLM ("Answer in Persian" too), amqa's words in lang.
+            messages = build_messages(result.query.text, result.hits, result.query.language, abstain_text)
+            for piece in llm.reply_stream(messages):
                 pieces.append(piece)
                 yield piece
         except GeneratorError as exc:

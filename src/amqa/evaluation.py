@@ -277,12 +277,17 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
     The paragraphs and their index are kept in ``work_dir`` (default: one folder per documents file
     and embedder under ``<home>/squad``), so asking another language reuses them.
     """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InvalidInputError(f"the number of SQuAD questions to ask (--limit) must be 1 or more, not {limit!r}")
     settings = settings or Settings.from_env()
     if work_dir is None:
         key = hashlib.sha256((Path(docs_file).resolve().as_posix() + "|" + (embedder or "")).encode()).hexdigest()[:10]
         work_dir = Path(settings.home) / "squad" / f"{Path(docs_file).stem}-{key}"
     docs = _read_squad(docs_file)
     qs = _read_squad(questions_file)
+    if not any(qas for _, qas in qs):
+        raise InvalidInputError(f"the SQuAD file '{questions_file}' holds no question (every \"qas\" list is empty): "
+                                "pass the file whose questions are asked with --squad FILE")
     if len(docs) != len(qs):
         raise InvalidInputError(f"'{questions_file}' has {len(qs)} paragraphs, '{docs_file}' {len(docs)}: "
                                 "the files must be parallel (same paragraphs in the same order)")
@@ -324,17 +329,92 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
             **{f"outcome_{o.value}": outcomes[o.value] / n for o in Outcome}}
 
 
+SQUAD_SHAPE = '{"data": [{"paragraphs": [{"context": "...", "qas": [{"id": "...", "question": "...", "answers": [...]}]}]}]}'
+
+
 def _read_squad(path: str | Path) -> list[tuple[str, dict[str, tuple[str, list[str]]]]]:
+    """The paragraphs of a SQuAD-format file, each ``(context, {question id: (question, answer texts)})``;
+    its shape checked here, where it enters: any fault is one line naming the file and the place in it
+    (``data[0].paragraphs[2].qas[1].answers[0].answer_start``)."""
+    def bad(what: str) -> InvalidInputError:
+        return InvalidInputError(f"the SQuAD file '{path}' {what}: give a SQuAD-format JSON file, {SQUAD_SHAPE}")
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise InvalidInputError(f"'{path}' is not a readable SQuAD-format JSON file ({exc})") from exc
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read the SQuAD file '{path}' ({exc.strerror}): pass an existing file "
+                                "with --squad FILE") from exc
+    except UnicodeDecodeError as exc:
+        raise bad(f"is not UTF-8 text (byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise bad(f"is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise bad(f"is not JSON ({type(exc).__name__})") from exc
+
+    def need(value: object, kind: type, where: str) -> None:
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise bad(f"holds {_kind(value)} at {where}, not {_kind(kind())}")
+
+    need(data, dict, "the top level")
+    if "data" not in data:
+        raise bad("has no \"data\" key at the top level")
+    need(data["data"], list, "data")
     out = []
-    for article in data:
-        for p in article["paragraphs"]:
-            qas = {qa["id"]: (qa["question"], [a["text"] for a in qa.get("answers", [])]) for qa in p["qas"]}
+    for a, article in enumerate(data["data"]):
+        need(article, dict, f"data[{a}]")
+        if "paragraphs" not in article:
+            raise bad(f"has no \"paragraphs\" key in data[{a}]")
+        need(article["paragraphs"], list, f"data[{a}].paragraphs")
+        for n, p in enumerate(article["paragraphs"]):
+            where = f"data[{a}].paragraphs[{n}]"
+            need(p, dict, where)
+            for key in ("context", "qas"):
+                if key not in p:
+                    raise bad(f"has no \"{key}\" key in {where}")
+            need(p["context"], str, f"{where}.context")
+            if not p["context"].strip():
+                raise bad(f"has an empty context at {where}.context")
+            need(p["qas"], list, f"{where}.qas")
+            qas: dict[str, tuple[str, list[str]]] = {}
+            for m, qa in enumerate(p["qas"]):
+                at = f"{where}.qas[{m}]"
+                need(qa, dict, at)
+                for key in ("id", "question"):
+                    if key not in qa:
+                        raise bad(f"has no \"{key}\" key in {at}")
+                need(qa["id"], str, f"{at}.id")
+                need(qa["question"], str, f"{at}.question")
+                if not qa["question"].strip():
+                    raise bad(f"has an empty question at {at}.question")
+                if qa["id"] in qas:
+                    raise bad(f"gives the question id {qa['id']!r} twice in {where}")
+                answers = qa.get("answers", [])
+                need(answers, list, f"{at}.answers")
+                texts = []
+                for k, answer in enumerate(answers):
+                    need(answer, dict, f"{at}.answers[{k}]")
+                    if "text" not in answer:
+                        raise bad(f"has no \"text\" key in {at}.answers[{k}]")
+                    need(answer["text"], str, f"{at}.answers[{k}].text")
+                    if "answer_start" in answer:
+                        start = answer["answer_start"]
+                        need(start, int, f"{at}.answers[{k}].answer_start")
+                        if not 0 <= start <= len(p["context"]) - len(answer["text"]):
+                            raise bad(f"places answer {k} of {at} at {start}, outside its context "
+                                      f"({len(p['context'])} characters, the answer {len(answer['text'])})")
+                    texts.append(answer["text"])
+                qas[qa["id"]] = (qa["question"], texts)
             out.append((p["context"], qas))
+    if not out:
+        raise bad("holds no paragraph")
     return out
+
+
+def _kind(value: object) -> str:
+    """How a JSON value is called: "a list", "a string", "null"..."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true or false", int: "a number",
+             float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _source_texts(engine: Engine) -> dict[str, str]:

@@ -65,11 +65,21 @@ class ChatModel(ABC):
 MAX_LINE_BYTES = 64 * 1024
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib's own follows a 302 to any server with the request's headers, the
+    API key's ``Authorization`` included, and shows that server's reply. A redirect becomes the
+    HTTPError of its status (:meth:`OpenAIChat._http_message` names where it pointed)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 (urllib's signature)
+        return None
+
+
 class OpenAIChat(ChatModel):
     """Any OpenAI-compatible chat-completions endpoint (Ollama, vLLM, llama.cpp server, LM Studio,
     hosted APIs), streamed. Standard library only.
 
-    ``api_key`` is sent as a bearer token when set (local servers usually need none).
+    ``api_key`` is sent as a bearer token when set (local servers usually need none), to ``base_url``
+    only: a redirect is not followed (one line naming where it pointed; give that URL as the base URL).
     """
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0,
@@ -87,6 +97,7 @@ class OpenAIChat(ChatModel):
         self.max_tokens = max_tokens
         self.max_reply_chars = 8 * max_tokens  # a token is 3-4 characters: twice that is a server ignoring it
         self.id = f"openai:{model}@{self.base_url}"
+        self._opener = urllib.request.build_opener(_NoRedirects)
 
     def chat_stream(self, messages: list[dict]) -> Iterator[str]:
         body = json.dumps({"model": self.model, "messages": messages, "stream": True,
@@ -96,8 +107,10 @@ class OpenAIChat(ChatModel):
             headers["Authorization"] = f"Bearer {self.api_key}"
         request = urllib.request.Request(f"{self.base_url}/chat/completions", body, headers, method="POST")
         try:
-            response = urllib.request.urlopen(request, timeout=self.timeout)
+            response = self._opener.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                raise GeneratorError(self._redirect_message(exc.code, exc.headers.get("Location"))) from exc
             raise GeneratorError(self._http_message(exc.code, exc.read()[:500].decode("utf-8", "replace"))) from exc
         except (socket.timeout, TimeoutError) as exc:
             raise GeneratorError(f"no reply from the LLM at {self.base_url} within {self.timeout:.0f} s") from exc
@@ -125,6 +138,11 @@ class OpenAIChat(ChatModel):
                     yield piece if isinstance(piece, str) else ""
         except (socket.timeout, TimeoutError) as exc:
             raise GeneratorError(f"the LLM at {self.base_url} stopped answering for {self.timeout:.0f} s") from exc
+
+    def _redirect_message(self, code: int, location: str | None) -> str:
+        where = f" to {location.strip()[:200]}" if location else ""
+        return (f"the LLM at {self.base_url} redirected{where} (HTTP {code}): not followed, so that the API key "
+                "goes to no other server; if that is your LLM server, pass its URL with --base-url")
 
     def _http_message(self, code: int, body: str) -> str:
         if code in (401, 403):

@@ -12,7 +12,8 @@ from typing import Sequence
 from .conversation import Turn
 from .types import Hit
 
-LANGUAGE_NAMES = {"fr": "French", "en": "English", "es": "Spanish", "de": "German"}
+LANGUAGE_NAMES = {"fr": "French", "en": "English", "es": "Spanish", "de": "German", "zh": "Chinese", "ja": "Japanese",
+                  "ko": "Korean", "ar": "Arabic", "ru": "Russian", "hi": "Hindi"}
 MAX_PASSAGE_CHARS = 1500
 
 

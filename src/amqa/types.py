@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import PurePosixPath
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -158,9 +158,10 @@ class Citation:
             return ""
         return f"{'slide' if PurePosixPath(self.source).suffix.lower() in SLIDE_SUFFIXES else 'p.'} {self.page}"
 
-    def marked_text(self, before: str = "**", after: str = "**") -> str:
+    def marked_text(self, before: str = "**", after: str = "**", escape: Callable[[str], str] = str) -> str:
         """:attr:`quote` with each mark wrapped in ``before``/``after`` (Markdown bold by default); the
-        marks, spans of the document, land on the same words in the cleaned quote.
+        marks, spans of the document, land on the same words in the cleaned quote. ``escape`` is applied
+        to the quote's text, not to ``before``/``after`` (:func:`amqa.text.printable` for a terminal).
 
         >>> Citation(n=1, source="a", chunk_id="a#0", start=10, end=30, text="Opened in 2027 here.",
         ...          score=1.0, marks=((20, 24),)).marked_text()
@@ -175,9 +176,9 @@ class Citation:
             i, j = shown.span(a - self.start, b - self.start)
             if j <= i or i < last:  # nothing of the mark is left, or it overlaps the previous one
                 continue
-            out += [shown.text[last:i], before, shown.text[i:j], after]
+            out += [escape(shown.text[last:i]), before, escape(shown.text[i:j]), after]
             last = j
-        return "".join(out) + shown.text[last:]
+        return "".join(out) + escape(shown.text[last:])
 
 
 class Outcome(str, Enum):
@@ -228,9 +229,10 @@ class Answer:
     #: va-t-il ouvrir un campus au Maroc ?").
     standalone_question: str = ""
 
-    def marked_text(self, before: str = "**", after: str = "**") -> str:
+    def marked_text(self, before: str = "**", after: str = "**", escape: Callable[[str], str] = str) -> str:
         """``text`` as a person reads it: each quoted citation as its :attr:`Citation.quote` (found in
-        ``text`` as the quote, or as the raw passage), its marked words wrapped in ``before``/``after``."""
+        ``text`` as the quote, or as the raw passage), its marked words wrapped in ``before``/``after``;
+        ``escape`` applied to the text, not to them."""
         out, last = [], 0
         for c in self.citations:
             quote = c.quote
@@ -239,9 +241,9 @@ class Answer:
                 at, length = self.text.find(c.text, last), len(c.text)
             if at < 0:
                 continue
-            out += [self.text[last:at], c.marked_text(before, after)]
+            out += [escape(self.text[last:at]), c.marked_text(before, after, escape)]
             last = at + length
-        return "".join(out) + self.text[last:]
+        return "".join(out) + escape(self.text[last:])
 
     @property
     def abstained(self) -> bool:
