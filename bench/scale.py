@@ -135,11 +135,12 @@ def phase_ask(docs: Path, store: Path, question: str) -> None:
 
 def phase_serve(docs: Path, store: Path) -> dict:
     from amqa import Engine
+    from amqa.retrieval import RetrievalConfig
     out: dict = {}
     engine = Engine(docs, store, bench_embedder(), progress=False)
     engine.embedder.embed(["model"], "query")  # the model's own load, apart
     t0 = time.perf_counter()
-    engine.corpus  # noqa: B018 (loads the index: the folder check included)
+    engine.backend  # noqa: B018 (loads the index: the folder check included)
     out["load_s"] = time.perf_counter() - t0
     qs = questions(docs, 70)
     for q in qs[:10]:
@@ -203,17 +204,17 @@ def phase_serve(docs: Path, store: Path) -> dict:
     # the 10th exact one counts too (as ann-benchmarks counts): the generated text repeats sentences,
     # and a replicated store holds each vector once per copy, so the top 10 is often a draw of ties.
     hasher = engine.embedder.passages  # type: ignore[attr-defined]
-    index = engine.corpus.index
+    index = engine.backend.index
     qvecs = hasher.embed(qs, "query")
     for kind, rows, table in (("chunks", index.chunk_rows, index.chunk_vectors),
                               ("sentences", index.sentence_rows, index.sentence_vectors)):
         recalls = []
         for q, (_, top_sims) in zip(qvecs, exact_top(index, kind, rows, qvecs, 10)):
-            found = engine.searcher._nearest(q, kind, rows)
+            found = engine.backend.nearest(q, kind, RetrievalConfig().candidates)  # type: ignore[attr-defined]
             reached = int((table[found] @ q >= top_sims[-1] - 1e-6).sum())
             recalls.append(min(reached, len(top_sims)) / len(top_sims))
         out[f"recall10_{kind}"] = float(np.mean(recalls))
-    out["segments"] = len(engine.corpus.index.segments)
+    out["segments"] = len(engine.backend.index.segments)
     return out
 
 

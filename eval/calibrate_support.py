@@ -11,7 +11,7 @@ from amqa.evaluation import load_questions
 from amqa.text import tokenize
 
 engine = Engine(progress=False)
-corpus, verifier = engine.corpus, engine.verifier
+corpus, verifier = engine.backend, engine.verifier
 pos, neg = [], []
 for q in load_questions():
     if not q["answerable"] or not q["answer"]:
@@ -22,9 +22,10 @@ for q in load_questions():
     for source in {c.source for c in corpus.chunks}:
         best = (0.0, 0.0)
         chunks = [c for c in corpus.chunks if c.source == source]
-        verdict = verifier.support(claim, chunks, q["language"]) is not None
+        held = corpus.sentences([corpus.position(c.id) for c in chunks])
+        verdict = verifier.support(claim, list(zip(chunks, held)), q["language"]) is not None
         for c in chunks:
-            match = corpus.sentences.best_in_chunk(corpus.chunk_row(c.id), qv)
+            match = corpus.sentences_table.best_in_chunk(corpus.position(c.id), qv)
             dense = match.similarity if match else 0.0
             lexical = len(tokens & set(tokenize(c.text, c.language))) / len(tokens) if tokens else 0.0
             best = max(best, (dense, lexical))

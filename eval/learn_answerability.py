@@ -47,13 +47,13 @@ def observe(engine: Engine, result: SearchResult) -> tuple[list[float], bool, st
     """(observations, shown at all, quoted text) of the extractive answer to ``result``."""
     query = result.query
     atype = expected_answer_type(query.text)
-    ranked = rank_sentences(result, engine.corpus, atype)
+    ranked = rank_sentences(result, atype)
     if not ranked:
         return None
     shown = decide(ranked, engine.policy, result.corpus_has_language) is not Outcome.NOTHING_FOUND
     chosen = select_sentences(ranked)
-    citations = cite(chosen, engine.corpus, atype, frozenset(query.tokens), cover(chosen, ranked))
-    lexicon = engine.corpus.lexicon
+    citations = cite(chosen, [h.chunk for h in result.hits], atype, frozenset(query.tokens), cover(chosen, ranked))
+    lexicon = engine.backend.lexicon
     tokens = set(query.tokens)
     total = sum(lexicon.idf(t) for t in tokens) or 1.0
     weight = {t: lexicon.idf(t, unseen=0.0) / total for t in tokens}

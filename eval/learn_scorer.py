@@ -42,14 +42,14 @@ def candidates(engine: Engine, question: str) -> tuple[list, str | None]:
     """The writer's ranked candidate sentences (hand-scored) and the asked answer type."""
     result = engine.search(question, k=EVAL_K)
     atype = expected_answer_type(question)
-    return rank_sentences(result, engine.corpus, atype), atype
+    return rank_sentences(result, atype), atype
 
 
 def rows_for(engine: Engine, question: str, facts: list[list[str]]) -> tuple[list, list]:
     ranked, atype = candidates(engine, question)
     feats, labels = [], []
     for e in ranked:
-        chunk = engine.corpus.chunk(e.chunk_id)
+        chunk = engine.backend.chunk(e.chunk_id)
         start, end = widen(e, chunk, atype)
         quote = chunk.text[start - chunk.start:end - chunk.start]
         feats.append(e.features)

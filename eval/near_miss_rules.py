@@ -28,7 +28,7 @@ from learn_scorer import squad_items  # noqa: E402
 
 def coverage(engine: Engine, answer, atype: str | None) -> float:
     """The idf-weighted share of the question's words held by the best quote holding the asked type."""
-    lexicon = engine.corpus.lexicon
+    lexicon = engine.backend.lexicon
     q = set(tokenize(answer.question, answer.language))
     weight = sum(lexicon.idf(t) for t in q) or 1.0
     best = 0.0
@@ -44,7 +44,7 @@ def record(name: str, engine: Engine, question: str, kind: str, correct) -> dict
     atype = expected_answer_type(question)
     a = engine.answer(question, k=EVAL_K)
     result = engine.search(question, k=EVAL_K)
-    ranked = rank_sentences(result, engine.corpus, atype)
+    ranked = rank_sentences(result, atype)
     return {"set": name, "kind": kind, "typed": atype is not None, "answered": not a.abstained,
             "coverage": coverage(engine, a, atype), "dense": ranked[0].dense if ranked else 0.0,
             "same_language": result.corpus_has_language,

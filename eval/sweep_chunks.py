@@ -13,6 +13,6 @@ for size, overlap in settings:
         engine = Engine(store=store, chunking=ChunkSettings(size, overlap), progress=False)
         engine.index()
         s = evaluate(engine, questions)["summary"]
-        n = len(engine.corpus.chunks)
+        n = len(engine.backend.chunks)
         print(f"{size:>5} {overlap:>7} {n:>6} {s['recall@1']:>8.3f} {s['recall@5']:>8.3f} {s['citation_recall']:>8.3f} "
               f"{s['key_fact_recall']:>8.3f} {s['abstain_recall']:>8.3f}", flush=True)

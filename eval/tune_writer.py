@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import amqa.answering as answering
-import amqa.retrieval as retrieval
+from amqa.retrieval import RetrievalConfig
 from amqa import Engine
 from amqa.evaluation import evaluate, load_questions, squad_benchmark
 
@@ -36,15 +36,20 @@ def apply(config: str, engines: list[Engine]) -> dict:
     for item in filter(None, (x.strip() for x in config.split(","))):
         name, value = item.split("=", 1)
         parsed = eval(value, {})  # a number, True/False, None: a developer's own command line
-        if name.startswith("policy."):
+        fields = {f.name for f in dataclasses.fields(RetrievalConfig)}
+        if name.startswith("retrieval.") or name.lower() in fields:  # retrieval.rrf_k=, or the old RRF_K=
+            field = name.split(".", 1)[-1].lower()
+            for e in engines:
+                saved.setdefault(("retrieval", id(e)), e.retrieval)
+                e.retrieval = dataclasses.replace(e.retrieval, **{field: parsed})
+        elif name.startswith("policy."):
             field = name.split(".", 1)[1]
             for e in engines:
                 saved.setdefault(("policy", id(e)), e.policy)
                 e.policy = dataclasses.replace(e.policy, **{field: parsed})  # the writer reads engine.policy
         else:
-            module = retrieval if hasattr(retrieval, name) else answering
-            saved.setdefault(name, (module, getattr(module, name)))
-            setattr(module, name, parsed)
+            saved.setdefault(name, (answering, getattr(answering, name)))
+            setattr(answering, name, parsed)
     return saved
 
 
@@ -53,7 +58,7 @@ def restore(saved: dict, engines: list[Engine]) -> None:
         if isinstance(key, tuple):
             for e in engines:
                 if id(e) == key[1]:
-                    e.policy = value
+                    setattr(e, key[0], value)
         else:
             setattr(value[0], key, value[1])
 

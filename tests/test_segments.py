@@ -16,7 +16,7 @@ import pytest
 import amqa.segments as segments_mod
 import amqa.store as store_mod
 from amqa import Engine
-from amqa.corpus import Corpus
+from amqa.corpus import LocalBackend, LocalConfig
 from amqa.embedders import HashEmbedder
 from amqa.errors import DamagedIndexError, IndexMismatchError
 from amqa.retrieval import Searcher
@@ -28,7 +28,7 @@ QUESTIONS = ["Combien d'apprentis sont formés ?", "Where will the Moroccan camp
 
 def _hits(store, questions=QUESTIONS):
     emb = HashEmbedder()
-    searcher = Searcher(Corpus(load_index(store, emb)), emb)
+    searcher = Searcher(LocalBackend(load_index(store, emb)), emb)
     return [[(h.chunk.id, round(h.score, 6), h.chunk.text) for h in searcher.search(q, k=5).hits] for q in questions]
 
 
@@ -98,7 +98,7 @@ def test_lexical_scores_are_bm25s_scores(hash_store):
     from amqa.text import tokenize
 
     index = load_index(hash_store, HashEmbedder())
-    lexicon = Corpus(index).lexicon
+    lexicon = LocalBackend(index).lexicon
     chunks = list(index.chunks)
     reference = bm25s.BM25()
     reference.index([tokenize(c.text, c.language) or [""] for c in chunks], show_progress=False)
@@ -133,7 +133,7 @@ def test_bm25_top_skips_common_words_and_ranks_as_scoring_every_chunk(tmp_path, 
         write(i)
     (docs / "f03.txt").unlink()
     update_index(docs, store, "hash")
-    lexicon = Corpus(load_index(store, HashEmbedder())).lexicon
+    lexicon = LocalBackend(load_index(store, HashEmbedder())).lexicon
     assert any(d is not None for d in lexicon._index.chunk_rows.dead)
     monkeypatch.setattr(corpus_mod, "LAZY_POSTINGS", 40)
     lazy_answers = 0
@@ -167,17 +167,17 @@ def test_a_removed_file_is_never_cited(docs_copy, tmp_path):
     answer = engine.answer(question)  # the engine catches up before answering
     assert "cluny.txt" not in {c.source for c in answer.citations} | {h.chunk.source for h in answer.hits}
     # Its rows are still in their segment, dead: not searched, not counted by BM25.
-    assert engine.corpus.lexicon.df("cluni") == 0 and "cluny.txt" not in engine.manifest["files"]
-    assert all(c.source != "cluny.txt" for c in engine.corpus.chunks)
+    assert engine.backend.lexicon.df("cluni") == 0 and "cluny.txt" not in engine.manifest["files"]
+    assert all(c.source != "cluny.txt" for c in engine.backend.chunks)
 
 
 def test_the_engine_applies_an_update_in_place(docs_copy, tmp_path):
     engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
     engine.warm_up()
-    segments = list(engine.corpus.index.segments)
+    segments = list(engine.backend.index.segments)
     (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers.", encoding="utf-8")
     engine.answer("Que étudie le laboratoire de Cluny ?")
-    now = engine.corpus.index.segments
+    now = engine.backend.index.segments
     assert now[0] is segments[0] and len(now) == 2, "the loaded segment is kept, only the new one is opened"
 
 
@@ -224,7 +224,7 @@ def test_approximate_search_in_a_large_segment(docs_copy, tmp_path, monkeypatch)
 def test_searches_on_two_threads_find_what_one_thread_finds(docs_copy, tmp_path, monkeypatch):
     """The approximate searches of several large segments run on a thread pool; the candidates and the
     hits are those of the same searches one after the other."""
-    import amqa.retrieval as retrieval_mod
+    import amqa.corpus as corpus_mod
 
     monkeypatch.setattr(segments_mod, "ANN_THRESHOLD", 20)
     store = tmp_path / "store"
@@ -235,18 +235,17 @@ def test_searches_on_two_threads_find_what_one_thread_finds(docs_copy, tmp_path,
     index = load_index(store, HashEmbedder())
     assert sum(len(seg.ann) for seg in index.segments) >= 3
     calls = []
-    real = retrieval_mod._search_pool
-    monkeypatch.setattr(retrieval_mod, "_search_pool", lambda: calls.append(1) or real())
+    real = corpus_mod._search_pool
+    monkeypatch.setattr(corpus_mod, "_search_pool", lambda threads: calls.append(threads) or real(threads))
     emb = HashEmbedder()
-    searcher = Searcher(Corpus(index), emb)
     questions = QUESTIONS + ["Combien de pièces coule la forge numéro 12 ?"]
     runs = {}
     for threads in (2, 1):
-        monkeypatch.setattr(retrieval_mod, "SEARCH_THREADS", threads)
-        runs[threads] = [(searcher._dense_candidates(emb.embed([q], "query")[0]).tolist(),
+        searcher = Searcher(LocalBackend(index, LocalConfig(search_threads=threads)), emb)
+        runs[threads] = [(searcher.backend.candidates(emb.embed([q], "query")[0], 100).tolist(),
                           [(h.chunk.id, h.score) for h in searcher.search(q, k=5).hits]) for q in questions]
         if threads == 2:
-            assert calls, "the large segments' searches went to the pool"
+            assert calls == [2] * len(calls) and calls, "the large segments' searches went to the pool"
     assert runs[2] == runs[1]
 
 
@@ -426,13 +425,13 @@ def test_questions_run_numpy_blas_on_one_thread(hash_engine, monkeypatch):
 
     before = numpy_blas_threads()
     seen: list[list[int]] = []
-    real = Searcher.dense_parts
+    real = LocalBackend.dense_parts
 
     def spy(self, vector, rows):
         seen.append(numpy_blas_threads())
         return real(self, vector, rows)
 
-    monkeypatch.setattr(Searcher, "dense_parts", spy)
+    monkeypatch.setattr(LocalBackend, "dense_parts", spy)
     hash_engine.answer("Combien d'apprentis sont formés ?")
     assert seen and all(threads == [1] for threads in seen)
     assert numpy_blas_threads() == before
@@ -466,7 +465,7 @@ def test_chunk_vectors_are_held_sentence_vectors_of_a_large_segment_read_by_rows
     engine = Engine(docs_copy, store, "hash", progress=False)
     first = engine.answer(QUESTIONS[0])
     reads: dict[str, list[int]] = {"chunks": [], "sentences": []}
-    for seg in engine.corpus.index.segments:
+    for seg in engine.backend.index.segments:
         assert seg.ann == {"chunks", "sentences"} and seg.held_vectors("sentences") is None
         for kind, reader in seg.readers.items():
             real = reader.take

@@ -176,7 +176,7 @@ def test_a_file_read_into_other_text_is_embedded_again(docs_copy, tmp_path, monk
 def test_language_bias_is_one_value_per_language(hash_engine):
     import numpy as np
 
-    corpus = hash_engine.corpus
+    corpus = hash_engine.backend
     vector = hash_engine.embedder.embed(["campus"], "query")[0]
     chunk_bias, sentence_bias = corpus.language_bias(vector)
     for lang in {c.language for c in corpus.chunks}:
@@ -193,9 +193,9 @@ def test_a_chunk_in_a_stray_language_gets_no_language_bias(docs_copy, tmp_path):
     # One short German file among the French and English seeds: under 5% of the chunks.
     (docs_copy / "notiz.txt").write_text("Die Schule ist in der Stadt und wir sind nicht hier.", encoding="utf-8")
     engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
-    corpus = engine.corpus
+    corpus = engine.backend
     assert "de" not in corpus.languages and len(corpus.languages) == 2
-    row = corpus.chunk_row("notiz.txt#0")
+    row = corpus.position("notiz.txt#0")
     chunk_bias, sentence_bias = corpus.language_bias(engine.embedder.embed(["campus"], "query")[0])
     assert chunk_bias[row] == 0 and sentence_bias[row] == 0 and chunk_bias[0] != 0
 

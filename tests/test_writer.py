@@ -76,20 +76,9 @@ def test_a_headline_holding_the_asked_item_is_not_penalised(monkeypatch):
     assert answering.hand_score(f | {"typed": 1.0}) - title == pytest.approx(answering.ANSWER_TYPE_BONUS)
 
 
-class OneChunk:
-    """The corpus :func:`answering.cite` reads chunks from, holding one chunk."""
-
-    def __init__(self, chunk):
-        self._chunk = chunk
-
-    def chunk(self, chunk_id):
-        assert chunk_id == self._chunk.id
-        return self._chunk
-
-
 def quoted(chunk, sentences, answer_type=None):
     chosen = [evidence(chunk, s, answering.holds_answer_type(s, answer_type)) for s in sentences]
-    return [c.text for c in answering.cite(chosen, OneChunk(chunk), answer_type, frozenset())]
+    return [c.text for c in answering.cite(chosen, [chunk], answer_type, frozenset())]
 
 
 def test_a_quote_never_repeats_an_earlier_ones_words():
@@ -219,8 +208,8 @@ def test_the_covering_quote_is_the_first_spare_not_quoted_already():
     first = evidence(chunk, "La taille maximale de segment se calcule comme suit.")
     inside = evidence(chunk, "— MSS = MTU - 40 pour IPv4")  # the first quote takes it along (it is announced)
     other = evidence(chunk, "— MSS = MTU - 60 pour IPv6")
-    texts = [c.text for c in answering.cite([first], OneChunk(chunk), None, frozenset(), spares=[inside, other])]
+    texts = [c.text for c in answering.cite([first], [chunk], None, frozenset(), spares=[inside, other])]
     assert texts == ["La taille maximale de segment se calcule comme suit.\n— MSS = MTU - 40 pour IPv4",
                      "— MSS = MTU - 60 pour IPv6"]
     # One spare at most.
-    assert len(answering.cite([first], OneChunk(chunk), None, frozenset(), spares=[other, inside])) == 2
+    assert len(answering.cite([first], [chunk], None, frozenset(), spares=[other, inside])) == 2

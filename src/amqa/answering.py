@@ -14,7 +14,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .corpus import Corpus
 from .policy import AnswerPolicy
 from .text import normalize, tokenize
 from .types import Answer, Chunk, Citation, Outcome, SearchResult
@@ -366,32 +365,33 @@ class _Candidate:
     matched: tuple[tuple[str, float], ...] = ()
 
 
-def rank_sentences(result: SearchResult, corpus: Corpus, answer_type: str | None = None) -> list[Evidence]:
+def rank_sentences(result: SearchResult, answer_type: str | None = None) -> list[Evidence]:
     """Every embedded sentence of the top hits, best first by :func:`hand_score` (``answer_type``: what
-    the question asks for, from :func:`expected_answer_type` when not given)."""
-    query, sentences, lexicon = result.query, corpus.sentences, corpus.lexicon
+    the question asks for, from :func:`expected_answer_type` when not given). Reads only ``result``:
+    each hit's sentences and the question words' idf."""
+    query = result.query
     q_tokens = set(query.tokens)
-    q_weight = sum(lexicon.idf(t) for t in q_tokens) or 1.0
+    q_weight = sum(result.idf.get(t, result.unseen_idf) for t in q_tokens) or 1.0
     if answer_type is None:
         answer_type = expected_answer_type(query.text)
-    seen: set[int] = set()
+    seen: set[tuple[str, int, int]] = set()  # a sentence of two overlapping chunks counts once
     cands: list[_Candidate] = []
     for rank, hit in enumerate(result.hits[:SEARCH_DEPTH]):
-        chunk = hit.chunk
+        chunk, held = hit.chunk, hit.sentences
+        if held is None or not len(held):
+            continue
         spans = {(s.start, s.end): i for i, s in enumerate(chunk.sentences)}
-        rows = sentences.rows(corpus.chunk_row(chunk.id))
-        similarities = sentences.scores(query.vector, rows)
-        for row, dense in zip(rows.tolist(), similarities.tolist()):
-            if row in seen:
+        similarities = held.similarities(query.vector)
+        for (start, end), s_tokens, dense in zip(held.spans, held.tokens, similarities.tolist()):
+            key = (chunk.source, start, end)
+            if key in seen:
                 continue
-            seen.add(row)
-            source, start, end = sentences.keys[row]
+            seen.add(key)
             text = chunk.text[start - chunk.start:end - chunk.start]
-            s_tokens = sentences.tokens(row, text, chunk.language)
-            matched = tuple(sorted((t, lexicon.idf(t, unseen=0.0) / q_weight) for t in q_tokens & s_tokens))
+            matched = tuple(sorted((t, result.idf.get(t, 0.0) / q_weight) for t in q_tokens & s_tokens))
             lexical = sum(w for _, w in matched)
-            cands.append(_Candidate(source, chunk, spans.get((start, end), -1), start, end, text, dense, lexical,
-                                    holds_answer_type(text, answer_type), rank, matched))
+            cands.append(_Candidate(chunk.source, chunk, spans.get((start, end), -1), start, end, text, dense,
+                                    lexical, holds_answer_type(text, answer_type), rank, matched))
     if not cands:
         return []
     out = []
@@ -571,15 +571,16 @@ def decide(ranked: list[Evidence], policy: AnswerPolicy, same_language_corpus: b
     return Outcome.ANSWERED
 
 
-def cite(chosen: list[Evidence], corpus: Corpus, answer_type: str | None,
+def cite(chosen: list[Evidence], chunks: Sequence[Chunk], answer_type: str | None,
          question_tokens: frozenset[str], spares: Sequence[Evidence] = ()) -> tuple[Citation, ...]:
     """The quotes, numbered in order, each widened to its neighbour where that helps and with the
     answering words marked; a quote is not widened into an earlier quote of its file, and dropped
     if its own sentence overlaps one. Then the first of ``spares`` (:func:`cover`) not dropped so."""
     citations: list[Citation] = []
+    by_id = {c.id: c for c in chunks}
 
     def place(e: Evidence) -> bool:
-        chunk = corpus.chunk(e.chunk_id)
+        chunk = by_id[e.chunk_id]
         start, end = widen(e, chunk, answer_type)
         quoted = [(c.start, c.end) for c in citations if c.source == e.source]
         # Never the same words twice: a neighbour quoted already is not taken again (the other side is).
@@ -603,20 +604,21 @@ def cite(chosen: list[Evidence], corpus: Corpus, answer_type: str | None,
     return tuple(citations)
 
 
-def compose(result: SearchResult, corpus: Corpus, policy: AnswerPolicy, *, warnings: tuple[str, ...] = ()) -> Answer:
+def compose(result: SearchResult, policy: AnswerPolicy, *, warnings: tuple[str, ...] = ()) -> Answer:
     """Quote the best sentences with ``[n]`` markers and mark what answers; or show the closest
     passages, saying the documents do not answer directly; or say nothing was found. In the
     question's language."""
     lang = frame_language(result.query.language)
     answer_type = expected_answer_type(result.query.text)
-    ranked = rank_sentences(result, corpus, answer_type)
+    ranked = rank_sentences(result, answer_type)
     outcome = decide(ranked, policy, result.corpus_has_language)
     citations: tuple[Citation, ...] = ()
     if outcome is Outcome.NOTHING_FOUND:
         text = frames(lang)[1]
     else:
         chosen = select_sentences(ranked)
-        citations = cite(chosen, corpus, answer_type, frozenset(result.query.tokens), cover(chosen, ranked))
+        citations = result.with_pages(cite(chosen, [h.chunk for h in result.hits], answer_type,
+                                           frozenset(result.query.tokens), cover(chosen, ranked)))
         open_q, close_q = QUOTES.get(lang, ("“", "”"))
         intro = frames(lang)[0] if outcome is Outcome.ANSWERED else RELATED_FRAMES[lang]
         space = "" if intro.endswith("：") else " "  # a full-width colon holds its space (Chinese, Japanese)

@@ -1,27 +1,70 @@
-"""The loaded index as the answering stages read it: chunks, their sentences, and BM25 statistics.
+"""The local backend: the on-disk segments of :mod:`amqa.store`, loaded, behind :class:`~amqa.backend.SearchBackend`.
 
-A :class:`Corpus` is built once from the stored :class:`~amqa.store.IndexData` and only read after
-that, so it is safe to share between threads. Retrieval, the answer writers, the LLM verifier and the
-evaluation all go through its declared methods:
+A :class:`LocalBackend` is built once from the stored :class:`~amqa.store.IndexData` and only read after
+that, so it is safe to share between threads. Its parts:
 
 - :class:`SentenceTable`: the embedded sentences, which chunks hold them, and their similarity to a
   vector (``scores``, ``best_in_chunk``, ``best_per_chunk``);
-- :class:`LexicalIndex`: BM25 over the chunks (amqa's own, from the postings stored in the segments;
-  ``tests/test_segments.py`` checks its scores against the bm25s package's) plus the inverse document
+- :class:`LexicalIndex`: amqa's own BM25 over the chunks (the formulas of :mod:`amqa.bm25`, checked
+  against bm25s in the tests) from the postings each segment stored, plus the inverse document
   frequencies the writer weighs shared words with.
+
+>>> import tempfile
+>>> from amqa.store import update_index
+>>> tmp = tempfile.TemporaryDirectory()
+>>> docs, store = Path(tmp.name) / "docs", Path(tmp.name) / "store"
+>>> docs.mkdir()
+>>> _ = (docs / "a.txt").write_text("The campus opens in Rabat in 2027. It trains engineers.", encoding="utf-8")
+>>> backend = LocalBackend(update_index(docs, store, "hash").index)
+>>> [c.id for c in backend.chunks], backend.df("rabat"), backend.page_starts("a.txt")
+(['a.txt#0'], 1, ())
+>>> tmp.cleanup()
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .readers import page_at
-from .store import IndexData
+from .bm25 import Bm25Params, top_positions
+from .store import IndexData, LiveRows
 from .text import tokenize
-from .types import Chunk, Citation
+from .types import Chunk, ChunkSentences
+
+#: Kept under its old name for the tests and scripts that import it.
+top_rows = top_positions
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """Tunables of the local backend.
+
+    ``search_threads``: the approximate searches of a question (chunks and sentences of each large
+    segment) run on this many threads at once (FAISS releases the GIL); 1: one after the other.
+    """
+
+    search_threads: int = 2
+    bm25: Bm25Params = Bm25Params()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.search_threads, int) or self.search_threads < 1:
+            raise ValueError(f"search_threads must be an integer >= 1, got {self.search_threads!r}")
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _search_pool(threads: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        if threads not in _pools:
+            _pools[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="amqa-search")
+        return _pools[threads]
 
 
 @dataclass(frozen=True)
@@ -130,30 +173,6 @@ class SentenceTable:
         return found
 
 
-def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
-    """The rows of the ``n`` highest positive scores, best first, ties in row order: what a stable
-    sort of every positive score gives, without sorting them all (BM25 matches most chunks of a large
-    index for a common word: sorting 100k scores took 8 ms a question).
-
-    >>> top_rows(np.array([0.0, 2.0, 1.0, 2.0, 3.0]), 3).tolist()
-    [4, 1, 3]
-    """
-    matched = np.flatnonzero(scores > 0)
-    if len(matched) > 4 * n:
-        values = scores[matched]
-        cut = np.partition(values, len(values) - n)[len(values) - n]  # the n-th highest value
-        matched = matched[values >= cut]  # every row that can be in the first n, ties included
-    return matched[np.argsort(-scores[matched], kind="stable")][:n]
-
-
-def _bm25_weight(idf: np.float32, tf: np.ndarray, norms: np.ndarray) -> np.ndarray:
-    """BM25's weight of a word in chunks where it occurs ``tf`` times, their length terms ``norms``:
-    float32, one formula for every path, so that :meth:`LexicalIndex.top` gives the same values as
-    :meth:`LexicalIndex.scores`."""
-    f = tf.astype(np.float32)
-    return idf * (f / (norms + f))
-
-
 #: Postings whose BM25 weights a LexicalIndex keeps (12 bytes each: 4M are 48 MB).
 WEIGHT_CACHE_POSTINGS = 4_000_000
 #: A query word held by at least this many live chunks is scored by :meth:`LexicalIndex.top` only for
@@ -168,15 +187,15 @@ class LexicalIndex:
     """BM25 over the chunks, from the postings each segment stored when it was written (the
     tokenisation is done once, at indexing), and the inverse document frequency of every token.
 
-    The formula is BM25's Lucene variant (k1 1.5, b 0.75, float32), the one bm25s computes:
-    ``tests/test_segments.py::test_lexical_scores_are_bm25s_scores`` compares the two (bm25s is a test
-    dependency only). Scores are computed over the live chunks only: a removed file's words count nowhere.
+    The formula is BM25's Lucene variant (:class:`~amqa.bm25.Bm25Params`, float32), the one bm25s
+    computes: ``tests/test_segments.py::test_lexical_scores_are_bm25s_scores`` compares the two (bm25s is
+    a test dependency only). Scores are computed over the live chunks only: a removed file's words count
+    nowhere.
     """
 
-    def __init__(self, index: IndexData, k1: float = 1.5, b: float = 0.75) -> None:
+    def __init__(self, index: IndexData, params: Bm25Params = Bm25Params()) -> None:
         self._index = index
-        self.k1 = k1
-        self.b = b
+        self.params = params
         rows = index.chunk_rows
         self._size = len(rows)
         lengths = [np.asarray(seg.doc_len) if live is None else np.asarray(seg.doc_len)[live]
@@ -184,14 +203,12 @@ class LexicalIndex:
         total = float(sum(int(x.sum(dtype=np.int64)) for x in lengths))
         self._avg_len = total / self._size if self._size else 1.0
         # Per segment, each chunk's length term k1 (1 - b + b len / avg len), dead ones included.
-        self._norms = [np.float32(k1) * (np.float32(1 - b) + np.float32(b) * np.asarray(seg.doc_len, np.float32)
-                                         / np.float32(self._avg_len)) for seg in index.segments]
+        self._norms = [params.norms(np.asarray(seg.doc_len), self._avg_len) for seg in index.segments]
         self._df: dict[str, int] = {}
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._cached = 0
-        n = self._size
         #: The idf of a word no chunk holds.
-        self.max_idf = float(np.log(1 + (n + 0.5) / 0.5))
+        self.max_idf = params.max_idf(self._size)
 
     def _postings(self, token: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """(segment, live chunk rows, term frequencies) of ``token`` in each segment holding it."""
@@ -221,7 +238,7 @@ class LexicalIndex:
         d = self.df(token)
         if not d:
             return self.max_idf if unseen is None else unseen
-        return float(np.log(1 + (self._size - d + 0.5) / (d + 0.5)))
+        return self.params.idf(d, self._size)
 
     def known(self, tokens: Sequence[str]) -> list[str]:
         """The tokens that some chunk holds."""
@@ -238,7 +255,7 @@ class LexicalIndex:
         if postings:
             idf = np.float32(self.idf(token))
             rows = np.concatenate([self._index.chunk_rows.logical(s, docs) for s, docs, _ in postings])
-            weights = np.concatenate([_bm25_weight(idf, tf, self._norms[s][docs]) for s, docs, tf in postings])
+            weights = np.concatenate([self.params.weight(idf, tf, self._norms[s][docs]) for s, docs, tf in postings])
         else:
             rows, weights = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if self._cached + len(rows) <= WEIGHT_CACHE_POSTINGS:
@@ -335,23 +352,26 @@ class LexicalIndex:
             wanted = local[a:b]
             at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
             hit = docs[at] == wanted
-            out[a:b][hit] = _bm25_weight(idf, tf[at[hit]], self._norms[s][wanted[hit]])
+            out[a:b][hit] = self.params.weight(idf, tf[at[hit]], self._norms[s][wanted[hit]])
         return out
 
     def best_possible(self, tokens: Sequence[str]) -> float:
         """An upper bound of a chunk's BM25 score for these query tokens (unseen words count at max idf)."""
-        return (self.k1 + 1) * sum(self.idf(t) for t in set(tokens))
+        return self.params.best_possible([self.idf(t) for t in set(tokens)])
 
 
-class Corpus:
-    """A loaded index: chunks with their vectors, a :class:`SentenceTable` and a :class:`LexicalIndex`."""
+class LocalBackend:
+    """The :class:`~amqa.backend.SearchBackend` of a loaded local index: chunks with their vectors, a
+    :class:`SentenceTable` and a :class:`LexicalIndex`, read from the store's segments."""
 
-    def __init__(self, index: IndexData) -> None:
+    def __init__(self, index: IndexData, config: LocalConfig = LocalConfig()) -> None:
         self.index = index
+        self.config = config
         self.chunks = index.chunks
         self.chunk_vectors = index.chunk_vectors
-        self.sentences = SentenceTable(index)
-        self.lexicon = LexicalIndex(index)
+        self.sentences_table = SentenceTable(index)
+        self.lexicon = LexicalIndex(index, config.bm25)
+        self.max_idf = self.lexicon.max_idf
         # Where each page starts, per file with pages (an index written before pages were recorded has none).
         self._pages = {source: tuple(info["pages"]) for source, info in index.files.items() if info.get("pages")}
         # Languages that hold at least 5% of the chunks (one misdetected file does not count).
@@ -367,6 +387,100 @@ class Corpus:
     @property
     def manifest(self) -> dict:
         return self.index.manifest
+
+    # -- SearchBackend ---------------------------------------------------------------------------
+
+    def position(self, chunk_id: str) -> int:
+        return self.index.chunk_row(chunk_id)
+
+    def chunk(self, chunk_id: str) -> Chunk:
+        return self.chunks[self.index.chunk_row(chunk_id)]
+
+    def candidates(self, vector: np.ndarray, n: int) -> np.ndarray:
+        """Chunk rows near ``vector``, directly or through one of their sentences: the ``n`` nearest
+        chunks and the chunks of the ``n`` nearest sentences, over every segment (exact search in small
+        segments, an approximate index in large ones; dead rows left out)."""
+        index = self.index
+        chunks, sentences = self._nearest_kinds(vector, n, [("chunks", index.chunk_rows),
+                                                            ("sentences", index.sentence_rows)])
+        return np.union1d(chunks, self.sentences_table.chunks_of_many(sentences))
+
+    def nearest(self, vector: np.ndarray, kind: str, n: int) -> np.ndarray:
+        """Logical rows of the ``n`` live vectors of ``kind`` ("chunks", "sentences") nearest ``vector``."""
+        rows = self.index.chunk_rows if kind == "chunks" else self.index.sentence_rows
+        return self._nearest_kinds(vector, n, [(kind, rows)])[0]
+
+    def _nearest_kinds(self, vector: np.ndarray, n_wanted: int,
+                       kinds: list[tuple[str, LiveRows]]) -> list[np.ndarray]:
+        """:meth:`nearest` for each (kind, rows). The searches of large segments (approximate index)
+        run on ``config.search_threads`` threads when there are two or more; the rest, each well under
+        a millisecond, on the calling thread. Results are merged in segment order, as one thread would."""
+        segments = self.index.segments
+        tasks = [(i, s) for i in range(len(kinds)) for s in range(len(segments))]
+        threads = self.config.search_threads
+
+        def one(i: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+            kind, rows = kinds[i]
+            local, sim = segments[s].searcher(kind).search(vector, min(n_wanted, len(rows)), rows.dead[s])
+            return rows.logical(s, local), sim
+
+        large = [kinds[i][0] in segments[s].ann for i, s in tasks]
+        parallel = threads > 1 and sum(large) >= 2
+        pending: dict[int, Future] = {}
+        results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for t, (i, s) in enumerate(tasks):
+            if parallel and large[t]:
+                pending[t] = _search_pool(threads).submit(one, i, s)
+            else:
+                results[t] = one(i, s)
+        for t, future in pending.items():
+            results[t] = future.result()
+        out = []
+        for i, (_, rows) in enumerate(kinds):
+            n = min(n_wanted, len(rows))
+            mine = [results[t] for t, (j, _) in enumerate(tasks) if j == i]
+            if not mine:
+                out.append(np.zeros(0, dtype=np.int64))
+                continue
+            all_rows = np.concatenate([r for r, _ in mine])
+            all_sims = np.concatenate([v for _, v in mine])
+            if len(all_rows) > n:
+                all_rows = all_rows[np.argpartition(-all_sims, n - 1)[:n]]
+            out.append(all_rows)
+        return out
+
+    def dense_parts(self, vector: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        chunk_sim = self.chunk_vectors[positions] @ vector
+        return chunk_sim, self.sentences_table.best_per_chunk(vector, positions, chunk_sim)
+
+    def df(self, token: str) -> int:
+        return self.lexicon.df(token)
+
+    def idf(self, token: str, unseen: float | None = None) -> float:
+        return self.lexicon.idf(token, unseen)
+
+    def bm25_top(self, tokens: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.lexicon.top(tokens, n)
+
+    def best_possible(self, tokens: Sequence[str]) -> float:
+        return self.lexicon.best_possible(tokens)
+
+    def sentences(self, positions: Sequence[int]) -> tuple[ChunkSentences, ...]:
+        table = self.sentences_table
+        out = []
+        for position in positions:
+            rows = table.rows(int(position))
+            chunk = self.chunks[int(position)]
+            spans, tokens = [], []
+            for row in rows.tolist():
+                _, start, end = table.keys[row]
+                spans.append((start, end))
+                tokens.append(table.tokens(row, chunk.text[start - chunk.start:end - chunk.start], chunk.language))
+            out.append(ChunkSentences(spans=tuple(spans), tokens=tuple(tokens), vectors=table.vectors[rows]))
+        return tuple(out)
+
+    def page_starts(self, source: str) -> tuple[int, ...]:
+        return self._pages.get(source, ())
 
     def language_bias(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per chunk row: the query's similarity to the mean chunk vector, and to the mean sentence
@@ -408,18 +522,3 @@ class Corpus:
             chunk_c[i] = sums[i, 0] / max(1, counts[i, 0])
             sent_c[i] = sums[i, 1] / counts[i, 1] if counts[i, 1] else chunk_c[i]
         return lang_of, chunk_c, sent_c
-
-    def page_at(self, source: str, offset: int) -> int | None:
-        """The 1-based page (or slide) of ``source`` holding character ``offset``; None for a file
-        without pages."""
-        return page_at(self._pages.get(source, ()), offset)
-
-    def with_pages(self, citations: Sequence[Citation]) -> tuple[Citation, ...]:
-        """The citations with the page where each quote starts."""
-        return tuple(replace(c, page=self.page_at(c.source, c.start)) for c in citations)
-
-    def chunk_row(self, chunk_id: str) -> int:
-        return self.index.chunk_row(chunk_id)
-
-    def chunk(self, chunk_id: str) -> Chunk:
-        return self.chunks[self.index.chunk_row(chunk_id)]

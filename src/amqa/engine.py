@@ -31,14 +31,16 @@ from typing import Iterator, Mapping, Sequence
 from .answering import compose, frames
 from .chunking import ChunkSettings
 from .conversation import Turn, check_history, standalone
-from .corpus import Corpus
+from .backend import SearchBackend
+from .backends import BACKENDS, BackendSource, open_backend
+from .corpus import LocalBackend
 from .documents import DocumentFolder, DocumentList, IndexedFile, Skipped, scan_folders
 from .embedders import Embedder, get_embedder
 from .errors import AmqaError, GeneratorError, IndexBusyError, InvalidInputError, NoDocumentsError
 from .llm import ChatModel, get_generator
 from .policy import AnswerPolicy, policy_for
 from .prompt import build_messages, rewrite_messages
-from .retrieval import Searcher
+from .retrieval import RetrievalConfig, Searcher
 from .settings import MAX_QUESTION_CHARS, Settings, bundled_seeds, check_k
 from .store import (IndexData, IndexReport, ProgressCallback, folders_record, known_stamps, load_index, read_manifest,
                     recorded_folders, update_index)
@@ -53,9 +55,11 @@ from .verification import Verifier
 class _Loaded:
     """One loaded index and what reads it; replaced whole when the index changes."""
 
-    corpus: Corpus
+    backend: SearchBackend
     searcher: Searcher
     verifier: Verifier
+    #: The local store's index the backend was loaded from (None for a backend without a store).
+    index: IndexData | None = None
 
 
 #: A folder check cheaper than this (seconds) runs before every question; a costlier one at most once
@@ -92,7 +96,12 @@ class Engine:
                  embedder: str | Embedder | None = None, *, k: int | None = None,
                  chunking: ChunkSettings | None = None, progress: bool | None = None,
                  generator: str | ChatModel | None = None, settings: Settings | None = None,
-                 policy: AnswerPolicy | None = None, library: str | os.PathLike | None = None) -> None:
+                 policy: AnswerPolicy | None = None, library: str | os.PathLike | None = None,
+                 backend: str = "local", retrieval: RetrievalConfig | None = None) -> None:
+        if backend not in BACKENDS:
+            raise InvalidInputError(f"unknown backend {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
+        self.backend_name = backend
+        self._retrieval = retrieval or RetrievalConfig()
         self.settings = (settings or Settings.from_env()).replace(
             docs=Path(docs) if docs is not None else None, store=Path(store) if store is not None else None,
             k=check_k(k) if k is not None else None)
@@ -138,7 +147,7 @@ class Engine:
         """Bring the index up to date with the documents folder (incremental) and reload it.
         ``on_progress(step, done, total)`` hears of each file read and each batch of texts embedded."""
         with self._lock:
-            current = self._loaded.corpus.index if self._loaded is not None else None
+            current = self._loaded.index if self._loaded is not None else None
             report = update_index(self.folders, self.store, self.embedder, self.chunking, rebuild=rebuild,
                                   progress=self.progress, on_progress=on_progress, current=current,
                                   on_wait=self._waiting)
@@ -189,7 +198,7 @@ class Engine:
             self._checked_at = time.perf_counter()
             self._check_seconds = self._checked_at - t0
         self._stamps, self._stamps_ns = {f.source: f.stamp() for f in scan.files}, scanned_ns
-        manifest = loaded.corpus.manifest
+        manifest = _manifest_of(loaded)
         indexed = {source: info["sha256"] for source, info in manifest["files"].items()}
         unreadable = {s["source"]: s["sha256"] for s in manifest.get("skipped_files", []) if s.get("sha256")}
         now = {f.source: f.sha256 for f in scan.files}
@@ -206,12 +215,12 @@ class Engine:
                 return
             try:  # another process updating the store: answer from this index rather than wait
                 report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress,
-                                      current=loaded.corpus.index, wait=False)
+                                      current=loaded.index, wait=False)
             except Exception as exc:  # whatever failed (disk full, read-only store...): keep this index
                 self._update_failed(exc)
                 return
             self._stale, self._failed = None, None
-            if report.index is not loaded.corpus.index:  # changed here, or by another process
+            if report.index is not loaded.index:  # changed here, or by another process
                 if self.progress and not report.up_to_date:
                     print(printable(f"amqa: documents changed; {report.summary()}", one_line=True), file=sys.stderr)
                 self._loaded = self._load(report.index)
@@ -237,10 +246,14 @@ class Engine:
         loaded = self._loaded
         if loaded is None:
             with self._lock:
-                if self._loaded is None:
+                if self._loaded is None and self.backend_name != "local":  # no store to follow
+                    other = open_backend(self.backend_name, BackendSource(self.folders, self.embedder, self.chunking,
+                                                                          self.store))
+                    self._loaded = _Loaded(other, Searcher(other, self.embedder, self._retrieval), Verifier(self.embedder, self.policy))
+                elif self._loaded is None:
                     index, follow = self._refresh()
                     self._loaded = self._load(index)
-                    self._follow(self._loaded.corpus.index if follow else None)
+                    self._follow(self._loaded.index if follow else None)
                 loaded = self._loaded
         elif self._follows and (force_check or self._check_due()) and self._changed(loaded):
             self._catch_up(loaded)
@@ -258,12 +271,24 @@ class Engine:
         with self._lock:
             self._policy = policy
             if self._loaded is not None:
-                self._loaded = replace(self._loaded, verifier=Verifier(self._loaded.corpus, self.embedder, policy))
+                self._loaded = replace(self._loaded, verifier=Verifier(self.embedder, policy))
 
     @property
-    def corpus(self) -> Corpus:
+    def retrieval(self) -> RetrievalConfig:
+        """The fusion's tunables; setting it reaches the searcher (the tuning scripts use it)."""
+        return self._retrieval
+
+    @retrieval.setter
+    def retrieval(self, config: RetrievalConfig) -> None:
+        with self._lock:
+            self._retrieval = config
+            if self._loaded is not None:
+                self._loaded = replace(self._loaded, searcher=Searcher(self._loaded.backend, self.embedder, config))
+
+    @property
+    def backend(self) -> SearchBackend:
         """The loaded index (loaded or built on first use)."""
-        return self._state().corpus
+        return self._state().backend
 
     @property
     def searcher(self) -> Searcher:
@@ -275,7 +300,8 @@ class Engine:
 
     @property
     def manifest(self) -> dict:
-        return self.corpus.manifest
+        """The local store's manifest (the files indexed, their records)."""
+        return _manifest_of(self._state())
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -372,8 +398,8 @@ class Engine:
         if index is None or not index.chunks:
             raise NoDocumentsError(f"the index in {self.store} is empty: add documents to {self.docs} "
                                    "and run: amqa index")
-        corpus = Corpus(index)
-        return _Loaded(corpus, Searcher(corpus, self.embedder), Verifier(corpus, self.embedder, self.policy))
+        backend = LocalBackend(index)
+        return _Loaded(backend, Searcher(backend, self.embedder, self._retrieval), Verifier(self.embedder, self.policy), index)
 
     # -- questions ---------------------------------------------------------------------------
 
@@ -417,9 +443,8 @@ class Engine:
             if stale and self._follows:  # the index is behind the folder: a file gone since is still not cited
                 result = replace(result, hits=tuple(h for h in result.hits if self._exists(h.chunk.source)))
             t2 = time.perf_counter()
-            extractive = compose(result, state.corpus, self.policy, warnings=warnings + ((stale,) if stale else ()))
-        extractive = replace(extractive, question=question, standalone_question=query.text,
-                             citations=state.corpus.with_pages(extractive.citations))
+            extractive = compose(result, self.policy, warnings=warnings + ((stale,) if stale else ()))
+        extractive = replace(extractive, question=question, standalone_question=query.text)
         timings = {"load": t1 - t0, "retrieve": t2 - t1, "compose": time.perf_counter() - t2}
         if llm is not None and llm_failure is not None:
             timings["total"] = time.perf_counter() - t0
@@ -484,7 +509,7 @@ class Engine:
         if checked.supported:
             yield Answer(question=extractive.question, standalone_question=extractive.standalone_question,
                          text=checked.text, hits=result.hits,
-                         citations=state.corpus.with_pages(checked.citations), language=lang, timings=timings,
+                         citations=result.with_pages(checked.citations), language=lang, timings=timings,
                          outcome=Outcome.NOTHING_FOUND if checked.abstained else Outcome.ANSWERED,
                          warnings=notes, generator=llm.id, verification_reason=checked.reason,
                          verification=Verification.LLM_ABSTAINED if checked.abstained else Verification.VERIFIED)
@@ -493,6 +518,13 @@ class Engine:
                           verification_reason=checked.reason, draft=checked.text, timings=timings,
                           warnings=notes + (f"the LLM answer was not shown: {checked.reason}; "
                                             "showing the extractive answer",))
+
+
+def _manifest_of(loaded: _Loaded) -> dict:
+    if loaded.index is None:
+        raise InvalidInputError("this engine's backend keeps no store: its documents are listed only with "
+                                "the local backend")
+    return loaded.index.manifest
 
 
 def check_question(question: str) -> tuple[str, tuple[str, ...]]:

@@ -180,7 +180,8 @@ def faithfulness(answer: Answer, texts: dict[str, str], verifier: Verifier | Non
         if c and seg and (normalize(seg) in normalize(source[c.start:c.end]) or normalize(seg) in normalize(span)):
             ok += 1
         elif c and seg and verifier is not None and answer.generator != "extractive":
-            ok += verifier.support(seg, [verifier.corpus.chunk(c.chunk_id)], answer.language) is not None
+            cited = [(h.chunk, h.sentences) for h in answer.hits if h.chunk.id == c.chunk_id]
+            ok += bool(cited) and verifier.support(seg, cited, answer.language) is not None
     return ok / len(segments)
 
 

@@ -24,7 +24,6 @@ reader below (ebooklib would add a dependency to do the same). E-mail is the sta
 """
 from __future__ import annotations
 
-import bisect
 import csv
 import io
 import posixpath
@@ -52,7 +51,6 @@ OCR_DPI = 200
 #: offset after it).
 SCAN_COVERAGE = 0.6
 #: Formats whose pages are slides: a citation says "slide 3" rather than "p. 3".
-SLIDE_SUFFIXES = (".pptx", ".odp")
 
 
 @dataclass(frozen=True)
@@ -88,17 +86,6 @@ def join_pages(pages: Sequence[str], separator: str = "\n\n") -> JoinedPages:
         if p:
             at += len(p) + len(separator)
     return JoinedPages(text, tuple(min(s, len(text)) for s in starts))
-
-
-def page_at(starts: Sequence[int], offset: int) -> int | None:
-    """The 1-based page holding character ``offset``, given where pages start (None without pages).
-
-    >>> page_at((0, 11, 11, 30), 12), page_at((0, 11), 3), page_at((), 5)
-    (3, 1, None)
-    """
-    if not starts:
-        return None
-    return max(1, bisect.bisect_right(starts, offset))
 
 
 # --- text, Markdown, HTML -----------------------------------------------------------------------

@@ -4,15 +4,29 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import bisect
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import PurePosixPath
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .readers import SLIDE_SUFFIXES, page_at
 from .text import MARKDOWN_SUFFIXES, Readable, readable
+
+#: Formats whose pages are slides (a citation says "slide 3", not "p. 3").
+SLIDE_SUFFIXES = (".pptx", ".odp")
+
+
+def page_at(starts: Sequence[int], offset: int) -> int | None:
+    """The 1-based page holding character ``offset``, given where pages start (None without pages).
+
+    >>> page_at((0, 11, 11, 30), 12), page_at((0, 11), 3), page_at((), 5)
+    (3, 1, None)
+    """
+    if not starts:
+        return None
+    return max(1, bisect.bisect_right(starts, offset))
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,38 @@ class Chunk:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChunkSentences:
+    """The embedded sentences of one chunk, in document order, as the index holds them: their spans
+    (document offsets), BM25 tokens and unit vectors. What the answer writers and the verifier read of
+    the index, so that neither needs the index itself.
+
+    >>> cs = ChunkSentences(spans=((0, 9), (10, 20)), tokens=(frozenset({"a"}), frozenset({"b"})),
+    ...                     vectors=np.array([[1.0, 0.0], [0.6, 0.8]], dtype=np.float32))
+    >>> cs.best(np.array([0.0, 1.0], dtype=np.float32))
+    (1, 0.800000011920929)
+    """
+
+    spans: tuple[tuple[int, int], ...]
+    tokens: tuple[frozenset[str], ...]
+    vectors: np.ndarray = field(repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def similarities(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each sentence to ``vector`` (both L2-normalised)."""
+        return self.vectors @ vector
+
+    def best(self, vector: np.ndarray) -> tuple[int, float] | None:
+        """(position, similarity) of the sentence closest to ``vector``; None when there is none."""
+        if not self.spans:
+            return None
+        sims = self.similarities(vector)
+        i = int(np.argmax(sims))
+        return i, float(sims[i])
+
+
+@dataclass(frozen=True, kw_only=True)
 class Hit:
     """A retrieved chunk with the fused score and what each retriever said of it.
 
@@ -84,6 +130,8 @@ class Hit:
     dense_rank: int | None = None
     bm25_score: float | None = None
     bm25_rank: int | None = None
+    #: The chunk's embedded sentences (set by retrieval; None for a hit made by hand).
+    sentences: ChunkSentences | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,12 +149,22 @@ class SearchResult:
     """What retrieval hands to the answer writers: the ranked hits and the query they answer.
 
     ``corpus_has_language`` tells whether any indexed document is in the question's language (when
-    none is, shared words are not to be expected).
+    none is, shared words are not to be expected). ``idf`` holds the inverse document frequency of
+    each query word some chunk holds, ``unseen_idf`` that of a word none holds; ``pages`` where each
+    page starts in the hits' files that have pages. With each hit's
+    :attr:`~Hit.sentences`, that is all the writers read of the index.
     """
 
     hits: tuple[Hit, ...]
     query: Query
     corpus_has_language: bool = True
+    idf: Mapping[str, float] = field(default_factory=dict)
+    unseen_idf: float = 0.0
+    pages: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def with_pages(self, citations: Sequence["Citation"]) -> tuple["Citation", ...]:
+        """The citations with the page where each quote starts (None for a file without pages)."""
+        return tuple(replace(c, page=page_at(self.pages.get(c.source, ()), c.start)) for c in citations)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,11 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .corpus import Corpus
 from .embedders import Embedder
 from .policy import AnswerPolicy
 from .text import normalize, split_sentences, tokenize
-from .types import Chunk, Citation, Hit
+from .types import Chunk, ChunkSentences, Citation, Hit
 
 # A cited sentence is supported when every number in it is in a cited passage and most of its words
 # are there too (SUPPORT_LEXICAL), or it is close in meaning to one of the passage's sentences (the
@@ -71,10 +70,10 @@ def is_abstention(text: str, abstain_text: str) -> bool:
 
 
 class Verifier:
-    """Checks replies against one corpus, with one embedder and one answer policy."""
+    """Checks replies against the passages they were given (each hit's chunk and sentences), with one
+    embedder and one answer policy. It reads no index: what it needs comes with the hits."""
 
-    def __init__(self, corpus: Corpus, embedder: Embedder, policy: AnswerPolicy) -> None:
-        self.corpus = corpus
+    def __init__(self, embedder: Embedder, policy: AnswerPolicy) -> None:
         self.embedder = embedder
         self.policy = policy
 
@@ -116,7 +115,8 @@ class Verifier:
             claim = _MARKER.sub("", sentence).strip()
             if not re.search(r"\w", claim):
                 continue
-            best = self.support(claim, [hits[n - 1].chunk for n in cited], language) if cited else None
+            best = self.support(claim, [(hits[n - 1].chunk, hits[n - 1].sentences) for n in cited],
+                                language) if cited else None
             if best is None:
                 unsupported.append(claim)
                 continue
@@ -131,24 +131,26 @@ class Verifier:
                                               score=hit.score))
         return tuple(citations), renumber, tuple(unsupported)
 
-    def support(self, claim: str, chunks: Sequence[Chunk], language: str) -> dict[str, tuple[int, int]] | None:
+    def support(self, claim: str, chunks: Sequence[tuple[Chunk, ChunkSentences | None]],
+                language: str) -> dict[str, tuple[int, int]] | None:
         """``{chunk_id: (start, end)}``: each chunk's sentence closest to the claim, or ``None`` when no
-        chunk supports the claim (most of its words in the chunk, or a sentence close in meaning)."""
+        chunk supports the claim (most of its words in the chunk, or a sentence close in meaning).
+        ``chunks``: (chunk, its sentences) pairs, as hits carry them."""
         claim_tokens = set(tokenize(claim, language))
         claim_numbers = set(_NUMBER.findall(normalize(claim)))
         vector = self.embedder.embed([claim], "query")[0]
         supported = False
         best: dict[str, tuple[int, int]] = {}
-        for chunk in chunks:
+        for chunk, sentences in chunks:
             # A number the passage does not contain is never supported, however close the wording.
             numbers_ok = claim_numbers <= set(_NUMBER.findall(normalize(chunk.text)))
             passage_tokens = set(tokenize(chunk.text, chunk.language))
             lexical = len(claim_tokens & passage_tokens) / len(claim_tokens) if claim_tokens else 0.0
-            match = self.corpus.sentences.best_in_chunk(self.corpus.chunk_row(chunk.id), vector)
             dense = 0.0
-            if match is not None:
-                dense = match.similarity
-                best[chunk.id] = (match.start, match.end)
+            match = sentences.best(vector) if sentences is not None else None
+            if sentences is not None and match is not None:
+                dense = match[1]
+                best[chunk.id] = sentences.spans[match[0]]
             supported = supported or (numbers_ok and (lexical >= SUPPORT_LEXICAL or dense >= self.policy.support_dense))
         return best if supported else None
 

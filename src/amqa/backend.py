@@ -1,0 +1,94 @@
+"""The seam under retrieval: what a search backend answers, whatever engine holds the index.
+
+A :class:`SearchBackend` is one loaded, read-only snapshot of an index. Chunks are named by their
+string ids (``"notes/a.md#3"``) across the seam; inside one snapshot they also have a *position*
+(0 .. ``len(chunks) - 1``, in the order the index lists them), which the hybrid recipe above the
+backend (:mod:`amqa.retrieval`) uses to fuse rankings and to break ties the same way on every backend.
+
+The hybrid recipe that was measured (weighted RRF, BM25 votes weighted by question coverage, language
+centering) stays in amqa, above the backend; a backend supplies only its parts:
+
+- the positions of chunks near a vector, directly or through one of their sentences (``candidates``);
+- each chunk's similarity and its best sentence's similarity (``dense_parts``);
+- per-language mean similarities for centering (``language_bias``, ``languages``);
+- BM25: the top chunks for tokens, document frequencies and idf (``bm25_top``, ``df``, ``idf``,
+  ``best_possible``), with the formulas of :mod:`amqa.bm25` so that every backend scores alike;
+- what the writers read: each chunk's sentences (:class:`~amqa.types.ChunkSentences`) and the page
+  starts of a file.
+
+Implementations: :class:`amqa.corpus.LocalBackend` (the on-disk segments of :mod:`amqa.store`) and
+:class:`amqa.memory.MemoryBackend` (exact, in memory, numpy only: the reference the tests compare the
+local one with). :func:`amqa.memory.compare_backends` checks two backends give the same hits.
+"""
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from .types import Chunk, ChunkSentences
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """One loaded snapshot of an index, read-only and safe to share between threads."""
+
+    @property
+    def chunks(self) -> Sequence[Chunk]:
+        """The chunks, by position."""
+        ...
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """Languages that hold at least 5% of the chunks (one misdetected file does not count)."""
+        ...
+
+    @property
+    def max_idf(self) -> float:
+        """The idf of a word no chunk holds."""
+        ...
+
+    def position(self, chunk_id: str) -> int:
+        """The position of chunk ``chunk_id`` (KeyError when the snapshot has no such chunk)."""
+        ...
+
+    def candidates(self, vector: np.ndarray, n: int) -> np.ndarray:
+        """Sorted positions of the chunks among the ``n`` nearest ``vector`` and of the chunks holding
+        one of the ``n`` nearest sentences (approximate search allowed)."""
+        ...
+
+    def dense_parts(self, vector: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each position: (the chunk's similarity to ``vector``, its best sentence's similarity,
+        the chunk's own when it has no sentence), exact, float64 or float32."""
+        ...
+
+    def language_bias(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per position: ``vector``'s similarity to the mean chunk vector and to the mean sentence
+        vector of the chunk's language (0 for a language outside :attr:`languages`)."""
+        ...
+
+    def df(self, token: str) -> int:
+        """How many chunks hold ``token``."""
+        ...
+
+    def idf(self, token: str, unseen: float | None = None) -> float:
+        """:func:`amqa.bm25.idf` of ``token``; for a token no chunk holds, ``unseen`` (default
+        :attr:`max_idf`)."""
+        ...
+
+    def bm25_top(self, tokens: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, float32 scores) of the ``n`` best positive BM25 scores for ``tokens`` (tokens
+        some chunk holds; a repeated token counts again), best first, ties by position."""
+        ...
+
+    def best_possible(self, tokens: Sequence[str]) -> float:
+        """An upper bound of a chunk's BM25 score for these tokens (unseen ones at :attr:`max_idf`)."""
+        ...
+
+    def sentences(self, positions: Sequence[int]) -> tuple[ChunkSentences, ...]:
+        """The embedded sentences of each chunk, in document order."""
+        ...
+
+    def page_starts(self, source: str) -> tuple[int, ...]:
+        """Where each page of ``source`` starts in its text (empty for a format without pages)."""
+        ...

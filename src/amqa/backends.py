@@ -1,0 +1,68 @@
+"""The registry of search backends: a name, and how to open that backend over some documents.
+
+Adding a backend is one module implementing :class:`~amqa.backend.SearchBackend` and one entry here.
+``Engine(backend="memory")`` answers from an exact in-memory index of the folders, built at first
+use, with no store (it does not follow changes to the files); ``"local"``, the default, is the
+crash-safe on-disk store that follows them.
+
+>>> sorted(BACKENDS)
+['local', 'memory']
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .backend import SearchBackend
+from .chunking import ChunkSettings
+from .documents import DocumentFolder, load_folder
+from .embedders import Embedder
+from .errors import InvalidInputError, NoDocumentsError
+
+
+@dataclass(frozen=True)
+class BackendSource:
+    """What a backend is opened over: the folders, the embedder, the chunk settings and the store."""
+
+    folders: Sequence[DocumentFolder]
+    embedder: Embedder
+    chunking: ChunkSettings | None
+    store: Path
+
+
+def _local(source: BackendSource) -> SearchBackend:
+    from .corpus import LocalBackend
+    from .store import update_index
+
+    report = update_index(source.folders, source.store, source.embedder, source.chunking, progress=False)
+    if report.index is None or not report.index.chunks:
+        raise NoDocumentsError(f"no document to index in {', '.join(str(f.path) for f in source.folders)}")
+    return LocalBackend(report.index)
+
+
+def _memory(source: BackendSource) -> SearchBackend:
+    from dataclasses import replace
+
+    from .memory import MemoryBackend
+
+    documents = []
+    for folder in source.folders:
+        docs, _ = load_folder(folder.path)
+        documents += [replace(d, source=folder.prefix + d.source) for d in docs]
+    if not documents:
+        raise NoDocumentsError(f"no document to index in {', '.join(str(f.path) for f in source.folders)}")
+    return MemoryBackend.build(documents, source.embedder, source.chunking or ChunkSettings())
+
+
+#: Backend name -> how to open it.
+BACKENDS: dict[str, Callable[[BackendSource], SearchBackend]] = {"local": _local, "memory": _memory}
+
+
+def open_backend(name: str, source: BackendSource) -> SearchBackend:
+    """Open backend ``name`` over ``source`` (one-line error for an unknown name)."""
+    try:
+        factory = BACKENDS[name]
+    except KeyError:
+        raise InvalidInputError(f"unknown backend {name!r}: choose one of {', '.join(sorted(BACKENDS))}") from None
+    return factory(source)
