@@ -34,6 +34,7 @@ Round 2 (issue 22): before = main at 4259b05, measured with the command given (`
 | 4 | a subfolder removed between its listing and its scan; a folder nested 1,500 deep | the first silently left out; the second "unexpected RecursionError" | "sub/: folder removed during the scan"; the deep file indexed (the walk uses a stack) |
 | 12 | `amqa index --docs D --store D/store`, three times | "5 added", then "1 added ... 20 skipped", "1 added ... 39 skipped": never up to date | rc 1, one line: "the index folder 'D/store' is inside the documents folder 'D': they must be apart ..."; also for D inside the store; a store under a hidden folder of D (the default `~/.cache/amqa/stores/...` with `--docs ~`) allowed, up to date |
 | 13 | `D/private/` mode 000, `amqa index` as nobody | rc 0, "5 added", nothing said | rc 0, "skipped private/: folder not read (Permission denied)", also when up to date |
+| 17 | 4,014 hostile upload names (`a..b.txt`, `..%2f..%2fevil.txt`, `..`, `%2e`, `/`, `\\`, control and bidi characters, long names; seeded) through `safe_upload_name` (`test_r2_17_*`) | the advice repeats the refused name (`e.g. 'a..b.txt'`, `e.g. '..%2f..%2fevil.txt'`), a newline in the name breaks the one-line message | every advice is a name the same check accepts (`a.b.txt`, `evil.txt`); no advice for a type amqa does not read; control and bidi characters quoted as `\n`, `\u202e` |
 """
 import json
 import os
@@ -847,3 +848,55 @@ def test_r2_13_an_unreadable_subfolder_is_listed_as_skipped(reachable_tmp):
         run = _amqa_unprivileged("index", *args)
         assert run.returncode == 0 and expected in run.stdout, (run.stdout, run.stderr)
         assert "skipped private/: folder not read (Permission denied)" in run.stdout, run.stdout
+
+
+# --- round 2: the web UI (issue 22, cases 7, 8, 9, 10, 15, 17) -----------------------------------------
+
+def _hostile_names(n: int = 4000) -> list[str]:
+    """File names an attacker or an unlucky user sends: path parts, ``..`` in every place, escapes,
+    control and bidi characters, hidden names, odd suffixes, long names (seeded, so reproducible)."""
+    import random
+
+    rng = random.Random(22)
+    pieces = ["..", ".", "/", "\\", "%2f", "%2F", "%2e%2e", "%5c", "%", " ", "\x00", "\n", "\r", "\t", "\x1b[2J",
+              "\u202e", "\u200b", "~", "$", "*", "?", ":", "|", "<", ">", '"', "'", "`", ";", "&", "#", "=", ",",
+              "é", "日本", "ß", "-", "+", "(", ")", "_", "a", "evil", "notes de cours", "CON", "0", "x" * 250]
+    suffixes = [".txt", ".md", ".TXT", ".pdf", ".exe", "", ".", ". txt", ".txt.", ".txt ", ".tar.gz", ".docx"]
+    names = ["a..b.txt", "..%2f..%2fevil.txt", "../../evil.txt", ".hidden.txt", "..txt", "...md", " .txt",
+             "-rf.txt", "a\nb.txt", "%2e%2e%2fa.txt", "a/..", "", ".", ".."]
+    for _ in range(n):
+        names.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) + rng.choice(suffixes))
+    return names
+
+
+def test_r2_17_the_rename_advice_for_a_refused_name_is_a_name_the_same_check_accepts():
+    import re
+
+    from amqa.errors import InvalidInputError
+    from amqa.uploads import safe_upload_name
+
+    advised = 0
+    for name in _hostile_names():
+        try:
+            safe_upload_name(name)
+            continue
+        except InvalidInputError as exc:
+            message = str(exc)
+        assert "\n" not in message and "\r" not in message and "\x1b" not in message, repr(message)
+        m = re.search(r"e\.g\. '(.*)'$", message)
+        if m is None:  # no name to advise: a type amqa does not read, said so
+            assert "amqa reads" in message, repr(message)
+            continue
+        advised += 1
+        assert safe_upload_name(m.group(1)) == m.group(1), f"{name!r}: advice {m.group(1)!r} is refused too"
+    assert advised > 1000  # most hostile names had a supported type, and got an accepted name
+
+
+def test_r2_17_the_advice_keeps_what_can_be_kept_of_the_name():
+    from amqa.uploads import suggested_name
+
+    assert suggested_name("a..b.txt") == "a.b.txt"
+    assert suggested_name("..%2f..%2fevil.txt") == "evil.txt"
+    assert suggested_name("C:\\Users\\me\\notes de cours.md") == "notes de cours.md"
+    assert suggested_name("rapport: été 2024?.pdf") == "rapport- été 2024-.pdf"
+    assert suggested_name("virus.exe") is None
