@@ -34,6 +34,8 @@ Round 2 (issue 22): before = main at 4259b05, measured with the command given (`
 | 4 | a subfolder removed between its listing and its scan; a folder nested 1,500 deep | the first silently left out; the second "unexpected RecursionError" | "sub/: folder removed during the scan"; the deep file indexed (the walk uses a stack) |
 | 12 | `amqa index --docs D --store D/store`, three times | "5 added", then "1 added ... 20 skipped", "1 added ... 39 skipped": never up to date | rc 1, one line: "the index folder 'D/store' is inside the documents folder 'D': they must be apart ..."; also for D inside the store; a store under a hidden folder of D (the default `~/.cache/amqa/stores/...` with `--docs ~`) allowed, up to date |
 | 13 | `D/private/` mode 000, `amqa index` as nobody | rc 0, "5 added", nothing said | rc 0, "skipped private/: folder not read (Permission denied)", also when up to date |
+| 7 | 500 questions sent by one tab (`ChatHandlers.enqueue`), then its answering runs (`test_r2_7_*`) | all 500 kept waiting; one run answered them all in one slot while the tab kept sending (4 tabs held every slot, a fifth user waited 292 s) | 4 wait (`UILimits.waiting`), the 496 others refused: "4 questions are already waiting: wait for their answers (or press Stop)...", the question put back in the box; while a later run of the tab waits in Gradio's queue, the running one gives up its slot after each answer |
+| 8 | a 20 MB question in the chat (`test_r2_8_*`); 5 questions and 5 conversations with `UILimits(turns=3, conversations=2)` | the whole 20 MB in the pending list, the history and every reply; turns and conversations unbounded | cut to 1,000 characters where it enters, "Your question was cut to its first 1,000 characters (it had 20,000,033)..."; every reply under 50 kB; the newest 3 turns and 2 conversations kept |
 | 17 | 4,014 hostile upload names (`a..b.txt`, `..%2f..%2fevil.txt`, `..`, `%2e`, `/`, `\\`, control and bidi characters, long names; seeded) through `safe_upload_name` (`test_r2_17_*`) | the advice repeats the refused name (`e.g. 'a..b.txt'`, `e.g. '..%2f..%2fevil.txt'`), a newline in the name breaks the one-line message | every advice is a name the same check accepts (`a.b.txt`, `evil.txt`); no advice for a type amqa does not read; control and bidi characters quoted as `\n`, `\u202e` |
 """
 import json
@@ -900,3 +902,85 @@ def test_r2_17_the_advice_keeps_what_can_be_kept_of_the_name():
     assert suggested_name("C:\\Users\\me\\notes de cours.md") == "notes de cours.md"
     assert suggested_name("rapport: été 2024?.pdf") == "rapport- été 2024-.pdf"
     assert suggested_name("virus.exe") is None
+
+
+@pytest.fixture()
+def ui_handlers(docs_copy, tmp_path):
+    pytest.importorskip("gradio", reason="pip install -e '.[test]'")
+    from amqa import Engine
+    from amqa.ui import ChatHandlers
+
+    return ChatHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False))
+
+
+def test_r2_7_a_tab_may_queue_a_few_questions_and_a_refused_one_goes_back_in_the_box(ui_handlers):
+    from amqa.ui import ChatSession
+
+    session = ChatSession()
+    views = [ui_handlers.enqueue(session, f"Question {i} : où se trouve le campus marocain ?", "en")
+             for i in range(500)]
+    assert len(session.pending) == ui_handlers.limits.waiting == 4
+    refused = views[4:]
+    assert all("already waiting" in v.status and "back in the box" in v.status for v in refused)
+    assert refused[-1].box == "Question 499 : où se trouve le campus marocain ?", "nothing typed is lost"
+    assert all(v.box is None for v in views[:4])
+    for _ in range(4):  # the runs that follow the 4 questions accepted, one answer each
+        answered = list(ui_handlers.drain(session, "en", 5, "extractive", False))
+    assert 'data-done="4"' in answered[-1].status and not session.pending
+    assert ui_handlers.enqueue(session, "Et à Montbéliard ?", "en").box is None, "room again once answered"
+
+
+def test_r2_7_a_tab_gives_up_its_slot_after_each_answer_while_another_of_its_runs_waits(ui_handlers):
+    """One answering run per question accepted (the page's `.then`): while a later run of the tab waits
+    in Gradio's queue (the slots full), the running one stops after its answer and leaves it the rest."""
+    from amqa.ui import ChatSession
+
+    session = ChatSession()
+    for q in ("Où se trouve le campus marocain ?", "Qui dirige AMTalents ?", "Quel est le budget du second AMI ?"):
+        ui_handlers.enqueue(session, q, "en")
+    for done in (1, 2, 3):  # each run, while a later one is due, answers one question and gives way
+        views = list(ui_handlers.drain(session, "en", 5, "extractive", False))
+        assert f'data-done="{done}"' in views[-1].status and len(session.pending) == 3 - done and not session.busy
+    ui_handlers.enqueue(session, "Qui dirige AMTalents ?", "en")
+    ui_handlers.enqueue(session, "Où se trouve le campus marocain ?", "en")
+    running = ui_handlers.drain(session, "en", 5, "extractive", False)  # the slots free: both runs start
+    next(running)
+    assert list(ui_handlers.drain(session, "en", 5, "extractive", False)) == []  # the second leaves it the queue
+    assert 'data-done="5"' in list(running)[-1].status and not session.pending  # none due: the first answers both
+    assert [t.question for t in session.shown.turns][0] == "Où se trouve le campus marocain ?"
+
+
+def test_r2_8_a_huge_question_is_cut_where_it_enters_with_a_message(ui_handlers):
+    from amqa.settings import MAX_QUESTION_CHARS
+    from amqa.ui import ChatSession
+
+    session = ChatSession()
+    question = "Où se trouve le campus marocain ? " + "bla " * 5_000_000  # 20 MB
+    view = ui_handlers.enqueue(session, question, "en")
+    assert f"cut to its first 1,000 characters (it had {len(question.strip()):,})" in view.status
+    assert len(session.pending[0].question) <= MAX_QUESTION_CHARS
+    views = list(ui_handlers.drain(session, "en", 5, "extractive", False))
+    assert max(len(json.dumps(v.messages)) for v in views) < 50_000, "every reply small"
+    assert len(json.dumps(views[-1].stored)) < 50_000
+    assert session.shown.turns[0].question.startswith("Où se trouve le campus marocain ?")
+
+
+def test_r2_8_a_session_keeps_a_bounded_history(docs_copy, tmp_path):
+    pytest.importorskip("gradio", reason="pip install -e '.[test]'")
+    from amqa import Engine
+    from amqa.ui import ChatHandlers, ChatSession, UILimits
+
+    handlers = ChatHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False),
+                            limits=UILimits(turns=3, conversations=2))
+    session = ChatSession()
+    for i in range(5):
+        handlers.enqueue(session, f"Question {i} : où se trouve le campus marocain ?", "en")
+        list(handlers.drain(session, "en", 5, "extractive", False))
+    assert [t.question[:10] for t in session.shown.turns] == ["Question 2", "Question 3", "Question 4"]
+    for _ in range(4):
+        handlers.new_conversation(session, "en")
+        handlers.enqueue(session, "Qui dirige AMTalents ?", "en")
+        list(handlers.drain(session, "en", 5, "extractive", False))
+    assert len(session.conversations) <= 2
+    with pytest.raises(ValueError, match=r"UILimits.waiting must be a positive integer. Currently, it is 0"):
+        UILimits(waiting=0)

@@ -23,6 +23,7 @@ the page, so HTML or ``<script>`` inside a document or a question is shown as te
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import itertools
@@ -37,12 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .transcript import (ERROR, MARK, STOPPED, Conversation, SourceRef, Turn, dump_conversations,
-                           load_conversations)
+from .transcript import (ERROR, MARK, MAX_CONVERSATIONS, STOPPED, Conversation, SourceRef, Turn,
+                         dump_conversations, load_conversations)
 from .documents import SUPPORTED_SUFFIXES
 from .engine import Engine
-from .errors import AmqaError, MissingDependencyError
-from .settings import MAX_K, bundled_seeds
+from .errors import AmqaError, InvalidInputError, MissingDependencyError
+from .settings import MAX_K, MAX_QUESTION_CHARS, bundled_seeds
 from .text import readable
 from .types import Answer, Outcome, Verification
 from .uploads import MAX_UPLOAD_BYTES
@@ -62,6 +63,47 @@ EXAMPLES = [
 STREAM_WORDS = 6
 STREAM_STEPS = 4
 STREAM_PAUSE = 0.012
+
+@dataclass(frozen=True)
+class UILimits:
+    """What one session, one request and one page of the web UI may hold (``build_app(limits=...)``).
+    Every input is bounded where it enters: a question, the questions waiting, a conversation, an
+    upload, the Documents table."""
+
+    #: Questions waiting for their answer in one tab. Asking bypasses Gradio's queue (the question shows
+    #: at once), so this is the only bound: 4 clients queued 500 each and held every answer slot, a
+    #: fifth user waited 292 s (issue 22, case 7). A person types a few questions ahead, not more.
+    waiting: int = 4
+    #: A question is cut to what the engine reads (:data:`amqa.settings.MAX_QUESTION_CHARS`): a 20 MB
+    #: question kept whole made that session's next replies 40-160 MB (issue 22, case 8).
+    question_chars: int = MAX_QUESTION_CHARS
+    #: Turns kept in one conversation of a session (the oldest dropped first): every reply sends the
+    #: whole shown conversation; a turn with its sources is 3-5 KB (amqa.transcript), so 200 turns are
+    #: at most 1 MB a reply.
+    turns: int = 200
+    #: Conversations kept in a session: as many as the browser stores (amqa.transcript.MAX_CONVERSATIONS).
+    conversations: int = MAX_CONVERSATIONS
+    #: Size of one uploaded file, checked by Gradio as it arrives (``launch(max_file_size=...)``).
+    upload_bytes: int = MAX_UPLOAD_BYTES
+    #: Files in one upload: one request carried 1,000 x 10 MB (issue 22, case 10). The server refuses a
+    #: request over ``upload_files * upload_bytes`` before reading it; the handler refuses the rest.
+    upload_files: int = 20
+    #: Gradio's cache (uploads, files it serves) is emptied of files older than ``cache_age`` seconds
+    #: every ``cache_every`` seconds: 30 x 1 MB uploads were still on disk 23 min later (case 10). Each
+    #: upload is removed as soon as it is handled; this catches uploads no handler ever saw.
+    cache_every: int = 300
+    cache_age: int = 900
+    #: Rows of the Documents table sent to the page (the rest found with its filter box): 100k files
+    #: sent 14.5 MB and cost 5-10 s of server CPU a visit (case 15; bench/docs_tab.py).
+    docs_rows: int = 200
+
+    def __post_init__(self) -> None:
+        for name in ("waiting", "question_chars", "turns", "conversations", "upload_bytes", "upload_files",
+                     "cache_every", "cache_age", "docs_rows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"UILimits.{name} must be a positive integer. Currently, it is {value!r}")
+
 
 # Answering slots, one pool per kind of writer. Extractive answers use the CPU (2 cores here: more
 # than 4 at once only queue inside the process); LLM answers mostly wait on the server, each cut off at
@@ -85,6 +127,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "upload": "Add documents ({formats}; up to {mb} MB each)",
         # handler messages
         "empty": "Type a question first.", "waiting": "{n} question(s) waiting", "writing": "writing…",
+        "full": "{n} questions are already waiting: wait for their answers (or press Stop) before asking more. "
+                "Your question is back in the box.",
+        "cut": "Your question was cut to its first {limit:,} characters (it had {length:,}): amqa reads no more.",
         "answered": "{ms} ms · {writer} · {verification}", "stopped": "⏹ Stopped.",
         "stopped_status": "Stopped.", "not_answered": "This question could not be answered ({error}). Please try again.",
         "llm_not_shown": "⚠️ The LLM answer was not shown ({reason}). Extractive answer:",
@@ -114,6 +159,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "delete": "Supprimer…", "confirm": "Oui, le supprimer", "cancel": "Annuler", "reindex": "Réindexer",
         "upload": "Ajouter des documents ({formats} ; {mb} Mo au plus chacun)",
         "empty": "Écrivez d'abord une question.", "waiting": "{n} question(s) en attente", "writing": "rédaction…",
+        "full": "{n} questions attendent déjà : attendez leurs réponses (ou appuyez sur Arrêter) avant d'en poser "
+                "d'autres. Votre question est revenue dans la zone de saisie.",
+        "cut": "Votre question a été coupée à ses {limit:,} premiers caractères (elle en avait {length:,}) : "
+               "amqa n'en lit pas plus.",
         "answered": "{ms} ms · {writer} · {verification}", "stopped": "⏹ Arrêté.",
         "stopped_status": "Arrêté.", "not_answered": "Cette question n'a pas pu recevoir de réponse ({error}). "
                                                      "Veuillez réessayer.",
@@ -366,6 +415,9 @@ class ChatSession:
         self.pending: deque[Pending] = deque()
         self.live: tuple[Pending, str] | None = None  # the question being answered, and its text so far
         self.busy = False
+        #: Answering runs asked for (one follows each question accepted) and not started yet: while one
+        #: waits in Gradio's queue, the running one gives up its slot after each answer.
+        self.runs_due = 0
         self.stop = threading.Event()
         self.done = 0           # questions settled in this tab: the page's "answer complete" marker
         self.settled: set[int] = set()  # the Pending ids settled (answered, failed or stopped)
@@ -393,7 +445,8 @@ class ChatSession:
 @dataclass(frozen=True)
 class ChatView:
     """What a chat event shows: the messages, the status line (HTML), and, where not None, the
-    passages table, what the browser stores, and the list of conversations ``[(title, id)]``."""
+    passages table, what the browser stores, the list of conversations ``[(title, id)]``, and the
+    text put back in the question box (a question refused, so that nothing typed is lost)."""
 
     messages: list[dict[str, str]]
     status: str
@@ -401,14 +454,18 @@ class ChatView:
     stored: dict | None = None
     conversations: list[tuple[str, str]] | None = None
     current: str | None = None
+    box: str | None = None
 
 
 class ChatHandlers:
     """The page's event handlers over one engine: plain Python, so they are tested without a browser."""
 
-    def __init__(self, engine: Engine, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> None:
+    def __init__(self, engine: Engine, max_upload_bytes: int | None = None, limits: UILimits | None = None) -> None:
+        if limits is None:
+            limits = UILimits() if max_upload_bytes is None else UILimits(upload_bytes=max_upload_bytes)
         self.engine = engine
-        self.max_upload_bytes = max_upload_bytes
+        self.limits = limits
+        self.max_upload_bytes = limits.upload_bytes
         self.writers = ["extractive"] + ([engine.generator.id] if engine.generator is not None else [])
         self.lock = threading.Lock()
         self.answering = 0  # sessions answering now, all pools
@@ -460,33 +517,55 @@ class ChatHandlers:
                     if session.conversation(current) is not None:
                         session.conversations = [c for c in session.conversations if c.turns]
                         session.current = current
+                for conv in session.conversations:
+                    del conv.turns[:-self.limits.turns]
+                self._keep_newest(session)
                 session.loaded = True
             return self._view(session, lang, tr(lang, "hello") if not session.shown.turns else "", save=True)
 
     def enqueue(self, session: ChatSession, question: str, lang: str) -> ChatView:
-        """A question sent: it shows at once and waits for its turn (:meth:`drain` answers it)."""
-        question = (question or "").strip()
+        """A question sent: it shows at once and waits for its turn (:meth:`drain` answers it).
+
+        Bounded here, where it enters: a question longer than the engine reads is cut, with a message;
+        beyond :attr:`UILimits.waiting` questions waiting it is refused and put back in the box."""
+        question = question.strip() if isinstance(question, str) else ""
+        length, limit = len(question), self.limits.question_chars
+        question = question[:limit].rstrip()
         with self.lock:
             if not question:
                 return self._view(session, lang, tr(lang, "empty"))
+            if len(session.pending) >= self.limits.waiting:
+                view = self._view(session, lang, tr(lang, "full", n=len(session.pending)))
+                return dataclasses.replace(view, box=question)
             session.pending.append(Pending(question, session.shown.id))
-            return self._view(session, lang)
+            session.runs_due += 1
+            note = tr(lang, "cut", limit=limit, length=length) if length > limit else None
+            return self._view(session, lang, note)
 
     def drain(self, session: ChatSession, lang: str, k_value: float, writer: str,
               show_passages: bool) -> Iterator[ChatView]:
         """Answer the waiting questions one after the other, streaming each answer. Runs after every
-        :meth:`enqueue`; when another run is already answering for this tab, it leaves it the queue."""
+        :meth:`enqueue`; when another run is already answering for this tab, it leaves it the queue.
+
+        A run holds one of the pool's slots: when a later run of the same tab is waiting in Gradio's
+        queue (behind other tabs' runs, the slots being full), this one stops after each answer and
+        leaves that run the rest, so that a tab gets one answer per turn in the queue, and no tab holds
+        a slot while others wait (issue 22, case 7: 4 tabs with 500 questions each held every slot)."""
         with self.lock:
+            session.runs_due = max(0, session.runs_due - 1)
             if session.busy or not session.pending:
                 return
             session.busy = True
             self.answering += 1
         released = False
+        answered = 0
         try:
             while True:
                 with self.lock:
-                    if not session.pending:  # idle again under the same lock as the check: a question
-                        released = True  # queued just after it starts a run of its own
+                    # idle again under the same lock as the check: a question queued just after it starts
+                    # a run of its own; a run of this tab waiting in the queue takes the next question
+                    if not session.pending or (answered and session.runs_due > 0):
+                        released = True
                         self._release(session)
                         return
                     item = session.pending.popleft()
@@ -501,6 +580,7 @@ class ChatHandlers:
                 if not busy:
                     yield view
                 yield from self._answer(session, item, lang, int(k_value), writer, show_passages, steps=not busy)
+                answered += 1
         finally:  # also when the page goes away mid-answer
             if not released:
                 with self.lock:
@@ -575,9 +655,9 @@ class ChatHandlers:
             session.live = None
             return self._view(session, lang, status, passages=passages, save=True)
 
-    @staticmethod
-    def _settle(session: ChatSession, item: Pending, turn: Turn) -> None:
-        """Keep ``turn`` as the end of ``item``, once (a question stopped is not answered later)."""
+    def _settle(self, session: ChatSession, item: Pending, turn: Turn) -> None:
+        """Keep ``turn`` as the end of ``item``, once (a question stopped is not answered later); a
+        conversation keeps its newest :attr:`UILimits.turns` turns."""
         if item.id in session.settled:
             return
         session.settled.add(item.id)
@@ -585,7 +665,20 @@ class ChatHandlers:
         conv = session.conversation(item.conversation)
         if conv is not None:
             conv.turns.append(turn)
+            del conv.turns[:-self.limits.turns]
             conv.updated = time.time()
+
+    def _keep_newest(self, session: ChatSession) -> None:
+        """At most :attr:`UILimits.conversations` conversations in a session: the oldest go first (the
+        one shown, and those with questions waiting, stay)."""
+        extra = len(session.conversations) - self.limits.conversations
+        if extra <= 0:
+            return
+        busy = {p.conversation for p in session.pending} | {session.current}
+        if session.live is not None:
+            busy.add(session.live[0].conversation)
+        old = sorted((c for c in session.conversations if c.id not in busy), key=lambda c: c.updated)[:extra]
+        session.conversations = [c for c in session.conversations if c not in old]
 
     def is_llm(self, name: str) -> bool:
         """Whether the writer named ``name`` is the LLM (else the answer is extractive)."""
@@ -631,6 +724,7 @@ class ChatHandlers:
                 fresh = Conversation.new()
                 session.conversations.append(fresh)
                 session.current = fresh.id
+                self._keep_newest(session)
             return self._view(session, lang, tr(lang, "hello"), passages="", save=True)
 
     def select(self, session: ChatSession, cid: str, lang: str) -> ChatView:
@@ -872,12 +966,16 @@ def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], ses
                   concurrency_limit=limit)
              for llm, name, limit in ((False, "extractive", EXTRACTIVE_SLOTS), (True, "llm", LLM_SLOTS))
              if not llm or len(handlers.writers) > 1]  # no LLM pool without an LLM
-    ask = dict(fn=lambda q, s, code: outputs(handlers.enqueue(s, q, code)), inputs=[c["box"], session, lang],
-               outputs=full, js=CLEAR_BOX_JS, queue=False, trigger_mode="multiple", show_progress="hidden")
-    asked = [c["box"].submit(**ask, api_name="ask"), c["send"].click(**ask),
-             c["examples"].click(lambda sample, s, code: outputs(handlers.enqueue(s, sample[0], code)),
-                                 [c["examples"], session, lang], full, queue=False, trigger_mode="multiple",
-                                 show_progress="hidden")]
+    def asked_view(view: ChatView) -> tuple:  # a question refused goes back into the box
+        return outputs(view) + (gr.skip() if view.box is None else view.box,)
+
+    ask = dict(fn=lambda q, s, code: asked_view(handlers.enqueue(s, q, code)), inputs=[c["box"], session, lang],
+               outputs=full + [c["box"]], js=CLEAR_BOX_JS, queue=False, trigger_mode="multiple",
+               show_progress="hidden")
+    sample = dict(fn=lambda sample, s, code: asked_view(handlers.enqueue(s, _sample(sample), code)),
+                  inputs=[c["examples"], session, lang], outputs=full + [c["box"]], queue=False,
+                  trigger_mode="multiple", show_progress="hidden")
+    asked = [c["box"].submit(**ask, api_name="ask"), c["send"].click(**ask), c["examples"].click(**sample)]
     for i, event in enumerate(asked):
         for pool, name in zip(pools, ("answer", "answer_llm")):  # both follow the question at once; the
             # one not of its writer's kind skips. The Enter key's events are the named API (bench/ui_load.py).
@@ -892,6 +990,12 @@ def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], ses
     app.load(None, None, lang, js="() => navigator.language || 'en'").then(
         lambda s, data, code: outputs(handlers.load(s, data, code)), [session, stored, lang], full,
         show_progress="hidden")
+
+
+def _sample(value: Any) -> str:
+    """The question of a clicked example (what the browser sends, unchecked)."""
+    first = value[0] if isinstance(value, (list, tuple)) and value else value
+    return first if isinstance(first, str) else ""
 
 
 def _documents_tab(gr: Any, i18n: Any, max_upload_bytes: int) -> dict[str, Any]:
