@@ -88,6 +88,9 @@ class UILimits:
     #: Files in one upload: one request carried 1,000 x 10 MB (issue 22, case 10). The server refuses a
     #: request over ``upload_files * upload_bytes`` before reading it; the handler refuses the rest.
     upload_files: int = 20
+    #: What an upload request holds besides its files' bytes (boundaries and part headers: about 200
+    #: bytes a file), allowed above ``upload_files * upload_bytes``.
+    upload_overhead: int = 1_000_000
     #: Gradio's cache (uploads, files it serves) is emptied of files older than ``cache_age`` seconds
     #: every ``cache_every`` seconds: 30 x 1 MB uploads were still on disk 23 min later (case 10). Each
     #: upload is removed as soon as it is handled; this catches uploads no handler ever saw.
@@ -96,10 +99,13 @@ class UILimits:
     #: Rows of the Documents table sent to the page (the rest found with its filter box): 100k files
     #: sent 14.5 MB and cost 5-10 s of server CPU a visit (case 15; bench/docs_tab.py).
     docs_rows: int = 200
+    #: Files named in the Documents tab's note among those the index skipped (the rest counted): a
+    #: scan of ``/`` skipped 194,824 (tests/test_adversarial.py, case 4).
+    skipped_shown: int = 20
 
     def __post_init__(self) -> None:
-        for name in ("waiting", "question_chars", "turns", "conversations", "upload_bytes", "upload_files",
-                     "cache_every", "cache_age", "docs_rows"):
+        for name in ("waiting", "question_chars", "turns", "conversations", "upload_bytes", "upload_files", "upload_overhead",
+                     "cache_every", "cache_age", "docs_rows", "skipped_shown"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"UILimits.{name} must be a positive integer. Currently, it is {value!r}")
@@ -137,6 +143,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "hello": "Ask a question to start.", "cleared": "Conversation cleared.",
         "files": "**{n} files indexed** · index updated {updated}",
         "skipped": "skipped: {files}", "library": "New documents go to {folder}.",
+        "matching": "{n} with '{query}'", "first_rows": "the first {n} shown: type in the filter box to find others",
+        "more": "and {n} more", "filter": "Filter by title or file name",
+        "too_many": "refused {n} files: at most {limit} in one upload; add them in several",
         "folder_seeds": "bundled", "folder_library": "library", "folder_docs": "documents",
         "col_title": "title", "col_file": "file", "col_folder": "folder", "col_language": "language",
         "col_pages": "pages", "col_chunks": "chunks",
@@ -171,6 +180,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "hello": "Posez une question pour commencer.", "cleared": "Conversation effacée.",
         "files": "**{n} fichiers indexés** · index mis à jour le {updated}",
         "skipped": "ignorés : {files}", "library": "Les nouveaux documents vont dans {folder}.",
+        "matching": "{n} avec « {query} »", "first_rows": "les {n} premiers affichés : tapez dans le filtre pour "
+                                                           "trouver les autres",
+        "more": "et {n} autres", "filter": "Filtrer par titre ou nom de fichier",
+        "too_many": "refusé {n} fichiers : {limit} au plus par envoi ; ajoutez-les en plusieurs fois",
         "folder_seeds": "fournis", "folder_library": "bibliothèque", "folder_docs": "documents",
         "col_title": "titre", "col_file": "fichier", "col_folder": "dossier", "col_language": "langue",
         "col_pages": "pages", "col_chunks": "passages",
@@ -185,7 +198,7 @@ TEXTS: dict[str, dict[str, str]] = {
 #: Labels translated in the browser by Gradio (the rest are the handlers' messages).
 LABELS = ("intro", "chat", "documents", "placeholder", "send", "stop", "clear", "new", "conversations", "examples",
           "settings", "k", "writer", "writer_info", "show", "delete_pick", "delete", "confirm", "cancel", "reindex",
-          "upload")
+          "upload", "filter")
 
 # Runs in the browser. On Enter or Send: empty the box at once, before the question reaches the server
 # (emptying it when the server answered erased what the user had typed meanwhile), and pass the text on.
@@ -739,19 +752,36 @@ class ChatHandlers:
 
     # -- documents -----------------------------------------------------------------------------
 
-    def documents(self, lang: str, message: str = "") -> "DocsView":
-        """The documents as the index holds them now (caught up with the folders first)."""
+    def documents(self, lang: str, message: str = "", query: str = "") -> "DocsView":
+        """The documents as the index holds them now (caught up with the folders first): the first
+        :attr:`UILimits.docs_rows` of those whose title or file holds ``query`` (any case), with the
+        counts; the rest are found with the filter box (100k files sent 14.5 MB a visit: case 15)."""
         listing = self.engine.documents()
+        needle = (query if isinstance(query, str) else "")[:200].strip().casefold()
+        limit = self.limits.docs_rows
+        matching = (f for f in listing.files if not needle or needle in f.source.casefold()
+                    or needle in (f.title or "").casefold())
+        shown: list[Any] = []
+        found = 0
+        for f in matching:
+            found += 1
+            if len(shown) < limit:
+                shown.append(f)
         rows = [[f.title, f.source, self._folder_label(f.source, lang), f.language, f.page_count or "", f.chunks]
-                for f in listing.files]
-        note = tr(lang, "files", n=len(rows), updated=chat_text(listing.updated or "?"))
+                for f in shown]
+        note = tr(lang, "files", n=f"{len(listing.files):,}", updated=chat_text(listing.updated or "?"))
+        if needle:
+            note += " · " + tr(lang, "matching", n=f"{found:,}", query=chat_text(needle))
+        if found > len(shown):
+            note += " · " + tr(lang, "first_rows", n=len(shown))
         if listing.skipped:
             # Markdown: backslash escapes (entities would show literally, and code spans keep backslashes)
-            note += " · " + tr(lang, "skipped", files=", ".join(f"{chat_text(s.source)} ({chat_text(s.reason)})"
-                                                               for s in listing.skipped))
+            named = ", ".join(f"{chat_text(s.source)} ({chat_text(s.reason)})" for s in listing.skipped[:self.limits.skipped_shown])
+            more = len(listing.skipped) - self.limits.skipped_shown
+            note += " · " + tr(lang, "skipped", files=named + (" " + tr(lang, "more", n=f"{more:,}") if more > 0 else ""))
         if self.engine.library is not None:
             note += " · " + tr(lang, "library", folder=chat_text(str(self.engine.library)))
-        removable = [f.source for f in listing.files if f.removable]
+        removable = [f.source for f in shown if f.removable]
         headers = [tr(lang, f"col_{name}") for name in ("title", "file", "folder", "language", "pages", "chunks")]
         return DocsView(message, rows, note, removable, headers)
 
@@ -762,10 +792,17 @@ class ChatHandlers:
         return tr(lang, "folder_library" if folder.prefix else "folder_docs")
 
     def upload(self, files: list[tuple[str, str]] | None, lang: str,
-               progress: Callable[[str, int, int], None] | None = None) -> "DocsView":
-        """Copy uploads into the upload folder (safe names only, never an overwrite) and index them."""
-        added, refused = [], []
-        for path, name in files or []:
+               progress: Callable[[str, int, int], None] | None = None, query: str = "") -> "DocsView":
+        """Copy uploads into the upload folder (safe names only, never an overwrite) and index them;
+        more than :attr:`UILimits.upload_files` at once are all refused. (The page removes each
+        uploaded temporary file once this returns: :func:`_wire_documents`.)"""
+        added: list[str] = []
+        refused: list[str] = []
+        files = list(files or [])
+        if len(files) > self.limits.upload_files:
+            refused.append(tr(lang, "too_many", n=len(files), limit=self.limits.upload_files))
+            files = []
+        for path, name in files:
             try:
                 data = Path(path).read_bytes()
                 added.append(self.engine.add_document(name, data, self.max_upload_bytes))
@@ -789,7 +826,7 @@ class ChatHandlers:
             except AmqaError as exc:
                 lines.append(f"⚠️ {exc}")
         lines += [f"❌ {r}" for r in refused]
-        return self.documents(lang, chat_text("\n".join(lines) or tr(lang, "no_file")))
+        return self.documents(lang, chat_text("\n".join(lines) or tr(lang, "no_file")), query)
 
     def ask_delete(self, source: str | None, lang: str) -> tuple[bool, str]:
         """The confirmation asked before a deletion: (show it, its text)."""
@@ -798,23 +835,27 @@ class ChatHandlers:
         return True, tr(lang, "confirm_text", source=chat_text(source),
                         folder=chat_text(str(self.engine.folder_of(source).path)))
 
-    def delete(self, source: str | None, lang: str) -> "DocsView":
-        """Delete a document (confirmed) from its folder and update the index."""
-        if not source:
-            return self.documents(lang, tr(lang, "pick_first"))
+    def delete(self, source: str | None, lang: str, query: str = "") -> "DocsView":
+        """Delete a document (confirmed) from its folder and update the index. The page passes the
+        source this tab confirmed (kept on the server: :func:`_wire_documents`), never one sent with
+        the request."""
+        if not source or not isinstance(source, str):
+            return self.documents(lang, tr(lang, "pick_first"), query)
         try:
             report = self.engine.remove_document(source)
         except AmqaError as exc:
-            return self.documents(lang, chat_text(f"⚠️ {exc}"))
-        return self.documents(lang, tr(lang, "deleted", source=chat_text(source), summary=self._summary(report, lang)))
+            return self.documents(lang, chat_text(f"⚠️ {exc}"), query)
+        return self.documents(lang, tr(lang, "deleted", source=chat_text(source), summary=self._summary(report, lang)),
+                              query)
 
-    def reindex(self, lang: str, progress: Callable[[str, int, int], None] | None = None) -> "DocsView":
+    def reindex(self, lang: str, progress: Callable[[str, int, int], None] | None = None,
+                query: str = "") -> "DocsView":
         """Bring the index up to date with the folders now, with progress."""
         try:
             report = self.engine.index(on_progress=self._progress(progress, lang))
         except AmqaError as exc:
-            return self.documents(lang, chat_text(f"⚠️ {exc}"))
-        return self.documents(lang, tr(lang, "reindexed", summary=self._summary(report, lang)))
+            return self.documents(lang, chat_text(f"⚠️ {exc}"), query)
+        return self.documents(lang, tr(lang, "reindexed", summary=self._summary(report, lang)), query)
 
     @staticmethod
     def _progress(progress: Callable[[str, int, int], None] | None, lang: str) -> Any:
@@ -879,16 +920,23 @@ def _browser_secret(home: Path) -> str:
     return secret
 
 
-def build_app(engine: Engine | None = None, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> Any:
+def build_app(engine: Engine | None = None, *, max_upload_bytes: int | None = None,
+              limits: UILimits | None = None) -> Any:
     """The Gradio Blocks app over ``engine`` (default: ``Engine()``, from the environment's settings;
     over the bundled seeds, with the user's library beside them: :func:`library_engine`). The index is
-    loaded (or built) here, once, so the first answer is as fast as the next ones."""
+    loaded (or built) here, once, so the first answer is as fast as the next ones. ``limits``: what a
+    session and a request may hold (:class:`UILimits`; ``max_upload_bytes`` sets its ``upload_bytes``)."""
     gr = _gradio()
+    if limits is None:
+        limits = UILimits() if max_upload_bytes is None else UILimits(upload_bytes=max_upload_bytes)
     engine = library_engine(engine or Engine(progress=True))
     engine.warm_up()
-    handlers = ChatHandlers(engine, max_upload_bytes)
+    handlers = ChatHandlers(engine, limits=limits)
+    max_upload_bytes = limits.upload_bytes
     i18n = _i18n(gr)
-    with gr.Blocks(title="amqa: questions about your documents") as app:
+    # Gradio's cache (uploads among them) emptied of old files as it serves (issue 22, case 10).
+    with gr.Blocks(title="amqa: questions about your documents",
+                   delete_cache=(limits.cache_every, limits.cache_age)) as app:
         gr.Markdown(i18n("intro"))
         session = gr.State(ChatSession)
         lang = gr.Textbox("en", visible=False, elem_id="amqa-lang")
@@ -900,6 +948,7 @@ def build_app(engine: Engine | None = None, *, max_upload_bytes: int = MAX_UPLOA
         _wire_chat(gr, app, handlers, chat, session, lang, stored)
         _wire_documents(gr, app, handlers, docs, docs_tab, lang)
     app.queue(default_concurrency_limit=4, max_size=64)
+    app.amqa_limits = limits  # for serve(): the size limits Gradio checks as requests arrive
     return app
 
 
@@ -1002,6 +1051,7 @@ def _documents_tab(gr: Any, i18n: Any, max_upload_bytes: int) -> dict[str, Any]:
     """The indexed files, deletion with a confirmation, re-indexing and the upload box, by name."""
     d: dict[str, Any] = {}
     d["info"] = gr.Markdown("", elem_id="amqa-docs-info")
+    d["filter"] = gr.Textbox(placeholder=i18n("filter"), show_label=False, elem_id="amqa-docs-filter", max_lines=1)
     d["table"] = gr.Dataframe([], headers=["title", "file", "folder", "language", "pages", "chunks"],
                               interactive=False, wrap=True, elem_id="amqa-docs-table",
                               column_widths=["36%", "26%", "11%", "8%", "8%", "11%"])
@@ -1021,8 +1071,15 @@ def _documents_tab(gr: Any, i18n: Any, max_upload_bytes: int) -> dict[str, Any]:
 
 
 def _wire_documents(gr: Any, app: Any, handlers: ChatHandlers, d: dict[str, Any], tab: Any, lang: Any) -> None:
-    """The Documents tab's events. The list is read again on every page load and every visit."""
+    """The Documents tab's events. The list is read again on every page load and every visit.
+
+    None of them is in Gradio's public API (``api_visibility="private"``: not listed, not callable by
+    gradio_client or ``/gradio_api/call/...``): two HTTP calls deleted a document (issue 22, case 9).
+    A deletion goes through the confirmation on the server: "Delete…" keeps the source asked about in
+    the tab's state, and "Yes" deletes that one, whatever the request carries."""
     listing = [d["result"], d["table"], d["info"], d["pick"]]
+    asked = gr.State(None)  # the source this tab was asked to confirm the deletion of
+    private = dict(api_visibility="private")
 
     def outputs(view: DocsView) -> tuple:
         return (view.message, {"headers": view.headers, "data": view.rows}, view.note,
@@ -1031,26 +1088,55 @@ def _wire_documents(gr: Any, app: Any, handlers: ChatHandlers, d: dict[str, Any]
     def progress_of(bar: Any) -> Callable[[str, int, int], None]:
         return lambda step, done, total: bar((done, total), desc=step)
 
-    def upload(files: Any, code: str, bar: Any = gr.Progress()) -> tuple:
-        return outputs(handlers.upload(files, code, progress_of(bar))) + (None,)
+    def upload(files: Any, code: str, query: str, bar: Any = gr.Progress()) -> tuple:
+        try:
+            return outputs(handlers.upload(files, code, progress_of(bar), query)) + (None,)
+        finally:  # accepted (copied into the folder) or refused: Gradio's copy is not kept (case 10)
+            remove_uploads(files)
 
-    def reindex(code: str, bar: Any = gr.Progress()) -> tuple:
-        return outputs(handlers.reindex(code, progress_of(bar)))
+    def reindex(code: str, query: str, bar: Any = gr.Progress()) -> tuple:
+        return outputs(handlers.reindex(code, progress_of(bar), query))
 
     def ask(source: str | None, code: str) -> tuple:
         show, text = handlers.ask_delete(source, code)
-        return gr.update(visible=show), text if show else "", gr.skip() if show else text
+        return gr.update(visible=show), text if show else "", gr.skip() if show else text, source if show else None
 
-    refresh = dict(fn=lambda code: outputs(handlers.documents(code)), inputs=[lang], outputs=listing,
-                   show_progress="hidden")
+    def delete(confirmed: str | None, code: str, query: str) -> tuple:
+        return outputs(handlers.delete(confirmed, code, query)) + (None,)
+
+    refresh = dict(fn=lambda code, query: outputs(handlers.documents(code, query=query)), inputs=[lang, d["filter"]],
+                   outputs=listing, show_progress="hidden", **private)
     app.load(**refresh)
     tab.select(**refresh)
-    d["uploader"].upload(upload, [d["uploader"], lang], listing + [d["uploader"]], concurrency_limit=1)
-    d["reindex"].click(reindex, [lang], listing, concurrency_limit=1)
-    d["delete"].click(ask, [d["pick"], lang], [d["confirm"], d["confirm_text"], d["result"]], queue=False)
-    d["no"].click(lambda: gr.update(visible=False), None, d["confirm"], queue=False)
-    d["yes"].click(lambda: gr.update(visible=False), None, d["confirm"], queue=False).then(
-        lambda source, code: outputs(handlers.delete(source, code)), [d["pick"], lang], listing, concurrency_limit=1)
+    d["filter"].submit(**refresh)
+    d["filter"].change(**refresh, trigger_mode="always_last")
+    d["uploader"].upload(upload, [d["uploader"], lang, d["filter"]], listing + [d["uploader"]], concurrency_limit=1,
+                         **private)
+    d["reindex"].click(reindex, [lang, d["filter"]], listing, concurrency_limit=1, **private)
+    d["delete"].click(ask, [d["pick"], lang], [d["confirm"], d["confirm_text"], d["result"], asked], queue=False,
+                      **private)
+    d["no"].click(lambda: (gr.update(visible=False), None), None, [d["confirm"], asked], queue=False, **private)
+    d["yes"].click(lambda: gr.update(visible=False), None, d["confirm"], queue=False, **private).then(
+        delete, [asked, lang, d["filter"]], listing + [asked], concurrency_limit=1, **private)
+
+
+def remove_uploads(files: Any) -> None:
+    """Remove Gradio's temporary copies of uploaded files (``(path, name)`` pairs), and their folder
+    when it is left empty; only inside Gradio's upload folder."""
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder()).resolve()
+    for item in files or []:
+        path = Path(item[0] if isinstance(item, (tuple, list)) else item)
+        try:
+            resolved = path.resolve()
+            if not resolved.is_relative_to(root) or resolved == root:
+                continue
+            resolved.unlink(missing_ok=True)
+            if resolved.parent != root:
+                resolved.parent.rmdir()  # Gradio keeps each upload in a folder of its own (its hash)
+        except OSError:  # already gone, or the folder holds another upload
+            pass
 
 
 def DocumentUpload(**kwargs):  # noqa: N802 (a component constructor)
@@ -1076,5 +1162,40 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
     Gradio's own start-up lines are silenced: they advise ``share=True`` in ``launch()``, which is not
     how amqa is told to share (``amqa serve`` prints the address itself)."""
     gr = _gradio()
+    from starlette.middleware import Middleware
+
+    limits = getattr(app, "amqa_limits", UILimits())
+    # Gradio checks each file's size as it arrives (max_file_size) but takes up to 1,000 files in one
+    # request: the whole request is bounded before it is read (issue 22, case 10).
+    request_bytes = limits.upload_files * limits.upload_bytes + limits.upload_overhead
     return app.launch(server_name=host, server_port=port, share=share, css=CSS, js=PAGE_JS, i18n=_i18n(gr),
-                      max_file_size=MAX_UPLOAD_BYTES, show_error=False, prevent_thread_lock=not block, quiet=True)
+                      max_file_size=limits.upload_bytes, show_error=False, prevent_thread_lock=not block, quiet=True,
+                      app_kwargs={"middleware": [Middleware(UploadBound, max_bytes=request_bytes,
+                                                            limits=limits)]})
+
+
+class UploadBound:
+    """ASGI middleware: an upload request (``POST .../upload``) larger than ``max_bytes``, or of
+    unknown length, is refused with 413 (411) and a one-line message before any of it is read."""
+
+    def __init__(self, app: Any, max_bytes: int, limits: UILimits) -> None:
+        self.app, self.max_bytes, self.limits = app, max_bytes, limits
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and scope.get("method") == "POST" and \
+                scope.get("path", "").rstrip("/").endswith("/upload"):
+            length = dict(scope.get("headers") or []).get(b"content-length")
+            status = 0
+            if length is None or not length.isdigit():
+                status = 411
+            elif int(length) > self.max_bytes:
+                status = 413
+            if status:
+                body = (f"refused: an upload holds at most {self.limits.upload_files} files of "
+                        f"{self.limits.upload_bytes / 1e6:.0f} MB each; add them in several").encode()
+                await send({"type": "http.response.start", "status": status,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
