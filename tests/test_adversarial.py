@@ -984,3 +984,151 @@ def test_r2_8_a_session_keeps_a_bounded_history(docs_copy, tmp_path):
     assert len(session.conversations) <= 2
     with pytest.raises(ValueError, match=r"UILimits.waiting must be a positive integer. Currently, it is 0"):
         UILimits(waiting=0)
+
+
+@pytest.fixture()
+def ui_server(docs_copy, tmp_path, monkeypatch):
+    """The real web UI over a hash-embedder engine on a loopback port, its Gradio cache in tmp_path,
+    with small upload limits (``ui_server.limits``); yields its address."""
+    pytest.importorskip("gradio", reason="pip install -e '.[test]'")
+    import socket
+
+    from amqa import Engine
+    from amqa.ui import build_app, serve
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
+    try:
+        from amqa.ui import UILimits
+    except ImportError:  # the code before issue 22 (what these tests are checked against): its one limit
+        app, limits = build_app(engine, max_upload_bytes=100_000), None
+    else:
+        limits = UILimits(upload_files=3, upload_bytes=100_000, upload_overhead=50_000, cache_every=1, cache_age=2)
+        app = build_app(engine, limits=limits)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    serve(app, "127.0.0.1", port, block=False)
+
+    class Server(str):
+        pass
+
+    server = Server(f"http://127.0.0.1:{port}/")
+    server.limits, server.cache = limits, tmp_path / "gradio"
+    yield server
+    app.close()
+
+
+def _dependency(url: str, elem_id: str, event: str, then: bool = False) -> int:
+    """The fn index of the event ``event`` of the component ``elem_id`` (or of the step after it)."""
+    import httpx
+
+    config = httpx.get(f"{url}config", timeout=30).json()
+    ids = {c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id}
+    deps = config["dependencies"]
+    first = next(d for d in deps if any(t[0] in ids and t[1] == event for t in d["targets"]))
+    return next(d for d in deps if d.get("trigger_after") == first["id"])["id"] if then else first["id"]
+
+
+def _page_call(url: str, fn_index: int, data: list, session: str) -> dict:
+    """Run an event as the page does (Gradio's queue protocol over plain HTTP); its last message."""
+    import httpx
+
+    with httpx.Client(timeout=60) as http:
+        joined = http.post(f"{url}gradio_api/queue/join",
+                           json={"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
+                                 "trigger_id": None})
+        joined.raise_for_status()
+        with http.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    msg = json.loads(line[5:])
+                    if msg.get("msg") == "process_completed":
+                        return msg
+    raise AssertionError("the event stream ended")
+
+
+def test_r2_9_document_handlers_are_not_in_the_public_api(ui_server, docs_copy):
+    import httpx
+    from gradio_client import Client
+
+    target = sorted(p.name for p in docs_copy.iterdir())[0]
+    delete = _dependency(ui_server, "amqa-confirm-yes", "click", then=True)
+    client = Client(ui_server, verbose=False)
+    named = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    for name, info in named.items():  # what is listed touches no document
+        assert not any(p.get("label") in ("Document to delete", "Add documents") for p in info["parameters"]), name
+    with pytest.raises(ValueError, match="Invalid function index"):  # gradio_client: not callable
+        client.predict(target, "en", fn_index=delete)
+    for name in ("delete", "upload", "reindex"):
+        for route in ("call", "run"):
+            r = httpx.post(f"{ui_server}gradio_api/{route}/{name}", json={"data": [target, "en", ""]}, timeout=30)
+            assert r.status_code == 404 and "not part of amqa's API" in r.text, (route, name, r.text[:200])
+    # The page's own protocol, without the confirmation asked first in that tab: nothing deleted.
+    done = _page_call(ui_server, delete, [target, "en", ""], "no-confirmation")
+    assert "Pick a document to delete first" in json.dumps(done["output"], ensure_ascii=False), done
+    assert (docs_copy / target).is_file()
+
+
+def test_r2_9_a_deletion_confirmed_in_the_tab_deletes_the_source_asked_about(ui_server, docs_copy):
+    names = sorted(p.name for p in docs_copy.iterdir())
+    ask = _dependency(ui_server, "amqa-delete", "click")
+    delete = _dependency(ui_server, "amqa-confirm-yes", "click", then=True)
+    session = "confirmed-tab"
+    _page_call(ui_server, _dependency(ui_server, "amqa-docs-filter", "submit"), ["en", ""], session)  # its choices
+    import httpx
+
+    r = httpx.post(f"{ui_server}gradio_api/run/predict", timeout=30,
+                   json={"data": [names[0], "en"], "fn_index": ask, "session_hash": session})
+    assert r.status_code == 200 and "Delete" in r.text, r.text[:300]
+    done = _page_call(ui_server, delete, [names[1], "en", ""], session)  # the request names another: ignored
+    assert "Deleted" in json.dumps(done["output"], ensure_ascii=False), done
+    assert not (docs_copy / names[0]).exists() and (docs_copy / names[1]).is_file()
+
+
+def _upload(url: str, files: list[tuple[str, bytes]]):
+    import httpx
+
+    return httpx.post(f"{url}gradio_api/upload", files=[("files", (n, b, "text/plain")) for n, b in files],
+                      timeout=60)
+
+
+def test_r2_10_uploads_leave_no_temporary_file_and_a_request_is_bounded(ui_server, docs_copy):
+    upload = _dependency(ui_server, "amqa-upload", "upload")
+    files = [("cluny.txt", "La médiathèque de Cluny prête des imprimantes 3D.".encode()),
+             ("a..b.txt", b"Refused for its name."), ("prog.exe", b"MZ refused for its type.")]
+    sent = _upload(ui_server, files)
+    assert sent.status_code == 200, sent.text
+    paths = sent.json()
+    assert all(Path(p).is_file() for p in paths)
+    data = [[{"path": p, "orig_name": n, "meta": {"_type": "gradio.FileData"}} for p, (n, _) in zip(paths, files)],
+            "en", ""]
+    done = _page_call(ui_server, upload, data, "uploading-tab")
+    message = json.dumps(done["output"], ensure_ascii=False).replace("\\\\", "")
+    assert "Indexed cluny.txt" in message and "e.g. 'a.b.txt'" in message, message
+    assert (docs_copy / "cluny.txt").is_file()
+    assert not any(Path(p).exists() for p in paths), "accepted or refused, Gradio's copy is removed"
+    # Too many files at once: refused by the handler (all), and their copies removed too.
+    many = _upload(ui_server, [(f"n{i}.txt", b"Une note.") for i in range(5)])
+    assert many.status_code == 200
+    data = [[{"path": p, "orig_name": f"n{i}.txt", "meta": {"_type": "gradio.FileData"}}
+             for i, p in enumerate(many.json())], "en", ""]
+    message = json.dumps(_page_call(ui_server, upload, data, "uploading-tab")["output"], ensure_ascii=False)
+    assert "refused 5 files: at most 3 in one upload" in message and not (docs_copy / "n0.txt").exists()
+    assert not any(Path(p).exists() for p in many.json())
+    # At the server, before any of it is read: one file over the size limit, a request over the total.
+    big = _upload(ui_server, [("big.txt", b"x" * 150_000)])
+    assert big.status_code == 413, big.text
+    flood = _upload(ui_server, [(f"f{i}.txt", b"y" * 90_000) for i in range(30)])
+    assert flood.status_code == 413 and "at most 3 files of 100 kB each" in flood.text, flood.text
+
+
+def test_r2_10_gradio_cleans_its_cache_of_uploads_no_handler_saw(ui_server):
+    sent = _upload(ui_server, [("orphan.txt", b"Never handed to amqa.")])
+    assert sent.status_code == 200
+    path = Path(sent.json()[0])
+    assert path.is_file()
+    deadline = time.monotonic() + 20  # UILimits(cache_every=1, cache_age=2) in the fixture
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not path.exists(), "still in Gradio's cache"

@@ -1168,32 +1168,46 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
     # Gradio checks each file's size as it arrives (max_file_size) but takes up to 1,000 files in one
     # request: the whole request is bounded before it is read (issue 22, case 10).
     request_bytes = limits.upload_files * limits.upload_bytes + limits.upload_overhead
+    # Gradio lists no private event in its API and gradio_client refuses them, but its by-name routes
+    # (/gradio_api/call/<name>, /gradio_api/run/<name>) still run them (issue 22, case 9).
+    private = frozenset(fn.api_name for fn in app.fns.values()
+                        if getattr(fn, "api_visibility", "public") == "private" and isinstance(fn.api_name, str))
     return app.launch(server_name=host, server_port=port, share=share, css=CSS, js=PAGE_JS, i18n=_i18n(gr),
                       max_file_size=limits.upload_bytes, show_error=False, prevent_thread_lock=not block, quiet=True,
-                      app_kwargs={"middleware": [Middleware(UploadBound, max_bytes=request_bytes,
-                                                            limits=limits)]})
+                      app_kwargs={"middleware": [Middleware(RequestBound, max_bytes=request_bytes, limits=limits,
+                                                            private=private)]})
 
 
-class UploadBound:
-    """ASGI middleware: an upload request (``POST .../upload``) larger than ``max_bytes``, or of
-    unknown length, is refused with 413 (411) and a one-line message before any of it is read."""
+def _size(n: int) -> str:
+    """``10 MB``, ``100 kB``: a size as a person reads it."""
+    return f"{n / 1e6:.0f} MB" if n >= 1_000_000 else f"{n / 1e3:.0f} kB"
 
-    def __init__(self, app: Any, max_bytes: int, limits: UILimits) -> None:
-        self.app, self.max_bytes, self.limits = app, max_bytes, limits
+
+class RequestBound:
+    """ASGI middleware in front of Gradio: an upload request (``POST .../upload``) larger than
+    ``max_bytes``, or of unknown length, is refused (413, 411) before any of it is read; a call by
+    name of a ``private`` event (``POST .../call/<name>``, ``.../run/<name>``) is refused (404). Each
+    with a one-line message."""
+
+    def __init__(self, app: Any, max_bytes: int, limits: UILimits, private: frozenset[str]) -> None:
+        self.app, self.max_bytes, self.limits, self.private = app, max_bytes, limits, private
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http" and scope.get("method") == "POST" and \
-                scope.get("path", "").rstrip("/").endswith("/upload"):
-            length = dict(scope.get("headers") or []).get(b"content-length")
-            status = 0
-            if length is None or not length.isdigit():
-                status = 411
-            elif int(length) > self.max_bytes:
-                status = 413
-            if status:
-                body = (f"refused: an upload holds at most {self.limits.upload_files} files of "
-                        f"{self.limits.upload_bytes / 1e6:.0f} MB each; add them in several").encode()
-                await send({"type": "http.response.start", "status": status,
+        if scope.get("type") == "http" and scope.get("method") == "POST":
+            parts = scope.get("path", "").rstrip("/").split("/")
+            refusal = None
+            if len(parts) >= 2 and parts[-2] in ("call", "run"):
+                if parts[-1] in self.private:
+                    refusal = (404, f"'{parts[-1]}' is not part of amqa's API: use the page")
+            elif parts[-1] == "upload":
+                length = dict(scope.get("headers") or []).get(b"content-length")
+                if length is None or not length.isdigit() or int(length) > self.max_bytes:
+                    refusal = (411 if length is None or not length.isdigit() else 413,
+                               f"refused: an upload holds at most {self.limits.upload_files} files of "
+                               f"{_size(self.limits.upload_bytes)} each; add them in several")
+            if refusal is not None:
+                body = refusal[1].encode()
+                await send({"type": "http.response.start", "status": refusal[0],
                             "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                                         (b"content-length", str(len(body)).encode())]})
                 await send({"type": "http.response.body", "body": body})
