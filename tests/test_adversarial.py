@@ -1132,3 +1132,26 @@ def test_r2_10_gradio_cleans_its_cache_of_uploads_no_handler_saw(ui_server):
     while path.exists() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not path.exists(), "still in Gradio's cache"
+
+
+def test_r2_15_the_documents_tab_sends_a_page_of_rows_with_the_counts_and_a_filter(tmp_path):
+    """Many files: the first rows, the counts, and the rest found by the filter (bench/docs_tab.py
+    measures 100k files over HTTP)."""
+    pytest.importorskip("gradio", reason="pip install -e '.[test]'")
+    from amqa import Engine
+    from amqa.ui import ChatHandlers
+
+    docs = tmp_path / "docs"
+    for i in range(250):
+        (docs / f"sub-{i // 100}").mkdir(parents=True, exist_ok=True)
+        (docs / f"sub-{i // 100}" / f"note-{i:03d}.txt").write_text(f"La note {i} parle de l'atelier {i}.",
+                                                                    encoding="utf-8")
+    handlers = ChatHandlers(Engine(docs, tmp_path / "store", "hash", progress=False))
+    view = handlers.documents("en")
+    assert len(view.rows) == 200 and len(view.removable) == 200
+    assert "250 files indexed" in view.note and "the first 200 shown" in view.note
+    assert "note-249.txt" not in json.dumps(view.rows)
+    found = handlers.documents("en", query="NOTE-249")  # any case, in the file name or the title
+    assert [r[1] for r in found.rows] == ["sub-2/note-249.txt"] and found.removable == ["sub-2/note-249.txt"]
+    assert "1 with 'note-249'" in found.note.replace("\\", "")
+    assert handlers.documents("en", query="nothing like it").rows == []
