@@ -1,0 +1,98 @@
+"""A queued-question flood in the web UI, and what a user's question waits meanwhile (prints numbers;
+not a test).
+
+    python bench/ui_flood.py [--flooders 4] [--burst 500] [--seconds 30] [--embedder hash]
+
+Starts ``amqa serve`` over the bundled seeds as bench/ui_load.py does (its index built first in a temp
+home). ``--flooders`` tabs each send ``--burst`` questions at once through the named ``/ask`` endpoint
+(what Enter triggers; it bypasses Gradio's queue) and then one ``/answer`` run, over and over for
+``--seconds``, speaking Gradio's queue protocol over plain HTTP. Meanwhile another tab asks a question
+every 2 s. Prints the flooders' questions accepted and refused, their answers, and the user's wait
+(question sent to answer complete): p50, max.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fake_llm import FakeLLM  # noqa: E402
+from ui_load import QUESTIONS, Session, endpoints_of, start_server  # noqa: E402
+
+
+def flooder(url: str, endpoints: dict[str, int], burst: int, stop: threading.Event, counts: dict,
+            lock: threading.Lock) -> None:
+    tab = Session(url, endpoints)
+    while not stop.is_set():
+        for i in range(burst):
+            _, status, *_ = tab.call("ask", QUESTIONS[i % len(QUESTIONS)], None, "en")
+            with lock:
+                counts["refused" if "already waiting" in status else "accepted"] += 1
+        try:
+            _, status, *_ = tab.call("answer", None, "en", 5, "extractive", False)
+        except RuntimeError:
+            continue
+        done = re.search(r'data-done="(\d+)"', status)
+        with lock:  # the tab's questions settled so far
+            counts["done"][id(tab)] = int(done.group(1)) if done else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--flooders", type=int, default=4)
+    parser.add_argument("--burst", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--embedder", default="hash")
+    args = parser.parse_args()
+    llm = FakeLLM()
+    with tempfile.TemporaryDirectory(prefix="amqa-ui-flood-") as tmp:
+        home = Path(tmp)
+        subprocess.run([sys.executable, "-m", "amqa.cli", "index", "--embedder", args.embedder], check=True,
+                       env={**os.environ, "AMQA_HOME": str(home)}, stdout=subprocess.DEVNULL)
+        proc, url = start_server(home, args.embedder, llm.url)
+        try:
+            endpoints = endpoints_of(url)
+            user = Session(url, endpoints)
+            user.call("ask", QUESTIONS[0], None, "en")  # warm up
+            user.call("answer", None, "en", 5, "extractive", False)
+            counts: dict = {"accepted": 0, "refused": 0, "done": {}}
+            lock, stop = threading.Lock(), threading.Event()
+            threads = [threading.Thread(target=flooder, args=(url, endpoints, args.burst, stop, counts, lock),
+                                        daemon=True) for _ in range(args.flooders)]
+            for t in threads:
+                t.start()
+            time.sleep(3)  # the flood under way
+            waits = []
+            t_end = time.monotonic() + args.seconds
+            while time.monotonic() < t_end:
+                t0 = time.perf_counter()
+                user.call("ask", QUESTIONS[len(waits) % len(QUESTIONS)], None, "en")
+                user.call("answer", None, "en", 5, "extractive", False)
+                waits.append(time.perf_counter() - t0)
+                time.sleep(2)
+            stop.set()
+            with lock:
+                answered = sum(counts["done"].values())
+                print(f"{args.flooders} tabs sending {args.burst} questions at a time for {args.seconds:.0f} s "
+                      f"(embedder {args.embedder}, load average {os.getloadavg()[0]:.1f}): "
+                      f"{counts['accepted']:,} accepted, {counts['refused']:,} refused, "
+                      f"{answered:,} of theirs settled (answered or stopped)")
+            print(f"another user's {len(waits)} questions meanwhile: wait p50 {statistics.median(waits):.2f} s, "
+                  f"max {max(waits):.2f} s")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            llm.close()
+
+
+if __name__ == "__main__":
+    main()
