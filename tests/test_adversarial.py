@@ -1157,3 +1157,5 @@ def test_r2_15_the_documents_tab_sends_a_page_of_rows_with_the_counts_and_a_filt
     assert [r[1] for r in found.rows] == ["sub-2/note-249.txt"] and found.removable == ["sub-2/note-249.txt"]
     assert "1 with 'note-249'" in found.note.replace("\\", "")
     assert handlers.documents("en", query="nothing like it").rows == []
+    gone = handlers.delete("sub-2/note-249.txt", "en", "note-249")  # the listing follows the index
+    assert gone.rows == [] and "249 files indexed" in gone.note
