@@ -64,6 +64,7 @@ STREAM_WORDS = 6
 STREAM_STEPS = 4
 STREAM_PAUSE = 0.012
 
+
 @dataclass(frozen=True)
 class UILimits:
     """What one session, one request and one page of the web UI may hold (``build_app(limits=...)``).
@@ -97,15 +98,15 @@ class UILimits:
     cache_every: int = 300
     cache_age: int = 900
     #: Rows of the Documents table sent to the page (the rest found with its filter box): 100k files
-    #: sent 14.5 MB and cost 5-10 s of server CPU a visit (case 15; bench/docs_tab.py).
+    #: sent 11.7 MB and cost 6.7 s of server CPU a visit, 200 rows 24 kB (case 15; bench/docs_tab.py).
     docs_rows: int = 200
     #: Files named in the Documents tab's note among those the index skipped (the rest counted): a
     #: scan of ``/`` skipped 194,824 (tests/test_adversarial.py, case 4).
     skipped_shown: int = 20
 
     def __post_init__(self) -> None:
-        for name in ("waiting", "question_chars", "turns", "conversations", "upload_bytes", "upload_files", "upload_overhead",
-                     "cache_every", "cache_age", "docs_rows", "skipped_shown"):
+        for name in ("waiting", "question_chars", "turns", "conversations", "upload_bytes", "upload_files",
+                     "upload_overhead", "cache_every", "cache_age", "docs_rows", "skipped_shown"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"UILimits.{name} must be a positive integer. Currently, it is {value!r}")
@@ -776,9 +777,11 @@ class ChatHandlers:
             note += " · " + tr(lang, "first_rows", n=len(shown))
         if listing.skipped:
             # Markdown: backslash escapes (entities would show literally, and code spans keep backslashes)
-            named = ", ".join(f"{chat_text(s.source)} ({chat_text(s.reason)})" for s in listing.skipped[:self.limits.skipped_shown])
-            more = len(listing.skipped) - self.limits.skipped_shown
-            note += " · " + tr(lang, "skipped", files=named + (" " + tr(lang, "more", n=f"{more:,}") if more > 0 else ""))
+            some = listing.skipped[:self.limits.skipped_shown]
+            named = ", ".join(f"{chat_text(s.source)} ({chat_text(s.reason)})" for s in some)
+            more = len(listing.skipped) - len(some)
+            named += " " + tr(lang, "more", n=f"{more:,}") if more > 0 else ""
+            note += " · " + tr(lang, "skipped", files=named)
         if self.engine.library is not None:
             note += " · " + tr(lang, "library", folder=chat_text(str(self.engine.library)))
         removable = [f.source for f in shown if f.removable]
