@@ -73,7 +73,8 @@ class UILimits:
 
     #: Questions waiting for their answer in one tab. Asking bypasses Gradio's queue (the question shows
     #: at once), so this is the only bound: 4 clients queued 500 each and held every answer slot, a
-    #: fifth user waited 292 s (issue 22, case 7). A person types a few questions ahead, not more.
+    #: fifth user waited 292 s (issue 22, case 7; bench/ui_flood.py: 928 s before, p50 0.55 s with this
+    #: and the slot given up after each answer). A person types a few questions ahead, not more.
     waiting: int = 4
     #: A question is cut to what the engine reads (:data:`amqa.settings.MAX_QUESTION_CHARS`): a 20 MB
     #: question kept whole made that session's next replies 40-160 MB (issue 22, case 8).
