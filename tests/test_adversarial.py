@@ -38,6 +38,12 @@ Round 2 (issue 22): before = main at 4259b05, measured with the command given (`
 | 6 | the LLM endpoint answers 301, 302, 303, 307 or 308 to another origin (a second loopback server, `fake_llm.py`), with an API key set; engine and `amqa ask --base-url` | 301-303: the other server got `GET` with `Authorization: Bearer sk-...` and its reply was checked as the answer; 307/308: "the LLM server failed (HTTP 307):" | no redirect is followed (`llm._NoRedirects`): the other server gets nothing; the extractive answer with one warning "the LLM at URL redirected to URL2 (HTTP 302): not followed, so that the API key goes to no other server; if that is your LLM server, pass its URL with --base-url"; `test_r2_6_*` |
 | 16 | `amqa eval --squad F` with F: not JSON, empty, not UTF-8, a list, no `data`, `data` an object or empty, no `paragraphs`/`qas`/`text`, a number as context, an empty context, `id`/`question` null, `answers` a string, `answer_start` "28", 900 or -1, no question; `--limit 0`; a bad `--docs-squad` | "unexpected TypeError/KeyError/ZeroDivisionError ... report it", "no document to index in .../squad/...", "question must be a string", or rc 0 with wrong scores (out-of-range answers, `--limit 0` asking everything) | rc 1, one line: "the SQuAD file 'F' holds a string at data[0].paragraphs[0].qas[0].answers, not a list: give a SQuAD-format JSON file, {...}" (the place in the file for each fault); nothing indexed; XQuAD's 4 files read as before (1,190 questions each); `test_r2_16_*` |
 | 14 | questions in Chinese, Arabic, Japanese, Russian, Hindi, Korean on the seeds ("摩洛哥的新校区将在哪里开放？", "أين سيفتح الحرم الجامعي الجديد في المغرب؟" ...) and on two documents of the tests (French, English), real model | all detected as English; with English documents present the best sentence had to share a word with the question (a Chinese question was one "word", a Hindi one cut at its vowel signs): "The documents do not contain an answer to this question." for every one (best sentences 0.79-0.86); with a Latin name inside ("Arts et Métiers 有多少名学徒？") French | languages told by their script (`text.detect_language`: zh, ja, ko, ar, ru, hi; fa, uk, el, he, th fall back to English words), Han/kana/Hangul as character pairs and vowel signs kept in BM25 words; no document in the question's language: the cross-lingual floor: all 10 seeds questions answered, framed in their language ("根据文档：", "وفقًا للمستندات:"); off-topic ones abstain in it ("文档中没有这个问题的答案。"); 5 of 6 test questions answered (the Japanese one 0.776, under the 0.78 floor: abstains in Japanese); `amqa eval` seeds 0.895 and follow-ups 0.875 key facts, every answer the same as before; `test_r2_14_*` |
+| 7 | 500 questions sent by one tab (`ChatHandlers.enqueue`), then its answering runs (`test_r2_7_*`); `python bench/ui_flood.py` (4 tabs sending 500 at a time, hash embedder, another user asking meanwhile) | all 500 kept waiting; one run answered them all in one slot while the tab kept sending: with the bench, 2,001 accepted, the other user's one question waited 928 s | 4 wait (`UILimits.waiting`), the 496 others refused: "4 questions are already waiting: wait for their answers (or press Stop)...", the question put back in the box; while a later run of the tab waits in Gradio's queue, the running one gives up its slot after each answer; bench: 20 accepted, 3,620 refused, the other user's 12 questions waited p50 0.55 s, max 0.86 s |
+| 8 | a 20 MB question in the chat (`test_r2_8_*`); 5 questions and 5 conversations with `UILimits(turns=3, conversations=2)` | the whole 20 MB in the pending list, the history and every reply; turns and conversations unbounded | cut to 1,000 characters where it enters, "Your question was cut to its first 1,000 characters (it had 20,000,033)..."; every reply under 50 kB; the newest 3 turns and 2 conversations kept |
+| 9 | a real server (`test_r2_9_*`): gradio_client `predict(fn_index=<delete>)`; `POST /gradio_api/call/delete`, `/call/upload`, `/call/reindex`, `/run/...`; the delete step through the page's queue protocol in a tab that asked no confirmation; a confirmed tab whose request names another file | all public (auto-named `lambda_N`, `upload`, `reindex`), two calls deleted a document; the delete step deleted what the request named | not listed and refused by gradio_client ("Invalid function index"); 404 "'delete' is not part of amqa's API: use the page" (Gradio still ran private events by name: refused by amqa's middleware); "Pick a document to delete first", nothing deleted; the source confirmed in that tab is deleted (held in its server state), the one named ignored |
+| 10 | a real server with `UILimits(upload_files=3, upload_bytes=100_000, cache_every=1, cache_age=2)` (`test_r2_10_*`): 3 files uploaded and handled (one accepted, one bad name, one bad type); 5 at once; one of 150 kB; 30 x 90 kB in one request; one uploaded and never handled | every temp copy left in Gradio's cache (30 x 1 MB still there 23 min later); 5 taken; the size limit always 10 MB (`build_app(max_upload_bytes=)` not passed to Gradio); 1,000 files a request; the cache never cleaned | each copy removed once handled, accepted or refused; "refused 5 files: at most 3 in one upload"; 413 from Gradio's `max_file_size`; 413 "refused: an upload holds at most 3 files of 100 kB each" before the body is read (411 without a length); the unhandled one removed by `Blocks(delete_cache=...)` within seconds (default: every 5 min, files over 15 min) |
+| 15 | the Documents tab over 100,000 files (`python bench/docs_tab.py --files 100000`, a visit as the page makes it, over HTTP); 250 files through `ChatHandlers.documents` (`test_r2_15_*`) | 11.7 MB sent, 6.7 s of server CPU and 16.6 s a visit (load average 9-15); every row and every file in the delete list | 24 kB, 0.06 s of server CPU, 0.22 s: the first 200 rows (`UILimits.docs_rows`) with the counts ("the first 200 shown: type in the filter box..."), a filter box (title or file, any case: 13 kB), the listing made again only when the index changes; the skipped files named up to 20, the rest counted |
+| 17 | 4,014 hostile upload names (`a..b.txt`, `..%2f..%2fevil.txt`, `..`, `%2e`, `/`, `\\`, control and bidi characters, long names; seeded) through `safe_upload_name` (`test_r2_17_*`) | the advice repeats the refused name (`e.g. 'a..b.txt'`, `e.g. '..%2f..%2fevil.txt'`), a newline in the name breaks the one-line message | every advice is a name the same check accepts (`a.b.txt`, `evil.txt`); no advice for a type amqa does not read; control and bidi characters quoted as `\n`, `\u202e` |
 """
 import json
 import os
@@ -1101,3 +1107,310 @@ def test_r2_14_questions_in_chinese_arabic_japanese_russian_hindi_korean_are_ans
     for lang, question in OFF_TOPIC_QUESTIONS:
         answer = engine.answer(question)
         assert answer.abstained and answer.text == FRAMES[lang][1], (question, answer.text)
+
+
+# --- round 2: the web UI (issue 22, cases 7, 8, 9, 10, 15, 17) -----------------------------------------
+
+def _hostile_names(n: int = 4000) -> list[str]:
+    """File names an attacker or an unlucky user sends: path parts, ``..`` in every place, escapes,
+    control and bidi characters, hidden names, odd suffixes, long names (seeded, so reproducible)."""
+    import random
+
+    rng = random.Random(22)
+    pieces = ["..", ".", "/", "\\", "%2f", "%2F", "%2e%2e", "%5c", "%", " ", "\x00", "\n", "\r", "\t", "\x1b[2J",
+              "\u202e", "\u200b", "~", "$", "*", "?", ":", "|", "<", ">", '"', "'", "`", ";", "&", "#", "=", ",",
+              "é", "日本", "ß", "-", "+", "(", ")", "_", "a", "evil", "notes de cours", "CON", "0", "x" * 250]
+    suffixes = [".txt", ".md", ".TXT", ".pdf", ".exe", "", ".", ". txt", ".txt.", ".txt ", ".tar.gz", ".docx"]
+    names = ["a..b.txt", "..%2f..%2fevil.txt", "../../evil.txt", ".hidden.txt", "..txt", "...md", " .txt",
+             "-rf.txt", "a\nb.txt", "%2e%2e%2fa.txt", "a/..", "", ".", ".."]
+    for _ in range(n):
+        names.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) + rng.choice(suffixes))
+    return names
+
+
+def test_r2_17_the_rename_advice_for_a_refused_name_is_a_name_the_same_check_accepts():
+    import re
+
+    from amqa.errors import InvalidInputError
+    from amqa.uploads import safe_upload_name
+
+    advised = 0
+    for name in _hostile_names():
+        try:
+            safe_upload_name(name)
+            continue
+        except InvalidInputError as exc:
+            message = str(exc)
+        assert "\n" not in message and "\r" not in message and "\x1b" not in message, repr(message)
+        m = re.search(r"e\.g\. '(.*)'$", message)
+        if m is None:  # no name to advise: a type amqa does not read, said so
+            assert "amqa reads" in message, repr(message)
+            continue
+        advised += 1
+        assert safe_upload_name(m.group(1)) == m.group(1), f"{name!r}: advice {m.group(1)!r} is refused too"
+    assert advised > 1000  # most hostile names had a supported type, and got an accepted name
+
+
+def test_r2_17_the_advice_keeps_what_can_be_kept_of_the_name():
+    from amqa.uploads import suggested_name
+
+    assert suggested_name("a..b.txt") == "a.b.txt"
+    assert suggested_name("..%2f..%2fevil.txt") == "evil.txt"
+    assert suggested_name("C:\\Users\\me\\notes de cours.md") == "notes de cours.md"
+    assert suggested_name("rapport: été 2024?.pdf") == "rapport- été 2024-.pdf"
+    assert suggested_name("virus.exe") is None
+
+
+@pytest.fixture()
+def ui_handlers(docs_copy, tmp_path):
+    pytest.importorskip("gradio", reason="pip install -e '.[test]'")
+    from amqa import Engine
+    from amqa.ui import ChatHandlers
+
+    return ChatHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False))
+
+
+def test_r2_7_a_tab_may_queue_a_few_questions_and_a_refused_one_goes_back_in_the_box(ui_handlers):
+    from amqa.ui import ChatSession
+
+    session = ChatSession()
+    views = [ui_handlers.enqueue(session, f"Question {i} : où se trouve le campus marocain ?", "en")
+             for i in range(500)]
+    assert len(session.pending) == ui_handlers.limits.waiting == 4
+    refused = views[4:]
+    assert all("already waiting" in v.status and "back in the box" in v.status for v in refused)
+    assert refused[-1].box == "Question 499 : où se trouve le campus marocain ?", "nothing typed is lost"
+    assert all(v.box is None for v in views[:4])
+    for _ in range(4):  # the runs that follow the 4 questions accepted, one answer each
+        answered = list(ui_handlers.drain(session, "en", 5, "extractive", False))
+    assert 'data-done="4"' in answered[-1].status and not session.pending
+    assert ui_handlers.enqueue(session, "Et à Montbéliard ?", "en").box is None, "room again once answered"
+
+
+def test_r2_7_a_tab_gives_up_its_slot_after_each_answer_while_another_of_its_runs_waits(ui_handlers):
+    """One answering run per question accepted (the page's `.then`): while a later run of the tab waits
+    in Gradio's queue (the slots full), the running one stops after its answer and leaves it the rest."""
+    from amqa.ui import ChatSession
+
+    session = ChatSession()
+    for q in ("Où se trouve le campus marocain ?", "Qui dirige AMTalents ?", "Quel est le budget du second AMI ?"):
+        ui_handlers.enqueue(session, q, "en")
+    for done in (1, 2, 3):  # each run, while a later one is due, answers one question and gives way
+        views = list(ui_handlers.drain(session, "en", 5, "extractive", False))
+        assert f'data-done="{done}"' in views[-1].status and len(session.pending) == 3 - done and not session.busy
+    ui_handlers.enqueue(session, "Qui dirige AMTalents ?", "en")
+    ui_handlers.enqueue(session, "Où se trouve le campus marocain ?", "en")
+    running = ui_handlers.drain(session, "en", 5, "extractive", False)  # the slots free: both runs start
+    next(running)
+    assert list(ui_handlers.drain(session, "en", 5, "extractive", False)) == []  # the second leaves it the queue
+    assert 'data-done="5"' in list(running)[-1].status and not session.pending  # none due: the first answers both
+    assert [t.question for t in session.shown.turns][0] == "Où se trouve le campus marocain ?"
+
+
+def test_r2_8_a_huge_question_is_cut_where_it_enters_with_a_message(ui_handlers):
+    from amqa.settings import MAX_QUESTION_CHARS
+    from amqa.ui import ChatSession
+
+    session = ChatSession()
+    question = "Où se trouve le campus marocain ? " + "bla " * 5_000_000  # 20 MB
+    view = ui_handlers.enqueue(session, question, "en")
+    assert f"cut to its first 1,000 characters (it had {len(question.strip()):,})" in view.status
+    assert len(session.pending[0].question) <= MAX_QUESTION_CHARS
+    views = list(ui_handlers.drain(session, "en", 5, "extractive", False))
+    assert max(len(json.dumps(v.messages)) for v in views) < 50_000, "every reply small"
+    assert len(json.dumps(views[-1].stored)) < 50_000
+    assert session.shown.turns[0].question.startswith("Où se trouve le campus marocain ?")
+
+
+def test_r2_8_a_session_keeps_a_bounded_history(docs_copy, tmp_path):
+    pytest.importorskip("gradio", reason="pip install -e '.[test]'")
+    from amqa import Engine
+    from amqa.ui import ChatHandlers, ChatSession, UILimits
+
+    handlers = ChatHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False),
+                            limits=UILimits(turns=3, conversations=2))
+    session = ChatSession()
+    for i in range(5):
+        handlers.enqueue(session, f"Question {i} : où se trouve le campus marocain ?", "en")
+        list(handlers.drain(session, "en", 5, "extractive", False))
+    assert [t.question[:10] for t in session.shown.turns] == ["Question 2", "Question 3", "Question 4"]
+    for _ in range(4):
+        handlers.new_conversation(session, "en")
+        handlers.enqueue(session, "Qui dirige AMTalents ?", "en")
+        list(handlers.drain(session, "en", 5, "extractive", False))
+    assert len(session.conversations) <= 2
+    with pytest.raises(ValueError, match=r"UILimits.waiting must be a positive integer. Currently, it is 0"):
+        UILimits(waiting=0)
+
+
+@pytest.fixture()
+def ui_server(docs_copy, tmp_path, monkeypatch):
+    """The real web UI over a hash-embedder engine on a loopback port, its Gradio cache in tmp_path,
+    with small upload limits (``ui_server.limits``); yields its address."""
+    pytest.importorskip("gradio", reason="pip install -e '.[test]'")
+    import socket
+
+    from amqa import Engine
+    from amqa.ui import build_app, serve
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
+    try:
+        from amqa.ui import UILimits
+    except ImportError:  # the code before issue 22 (what these tests are checked against): its one limit
+        app, limits = build_app(engine, max_upload_bytes=100_000), None
+    else:
+        limits = UILimits(upload_files=3, upload_bytes=100_000, upload_overhead=50_000, cache_every=1, cache_age=2)
+        app = build_app(engine, limits=limits)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    serve(app, "127.0.0.1", port, block=False)
+
+    class Server(str):
+        pass
+
+    server = Server(f"http://127.0.0.1:{port}/")
+    server.limits, server.cache = limits, tmp_path / "gradio"
+    yield server
+    app.close()
+
+
+def _dependency(url: str, elem_id: str, event: str, then: bool = False) -> int:
+    """The fn index of the event ``event`` of the component ``elem_id`` (or of the step after it)."""
+    import httpx
+
+    config = httpx.get(f"{url}config", timeout=30).json()
+    ids = {c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id}
+    deps = config["dependencies"]
+    first = next(d for d in deps if any(t[0] in ids and t[1] == event for t in d["targets"]))
+    return next(d for d in deps if d.get("trigger_after") == first["id"])["id"] if then else first["id"]
+
+
+def _page_call(url: str, fn_index: int, data: list, session: str) -> dict:
+    """Run an event as the page does (Gradio's queue protocol over plain HTTP); its last message."""
+    import httpx
+
+    with httpx.Client(timeout=60) as http:
+        joined = http.post(f"{url}gradio_api/queue/join",
+                           json={"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
+                                 "trigger_id": None})
+        joined.raise_for_status()
+        with http.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    msg = json.loads(line[5:])
+                    if msg.get("msg") == "process_completed":
+                        return msg
+    raise AssertionError("the event stream ended")
+
+
+def test_r2_9_document_handlers_are_not_in_the_public_api(ui_server, docs_copy):
+    import httpx
+    from gradio_client import Client
+
+    target = sorted(p.name for p in docs_copy.iterdir())[0]
+    delete = _dependency(ui_server, "amqa-confirm-yes", "click", then=True)
+    client = Client(ui_server, verbose=False)
+    named = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    for name, info in named.items():  # what is listed touches no document
+        assert not any(p.get("label") in ("Document to delete", "Add documents") for p in info["parameters"]), name
+    with pytest.raises(ValueError, match="Invalid function index"):  # gradio_client: not callable
+        client.predict(target, "en", fn_index=delete)
+    for name in ("delete", "upload", "reindex"):
+        for route in ("call", "run"):
+            r = httpx.post(f"{ui_server}gradio_api/{route}/{name}", json={"data": [target, "en", ""]}, timeout=30)
+            assert r.status_code == 404 and "not part of amqa's API" in r.text, (route, name, r.text[:200])
+    # The page's own protocol, without the confirmation asked first in that tab: nothing deleted.
+    done = _page_call(ui_server, delete, [target, "en", ""], "no-confirmation")
+    assert "Pick a document to delete first" in json.dumps(done["output"], ensure_ascii=False), done
+    assert (docs_copy / target).is_file()
+
+
+def test_r2_9_a_deletion_confirmed_in_the_tab_deletes_the_source_asked_about(ui_server, docs_copy):
+    names = sorted(p.name for p in docs_copy.iterdir())
+    ask = _dependency(ui_server, "amqa-delete", "click")
+    delete = _dependency(ui_server, "amqa-confirm-yes", "click", then=True)
+    session = "confirmed-tab"
+    _page_call(ui_server, _dependency(ui_server, "amqa-docs-filter", "submit"), ["en", ""], session)  # its choices
+    import httpx
+
+    r = httpx.post(f"{ui_server}gradio_api/run/predict", timeout=30,
+                   json={"data": [names[0], "en"], "fn_index": ask, "session_hash": session})
+    assert r.status_code == 200 and "Delete" in r.text, r.text[:300]
+    done = _page_call(ui_server, delete, [names[1], "en", ""], session)  # the request names another: ignored
+    assert "Deleted" in json.dumps(done["output"], ensure_ascii=False), done
+    assert not (docs_copy / names[0]).exists() and (docs_copy / names[1]).is_file()
+
+
+def _upload(url: str, files: list[tuple[str, bytes]]):
+    import httpx
+
+    return httpx.post(f"{url}gradio_api/upload", files=[("files", (n, b, "text/plain")) for n, b in files],
+                      timeout=60)
+
+
+def test_r2_10_uploads_leave_no_temporary_file_and_a_request_is_bounded(ui_server, docs_copy):
+    upload = _dependency(ui_server, "amqa-upload", "upload")
+    files = [("cluny.txt", "La médiathèque de Cluny prête des imprimantes 3D.".encode()),
+             ("a..b.txt", b"Refused for its name."), ("prog.exe", b"MZ refused for its type.")]
+    sent = _upload(ui_server, files)
+    assert sent.status_code == 200, sent.text
+    paths = sent.json()
+    assert all(Path(p).is_file() for p in paths)
+    data = [[{"path": p, "orig_name": n, "meta": {"_type": "gradio.FileData"}} for p, (n, _) in zip(paths, files)],
+            "en", ""]
+    done = _page_call(ui_server, upload, data, "uploading-tab")
+    message = json.dumps(done["output"], ensure_ascii=False).replace("\\\\", "")
+    assert "Indexed cluny.txt" in message and "e.g. 'a.b.txt'" in message, message
+    assert (docs_copy / "cluny.txt").is_file()
+    assert not any(Path(p).exists() for p in paths), "accepted or refused, Gradio's copy is removed"
+    # Too many files at once: refused by the handler (all), and their copies removed too.
+    many = _upload(ui_server, [(f"n{i}.txt", b"Une note.") for i in range(5)])
+    assert many.status_code == 200
+    data = [[{"path": p, "orig_name": f"n{i}.txt", "meta": {"_type": "gradio.FileData"}}
+             for i, p in enumerate(many.json())], "en", ""]
+    message = json.dumps(_page_call(ui_server, upload, data, "uploading-tab")["output"], ensure_ascii=False)
+    assert "refused 5 files: at most 3 in one upload" in message and not (docs_copy / "n0.txt").exists()
+    assert not any(Path(p).exists() for p in many.json())
+    # At the server, before any of it is read: one file over the size limit, a request over the total.
+    big = _upload(ui_server, [("big.txt", b"x" * 150_000)])
+    assert big.status_code == 413, big.text
+    flood = _upload(ui_server, [(f"f{i}.txt", b"y" * 90_000) for i in range(30)])
+    assert flood.status_code == 413 and "at most 3 files of 100 kB each" in flood.text, flood.text
+
+
+def test_r2_10_gradio_cleans_its_cache_of_uploads_no_handler_saw(ui_server):
+    sent = _upload(ui_server, [("orphan.txt", b"Never handed to amqa.")])
+    assert sent.status_code == 200
+    path = Path(sent.json()[0])
+    assert path.is_file()
+    deadline = time.monotonic() + 20  # UILimits(cache_every=1, cache_age=2) in the fixture
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not path.exists(), "still in Gradio's cache"
+
+
+def test_r2_15_the_documents_tab_sends_a_page_of_rows_with_the_counts_and_a_filter(tmp_path):
+    """Many files: the first rows, the counts, and the rest found by the filter (bench/docs_tab.py
+    measures 100k files over HTTP)."""
+    pytest.importorskip("gradio", reason="pip install -e '.[test]'")
+    from amqa import Engine
+    from amqa.ui import ChatHandlers
+
+    docs = tmp_path / "docs"
+    for i in range(250):
+        (docs / f"sub-{i // 100}").mkdir(parents=True, exist_ok=True)
+        (docs / f"sub-{i // 100}" / f"note-{i:03d}.txt").write_text(f"La note {i} parle de l'atelier {i}.",
+                                                                    encoding="utf-8")
+    handlers = ChatHandlers(Engine(docs, tmp_path / "store", "hash", progress=False))
+    view = handlers.documents("en")
+    assert len(view.rows) == 200 and len(view.removable) == 200
+    assert "250 files indexed" in view.note and "the first 200 shown" in view.note
+    assert "note-249.txt" not in json.dumps(view.rows)
+    found = handlers.documents("en", query="NOTE-249")  # any case, in the file name or the title
+    assert [r[1] for r in found.rows] == ["sub-2/note-249.txt"] and found.removable == ["sub-2/note-249.txt"]
+    assert "1 with 'note-249'" in found.note.replace("\\", "")
+    assert handlers.documents("en", query="nothing like it").rows == []
+    gone = handlers.delete("sub-2/note-249.txt", "en", "note-249")  # the listing follows the index
+    assert gone.rows == [] and "249 files indexed" in gone.note

@@ -24,6 +24,7 @@ the page, so HTML or ``<script>`` inside a document or a question is shown as te
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import itertools
@@ -38,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .transcript import (ERROR, MARK, STOPPED, Conversation, SourceRef, Turn, dump_conversations,
-                           load_conversations)
+from .transcript import (ERROR, MARK, MAX_CONVERSATIONS, STOPPED, Conversation, SourceRef, Turn,
+                         dump_conversations, load_conversations)
 from .documents import SUPPORTED_SUFFIXES
 from .engine import Engine
-from .errors import AmqaError, MissingDependencyError
-from .settings import MAX_K, bundled_seeds
+from .errors import AmqaError, InvalidInputError, MissingDependencyError
+from .settings import MAX_K, MAX_QUESTION_CHARS, bundled_seeds
 from .text import readable
 from .types import Answer, Outcome, Verification
 from .uploads import MAX_UPLOAD_BYTES
@@ -63,6 +64,55 @@ EXAMPLES = [
 STREAM_WORDS = 6
 STREAM_STEPS = 4
 STREAM_PAUSE = 0.012
+
+
+@dataclass(frozen=True)
+class UILimits:
+    """What one session, one request and one page of the web UI may hold (``build_app(limits=...)``).
+    Every input is bounded where it enters: a question, the questions waiting, a conversation, an
+    upload, the Documents table."""
+
+    #: Questions waiting for their answer in one tab. Asking bypasses Gradio's queue (the question shows
+    #: at once), so this is the only bound: 4 clients queued 500 each and held every answer slot, a
+    #: fifth user waited 292 s (issue 22, case 7; bench/ui_flood.py: 928 s before, p50 0.55 s with this
+    #: and the slot given up after each answer). A person types a few questions ahead, not more.
+    waiting: int = 4
+    #: A question is cut to what the engine reads (:data:`amqa.settings.MAX_QUESTION_CHARS`): a 20 MB
+    #: question kept whole made that session's next replies 40-160 MB (issue 22, case 8).
+    question_chars: int = MAX_QUESTION_CHARS
+    #: Turns kept in one conversation of a session (the oldest dropped first): every reply sends the
+    #: whole shown conversation; a turn with its sources is 3-5 KB (amqa.transcript), so 200 turns are
+    #: at most 1 MB a reply.
+    turns: int = 200
+    #: Conversations kept in a session: as many as the browser stores (amqa.transcript.MAX_CONVERSATIONS).
+    conversations: int = MAX_CONVERSATIONS
+    #: Size of one uploaded file, checked by Gradio as it arrives (``launch(max_file_size=...)``).
+    upload_bytes: int = MAX_UPLOAD_BYTES
+    #: Files in one upload: one request carried 1,000 x 10 MB (issue 22, case 10). The server refuses a
+    #: request over ``upload_files * upload_bytes`` before reading it; the handler refuses the rest.
+    upload_files: int = 20
+    #: What an upload request holds besides its files' bytes (boundaries and part headers: about 200
+    #: bytes a file), allowed above ``upload_files * upload_bytes``.
+    upload_overhead: int = 1_000_000
+    #: Gradio's cache (uploads, files it serves) is emptied of files older than ``cache_age`` seconds
+    #: every ``cache_every`` seconds: 30 x 1 MB uploads were still on disk 23 min later (case 10). Each
+    #: upload is removed as soon as it is handled; this catches uploads no handler ever saw.
+    cache_every: int = 300
+    cache_age: int = 900
+    #: Rows of the Documents table sent to the page (the rest found with its filter box): 100k files
+    #: sent 11.7 MB and cost 6.7 s of server CPU a visit, 200 rows 24 kB (case 15; bench/docs_tab.py).
+    docs_rows: int = 200
+    #: Files named in the Documents tab's note among those the index skipped (the rest counted): a
+    #: scan of ``/`` skipped 194,824 (tests/test_adversarial.py, case 4).
+    skipped_shown: int = 20
+
+    def __post_init__(self) -> None:
+        for name in ("waiting", "question_chars", "turns", "conversations", "upload_bytes", "upload_files",
+                     "upload_overhead", "cache_every", "cache_age", "docs_rows", "skipped_shown"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"UILimits.{name} must be a positive integer. Currently, it is {value!r}")
+
 
 # Answering slots, one pool per kind of writer. Extractive answers use the CPU (2 cores here: more
 # than 4 at once only queue inside the process); LLM answers mostly wait on the server, each cut off at
@@ -86,6 +136,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "upload": "Add documents ({formats}; up to {mb} MB each)",
         # handler messages
         "empty": "Type a question first.", "waiting": "{n} question(s) waiting", "writing": "writing…",
+        "full": "{n} questions are already waiting: wait for their answers (or press Stop) before asking more. "
+                "Your question is back in the box.",
+        "cut": "Your question was cut to its first {limit:,} characters (it had {length:,}): amqa reads no more.",
         "answered": "{ms} ms · {writer} · {verification}", "stopped": "⏹ Stopped.",
         "stopped_status": "Stopped.", "not_answered": "This question could not be answered ({error}). Please try again.",
         "llm_not_shown": "⚠️ The LLM answer was not shown ({reason}). Extractive answer:",
@@ -93,6 +146,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "hello": "Ask a question to start.", "cleared": "Conversation cleared.",
         "files": "**{n} files indexed** · index updated {updated}",
         "skipped": "skipped: {files}", "library": "New documents go to {folder}.",
+        "matching": "{n} with '{query}'", "first_rows": "the first {n} shown: type in the filter box to find others",
+        "more": "and {n} more", "filter": "Filter by title or file name",
+        "too_many": "refused {n} files: at most {limit} in one upload; add them in several",
         "folder_seeds": "bundled", "folder_library": "library", "folder_docs": "documents",
         "col_title": "title", "col_file": "file", "col_folder": "folder", "col_language": "language",
         "col_pages": "pages", "col_chunks": "chunks",
@@ -115,6 +171,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "delete": "Supprimer…", "confirm": "Oui, le supprimer", "cancel": "Annuler", "reindex": "Réindexer",
         "upload": "Ajouter des documents ({formats} ; {mb} Mo au plus chacun)",
         "empty": "Écrivez d'abord une question.", "waiting": "{n} question(s) en attente", "writing": "rédaction…",
+        "full": "{n} questions attendent déjà : attendez leurs réponses (ou appuyez sur Arrêter) avant d'en poser "
+                "d'autres. Votre question est revenue dans la zone de saisie.",
+        "cut": "Votre question a été coupée à ses {limit:,} premiers caractères (elle en avait {length:,}) : "
+               "amqa n'en lit pas plus.",
         "answered": "{ms} ms · {writer} · {verification}", "stopped": "⏹ Arrêté.",
         "stopped_status": "Arrêté.", "not_answered": "Cette question n'a pas pu recevoir de réponse ({error}). "
                                                      "Veuillez réessayer.",
@@ -123,6 +183,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "hello": "Posez une question pour commencer.", "cleared": "Conversation effacée.",
         "files": "**{n} fichiers indexés** · index mis à jour le {updated}",
         "skipped": "ignorés : {files}", "library": "Les nouveaux documents vont dans {folder}.",
+        "matching": "{n} avec « {query} »", "first_rows": "les {n} premiers affichés : tapez dans le filtre pour "
+                                                           "trouver les autres",
+        "more": "et {n} autres", "filter": "Filtrer par titre ou nom de fichier",
+        "too_many": "refusé {n} fichiers : {limit} au plus par envoi ; ajoutez-les en plusieurs fois",
         "folder_seeds": "fournis", "folder_library": "bibliothèque", "folder_docs": "documents",
         "col_title": "titre", "col_file": "fichier", "col_folder": "dossier", "col_language": "langue",
         "col_pages": "pages", "col_chunks": "passages",
@@ -137,7 +201,7 @@ TEXTS: dict[str, dict[str, str]] = {
 #: Labels translated in the browser by Gradio (the rest are the handlers' messages).
 LABELS = ("intro", "chat", "documents", "placeholder", "send", "stop", "clear", "new", "conversations", "examples",
           "settings", "k", "writer", "writer_info", "show", "delete_pick", "delete", "confirm", "cancel", "reindex",
-          "upload")
+          "upload", "filter")
 
 # Runs in the browser. On Enter or Send: empty the box at once, before the question reaches the server
 # (emptying it when the server answered erased what the user had typed meanwhile), and pass the text on.
@@ -367,6 +431,9 @@ class ChatSession:
         self.pending: deque[Pending] = deque()
         self.live: tuple[Pending, str] | None = None  # the question being answered, and its text so far
         self.busy = False
+        #: Answering runs asked for (one follows each question accepted) and not started yet: while one
+        #: waits in Gradio's queue, the running one gives up its slot after each answer.
+        self.runs_due = 0
         self.stop = threading.Event()
         self.done = 0           # questions settled in this tab: the page's "answer complete" marker
         self.settled: set[int] = set()  # the Pending ids settled (answered, failed or stopped)
@@ -394,7 +461,8 @@ class ChatSession:
 @dataclass(frozen=True)
 class ChatView:
     """What a chat event shows: the messages, the status line (HTML), and, where not None, the
-    passages table, what the browser stores, and the list of conversations ``[(title, id)]``."""
+    passages table, what the browser stores, the list of conversations ``[(title, id)]``, and the
+    text put back in the question box (a question refused, so that nothing typed is lost)."""
 
     messages: list[dict[str, str]]
     status: str
@@ -402,17 +470,22 @@ class ChatView:
     stored: dict | None = None
     conversations: list[tuple[str, str]] | None = None
     current: str | None = None
+    box: str | None = None
 
 
 class ChatHandlers:
     """The page's event handlers over one engine: plain Python, so they are tested without a browser."""
 
-    def __init__(self, engine: Engine, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> None:
+    def __init__(self, engine: Engine, max_upload_bytes: int | None = None, limits: UILimits | None = None) -> None:
+        if limits is None:
+            limits = UILimits() if max_upload_bytes is None else UILimits(upload_bytes=max_upload_bytes)
         self.engine = engine
-        self.max_upload_bytes = max_upload_bytes
+        self.limits = limits
+        self.max_upload_bytes = limits.upload_bytes
         self.writers = ["extractive"] + ([engine.generator.id] if engine.generator is not None else [])
         self.lock = threading.Lock()
         self.answering = 0  # sessions answering now, all pools
+        self._listed: tuple[dict, Any, list[str]] | None = None  # the last documents listed (_listing)
 
     # -- views ---------------------------------------------------------------------------------
 
@@ -461,33 +534,55 @@ class ChatHandlers:
                     if session.conversation(current) is not None:
                         session.conversations = [c for c in session.conversations if c.turns]
                         session.current = current
+                for conv in session.conversations:
+                    del conv.turns[:-self.limits.turns]
+                self._keep_newest(session)
                 session.loaded = True
             return self._view(session, lang, tr(lang, "hello") if not session.shown.turns else "", save=True)
 
     def enqueue(self, session: ChatSession, question: str, lang: str) -> ChatView:
-        """A question sent: it shows at once and waits for its turn (:meth:`drain` answers it)."""
-        question = (question or "").strip()
+        """A question sent: it shows at once and waits for its turn (:meth:`drain` answers it).
+
+        Bounded here, where it enters: a question longer than the engine reads is cut, with a message;
+        beyond :attr:`UILimits.waiting` questions waiting it is refused and put back in the box."""
+        question = question.strip() if isinstance(question, str) else ""
+        length, limit = len(question), self.limits.question_chars
+        question = question[:limit].rstrip()
         with self.lock:
             if not question:
                 return self._view(session, lang, tr(lang, "empty"))
+            if len(session.pending) >= self.limits.waiting:
+                view = self._view(session, lang, tr(lang, "full", n=len(session.pending)))
+                return dataclasses.replace(view, box=question)
             session.pending.append(Pending(question, session.shown.id))
-            return self._view(session, lang)
+            session.runs_due += 1
+            note = tr(lang, "cut", limit=limit, length=length) if length > limit else None
+            return self._view(session, lang, note)
 
     def drain(self, session: ChatSession, lang: str, k_value: float, writer: str,
               show_passages: bool) -> Iterator[ChatView]:
         """Answer the waiting questions one after the other, streaming each answer. Runs after every
-        :meth:`enqueue`; when another run is already answering for this tab, it leaves it the queue."""
+        :meth:`enqueue`; when another run is already answering for this tab, it leaves it the queue.
+
+        A run holds one of the pool's slots: when a later run of the same tab is waiting in Gradio's
+        queue (behind other tabs' runs, the slots being full), this one stops after each answer and
+        leaves that run the rest, so that a tab gets one answer per turn in the queue, and no tab holds
+        a slot while others wait (issue 22, case 7: 4 tabs with 500 questions each held every slot)."""
         with self.lock:
+            session.runs_due = max(0, session.runs_due - 1)
             if session.busy or not session.pending:
                 return
             session.busy = True
             self.answering += 1
         released = False
+        answered = 0
         try:
             while True:
                 with self.lock:
-                    if not session.pending:  # idle again under the same lock as the check: a question
-                        released = True  # queued just after it starts a run of its own
+                    # idle again under the same lock as the check: a question queued just after it starts
+                    # a run of its own; a run of this tab waiting in the queue takes the next question
+                    if not session.pending or (answered and session.runs_due > 0):
+                        released = True
                         self._release(session)
                         return
                     item = session.pending.popleft()
@@ -502,6 +597,7 @@ class ChatHandlers:
                 if not busy:
                     yield view
                 yield from self._answer(session, item, lang, int(k_value), writer, show_passages, steps=not busy)
+                answered += 1
         finally:  # also when the page goes away mid-answer
             if not released:
                 with self.lock:
@@ -576,9 +672,9 @@ class ChatHandlers:
             session.live = None
             return self._view(session, lang, status, passages=passages, save=True)
 
-    @staticmethod
-    def _settle(session: ChatSession, item: Pending, turn: Turn) -> None:
-        """Keep ``turn`` as the end of ``item``, once (a question stopped is not answered later)."""
+    def _settle(self, session: ChatSession, item: Pending, turn: Turn) -> None:
+        """Keep ``turn`` as the end of ``item``, once (a question stopped is not answered later); a
+        conversation keeps its newest :attr:`UILimits.turns` turns."""
         if item.id in session.settled:
             return
         session.settled.add(item.id)
@@ -586,7 +682,20 @@ class ChatHandlers:
         conv = session.conversation(item.conversation)
         if conv is not None:
             conv.turns.append(turn)
+            del conv.turns[:-self.limits.turns]
             conv.updated = time.time()
+
+    def _keep_newest(self, session: ChatSession) -> None:
+        """At most :attr:`UILimits.conversations` conversations in a session: the oldest go first (the
+        one shown, and those with questions waiting, stay)."""
+        extra = len(session.conversations) - self.limits.conversations
+        if extra <= 0:
+            return
+        busy = {p.conversation for p in session.pending} | {session.current}
+        if session.live is not None:
+            busy.add(session.live[0].conversation)
+        old = sorted((c for c in session.conversations if c.id not in busy), key=lambda c: c.updated)[:extra]
+        session.conversations = [c for c in session.conversations if c not in old]
 
     def is_llm(self, name: str) -> bool:
         """Whether the writer named ``name`` is the LLM (else the answer is extractive)."""
@@ -632,6 +741,7 @@ class ChatHandlers:
                 fresh = Conversation.new()
                 session.conversations.append(fresh)
                 session.current = fresh.id
+                self._keep_newest(session)
             return self._view(session, lang, tr(lang, "hello"), passages="", save=True)
 
     def select(self, session: ChatSession, cid: str, lang: str) -> ChatView:
@@ -646,21 +756,51 @@ class ChatHandlers:
 
     # -- documents -----------------------------------------------------------------------------
 
-    def documents(self, lang: str, message: str = "") -> "DocsView":
-        """The documents as the index holds them now (caught up with the folders first)."""
-        listing = self.engine.documents()
+    def documents(self, lang: str, message: str = "", query: str = "") -> "DocsView":
+        """The documents as the index holds them now (caught up with the folders first): the first
+        :attr:`UILimits.docs_rows` of those whose title or file holds ``query`` (any case), with the
+        counts; the rest are found with the filter box (100k files sent 14.5 MB a visit: case 15)."""
+        listing, keys = self._listing()
+        needle = (query if isinstance(query, str) else "")[:200].strip().casefold()
+        limit = self.limits.docs_rows
+        matching = (f for f, key in zip(listing.files, keys) if not needle or needle in key)
+        shown: list[Any] = []
+        found = 0
+        for f in matching:
+            found += 1
+            if len(shown) < limit:
+                shown.append(f)
         rows = [[f.title, f.source, self._folder_label(f.source, lang), f.language, f.page_count or "", f.chunks]
-                for f in listing.files]
-        note = tr(lang, "files", n=len(rows), updated=chat_text(listing.updated or "?"))
+                for f in shown]
+        note = tr(lang, "files", n=f"{len(listing.files):,}", updated=chat_text(listing.updated or "?"))
+        if needle:
+            note += " · " + tr(lang, "matching", n=f"{found:,}", query=chat_text(needle))
+        if found > len(shown):
+            note += " · " + tr(lang, "first_rows", n=len(shown))
         if listing.skipped:
             # Markdown: backslash escapes (entities would show literally, and code spans keep backslashes)
-            note += " · " + tr(lang, "skipped", files=", ".join(f"{chat_text(s.source)} ({chat_text(s.reason)})"
-                                                               for s in listing.skipped))
+            some = listing.skipped[:self.limits.skipped_shown]
+            named = ", ".join(f"{chat_text(s.source)} ({chat_text(s.reason)})" for s in some)
+            more = len(listing.skipped) - len(some)
+            named += " " + tr(lang, "more", n=f"{more:,}") if more > 0 else ""
+            note += " · " + tr(lang, "skipped", files=named)
         if self.engine.library is not None:
             note += " · " + tr(lang, "library", folder=chat_text(str(self.engine.library)))
-        removable = [f.source for f in listing.files if f.removable]
+        removable = [f.source for f in shown if f.removable]
         headers = [tr(lang, f"col_{name}") for name in ("title", "file", "folder", "language", "pages", "chunks")]
         return DocsView(message, rows, note, removable, headers)
+
+    def _listing(self) -> tuple[Any, list[str]]:
+        """The engine's list of documents and each one's filter key (file and title, any case), made
+        again only when the index changed (its manifest is another object): with 100k files, making
+        them took 0.8 s of the 0.9 s of server CPU a visit cost (bench/docs_tab.py)."""
+        manifest = self.engine.manifest  # catches up with the folders first
+        cached = self._listed
+        if cached is None or cached[0] is not manifest:
+            listing = self.engine.documents()
+            keys = [f"{f.source}\n{f.title or ''}".casefold() for f in listing.files]
+            cached = self._listed = (manifest, listing, keys)
+        return cached[1], cached[2]
 
     def _folder_label(self, source: str, lang: str) -> str:
         folder = self.engine.folder_of(source)
@@ -669,10 +809,17 @@ class ChatHandlers:
         return tr(lang, "folder_library" if folder.prefix else "folder_docs")
 
     def upload(self, files: list[tuple[str, str]] | None, lang: str,
-               progress: Callable[[str, int, int], None] | None = None) -> "DocsView":
-        """Copy uploads into the upload folder (safe names only, never an overwrite) and index them."""
-        added, refused = [], []
-        for path, name in files or []:
+               progress: Callable[[str, int, int], None] | None = None, query: str = "") -> "DocsView":
+        """Copy uploads into the upload folder (safe names only, never an overwrite) and index them;
+        more than :attr:`UILimits.upload_files` at once are all refused. (The page removes each
+        uploaded temporary file once this returns: :func:`_wire_documents`.)"""
+        added: list[str] = []
+        refused: list[str] = []
+        files = list(files or [])
+        if len(files) > self.limits.upload_files:
+            refused.append(tr(lang, "too_many", n=len(files), limit=self.limits.upload_files))
+            files = []
+        for path, name in files:
             try:
                 data = Path(path).read_bytes()
                 added.append(self.engine.add_document(name, data, self.max_upload_bytes))
@@ -696,7 +843,7 @@ class ChatHandlers:
             except AmqaError as exc:
                 lines.append(f"⚠️ {exc}")
         lines += [f"❌ {r}" for r in refused]
-        return self.documents(lang, chat_text("\n".join(lines) or tr(lang, "no_file")))
+        return self.documents(lang, chat_text("\n".join(lines) or tr(lang, "no_file")), query)
 
     def ask_delete(self, source: str | None, lang: str) -> tuple[bool, str]:
         """The confirmation asked before a deletion: (show it, its text)."""
@@ -705,23 +852,27 @@ class ChatHandlers:
         return True, tr(lang, "confirm_text", source=chat_text(source),
                         folder=chat_text(str(self.engine.folder_of(source).path)))
 
-    def delete(self, source: str | None, lang: str) -> "DocsView":
-        """Delete a document (confirmed) from its folder and update the index."""
-        if not source:
-            return self.documents(lang, tr(lang, "pick_first"))
+    def delete(self, source: str | None, lang: str, query: str = "") -> "DocsView":
+        """Delete a document (confirmed) from its folder and update the index. The page passes the
+        source this tab confirmed (kept on the server: :func:`_wire_documents`), never one sent with
+        the request."""
+        if not source or not isinstance(source, str):
+            return self.documents(lang, tr(lang, "pick_first"), query)
         try:
             report = self.engine.remove_document(source)
         except AmqaError as exc:
-            return self.documents(lang, chat_text(f"⚠️ {exc}"))
-        return self.documents(lang, tr(lang, "deleted", source=chat_text(source), summary=self._summary(report, lang)))
+            return self.documents(lang, chat_text(f"⚠️ {exc}"), query)
+        return self.documents(lang, tr(lang, "deleted", source=chat_text(source), summary=self._summary(report, lang)),
+                              query)
 
-    def reindex(self, lang: str, progress: Callable[[str, int, int], None] | None = None) -> "DocsView":
+    def reindex(self, lang: str, progress: Callable[[str, int, int], None] | None = None,
+                query: str = "") -> "DocsView":
         """Bring the index up to date with the folders now, with progress."""
         try:
             report = self.engine.index(on_progress=self._progress(progress, lang))
         except AmqaError as exc:
-            return self.documents(lang, chat_text(f"⚠️ {exc}"))
-        return self.documents(lang, tr(lang, "reindexed", summary=self._summary(report, lang)))
+            return self.documents(lang, chat_text(f"⚠️ {exc}"), query)
+        return self.documents(lang, tr(lang, "reindexed", summary=self._summary(report, lang)), query)
 
     @staticmethod
     def _progress(progress: Callable[[str, int, int], None] | None, lang: str) -> Any:
@@ -786,16 +937,23 @@ def _browser_secret(home: Path) -> str:
     return secret
 
 
-def build_app(engine: Engine | None = None, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> Any:
+def build_app(engine: Engine | None = None, *, max_upload_bytes: int | None = None,
+              limits: UILimits | None = None) -> Any:
     """The Gradio Blocks app over ``engine`` (default: ``Engine()``, from the environment's settings;
     over the bundled seeds, with the user's library beside them: :func:`library_engine`). The index is
-    loaded (or built) here, once, so the first answer is as fast as the next ones."""
+    loaded (or built) here, once, so the first answer is as fast as the next ones. ``limits``: what a
+    session and a request may hold (:class:`UILimits`; ``max_upload_bytes`` sets its ``upload_bytes``)."""
     gr = _gradio()
+    if limits is None:
+        limits = UILimits() if max_upload_bytes is None else UILimits(upload_bytes=max_upload_bytes)
     engine = library_engine(engine or Engine(progress=True))
     engine.warm_up()
-    handlers = ChatHandlers(engine, max_upload_bytes)
+    handlers = ChatHandlers(engine, limits=limits)
+    max_upload_bytes = limits.upload_bytes
     i18n = _i18n(gr)
-    with gr.Blocks(title="amqa: questions about your documents") as app:
+    # Gradio's cache (uploads among them) emptied of old files as it serves (issue 22, case 10).
+    with gr.Blocks(title="amqa: questions about your documents",
+                   delete_cache=(limits.cache_every, limits.cache_age)) as app:
         gr.Markdown(i18n("intro"))
         session = gr.State(ChatSession)
         lang = gr.Textbox("en", visible=False, elem_id="amqa-lang")
@@ -807,6 +965,7 @@ def build_app(engine: Engine | None = None, *, max_upload_bytes: int = MAX_UPLOA
         _wire_chat(gr, app, handlers, chat, session, lang, stored)
         _wire_documents(gr, app, handlers, docs, docs_tab, lang)
     app.queue(default_concurrency_limit=4, max_size=64)
+    app.amqa_limits = limits  # for serve(): the size limits Gradio checks as requests arrive
     return app
 
 
@@ -873,12 +1032,16 @@ def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], ses
                   concurrency_limit=limit)
              for llm, name, limit in ((False, "extractive", EXTRACTIVE_SLOTS), (True, "llm", LLM_SLOTS))
              if not llm or len(handlers.writers) > 1]  # no LLM pool without an LLM
-    ask = dict(fn=lambda q, s, code: outputs(handlers.enqueue(s, q, code)), inputs=[c["box"], session, lang],
-               outputs=full, js=CLEAR_BOX_JS, queue=False, trigger_mode="multiple", show_progress="hidden")
-    asked = [c["box"].submit(**ask, api_name="ask"), c["send"].click(**ask),
-             c["examples"].click(lambda sample, s, code: outputs(handlers.enqueue(s, sample[0], code)),
-                                 [c["examples"], session, lang], full, queue=False, trigger_mode="multiple",
-                                 show_progress="hidden")]
+    def asked_view(view: ChatView) -> tuple:  # a question refused goes back into the box
+        return outputs(view) + (gr.skip() if view.box is None else view.box,)
+
+    ask = dict(fn=lambda q, s, code: asked_view(handlers.enqueue(s, q, code)), inputs=[c["box"], session, lang],
+               outputs=full + [c["box"]], js=CLEAR_BOX_JS, queue=False, trigger_mode="multiple",
+               show_progress="hidden")
+    sample = dict(fn=lambda sample, s, code: asked_view(handlers.enqueue(s, _sample(sample), code)),
+                  inputs=[c["examples"], session, lang], outputs=full + [c["box"]], queue=False,
+                  trigger_mode="multiple", show_progress="hidden")
+    asked = [c["box"].submit(**ask, api_name="ask"), c["send"].click(**ask), c["examples"].click(**sample)]
     for i, event in enumerate(asked):
         for pool, name in zip(pools, ("answer", "answer_llm")):  # both follow the question at once; the
             # one not of its writer's kind skips. The Enter key's events are the named API (bench/ui_load.py).
@@ -895,10 +1058,17 @@ def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], ses
         show_progress="hidden")
 
 
+def _sample(value: Any) -> str:
+    """The question of a clicked example (what the browser sends, unchecked)."""
+    first = value[0] if isinstance(value, (list, tuple)) and value else value
+    return first if isinstance(first, str) else ""
+
+
 def _documents_tab(gr: Any, i18n: Any, max_upload_bytes: int) -> dict[str, Any]:
     """The indexed files, deletion with a confirmation, re-indexing and the upload box, by name."""
     d: dict[str, Any] = {}
     d["info"] = gr.Markdown("", elem_id="amqa-docs-info")
+    d["filter"] = gr.Textbox(placeholder=i18n("filter"), show_label=False, elem_id="amqa-docs-filter", max_lines=1)
     d["table"] = gr.Dataframe([], headers=["title", "file", "folder", "language", "pages", "chunks"],
                               interactive=False, wrap=True, elem_id="amqa-docs-table",
                               column_widths=["36%", "26%", "11%", "8%", "8%", "11%"])
@@ -918,8 +1088,15 @@ def _documents_tab(gr: Any, i18n: Any, max_upload_bytes: int) -> dict[str, Any]:
 
 
 def _wire_documents(gr: Any, app: Any, handlers: ChatHandlers, d: dict[str, Any], tab: Any, lang: Any) -> None:
-    """The Documents tab's events. The list is read again on every page load and every visit."""
+    """The Documents tab's events. The list is read again on every page load and every visit.
+
+    None of them is in Gradio's public API (``api_visibility="private"``: not listed, not callable by
+    gradio_client or ``/gradio_api/call/...``): two HTTP calls deleted a document (issue 22, case 9).
+    A deletion goes through the confirmation on the server: "Delete…" keeps the source asked about in
+    the tab's state, and "Yes" deletes that one, whatever the request carries."""
     listing = [d["result"], d["table"], d["info"], d["pick"]]
+    asked = gr.State(None)  # the source this tab was asked to confirm the deletion of
+    private = dict(api_visibility="private")
 
     def outputs(view: DocsView) -> tuple:
         return (view.message, {"headers": view.headers, "data": view.rows}, view.note,
@@ -928,26 +1105,55 @@ def _wire_documents(gr: Any, app: Any, handlers: ChatHandlers, d: dict[str, Any]
     def progress_of(bar: Any) -> Callable[[str, int, int], None]:
         return lambda step, done, total: bar((done, total), desc=step)
 
-    def upload(files: Any, code: str, bar: Any = gr.Progress()) -> tuple:
-        return outputs(handlers.upload(files, code, progress_of(bar))) + (None,)
+    def upload(files: Any, code: str, query: str, bar: Any = gr.Progress()) -> tuple:
+        try:
+            return outputs(handlers.upload(files, code, progress_of(bar), query)) + (None,)
+        finally:  # accepted (copied into the folder) or refused: Gradio's copy is not kept (case 10)
+            remove_uploads(files)
 
-    def reindex(code: str, bar: Any = gr.Progress()) -> tuple:
-        return outputs(handlers.reindex(code, progress_of(bar)))
+    def reindex(code: str, query: str, bar: Any = gr.Progress()) -> tuple:
+        return outputs(handlers.reindex(code, progress_of(bar), query))
 
     def ask(source: str | None, code: str) -> tuple:
         show, text = handlers.ask_delete(source, code)
-        return gr.update(visible=show), text if show else "", gr.skip() if show else text
+        return gr.update(visible=show), text if show else "", gr.skip() if show else text, source if show else None
 
-    refresh = dict(fn=lambda code: outputs(handlers.documents(code)), inputs=[lang], outputs=listing,
-                   show_progress="hidden")
+    def delete(confirmed: str | None, code: str, query: str) -> tuple:
+        return outputs(handlers.delete(confirmed, code, query)) + (None,)
+
+    refresh = dict(fn=lambda code, query: outputs(handlers.documents(code, query=query)), inputs=[lang, d["filter"]],
+                   outputs=listing, show_progress="hidden", **private)
     app.load(**refresh)
     tab.select(**refresh)
-    d["uploader"].upload(upload, [d["uploader"], lang], listing + [d["uploader"]], concurrency_limit=1)
-    d["reindex"].click(reindex, [lang], listing, concurrency_limit=1)
-    d["delete"].click(ask, [d["pick"], lang], [d["confirm"], d["confirm_text"], d["result"]], queue=False)
-    d["no"].click(lambda: gr.update(visible=False), None, d["confirm"], queue=False)
-    d["yes"].click(lambda: gr.update(visible=False), None, d["confirm"], queue=False).then(
-        lambda source, code: outputs(handlers.delete(source, code)), [d["pick"], lang], listing, concurrency_limit=1)
+    d["filter"].submit(**refresh)
+    d["filter"].change(**refresh, trigger_mode="always_last")
+    d["uploader"].upload(upload, [d["uploader"], lang, d["filter"]], listing + [d["uploader"]], concurrency_limit=1,
+                         **private)
+    d["reindex"].click(reindex, [lang, d["filter"]], listing, concurrency_limit=1, **private)
+    d["delete"].click(ask, [d["pick"], lang], [d["confirm"], d["confirm_text"], d["result"], asked], queue=False,
+                      **private)
+    d["no"].click(lambda: (gr.update(visible=False), None), None, [d["confirm"], asked], queue=False, **private)
+    d["yes"].click(lambda: gr.update(visible=False), None, d["confirm"], queue=False, **private).then(
+        delete, [asked, lang, d["filter"]], listing + [asked], concurrency_limit=1, **private)
+
+
+def remove_uploads(files: Any) -> None:
+    """Remove Gradio's temporary copies of uploaded files (``(path, name)`` pairs), and their folder
+    when it is left empty; only inside Gradio's upload folder."""
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder()).resolve()
+    for item in files or []:
+        path = Path(item[0] if isinstance(item, (tuple, list)) else item)
+        try:
+            resolved = path.resolve()
+            if not resolved.is_relative_to(root) or resolved == root:
+                continue
+            resolved.unlink(missing_ok=True)
+            if resolved.parent != root:
+                resolved.parent.rmdir()  # Gradio keeps each upload in a folder of its own (its hash)
+        except OSError:  # already gone, or the folder holds another upload
+            pass
 
 
 def DocumentUpload(**kwargs):  # noqa: N802 (a component constructor)
@@ -973,5 +1179,54 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
     Gradio's own start-up lines are silenced: they advise ``share=True`` in ``launch()``, which is not
     how amqa is told to share (``amqa serve`` prints the address itself)."""
     gr = _gradio()
+    from starlette.middleware import Middleware
+
+    limits = getattr(app, "amqa_limits", UILimits())
+    # Gradio checks each file's size as it arrives (max_file_size) but takes up to 1,000 files in one
+    # request: the whole request is bounded before it is read (issue 22, case 10).
+    request_bytes = limits.upload_files * limits.upload_bytes + limits.upload_overhead
+    # Gradio lists no private event in its API and gradio_client refuses them, but its by-name routes
+    # (/gradio_api/call/<name>, /gradio_api/run/<name>) still run them (issue 22, case 9).
+    private = frozenset(fn.api_name for fn in app.fns.values()
+                        if getattr(fn, "api_visibility", "public") == "private" and isinstance(fn.api_name, str))
     return app.launch(server_name=host, server_port=port, share=share, css=CSS, js=PAGE_JS, i18n=_i18n(gr),
-                      max_file_size=MAX_UPLOAD_BYTES, show_error=False, prevent_thread_lock=not block, quiet=True)
+                      max_file_size=limits.upload_bytes, show_error=False, prevent_thread_lock=not block, quiet=True,
+                      app_kwargs={"middleware": [Middleware(RequestBound, max_bytes=request_bytes, limits=limits,
+                                                            private=private)]})
+
+
+def _size(n: int) -> str:
+    """``10 MB``, ``100 kB``: a size as a person reads it."""
+    return f"{n / 1e6:.0f} MB" if n >= 1_000_000 else f"{n / 1e3:.0f} kB"
+
+
+class RequestBound:
+    """ASGI middleware in front of Gradio: an upload request (``POST .../upload``) larger than
+    ``max_bytes``, or of unknown length, is refused (413, 411) before any of it is read; a call by
+    name of a ``private`` event (``POST .../call/<name>``, ``.../run/<name>``) is refused (404). Each
+    with a one-line message."""
+
+    def __init__(self, app: Any, max_bytes: int, limits: UILimits, private: frozenset[str]) -> None:
+        self.app, self.max_bytes, self.limits, self.private = app, max_bytes, limits, private
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and scope.get("method") == "POST":
+            parts = scope.get("path", "").rstrip("/").split("/")
+            refusal = None
+            if len(parts) >= 2 and parts[-2] in ("call", "run"):
+                if parts[-1] in self.private:
+                    refusal = (404, f"'{parts[-1]}' is not part of amqa's API: use the page")
+            elif parts[-1] == "upload":
+                length = dict(scope.get("headers") or []).get(b"content-length")
+                if length is None or not length.isdigit() or int(length) > self.max_bytes:
+                    refusal = (411 if length is None or not length.isdigit() else 413,
+                               f"refused: an upload holds at most {self.limits.upload_files} files of "
+                               f"{_size(self.limits.upload_bytes)} each; add them in several")
+            if refusal is not None:
+                body = refusal[1].encode()
+                await send({"type": "http.response.start", "status": refusal[0],
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
