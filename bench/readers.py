@@ -131,12 +131,17 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "peak_mb": rss(), "added_
 """
 
 
+def _ulimit() -> None:  # in the child: `ulimit -v 4000000` (KiB of address space)
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (4_000_000 * 1024, 4_000_000 * 1024))
+
+
 def run_one(path: Path, mode: str, timeout: float) -> str:
-    command = f"ulimit -v 4000000; exec {sys.executable} -c '{CHILD}' {path} {mode}"
     t0 = time.perf_counter()
     try:
-        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=timeout,
-                              start_new_session=True)
+        done = subprocess.run([sys.executable, "-c", CHILD, str(path), mode], capture_output=True, text=True,
+                              timeout=timeout, preexec_fn=_ulimit)
     except subprocess.TimeoutExpired:
         return f"over the {timeout:.0f} s timeout (killed)"
     if done.returncode != 0 or not done.stdout.strip():

@@ -85,8 +85,9 @@ _SPLIT = "split it into smaller files to index it"
 class ReadLimits:
     """What reading one file may cost; a file over any limit is skipped with the reason (issue 22).
 
-    The defaults let every legitimate document measured by ``bench/readers.py`` through (a 2,000-page
-    .docx, a 200,000-row .xlsx) and stop each decompression bomb there before its parts are parsed.
+    The defaults let the legitimate large files of ``bench/readers.py`` through (a 1,000-page .docx,
+    an .odt of 20,000 paragraphs, an .xlsx of 100,000 rows) and stop each of its decompression bombs
+    before a part is parsed, in under 10 ms.
     """
 
     #: Characters of text one file may give. Indexing takes about 68 times the text in memory (issue
@@ -95,18 +96,19 @@ class ReadLimits:
     #: answer "not in the documents" about its end, where a skip is listed with what to do.
     text_chars: int = 10_000_000
     #: Bytes of a file read whole (text, Markdown, HTML, CSV, RTF, e-mail): 4 bytes for each character
-    #: of ``text_chars`` (UTF-32, the widest encoding) rounded up, so no file within the text limit
-    #: is refused for its bytes alone; the file is read up to this size, never further.
+    #: of ``text_chars`` (UTF-32, the widest encoding), so no text file within the text limit is
+    #: refused for its bytes alone; the file is read up to this size, never further.
     file_bytes: int = 40 * 2**20
-    #: Decompressed bytes of one part of a zip-based file, and of all of them. A .docx's text is in
-    #: one part; the 2,000-page one of ``bench/readers.py`` has a 2.9 MB word/document.xml, an
-    #: .xlsx of 200,000 rows a 22 MB sheet. Parsers hold 10-15 times the XML (issue 22: the .odt's
-    #: 22 MB content.xml took 774 MB).
-    part_bytes: int = 128 * 2**20
-    total_bytes: int = 512 * 2**20
+    #: Decompressed bytes of one part of a zip-based file, and of all of them. In ``bench/readers.py``
+    #: the 1,000-page .docx has a 4.2 MB word/document.xml, the .odt an 8.2 MB content.xml, the
+    #: .xlsx of 100,000 rows a 23 MB sheet (openpyxl streams it); python-docx and odfpy hold 10-15
+    #: times their XML as a tree (issue 22: the .odt's 22 MB content.xml took 774 MB).
+    part_bytes: int = 64 * 2**20
+    total_bytes: int = 256 * 2**20
     #: Largest decompressed/compressed ratio of a part bigger than ``ratio_from`` bytes: the
-    #: legitimate files of ``bench/readers.py`` compress 3-12 times (the most regular, an .xlsx of
-    #: repeated rows, 12); the bombs of issue 22 over 900 (deflate's ceiling is 1,032).
+    #: legitimate files of ``bench/readers.py`` compress 7 times (.docx, .odt) and 14 times (the
+    #: .xlsx, the same rows again and again); its bombs 339-471 times, the issue's about 1,000
+    #: (deflate's ceiling is 1,032).
     ratio: float = 100.0
     ratio_from: int = 2**20
     #: Parts of one zip: an Office file has tens, an EPUB one per chapter and picture.
@@ -119,8 +121,8 @@ class ReadLimits:
     #: few hundred; bounded, so an unclosed one is never scanned to the end of a big file).
     front_matter_chars: int = 16_384
     #: Share of control characters (other than tab, line breaks and form feed) above which a text
-    #: file is binary: random bytes read as Latin-1 hold 23% (59 of 256 byte values), a terminal log
-    #: with colour codes under 5%, text none.
+    #: file is binary: random bytes read as Latin-1 hold 24% in ``bench/readers.py`` (59 of 256 byte
+    #: values), the colour-coded log of tests/test_adversarial.py 4%, text none.
     control_share: float = 0.1
 
     def __post_init__(self) -> None:
