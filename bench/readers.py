@@ -66,7 +66,7 @@ def make_files(folder: Path) -> dict[str, Path]:
     noise = bytearray(rng.randbytes(1_000_000))
     add("random-1MB.txt").write_bytes(bytes(noise).replace(b"\x00", b"\x01"))
     add("front-matter-270kB.md").write_text("---\n" + "title: x\n" * 30_000, encoding="utf-8")
-    add("dots-1MB.txt").write_text("Début. " + "." * 1_000_000 + " Fin.", encoding="utf-8")
+    add("dots-1MB.txt").write_text("Début. " + "." * 1_000_000 + "Fin.", encoding="utf-8")  # no space after the dots
     # Legitimate large documents: what the limits must let through.
     import docx
     import openpyxl
