@@ -890,7 +890,7 @@ print(doc.title, len(doc.text), len(chunks), round(time.perf_counter() - t0, 2))
 
 def test_r2_2_an_unclosed_front_matter_full_of_title_lines_is_read_at_once(tmp_path):
     md = tmp_path / "notes.md"
-    md.write_text("---\n" + "title: x\n" * 30_000, encoding="utf-8")  # 270 kB: over 60 s on 4259b05
+    md.write_text("---\n" + "title: x\n" * 30_000, encoding="utf-8")  # 270 kB: over 60 s on f9d1bc4
     out = _in_a_child(READ_IN_A_CHILD, str(md), timeout=20)
     assert out.returncode == 0, out.stderr
     title, chars, chunks, _ = out.stdout.split()
@@ -941,7 +941,7 @@ def test_r2_3_an_epub_listing_its_chapter_20_times_reads_it_once(tmp_path):
 
 def test_r2_3_a_part_whose_header_lies_about_its_size_is_never_decompressed(tmp_path):
     """bzip2 packs 200 MB of spaces into a few hundred bytes and Python's zipfile decompresses it whole
-    before cutting it to the declared 10 kB (deflate it bounds); on 4259b05 python-docx got that far,
+    before cutting it to the declared 10 kB (deflate it bounds); on f9d1bc4 python-docx got that far,
     then failed on the CRC."""
     path = tmp_path / "rapport.docx"
     make_files.write_lying_bzip2_docx(path, megabytes=200)
