@@ -319,3 +319,123 @@ def write_all(folder: Path, cases=CASES) -> Path:
     for case in cases:
         case.write(case, folder / case.name)
     return folder
+
+
+# --- decompression bombs (issue 22, case 3) --------------------------------------------------------
+# A real file written by its library, then one part rewritten by zipfile with a body repeated until it
+# decompresses to ``megabytes`` MB: deflate packs such a body about 1,000 times (its ceiling is 1,032),
+# as the bombs of issue 22 were (a 52 kB .docx, a 22 kB .odt, a 38 kB .pptx).
+
+def rewrite_part(path: Path, name: str, change: Callable[[str], str], compression: int = 8) -> None:
+    """Rewrite the part ``name`` of the zip at ``path`` as ``change`` makes it (the other parts kept;
+    ``compression``: zipfile's method, 8 deflate, 12 bzip2)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as old:
+        parts = [(info, old.read(info)) for info in old.infolist()]
+    with zipfile.ZipFile(path, "w") as new:
+        for info, data in parts:
+            if info.filename == name:
+                new.writestr(info.filename, change(data.decode("utf-8")).encode("utf-8"), compress_type=compression,
+                             compresslevel=9)
+            else:
+                new.writestr(info, data)
+
+
+def _repeat(unit: str, megabytes: float, padding: int = 0) -> str:
+    """``unit`` (then ``padding`` spaces) repeated to ``megabytes`` MB: padding packs better (deflate
+    codes a run of one character in fewer bits than a repeat 38 characters back) and makes fewer
+    elements, for a bomb that an unguarded reader still reads quickly."""
+    unit += " " * padding
+    return unit * int(megabytes * 2**20 / len(unit))
+
+
+def write_docx_bomb(path: Path, megabytes: float = 50, padding: int = 0) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Rapport")
+    document.save(str(path))
+    body = _repeat("<w:p><w:r><w:t>bombe</w:t></w:r></w:p>", megabytes, padding)
+    rewrite_part(path, "word/document.xml", lambda xml: xml.replace("<w:sectPr", body + "<w:sectPr", 1))
+
+
+def write_odt_bomb(path: Path, megabytes: float = 22, padding: int = 0) -> None:
+    from odf import text
+    from odf.opendocument import OpenDocumentText
+
+    document = OpenDocumentText()
+    document.text.addElement(text.P(text="Compte rendu"))
+    document.save(str(path))
+    body = _repeat("<text:p>bombe</text:p>", megabytes, padding)
+    rewrite_part(path, "content.xml", lambda xml: xml.replace("</office:text>", body + "</office:text>", 1))
+
+
+def write_pptx_bomb(path: Path, megabytes: float = 38, padding: int = 0) -> None:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    slide.shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1)).text_frame.text = "Diapositive"
+    deck.save(str(path))
+    body = _repeat("<a:p><a:r><a:t>bombe</a:t></a:r></a:p>", megabytes, padding)
+    rewrite_part(path, "ppt/slides/slide1.xml", lambda xml: xml.replace("</p:txBody>", body + "</p:txBody>", 1))
+
+
+def write_xlsx_bomb(path: Path, megabytes: float = 40, padding: int = 0) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["ville", "campus"])
+    book.save(str(path))
+    body = _repeat('<row><c t="inlineStr"><is><t>bombe</t></is></c></row>', megabytes, padding)
+    rewrite_part(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace("</sheetData>", body + "</sheetData>", 1))
+
+
+def write_epub_listing_twice(path: Path, times: int = 20, megabytes: float = 0.0) -> None:
+    """An EPUB whose spine lists its one chapter ``times`` times; the chapter inflated to ``megabytes``
+    MB when given (issue 22: 4.4 kB, 20 times, 66 s and 2.7 GB)."""
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier("amqa-bomb")
+    book.set_title("Guide")
+    book.set_language("fr")
+    chapter = epub.EpubHtml(title="Bibliothèque", file_name="chap.xhtml", lang="fr")
+    chapter.content = "<h1>Bibliothèque</h1><p>La bibliothèque de Cluny prête des tablettes pour trois semaines.</p>"
+    book.add_item(chapter)
+    book.toc = [chapter]
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    book.spine = [chapter]
+    epub.write_epub(str(path), book)
+
+    def repeat_spine(opf: str) -> str:
+        start = opf.index("<itemref", opf.index("<spine"))
+        end = opf.index("/>", start) + 2
+        return opf[:start] + opf[start:end] * times + opf[end:]
+
+    rewrite_part(path, "EPUB/content.opf", repeat_spine)
+    if megabytes:
+        body = _repeat("<p>bombe</p>", megabytes)
+        rewrite_part(path, "EPUB/chap.xhtml", lambda html: html.replace("</body>", body + "</body>", 1))
+
+
+def write_lying_bzip2_docx(path: Path, megabytes: float = 200, declared: int = 10_000) -> None:
+    """A .docx whose document.xml is bzip2 (which packs zeros some 100,000 times, where deflate's
+    ceiling is 1,032) and whose headers declare ``declared`` bytes instead of its real size."""
+    import struct
+
+    write_docx_bomb(path, 0.01)
+    rewrite_part(path, "word/document.xml", lambda xml: xml + " " * int(megabytes * 2**20), compression=12)
+    data = bytearray(path.read_bytes())
+    name = b"word/document.xml"
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local header, central directory
+        at = 0
+        while (at := data.find(signature, at)) >= 0:
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            if data[name_at:name_at + len(name)] == name:
+                struct.pack_into("<I", data, at + size_at, declared)
+            at += 4
+    path.write_bytes(bytes(data))

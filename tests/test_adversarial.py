@@ -44,6 +44,14 @@ Round 2 (issue 22): before = main at 4259b05, measured with the command given (`
 | 10 | a real server with `UILimits(upload_files=3, upload_bytes=100_000, cache_every=1, cache_age=2)` (`test_r2_10_*`): 3 files uploaded and handled (one accepted, one bad name, one bad type); 5 at once; one of 150 kB; 30 x 90 kB in one request; one uploaded and never handled | every temp copy left in Gradio's cache (30 x 1 MB still there 23 min later); 5 taken; the size limit always 10 MB (`build_app(max_upload_bytes=)` not passed to Gradio); 1,000 files a request; the cache never cleaned | each copy removed once handled, accepted or refused; "refused 5 files: at most 3 in one upload"; 413 from Gradio's `max_file_size`; 413 "refused: an upload holds at most 3 files of 100 kB each" before the body is read (411 without a length); the unhandled one removed by `Blocks(delete_cache=...)` within seconds (default: every 5 min, files over 15 min) |
 | 15 | the Documents tab over 100,000 files (`python bench/docs_tab.py --files 100000`, a visit as the page makes it, over HTTP); 250 files through `ChatHandlers.documents` (`test_r2_15_*`) | 11.7 MB sent, 6.7 s of server CPU and 16.6 s a visit (load average 9-15); every row and every file in the delete list | 24 kB, 0.06 s of server CPU, 0.22 s: the first 200 rows (`UILimits.docs_rows`) with the counts ("the first 200 shown: type in the filter box..."), a filter box (title or file, any case: 13 kB), the listing made again only when the index changes; the skipped files named up to 20, the rest counted |
 | 17 | 4,014 hostile upload names (`a..b.txt`, `..%2f..%2fevil.txt`, `..`, `%2e`, `/`, `\\`, control and bidi characters, long names; seeded) through `safe_upload_name` (`test_r2_17_*`) | the advice repeats the refused name (`e.g. 'a..b.txt'`, `e.g. '..%2f..%2fevil.txt'`), a newline in the name breaks the one-line message | every advice is a name the same check accepts (`a.b.txt`, `evil.txt`); no advice for a type amqa does not read; control and bidi characters quoted as `\n`, `\u202e` |
+| 2 | `notes.md`: `---` then 30,000 `title: x` lines, never closed (270 kB); `test_r2_2_an_unclosed_front_matter_full_of_title_lines_is_read_at_once` | over 60 s (the test's child killed at 20 s); 72 kB 13.7 s | 0.02 s (`bench/readers.py`): the front matter is scanned line by line within 16 kB (`ReadLimits.front_matter_chars`), titled by its first line |
+| 2 | 1 M dots with no white space after them (`test_r2_2_a_million_dots_split_into_sentences_in_linear_time`); every regex of readers.py, text.py, chunking.py timed on runs of each special character | `split_sentences`: 20,000 dots 24 s (quadratic; killed at 30 s) | 1 M dots 0.19 s: `_BOUNDARY` starts only at a run's first mark (same matches on 50,000 random strings and the seeds); the other quadratic ones (`_CODE_SPAN`, `_LINK`, `_CREDIT_TRAILER`) run only on a chunk (at most `ChunkSettings.size` characters) |
+| 3 | .docx, .odt, .pptx, .xlsx by their libraries with one part inflated to 3 MB (530-590 times its compressed size); `test_r2_3_a_decompression_bomb_is_skipped_before_it_is_parsed`, `bench/readers.py` for the issue's sizes | read and indexed (the issue's: 51 s and 500 MB, 32 s and 774 MB, 26 s) | skipped in under 10 ms: "part 'word/document.xml' is 534 times its compressed size, more than 100 (ReadLimits.ratio): a possible decompression bomb: not read"; also listed in `update_index`'s skipped (`test_r2_3_a_bomb_in_the_folder_is_listed_as_skipped_and_the_rest_indexed`) |
+| 3 | an EPUB whose spine lists its chapter 20 times (`test_r2_3_an_epub_listing_its_chapter_20_times_reads_it_once`) | the chapter read and indexed 20 times (the issue's 4.4 kB: 66 s, 2.7 GB) | read once; inflated, skipped as a bomb |
+| 3 | a .docx whose document.xml is bzip2 (200 MB of spaces) and whose headers declare 10 kB (`test_r2_3_a_part_whose_header_lies_about_its_size_is_never_decompressed`) | zipfile decompressed all 200 MB, then "Bad CRC-32" | "uses compression method 12 (only stored and deflated are read): not read", nothing decompressed; deflated parts are also decompressed once in 1 MB pieces to check their real size and CRC before parsing |
+| 3 | `ReadLimits(text_chars=0)`, `ratio=-1`, ...; a 3,000-paragraph .docx (`test_r2_3_limits_are_checked_where_they_enter_and_large_real_documents_pass`) | no limits | one line quoting the bad value; the large document read whole (and refused under tighter limits, naming the limit) |
+| 11 | a 10 M-character log named .txt (`test_r2_11_a_file_with_more_text_than_the_limit_is_skipped_with_what_to_do`); a 40 MB text (`bench/readers.py --index`) | read and indexed (the issue's 40 MB: 2.78 GB) | skipped: "more than 10,000,000 characters of text (ReadLimits.text_chars): not indexed; split it into smaller files to index it"; a file read whole is read up to 40 MB (`ReadLimits.file_bytes`), never further; HTML, RTF and e-mail checked on their text |
+| 18 | 200 kB of random bytes without NUL named `notes.txt`; cp1252, Latin-1, UTF-8 French and a colour-coded log (`test_r2_18_random_bytes_named_txt_are_skipped_and_latin_text_still_reads`) | indexed as Latin-1 text | skipped: "binary content (24% control characters) in a text file: not read" (over `ReadLimits.control_share`, 10%, in 64 windows spread over the file); the others read as before |
 """
 import json
 import os
@@ -1414,3 +1422,158 @@ def test_r2_15_the_documents_tab_sends_a_page_of_rows_with_the_counts_and_a_filt
     assert handlers.documents("en", query="nothing like it").rows == []
     gone = handlers.delete("sub-2/note-249.txt", "en", "note-249")  # the listing follows the index
     assert gone.rows == [] and "249 files indexed" in gone.note
+
+
+# --- round 2: the readers (issue 22, cases 2, 3, 11, 18) -------------------------------------------
+
+import re  # noqa: E402
+
+import make_files  # noqa: E402  (tests/ is on sys.path above)
+
+
+def _read(path: Path, limits=None):
+    from amqa.documents import SourceFile, read_document
+
+    return read_document(SourceFile(path.name, path, "0"), *([limits] if limits is not None else []))
+
+
+def _in_a_child(code: str, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    """``code`` run by a fresh interpreter (the test fails at ``timeout`` instead of hanging: a regular
+    expression holds the GIL, so a thread could not be left behind)."""
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout)
+
+
+READ_IN_A_CHILD = """
+import sys, time
+from pathlib import Path
+from amqa.documents import SourceFile, read_document
+from amqa.chunking import chunk_document
+t0 = time.perf_counter()
+doc = read_document(SourceFile(Path(sys.argv[1]).name, Path(sys.argv[1]), "0"))
+chunks = chunk_document(doc)
+print(doc.title, len(doc.text), len(chunks), round(time.perf_counter() - t0, 2))
+"""
+
+
+def test_r2_2_an_unclosed_front_matter_full_of_title_lines_is_read_at_once(tmp_path):
+    md = tmp_path / "notes.md"
+    md.write_text("---\n" + "title: x\n" * 30_000, encoding="utf-8")  # 270 kB: over 60 s on f9d1bc4
+    out = _in_a_child(READ_IN_A_CHILD, str(md), timeout=20)
+    assert out.returncode == 0, out.stderr
+    title, chars, chunks, _ = out.stdout.split()
+    assert title == "---" and int(chars) == 270_004 and int(chunks) > 0  # no front matter: the first line
+    from amqa.readers import front_matter_title
+
+    closed = "---\r\nlayout: post\r\ntitle: 'Le campus de Cluny'\r\n---\r\n# Autre titre\n"
+    assert front_matter_title(closed) == "Le campus de Cluny"
+    assert front_matter_title("---\nlayout: post\n---\ntitle: pas ici\n---\n") is None, "only inside the front matter"
+    assert front_matter_title("---\n" + "a: b\n" * 5000 + "title: loin\n---\n") is None, "bounded (16 kB)"
+
+
+def test_r2_2_a_million_dots_split_into_sentences_in_linear_time(tmp_path):
+    dots = tmp_path / "points.txt"
+    dots.write_text("Début du texte. " + "." * 1_000_000 + "Fin du texte.", encoding="utf-8")  # 20,000: 24 s before
+    out = _in_a_child(READ_IN_A_CHILD, str(dots), timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-3]) == 1_000_029
+    from amqa.text import split_sentences
+
+    text = "Il part. Elle reste !.. Fin"
+    assert [text[a:b] for a, b in split_sentences(text)] == ["Il part.", "Elle reste !..", "Fin"]
+
+
+BOMBS = {".docx": make_files.write_docx_bomb, ".odt": make_files.write_odt_bomb, ".pptx": make_files.write_pptx_bomb,
+         ".xlsx": make_files.write_xlsx_bomb}
+
+
+@pytest.mark.parametrize("suffix", sorted(BOMBS))
+def test_r2_3_a_decompression_bomb_is_skipped_before_it_is_parsed(tmp_path, suffix):
+    path = tmp_path / f"bombe{suffix}"
+    BOMBS[suffix](path, 3, padding=2000)  # 3 MB of XML, 530-590 times its compressed size (the issue's: 17-50 MB)
+    skipped = _read(path)
+    assert "decompression bomb" in getattr(skipped, "reason", ""), skipped
+    ratio = int(re.search(r"is ([\d,]+) times its compressed size, more than 100 \(ReadLimits.ratio\)", skipped.reason)[1])
+    assert 300 < ratio < 1032, skipped.reason  # deflate's ceiling: 1,032
+
+
+def test_r2_3_an_epub_listing_its_chapter_20_times_reads_it_once(tmp_path):
+    book = tmp_path / "guide.epub"
+    make_files.write_epub_listing_twice(book, times=20)
+    doc = _read(book)
+    assert doc.text.count("La bibliothèque de Cluny prête des tablettes") == 1, doc.text
+    bomb = tmp_path / "bombe.epub"
+    make_files.write_epub_listing_twice(bomb, times=20, megabytes=1.5)  # the issue's: 4.4 kB, 66 s and 2.7 GB
+    assert "decompression bomb" in _read(bomb).reason
+
+
+def test_r2_3_a_part_whose_header_lies_about_its_size_is_never_decompressed(tmp_path):
+    """bzip2 packs 200 MB of spaces into a few hundred bytes and Python's zipfile decompresses it whole
+    before cutting it to the declared 10 kB (deflate it bounds); on f9d1bc4 python-docx got that far,
+    then failed on the CRC."""
+    path = tmp_path / "rapport.docx"
+    make_files.write_lying_bzip2_docx(path, megabytes=200)
+    reason = _read(path).reason
+    assert reason == "part 'word/document.xml' uses compression method 12 (only stored and deflated are read): not read"
+
+
+def test_r2_3_limits_are_checked_where_they_enter_and_large_real_documents_pass(tmp_path):
+    from amqa.errors import InvalidInputError
+    from amqa.readers import ReadLimits
+
+    for bad in ({"text_chars": 0}, {"ratio": -1}, {"members": 2.5}, {"control_share": 2}, {"seconds": True}):
+        with pytest.raises(InvalidInputError, match=f"ReadLimits.{next(iter(bad))}.*Currently"):
+            ReadLimits(**bad)
+    # Real files by their libraries, bigger than any limit's threshold: read whole.
+    import docx
+
+    document = docx.Document()
+    for i in range(3000):
+        document.add_paragraph(f"Le paragraphe {i} décrit l'atelier {i % 97} du campus de Cluny et ses {i} machines.")
+    document.save(str(tmp_path / "long.docx"))
+    assert _read(tmp_path / "long.docx").text.count("Le paragraphe") == 3000
+    tight = ReadLimits(part_bytes=100_000)
+    assert "more than 100,000 (ReadLimits.part_bytes)" in _read(tmp_path / "long.docx", tight).reason
+    assert "ReadLimits.members" in _read(tmp_path / "long.docx", ReadLimits(members=5)).reason
+
+
+def test_r2_3_a_bomb_in_the_folder_is_listed_as_skipped_and_the_rest_indexed(docs_copy, tmp_path):
+    from amqa.store import update_index
+
+    make_files.write_docx_bomb(docs_copy / "bombe.docx", 3, padding=2000)
+    report = update_index(docs_copy, tmp_path / "store", "hash")
+    assert len(report.added) == 5 and "bombe.docx" not in report.added
+    reasons = {s.source: s.reason for s in report.skipped}
+    assert "a possible decompression bomb: not read" in reasons["bombe.docx"], reasons
+
+
+def test_r2_11_a_file_with_more_text_than_the_limit_is_skipped_with_what_to_do(tmp_path):
+    from amqa.readers import ReadLimits
+
+    big = tmp_path / "journal.txt"
+    line = "2025-07-01 09:30:00 campus de Cluny : sauvegarde terminée sans erreur\n"
+    big.write_text(line * (10_000_000 // len(line) + 1), encoding="utf-8")  # just over 10 M characters
+    reason = _read(big).reason
+    assert reason == ("more than 10,000,000 characters of text (ReadLimits.text_chars): not indexed; "
+                      "split it into smaller files to index it")
+    assert _read(big, ReadLimits(text_chars=20_000_000)).text.startswith("2025-07-01")
+    assert "ReadLimits.file_bytes" in _read(big, ReadLimits(file_bytes=1_000_000)).reason  # never read past it
+    page = tmp_path / "page.html"  # text known only once the page is parsed
+    page.write_text("<html><body>" + "<p>Le campus de Cluny.</p>" * 10_000 + "</body></html>", encoding="utf-8")
+    assert "ReadLimits.text_chars" in _read(page, ReadLimits(text_chars=100_000)).reason
+
+
+def test_r2_18_random_bytes_named_txt_are_skipped_and_latin_text_still_reads(tmp_path):
+    import random
+
+    noise = tmp_path / "notes.txt"
+    noise.write_bytes(random.Random(18).randbytes(200_000).replace(b"\x00", b"\x01"))  # no NUL anywhere
+    reason = _read(noise).reason
+    assert reason.startswith("binary content (") and "control characters) in a text file" in reason, reason
+    french = "Élève à l'école de Besançon : « œuvre », coût 12 € — déjà payé.\r\n"
+    for encoding in ("cp1252", "latin-1", "utf-8"):
+        text = french if encoding != "latin-1" else french.replace("œ", "oe").replace("€", "EUR").replace("—", "-")
+        (tmp_path / f"{encoding}.txt").write_bytes((text * 200).encode(encoding))
+        assert _read(tmp_path / f"{encoding}.txt").text.startswith(text), encoding
+    log = tmp_path / "build-log.txt"  # a terminal log with colour codes is text
+    log.write_text("\x1b[32mINFO\x1b[0m le campus de Cluny a été indexé en 12 s\n" * 500, encoding="utf-8")
+    assert "campus de Cluny" in _read(log).text

@@ -166,7 +166,7 @@ def test_a_file_read_into_other_text_is_embedded_again(docs_copy, tmp_path, monk
     monkeypatch.setattr(store_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
     reader = documents_mod.READERS[".txt"]
     monkeypatch.setitem(documents_mod.READERS, ".txt",
-                        lambda path: Extracted(reader(path).text.replace("Arts et Métiers", "ENSAM"), "t"))
+                        lambda path, budget: Extracted(reader(path, budget).text.replace("Arts et Métiers", "ENSAM"), "t"))
     emb.seen.clear()
     update_index(docs_copy, store, emb)
     assert emb.seen and all("Arts et Métiers" not in t for t in emb.seen)

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from .errors import InvalidInputError
-from .readers import READERS, Unreadable, decode_text
+from .readers import READERS, ZIP_SUFFIXES, Budget, ReadLimits, Unreadable, check_zip, decode_text, too_much_text
 from .text import detect_language
 from .types import Document
 
-__all__ = ["READER_VERSION", "SUPPORTED_SUFFIXES", "DocumentFolder", "FolderScan", "Skipped", "SourceFile", "decode_text",
+__all__ = ["READER_VERSION", "SUPPORTED_SUFFIXES", "DocumentFolder", "FolderScan", "ReadLimits", "Skipped", "SourceFile",
+           "decode_text",
            "load_folder", "read_document", "scan_folder", "scan_folders"]
 
 #: The suffixes amqa reads, in the order of :data:`amqa.readers.READERS` (which they follow from).
@@ -39,7 +40,9 @@ SUPPORTED_SUFFIXES = tuple(READERS)
 #: e-mail files, OCR of scanned PDF pages). Text already read is unchanged, so the index keeps its
 #: vectors (amqa.store embeds again only files whose text changed).
 #: 5: languages told by their script (Chinese, Japanese, Korean, Arabic, Russian, Hindi...), and the BM25
-#: words of Han, kana and Hangul text as character pairs (amqa.text): languages and tokens change.
+#: words of Han, kana and Hangul text as character pairs (amqa.text): languages and tokens change; read
+#: limits (amqa.readers.ReadLimits), binary text files refused, a Markdown title only from a front matter
+#: that closes, an EPUB chapter listed twice read once.
 READER_VERSION = 5
 #: A file whose modification time is this close to the last scan is hashed again even when its size and
 #: time look unchanged: a write in the same clock tick as the scan leaves both as they were. 2 s is the
@@ -260,14 +263,22 @@ def scan_folders(folders: Sequence[DocumentFolder], known: Mapping[str, Mapping]
     return FolderScan(tuple(x for s in scans for x in s.files), tuple(x for s in scans for x in s.skipped))
 
 
-def read_document(file: SourceFile) -> Document | Skipped:
+def read_document(file: SourceFile, limits: ReadLimits | None = None) -> Document | Skipped:
     """Read one file into a :class:`Document` with the reader of its suffix, or say why it was skipped
-    (one line: the reader's reason, or the library's first line of complaint)."""
-    reader = READERS.get(file.path.suffix.lower())
+    (one line: the reader's reason, or the library's first line of complaint). Reading stays within
+    ``limits`` (:class:`~amqa.readers.ReadLimits`): a zip-based file is checked before it is parsed,
+    and a file past a limit is skipped with the limit named."""
+    limits = limits or ReadLimits()
+    suffix = file.path.suffix.lower()
+    reader = READERS.get(suffix)
     if reader is None:
         return Skipped(file.source, f"unsupported type '{file.path.suffix}'")
     try:
-        extracted = reader(file.path)
+        if suffix in ZIP_SUFFIXES:
+            check_zip(file.path, limits)
+        extracted = reader(file.path, Budget(limits))
+        if len(extracted.text) > limits.text_chars:  # formats whose text is known only once whole (HTML, RTF...)
+            raise Unreadable(too_much_text(limits))
     except Unreadable as exc:
         return Skipped(file.source, str(exc))
     except OSError as exc:

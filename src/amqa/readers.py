@@ -21,6 +21,12 @@ that decodes ``\'e9`` and ``\u233?``); Tesseract through pytesseract for scanned
 needs no library: it is a zip of XHTML files in the order its package file lists, read by the HTML
 reader below (ebooklib would add a dependency to do the same). E-mail is the standard library's
 ``email``.
+
+Every read has limits (:class:`ReadLimits`): a zip-based file (Office, OpenDocument, EPUB) is checked
+part by part before any library parses it (:func:`check_zip`), a file read whole is read up to a
+size, the text a file gives and the time its reading takes are bounded (:class:`Budget`); a file
+over a limit is skipped with the reason, never half read. No regular expression here runs on a
+document's text in more than linear time.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ import io
 import posixpath
 import re
 import threading
+import time as _time
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +45,8 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
+
+from .errors import InvalidInputError
 
 #: The reason a scanned PDF is skipped when Tesseract is missing (a test and the README quote it).
 NO_OCR = "no text layer; install tesseract-ocr for OCR"
@@ -67,6 +76,151 @@ class Unreadable(Exception):
     """A file amqa cannot use; the message is the one-line reason shown in the skipped list."""
 
 
+_SPLIT = "split it into smaller files to index it"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What reading one file may cost; a file over any limit is skipped with the reason (issue 22).
+
+    The defaults let the legitimate large files of ``bench/readers.py`` through (a 1,000-page .docx,
+    an .odt of 20,000 paragraphs, an .xlsx of 100,000 rows) and stop each of its decompression bombs
+    before a part is parsed, in under 10 ms.
+    """
+
+    #: Characters of text one file may give. Indexing takes about 68 times the text in memory (issue
+    #: 22: 20 MB of text, 1.41 GB): 10 M characters (some 5,000 pages, three times "War and Peace")
+    #: stay under 1 GB. A bigger file is skipped rather than indexed in part: a partial index would
+    #: answer "not in the documents" about its end, where a skip is listed with what to do.
+    text_chars: int = 10_000_000
+    #: Bytes of a file read whole (text, Markdown, HTML, CSV, RTF, e-mail): 4 bytes for each character
+    #: of ``text_chars`` (UTF-32, the widest encoding), so no text file within the text limit is
+    #: refused for its bytes alone; the file is read up to this size, never further.
+    file_bytes: int = 40 * 2**20
+    #: Decompressed bytes of one part of a zip-based file, and of all of them. In ``bench/readers.py``
+    #: the 1,000-page .docx has a 4.2 MB word/document.xml, the .odt an 8.2 MB content.xml, the
+    #: .xlsx of 100,000 rows a 23 MB sheet (openpyxl streams it); python-docx and odfpy hold 10-15
+    #: times their XML as a tree (issue 22: the .odt's 22 MB content.xml took 774 MB).
+    part_bytes: int = 64 * 2**20
+    total_bytes: int = 256 * 2**20
+    #: Largest decompressed/compressed ratio of a part bigger than ``ratio_from`` bytes: the
+    #: legitimate files of ``bench/readers.py`` compress 7 times (.docx, .odt) and 14 times (the
+    #: .xlsx, the same rows again and again); its bombs 339-471 times, the issue's about 1,000
+    #: (deflate's ceiling is 1,032).
+    ratio: float = 100.0
+    ratio_from: int = 2**20
+    #: Parts of one zip: an Office file has tens, an EPUB one per chapter and picture.
+    members: int = 10_000
+    #: Seconds one file's reading may take, checked between its pages, slides, rows or chapters. OCR
+    #: reads a scanned page in 6.4 s (:data:`OCR_DPI`): 600 s reads a 90-page scan; the French
+    #: Debian Reference's 147 pages of text take 0.3 s.
+    seconds: float = 600.0
+    #: Characters in which a Markdown front matter must close to give the title (real ones hold a
+    #: few hundred; bounded, so an unclosed one is never scanned to the end of a big file).
+    front_matter_chars: int = 16_384
+    #: Share of control characters (other than tab, line breaks and form feed) above which a text
+    #: file is binary: random bytes read as Latin-1 hold 24% in ``bench/readers.py`` (59 of 256 byte
+    #: values), the colour-coded log of tests/test_adversarial.py 4%, text none.
+    control_share: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("text_chars", "file_bytes", "part_bytes", "total_bytes", "ratio_from", "members",
+                     "front_matter_chars"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InvalidInputError(f"ReadLimits.{name} must be a positive integer. Currently, {name} is {value!r}")
+        for name in ("ratio", "seconds", "control_share"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+                raise InvalidInputError(f"ReadLimits.{name} must be a positive number. Currently, {name} is {value!r}")
+        if self.control_share > 1:
+            raise InvalidInputError(f"ReadLimits.control_share is a share, at most 1. Currently, control_share is "
+                                    f"{self.control_share!r}")
+
+
+def too_much_text(limits: ReadLimits) -> str:
+    """Why a file with more text than ``limits`` allows is skipped."""
+    return f"more than {limits.text_chars:,} characters of text (ReadLimits.text_chars): not indexed; {_SPLIT}"
+
+
+class Budget:
+    """What is left of one file's :class:`ReadLimits` while it is read: its readers :meth:`take` each
+    piece of text they extract, and a piece past the text limit or the deadline stops the read."""
+
+    def __init__(self, limits: ReadLimits | None = None) -> None:
+        self.limits = limits or ReadLimits()
+        self.chars = 0
+        self.deadline = _time.monotonic() + self.limits.seconds
+
+    def take(self, text: str) -> str:
+        """``text``, counted; raises :class:`Unreadable` past a limit."""
+        self.chars += len(text)
+        if self.chars > self.limits.text_chars:
+            raise Unreadable(too_much_text(self.limits))
+        if _time.monotonic() > self.deadline:
+            raise Unreadable(f"reading took more than {self.limits.seconds:g} s (ReadLimits.seconds): not indexed; "
+                             f"{_SPLIT}")
+        return text
+
+
+def read_capped(path: Path, limits: ReadLimits) -> bytes:
+    """The file's bytes, read up to ``limits.file_bytes`` and never further (its size may change
+    between a check and the read)."""
+    with open(path, "rb") as f:
+        data = f.read(limits.file_bytes + 1)
+    if len(data) > limits.file_bytes:
+        raise Unreadable(f"larger than {limits.file_bytes:,} bytes (ReadLimits.file_bytes): not read; {_SPLIT}")
+    return data
+
+
+#: Formats that are zip archives, checked by :func:`check_zip` before their library opens them.
+ZIP_SUFFIXES = (".docx", ".pptx", ".xlsx", ".odt", ".odp", ".epub")
+_BOMB = "a possible decompression bomb: not read"
+
+
+def check_zip(path: Path, limits: ReadLimits) -> None:
+    """Raise :class:`Unreadable` unless the zip at ``path`` is within ``limits``: its number of parts,
+    each part's size and compression ratio, their total. Declared sizes are checked first, then the
+    parts are decompressed (in 1 MB pieces, nothing kept) to check the real sizes, since a header may
+    lie. Python's zipfile, which every library here reads through, never returns more than a part's
+    declared size; bzip2 and LZMA parts are refused (no Office, OpenDocument or EPUB writer uses
+    them, and zipfile decompresses them without an output bound)."""
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        if len(infos) > limits.members:
+            raise Unreadable(f"a zip of {len(infos):,} parts, more than {limits.members:,} (ReadLimits.members): {_BOMB}")
+        total = 0
+        for info in infos:
+            if info.is_dir():
+                continue
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise Unreadable(f"part '{info.filename[:80]}' uses compression method {info.compress_type} "
+                                 "(only stored and deflated are read): not read")
+            _check_part(info.filename, info.file_size, info.compress_size, limits)
+            total += info.file_size
+            if total > limits.total_bytes:
+                raise Unreadable(f"its parts decompress to more than {limits.total_bytes:,} bytes "
+                                 f"(ReadLimits.total_bytes): {_BOMB}")
+        for info in infos:  # the real sizes (and CRCs: a damaged part is found before any parsing)
+            if info.is_dir() or info.compress_type == zipfile.ZIP_STORED:  # stored: no bigger than the file
+                continue
+            size = 0
+            with archive.open(info) as part:
+                while piece := part.read(2**20):
+                    size += len(piece)
+                    if size > info.file_size:  # zipfile stops at the declared size; in case it did not
+                        raise Unreadable(f"part '{info.filename[:80]}' is larger than its header says: {_BOMB}")
+
+
+def _check_part(name: str, size: int, compressed: int, limits: ReadLimits) -> None:
+    if size > limits.part_bytes:
+        raise Unreadable(f"part '{name[:80]}' decompresses to {size:,} bytes, more than {limits.part_bytes:,} "
+                         f"(ReadLimits.part_bytes): {_BOMB}")
+    if size > limits.ratio_from and size > limits.ratio * max(compressed, 1):
+        raise Unreadable(f"part '{name[:80]}' is {size / max(compressed, 1):,.0f} times its compressed size, more than "
+                         f"{limits.ratio:g} (ReadLimits.ratio): {_BOMB}")
+
+
 @dataclass(frozen=True)
 class JoinedPages:
     """Pages joined into one text, and where each page starts in it."""
@@ -94,13 +248,24 @@ _BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\x
          (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig"))
 
 
-def decode_text(data: bytes) -> str:
+def decode_text(data: bytes, limits: ReadLimits | None = None) -> str:
     """Text with a byte-order mark in its encoding (UTF-8, UTF-16, UTF-32); else UTF-8, CP1252 (French
     files saved on Windows), Latin-1. Line endings are kept, so offsets match the file as decoded.
+    Binary content is refused: NUL bytes in the first 8 kB, or control characters over
+    ``limits.control_share`` of the text (:func:`control_share`).
 
     >>> decode_text("Élève".encode("utf-16")), decode_text("Élève".encode("cp1252"))
     ('Élève', 'Élève')
     """
+    limits = limits or ReadLimits()
+    text = _decode(data)
+    share = control_share(text)
+    if share > limits.control_share:
+        raise Unreadable(f"binary content ({share:.0%} control characters) in a text file: not read")
+    return text
+
+
+def _decode(data: bytes) -> str:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding)
@@ -114,6 +279,24 @@ def decode_text(data: bytes) -> str:
     return data.decode("latin-1")
 
 
+# C0 controls but tab, line feed, vertical tab, form feed and carriage return; DEL; C1 controls (which
+# CP1252 text never holds: it maps 0x80-0x9f to letters and signs).
+_CONTROLS = dict.fromkeys([*range(0, 9), *range(14, 32), *range(0x7F, 0xA0)])
+
+
+def control_share(text: str, sample: int = 4096, windows: int = 64) -> float:
+    r"""The share of control characters in ``text``: in all of it when short, else in ``windows``
+    stretches of ``sample`` characters spread over it (a binary tail after a text head is seen too).
+
+    >>> control_share("Élève\tà l'école\r\n"), round(control_share("ab\x01\x9b"), 2)
+    (0.0, 0.5)
+    """
+    if len(text) > sample * windows:
+        step = (len(text) - sample) / (windows - 1)
+        text = "".join(text[int(i * step):int(i * step) + sample] for i in range(windows))
+    return (len(text) - len(text.translate(_CONTROLS))) / len(text) if text else 0.0
+
+
 def first_line(text: str, markdown: bool = False) -> str:
     for line in text.splitlines():
         line = line.strip()
@@ -122,19 +305,47 @@ def first_line(text: str, markdown: bool = False) -> str:
     return ""
 
 
-def _read_plain(path: Path) -> Extracted:
-    text = decode_text(path.read_bytes())
+def read_text_file(path: Path, budget: Budget) -> str:
+    """A file read whole (up to ``file_bytes``), decoded, and counted in the budget."""
+    return budget.take(decode_text(read_capped(path, budget.limits), budget.limits))
+
+
+def _read_plain(path: Path, budget: Budget) -> Extracted:
+    text = read_text_file(path, budget)
     return Extracted(text, first_line(text))
 
 
-_FRONT_MATTER_TITLE = re.compile(r"\A---\r?\n(?:.*\r?\n)*?title:[ \t]*[\"']?(.+?)[\"']?[ \t]*\r?\n(?:.*\r?\n)*?---", re.MULTILINE)
+def front_matter_title(text: str, limit: int = ReadLimits.front_matter_chars) -> str | None:
+    r"""The ``title:`` of a YAML front matter (a first line ``---``, a closing line starting with
+    ``---``), without its quotes; None without one, or when the front matter does not close within
+    ``limit`` characters. Lines are scanned once: linear in ``limit``, whatever the text (a regular
+    expression here took 13.7 s on 72 kB of unclosed front matter, issue 22).
+
+    >>> front_matter_title('---\nlayout: post\ntitle: "Le campus"\n---\n# Autre'), front_matter_title("---\ntitle: x\n")
+    ('Le campus', None)
+    """
+    if not text.startswith("---"):
+        return None
+    lines = text[:limit].split("\n")
+    if lines[0] not in ("---", "---\r") or len(lines) < 2:
+        return None
+    title = None
+    for n, line in enumerate(lines[1:], 1):
+        if line.startswith("---"):
+            return title
+        if title is None and n < len(lines) - 1 and line.startswith("title:"):  # a whole line, ended by \n
+            value = line[len("title:"):].removesuffix("\r").strip(" \t")
+            value = value[1:] if value[:1] in ("'", '"') and len(value) > 1 else value
+            value = value[:-1] if value[-1:] in ("'", '"') and len(value) > 1 else value
+            title = value or None
+    return None
 
 
-def _read_markdown(path: Path) -> Extracted:
+def _read_markdown(path: Path, budget: Budget) -> Extracted:
     """The file as it is (offsets are the file's); the title from front matter or the first line."""
-    text = decode_text(path.read_bytes())
-    found = _FRONT_MATTER_TITLE.match(text)
-    return Extracted(text, found.group(1) if found else first_line(text, markdown=True))
+    text = read_text_file(path, budget)
+    title = front_matter_title(text, budget.limits.front_matter_chars)
+    return Extracted(text, title if title is not None else first_line(text, markdown=True))
 
 
 class _VisibleText(HTMLParser):
@@ -212,13 +423,13 @@ def html_to_text(raw: str) -> Extracted:
     return Extracted(text, title)
 
 
-def _read_html(path: Path) -> Extracted:
-    return html_to_text(decode_text(path.read_bytes()))
+def _read_html(path: Path, budget: Budget) -> Extracted:
+    return html_to_text(decode_text(read_capped(path, budget.limits), budget.limits))
 
 
 # --- PDF -----------------------------------------------------------------------------------------
 
-def _read_pdf(path: Path) -> Extracted:
+def _read_pdf(path: Path, budget: Budget) -> Extracted:
     """The text layer with pdfium (pypdfium2): on the French Debian Reference (147 pages) 0.3 s and
     words kept apart, where pypdf took 12 s and glued many words together ("dansladocumentation").
     Pages are joined by a blank line. A page with no text layer but an image (a scan) is read by OCR
@@ -232,7 +443,7 @@ def _read_pdf(path: Path) -> Extracted:
         scanned: list[int] = []
         for i, page in enumerate(pdf):
             textpage = page.get_textpage()
-            pages.append(clean_pdf_text(textpage.get_text_range()))
+            pages.append(budget.take(clean_pdf_text(textpage.get_text_range())))
             textpage.close()
             if not pages[-1] and _scanned(page, pdfium_c.FPDF_PAGEOBJ_IMAGE):
                 scanned.append(i)
@@ -243,7 +454,7 @@ def _read_pdf(path: Path) -> Extracted:
                 raise Unreadable(NO_OCR)
             if ocr is not None:  # without Tesseract, a scan among text pages stays blank
                 for i in scanned:
-                    pages[i] = _ocr_page(pdf[i], ocr)
+                    pages[i] = budget.take(_ocr_page(pdf[i], ocr))
         title = str(pdf.get_metadata_dict().get("Title") or "")
     finally:
         pdf.close()
@@ -368,10 +579,10 @@ def table_lines(rows: Iterable[Sequence[str]]) -> list[str]:
 _CSV_LIMIT = threading.Lock()
 
 
-def _read_csv(path: Path) -> Extracted:
+def _read_csv(path: Path, budget: Budget) -> Extracted:
     """Rows of a CSV file (comma, semicolon, tab or bar separated, as the first lines show); a cell may
     be as long as the file (a long text in one cell)."""
-    raw = decode_text(path.read_bytes())
+    raw = read_text_file(path, budget)
     try:
         dialect: Any = csv.Sniffer().sniff(raw[:4096], delimiters=",;\t|")
     except csv.Error:
@@ -397,7 +608,7 @@ def _read_csv(path: Path) -> Extracted:
     return Extracted("\n".join(table_lines(rows)))
 
 
-def _read_xlsx(path: Path) -> Extracted:
+def _read_xlsx(path: Path, budget: Budget) -> Extracted:
     """Every sheet: its name on a line, then its rows (:func:`table_lines`); formulas give their last
     computed values."""
     import openpyxl
@@ -406,7 +617,8 @@ def _read_xlsx(path: Path) -> Extracted:
     try:
         sheets = []
         for sheet in book.worksheets:
-            lines = table_lines([cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True))
+            rows = ([budget.take(cell_text(v)) for v in row] for row in sheet.iter_rows(values_only=True))
+            lines = table_lines(rows)
             if lines:
                 sheets.append(sheet.title + "\n" + "\n".join(lines))
         title = book.properties.title or ""
@@ -417,7 +629,7 @@ def _read_xlsx(path: Path) -> Extracted:
 
 # --- word processors and presentations ----------------------------------------------------------
 
-def _read_docx(path: Path) -> Extracted:
+def _read_docx(path: Path, budget: Budget) -> Extracted:
     """Paragraphs and tables in document order (a table row on one line, cells separated by `` | ``);
     the title from the document's properties, else its first heading. Headers and footers, which
     repeat on every page, are left out."""
@@ -431,9 +643,9 @@ def _read_docx(path: Path) -> Extracted:
         if isinstance(block, Table):
             for row in block.rows:
                 cells = {id(c._tc): c.text for c in row.cells}  # a merged cell repeats: once is enough
-                lines.append(" | ".join(t for c in cells.values() if (t := re.sub(r"\s+", " ", c).strip())))
+                lines.append(budget.take(" | ".join(t for c in cells.values() if (t := re.sub(r"\s+", " ", c).strip()))))
             continue
-        text = block.text.strip()
+        text = budget.take(block.text.strip())
         if text:
             lines.append(text)
             style = block.style.name if block.style is not None else ""
@@ -443,7 +655,7 @@ def _read_docx(path: Path) -> Extracted:
     return Extracted("\n".join(line for line in lines if line), title)
 
 
-def _read_pptx(path: Path) -> Extracted:
+def _read_pptx(path: Path, budget: Budget) -> Extracted:
     """Each slide's text (titles, text boxes, tables, groups, then the speaker notes); a page is a slide."""
     from pptx import Presentation
 
@@ -453,7 +665,7 @@ def _read_pptx(path: Path) -> Extracted:
         lines = [line for shape in slide.shapes for line in _shape_lines(shape)]
         if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
             lines += [p.strip() for p in slide.notes_slide.notes_text_frame.text.splitlines() if p.strip()]
-        slides.append("\n".join(lines))
+        slides.append(budget.take("\n".join(lines)))
     joined = join_pages(slides)
     title = deck.core_properties.title or first_line(joined.text)
     return Extracted(joined.text, title, joined.starts)
@@ -492,24 +704,24 @@ def _odf_title(document: Any) -> str:
     return teletype.extractText(found[0]).strip() if found else ""
 
 
-def _read_odt(path: Path) -> Extracted:
+def _read_odt(path: Path, budget: Budget) -> Extracted:
     """An OpenDocument text (LibreOffice Writer): paragraphs, headings and table rows in order."""
     from odf import opendocument, teletype
     from odf import text as odf_text
 
     document = opendocument.load(str(path))
-    lines = [line for line in _odf_lines(document.text) if line]
+    lines = [budget.take(line) for line in _odf_lines(document.text) if line]
     headings = document.text.getElementsByType(odf_text.H)
     heading = re.sub(r"\s+", " ", teletype.extractText(headings[0])).strip() if headings else ""
     return Extracted("\n".join(lines), _odf_title(document) or heading)
 
 
-def _read_odp(path: Path) -> Extracted:
+def _read_odp(path: Path, budget: Budget) -> Extracted:
     """An OpenDocument presentation (LibreOffice Impress): a page per slide, its notes included."""
     from odf import draw, opendocument
 
     document = opendocument.load(str(path))
-    slides = ["\n".join(_odf_lines(page)) for page in document.presentation.getElementsByType(draw.Page)]
+    slides = [budget.take("\n".join(_odf_lines(page))) for page in document.presentation.getElementsByType(draw.Page)]
     joined = join_pages(slides)
     return Extracted(joined.text, _odf_title(document) or first_line(joined.text), joined.starts)
 
@@ -520,8 +732,10 @@ _OPF = "{http://www.idpf.org/2007/opf}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 
 
-def _read_epub(path: Path) -> Extracted:
-    """The chapters of an EPUB in reading order (its spine), each through the HTML reader."""
+def _read_epub(path: Path, budget: Budget) -> Extracted:
+    """The chapters of an EPUB in reading order (its spine), each through the HTML reader; a chapter
+    the spine lists again is read once (issue 22: a 4.4 kB book listing one chapter 20 times took
+    2.7 GB)."""
     from defusedxml import ElementTree
 
     with zipfile.ZipFile(path) as book:
@@ -536,10 +750,14 @@ def _read_epub(path: Path) -> Extracted:
                  if "nav" not in (e.get("properties") or "").split()}
         names = set(book.namelist())
         chapters = []
+        seen: set[str] = set()
         for ref in package.iter(f"{_OPF}itemref"):
             name = posixpath.normpath(posixpath.join(base, unquote(items.get(ref.get("idref"), "") or "")))
-            if name in names:  # only the book's own files: a link out of the archive is not followed
-                chapters.append(html_to_text(decode_text(book.read(name))))
+            if name in names and name not in seen:  # only the book's own files: no link out of the archive
+                seen.add(name)
+                chapter = html_to_text(decode_text(book.read(name), budget.limits))
+                budget.take(chapter.text)
+                chapters.append(chapter)
         title = next((t.text.strip() for t in package.iter(f"{_DC}title") if t.text and t.text.strip()), "")
     text = "\n\n".join(c.text for c in chapters if c.text)
     return Extracted(text, title or next((c.title for c in chapters if c.title), ""))
@@ -548,12 +766,12 @@ def _read_epub(path: Path) -> Extracted:
 _RTF_TITLE = re.compile(r"{\\title\s?((?:[^{}\\]|\\[^{}])*)}")
 
 
-def _read_rtf(path: Path) -> Extracted:
+def _read_rtf(path: Path, budget: Budget) -> Extracted:
     """Rich Text Format through striprtf (``\\'e9`` and ``\\u233?`` escapes decoded); the title from
     the ``{\\info{\\title ...}}`` group, else the first line."""
     from striprtf.striprtf import rtf_to_text
 
-    raw = decode_text(path.read_bytes())
+    raw = decode_text(read_capped(path, budget.limits), budget.limits)
     if not raw.lstrip().startswith("{\\rtf"):
         raise Unreadable("not an RTF file (it does not start with {\\rtf)")
     text = re.sub(r"[ \t]+\n", "\n", rtf_to_text(raw, errors="replace").replace("\r\n", "\n")).strip()
@@ -562,13 +780,13 @@ def _read_rtf(path: Path) -> Extracted:
     return Extracted(text, title or first_line(text))
 
 
-def _read_eml(path: Path) -> Extracted:
+def _read_eml(path: Path, budget: Budget) -> Extracted:
     """An e-mail (.eml): its subject as title and first line, who sent it and when, then the plain-text
     body, or the HTML body's visible text. Attachments are not read."""
     from email import policy
     from email.parser import BytesParser
 
-    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    message = BytesParser(policy=policy.default).parsebytes(read_capped(path, budget.limits))
     subject = re.sub(r"\s+", " ", str(message.get("subject") or "")).strip()
     part = message.get_body(preferencelist=("plain", "html"))
     body = ""
@@ -581,7 +799,7 @@ def _read_eml(path: Path) -> Extracted:
 
 
 #: Every format amqa reads: file suffix (lower case) -> reader.
-READERS: dict[str, Callable[[Path], Extracted]] = {
+READERS: dict[str, Callable[[Path, Budget], Extracted]] = {
     ".txt": _read_plain,
     ".md": _read_markdown,
     ".markdown": _read_markdown,
