@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import amqa.segments as segments_mod
+import amqa.planner as planner_mod
 import amqa.store as store_mod
 from amqa.embedders import HashEmbedder
 from amqa.errors import IndexMismatchError, IndexUpdateError, NoDocumentsError
@@ -114,7 +115,7 @@ def test_engine_leaves_an_index_of_another_folder_alone(tmp_path):
     update_index(a, store, "hash")
     answer = Engine(b, store, "hash", progress=False).answer("Que étudie le laboratoire de Cluny ?")
     assert [c.source for c in answer.citations] == ["a.txt"]
-    assert set(store_mod.read_manifest(store)["files"]) == {"a.txt"}
+    assert set(store_mod.read_manifest(store).files) == {"a.txt"}
 
 
 def test_engine_answers_from_a_store_it_cannot_update(docs_copy, tmp_path, monkeypatch, capsys):
@@ -140,11 +141,11 @@ def test_files_read_by_another_reader_version_are_read_again(docs_copy, tmp_path
     store = tmp_path / "store"
     emb = CountingEmbedder()
     before = update_index(docs_copy, store, emb).index
-    monkeypatch.setattr(store_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
+    monkeypatch.setattr(planner_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
     emb.seen.clear()
     report = update_index(docs_copy, store, emb)
     assert len(report.changed) == 5 and not report.up_to_date
-    assert store_mod.read_manifest(store)["reader_version"] == documents_mod.READER_VERSION + 1
+    assert store_mod.read_manifest(store).reader_version == documents_mod.READER_VERSION + 1
     # Read into the same text, the files keep their vectors: nothing is embedded again.
     assert emb.seen == [] and report.embedded_texts == 0
     after = load_index(store, emb)
@@ -163,7 +164,7 @@ def test_a_file_read_into_other_text_is_embedded_again(docs_copy, tmp_path, monk
     store = tmp_path / "store"
     emb = CountingEmbedder()
     update_index(docs_copy, store, emb)
-    monkeypatch.setattr(store_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
+    monkeypatch.setattr(planner_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
     reader = documents_mod.READERS[".txt"]
     monkeypatch.setitem(documents_mod.READERS, ".txt",
                         lambda path: Extracted(reader(path).text.replace("Arts et Métiers", "ENSAM"), "t"))

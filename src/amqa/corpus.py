@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .manifest import Manifest
 from .readers import page_at
 from .store import IndexData
 from .text import tokenize
@@ -351,7 +352,7 @@ class Corpus:
         self.sentences = SentenceTable(index)
         self.lexicon = LexicalIndex(index)
         # Where each page starts, per file with pages (an index written before pages were recorded has none).
-        self._pages = {source: tuple(info["pages"]) for source, info in index.files.items() if info.get("pages")}
+        self._pages = {source: record.pages for source, record in index.files.items() if record.pages}
         # Languages that hold at least 5% of the chunks (one misdetected file does not count).
         counts: Counter[str] = Counter()
         for seg, live in zip(index.segments, index.live_files):
@@ -363,7 +364,7 @@ class Corpus:
         self._centroids: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
-    def manifest(self) -> dict:
+    def manifest(self) -> Manifest:
         return self.index.manifest
 
     def language_bias(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

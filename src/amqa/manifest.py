@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .chunking import ChunkSettings
-from .documents import Skipped
+from .documents import READER_VERSION, Skipped
 
 __all__ = ["FORMAT_VERSION", "Counts", "FileRecord", "FolderRecord", "Manifest", "ManifestError"]
 
@@ -160,7 +160,8 @@ class Manifest:
     """An index's manifest: its files (:class:`FileRecord`, by source, sorted) and how it was built.
 
     - ``format_version`` of the store (:data:`FORMAT_VERSION`), ``reader_version`` of the readers that
-      read its files (:data:`amqa.documents.READER_VERSION`; 1 when not recorded), ``amqa_version``;
+      read its files (:data:`amqa.documents.READER_VERSION`; read as 1 when a manifest does not
+      record it), ``amqa_version``;
     - ``embedder_id`` and ``dim``, ``chunking`` (None when not recorded);
     - ``docs`` and ``folders``: the folders read (an index written before folders were recorded
       names its one ``docs`` folder: :meth:`read_folders`);
@@ -176,7 +177,7 @@ class Manifest:
 
     files: Mapping[str, FileRecord] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
-    reader_version: int = 1
+    reader_version: int = READER_VERSION
     amqa_version: str = ""
     embedder_id: str | None = None
     dim: int = 0
