@@ -44,7 +44,6 @@ import os
 import threading
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
