@@ -37,11 +37,20 @@ Loading checks what it reads against what the manifest and each segment's ``segm
 a store that cannot be written) raises :class:`~amqa.errors.IndexUpdateError`, the previous index
 unchanged.
 
->>> report = update_index("seeds", "vector_store")        # doctest: +SKIP
->>> report.added, report.unchanged                          # doctest: +SKIP
-(5, 0)
->>> index = load_index("vector_store", get_embedder())    # doctest: +SKIP
->>> index.chunks[0].text, index.chunk_vectors[[0, 1]].shape  # doctest: +SKIP
+What to index is decided by :mod:`amqa.planner` (scan, compare, read, chunk, embed), backend-free;
+this module writes the result as segments (``_SegmentWriter``) and publishes the typed
+:class:`~amqa.manifest.Manifest`.
+
+>>> import tempfile
+>>> from amqa.settings import bundled_seeds
+>>> store = Path(tempfile.mkdtemp()) / "store"
+>>> report = update_index(bundled_seeds(), store, "hash")
+>>> len(report.added), len(report.unchanged), update_index(bundled_seeds(), store, "hash").up_to_date
+(5, 0, True)
+>>> index = load_index(store, get_embedder("hash"))
+>>> len(index.files), index.chunk_vectors[[0, 1]].shape, index.manifest.segments == (index.segments[0].id,)
+(5, (2, 256), True)
+>>> shutil.rmtree(store.parent)
 """
 from __future__ import annotations
 
