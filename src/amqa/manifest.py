@@ -42,11 +42,10 @@ def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 
-# The fields of a file record in the order amqa writes them; those after "segment" are the file's stamp.
-_RECORD_FIELDS = ("sha256", "title", "language", "chunks", "sentences", "chars", "pages", "segment", "size",
-                  "mtime_ns")
+# The fields of a file record in the order amqa writes them (to_dict follows it); after "segment", the stamp.
 _RECORD_DEFAULTS: dict[str, Any] = {"sha256": "", "title": "", "language": "", "chunks": 0, "sentences": 0,
                                     "chars": 0, "pages": (), "segment": "", "size": None, "mtime_ns": None}
+_RECORD_KEYS = frozenset(_RECORD_DEFAULTS)
 
 
 @dataclass(frozen=True)
@@ -95,13 +94,14 @@ class FileRecord:
     def from_dict(cls, data: Mapping[str, Any]) -> "FileRecord":
         """A record as ``manifest.json`` holds it (fields missing from an older record get their
         defaults). Built without the dataclass's ``__init__``: an index of 100k files reads 100k of them."""
-        if not isinstance(data, Mapping) or not isinstance(data.get("sha256"), str):
-            raise ManifestError(f"{str(data)[:60]}, not a file record")
+        if not isinstance(data, dict) and not isinstance(data, Mapping) or not isinstance(data.get("sha256"), str):
+            raise ManifestError(f"{str(data)[:60]}, not a file record")  # (dict first: Mapping's check is slower)
         values = {**_RECORD_DEFAULTS, **data}
-        pages = values["pages"]
-        values["pages"] = tuple(pages) if pages else ()
-        extra = {key: values.pop(key) for key in data if key not in _RECORD_DEFAULTS}
-        values["extra"] = _frozen(extra) if extra else _NO_EXTRA
+        values["pages"] = tuple(values["pages"]) if values["pages"] else ()
+        if data.keys() <= _RECORD_KEYS:
+            values["extra"] = _NO_EXTRA
+        else:
+            values["extra"] = _frozen({key: values.pop(key) for key in data if key not in _RECORD_KEYS})
         record = object.__new__(cls)
         record.__dict__.update(values)
         return record
@@ -109,17 +109,17 @@ class FileRecord:
     def to_dict(self) -> dict[str, Any]:
         """The record as ``manifest.json`` holds it: ``pages`` only for a file with pages, ``size``
         and ``mtime_ns`` only when known, then the ``extra`` fields."""
-        values = self.__dict__
-        out = {key: values[key] for key in _RECORD_FIELDS}
+        out = {"sha256": self.sha256, "title": self.title, "language": self.language, "chunks": self.chunks,
+               "sentences": self.sentences, "chars": self.chars}
         if self.pages:
             out["pages"] = list(self.pages)
-        else:
-            del out["pages"]
-        if self.size is None:
-            del out["size"]
-        if self.mtime_ns is None:
-            del out["mtime_ns"]
-        out.update(self.extra)
+        out["segment"] = self.segment
+        if self.size is not None:
+            out["size"] = self.size
+        if self.mtime_ns is not None:
+            out["mtime_ns"] = self.mtime_ns
+        if self.extra:
+            out.update(self.extra)
         return out
 
 
