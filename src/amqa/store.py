@@ -82,10 +82,8 @@ from .planner import (MIN_SENTENCE_CHARS, PlannedDocument, PlannedFile, Progress
 from .segments import Segment, SegmentError, fsync_folder, merge_segments, write_segment
 from .types import Chunk
 
-# Names that lived here before amqa.manifest and amqa.planner, still importable from here.
-__all__ = ["FORMAT_VERSION", "MIN_SENTENCE_CHARS", "FileRecord", "IndexData", "IndexReport", "Manifest", "PlannedFile",
-           "ProgressCallback", "as_folders", "check_manifest", "current_index_dir", "folders_record", "known_stamps",
-           "load_index", "plan_document", "read_manifest", "recorded_folders", "update_index"]
+# FORMAT_VERSION, MIN_SENTENCE_CHARS, PlannedFile, ProgressCallback and plan_document lived here before
+# amqa.manifest and amqa.planner: still importable from here.
 # An update writes a segment (and makes it searchable) every SEGMENT_CHUNKS chunks: the vectors of a
 # batch are held in memory until written (100k chunks with their ~670k sentences: 1.2 GB of float32
 # at 384 dimensions), and each segment costs one more search per question (about 2 ms for a full one).
