@@ -272,11 +272,9 @@ class KeyTable(Sequence[tuple[str, int, int]]):
 
 def _live_files(seg: Segment, files: Mapping[str, FileRecord]) -> np.ndarray:
     """Which of a segment's files are live: those the manifest says it holds."""
-    def holds(source: str) -> bool:
-        record = files.get(source)
-        return record is not None and record.segment == seg.id
-
-    return np.fromiter((holds(src) for src in seg.sources), dtype=bool, count=len(seg.sources))
+    sid = seg.id
+    return np.fromiter((getattr(files.get(src), "segment", None) == sid for src in seg.sources), dtype=bool,
+                       count=len(seg.sources))
 
 
 class IndexData:
