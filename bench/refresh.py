@@ -46,7 +46,7 @@ def measure(name: str, docs: Path, store: Path, rounds: int) -> None:
     engine.warm_up()
     loaded = engine._loaded
     assert loaded is not None
-    files = len(engine.manifest["files"])
+    files = len(engine.manifest.files)
     size = sum(p.stat().st_size for p in docs.rglob("*") if p.is_file())
     time.sleep(2.1)  # past amqa.documents.RACY_NS: the files were just written
     engine.index()   # records the times as trusted

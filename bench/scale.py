@@ -116,8 +116,8 @@ def phase_build(docs: Path, store: Path) -> dict:
     total = time.perf_counter() - t0
     size = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
     return {"build_s": total, "embed_s": report.embed_seconds, "disk_mib": size / 2**20,
-            "chunks": report.index.manifest["counts"]["chunks"] if report.index else 0,
-            "sentences": report.index.manifest["counts"]["sentences"] if report.index else 0,
+            "chunks": report.index.manifest.counts.chunks if report.index and report.index.manifest.counts else 0,
+            "sentences": report.index.manifest.counts.sentences if report.index and report.index.manifest.counts else 0,
             "build_peak_mib": rss_mib("VmHWM")}
 
 
@@ -280,7 +280,7 @@ def replicate(base_docs: Path, base_store: Path, docs: Path, store: Path, copies
         for source, record in manifest["files"].items():
             files[f"copy{i}/{source}"] = {**record, "segment": f"{record['segment']}-c{i}"}
     manifest.update(files=dict(sorted(files.items())), segments=segments,
-                    folders=store_mod.folders_record([store_mod.DocumentFolder(docs)]), docs=str(docs.resolve()))
+                    folders=[f.to_dict() for f in store_mod.folders_record([store_mod.DocumentFolder(docs)])], docs=str(docs.resolve()))
     manifest["counts"] = {k: v * copies for k, v in manifest["counts"].items()}
     index = store / "index-replicated"
     index.mkdir()

@@ -75,7 +75,7 @@ def test_index_own_folder_and_ask(tmp_path):
     assert {c["source"] for c in out["citations"]} == {"cafe.txt"} and "Tuesday" in out["answer"]
     from amqa.store import read_manifest
 
-    assert set(read_manifest(tmp_path / "s")["files"]) == {"cafe.txt"}
+    assert set(read_manifest(tmp_path / "s").files) == {"cafe.txt"}
 
 
 def test_eval_command_prints_table_and_writes_json(seed_store, tmp_path):

@@ -117,9 +117,8 @@ def test_each_format_answers_with_the_real_model(real_formats, case, lang):
 
 def test_the_index_keeps_the_pages_and_a_reloaded_engine_cites_them(hash_formats, documents, folder):
     hash_formats.index()
-    files = read_manifest(hash_formats.store)["files"]
-    assert {c.name: files[c.name].get("pages", []) for c in TEXT_CASES} == \
-        {c.name: list(documents[c.name].pages) for c in TEXT_CASES}
+    files = read_manifest(hash_formats.store).files
+    assert {c.name: files[c.name].pages for c in TEXT_CASES} == {c.name: documents[c.name].pages for c in TEXT_CASES}
     fresh = Engine(folder, hash_formats.store, "hash", progress=False)  # pages come back from the disk
     case = next(c for c in CASES if c.name == "prototypes.odp")
     assert fresh.answer(case.en.question).citations[0].page == case.en.page

@@ -24,7 +24,7 @@ def test_a_file_removed_on_disk_is_never_cited_again_and_a_new_one_is_found(docs
     cited = engine.answer(question).citations[0].source
     (docs_copy / cited).unlink()
     assert cited not in {c.source for c in engine.answer(question).citations}
-    assert cited not in engine.manifest["files"]
+    assert cited not in engine.manifest.files
     (docs_copy / "velo.md").write_text("Le parking vélo de la gare de Cluny compte 112 places.", encoding="utf-8")
     assert engine.answer("Combien de places compte le parking vélo de Cluny ?").citations[0].source == "velo.md"
 
@@ -54,13 +54,13 @@ def test_an_unchanged_file_is_not_read_but_a_moved_or_recent_one_is(tmp_path):
 
 
 def test_an_unreadable_file_is_not_read_again_until_it_changes(docs_copy, tmp_path, monkeypatch):
-    import amqa.store as store_mod
+    import amqa.planner as planner_mod
 
     (docs_copy / "vide.txt").write_text("   \n", encoding="utf-8")
     first = update_index(docs_copy, tmp_path / "store", "hash")
     assert [s.source for s in first.skipped] == ["vide.txt"]
     reads = []
-    monkeypatch.setattr(store_mod, "read_document", lambda f: reads.append(f.source))
+    monkeypatch.setattr(planner_mod, "read_document", lambda f: reads.append(f.source))
     again = update_index(docs_copy, tmp_path / "store", "hash")
     assert again.up_to_date and reads == [] and [s.source for s in again.skipped] == ["vide.txt"]
     assert "empty" in again.skipped[0].reason or "no text" in again.skipped[0].reason
@@ -73,7 +73,7 @@ def test_touched_files_get_their_new_times_recorded(docs_copy, tmp_path):
     past = time.time_ns() - HOURS
     os.utime(f, ns=(past, past))
     assert update_index(docs_copy, store, "hash").up_to_date  # same content: nothing re-embedded
-    assert read_manifest(store)["files"][f.name]["mtime_ns"] == past
+    assert read_manifest(store).files[f.name].mtime_ns == past
 
 
 def test_uploads_over_the_bundled_seeds_go_to_the_library_beside_them(tmp_path, settings):

@@ -35,14 +35,14 @@ def _hits(store, questions=QUESTIONS):
 def test_adding_a_file_writes_one_segment_and_rewrites_nothing(docs_copy, tmp_path):
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
-    (first,) = read_manifest(store)["segments"]
+    (first,) = read_manifest(store).segments
     stamps = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (store / "segments" / first).iterdir()}
     (docs_copy / "new.txt").write_text("Le campus de Cluny ouvre une fonderie pédagogique en 2027.", encoding="utf-8")
     report = update_index(docs_copy, store, "hash")
     assert report.added == ["new.txt"] and report.embedded_texts == 2  # its one chunk and one sentence
     manifest = read_manifest(store)
-    assert manifest["segments"][0] == first and len(manifest["segments"]) == 2
-    assert manifest["files"]["new.txt"]["segment"] == manifest["segments"][1]
+    assert manifest.segments[0] == first and len(manifest.segments) == 2
+    assert manifest.files["new.txt"].segment == manifest.segments[1]
     after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (store / "segments" / first).iterdir()}
     assert after == stamps, "the first segment's files are neither rewritten nor replaced"
 
@@ -71,7 +71,7 @@ def test_updates_in_segments_answer_as_a_fresh_build(docs_copy, tmp_path, monkey
     assert index.chunk_rows.dead[0].sum() == index.segments[0].n_chunks - len(
         [c for c in index.chunks if c.source == names[0]])
     assert {c.source for c in index.chunks} == set(names) - {names[2]}
-    assert len(index.chunks) == index.chunk_vectors.shape[0] == read_manifest(store)["counts"]["chunks"]
+    assert len(index.chunks) == index.chunk_vectors.shape[0] == read_manifest(store).counts.chunks
 
     fresh = tmp_path / "fresh"
     update_index(docs_copy, fresh, "hash")
@@ -84,7 +84,7 @@ def test_updates_in_segments_answer_as_a_fresh_build(docs_copy, tmp_path, monkey
     for i in range(store_mod.MERGE_FACTOR + 1):  # one-chunk files, one segment each: the smallest tier
         (docs_copy / f"extra{i}.txt").write_text(f"Note {i} sur les ateliers de fonderie de Cluny.", encoding="utf-8")
         merged += update_index(docs_copy, store, "hash").merged_segments
-    assert merged > store_mod.MERGE_FACTOR and len(read_manifest(store)["segments"]) <= store_mod.MERGE_FACTOR
+    assert merged > store_mod.MERGE_FACTOR and len(read_manifest(store).segments) <= store_mod.MERGE_FACTOR
     for i in range(store_mod.MERGE_FACTOR + 1):
         (docs_copy / f"extra{i}.txt").unlink()
     update_index(docs_copy, store, "hash")
@@ -167,7 +167,7 @@ def test_a_removed_file_is_never_cited(docs_copy, tmp_path):
     answer = engine.answer(question)  # the engine catches up before answering
     assert "cluny.txt" not in {c.source for c in answer.citations} | {h.chunk.source for h in answer.hits}
     # Its rows are still in their segment, dead: not searched, not counted by BM25.
-    assert engine.backend.lexicon.df("cluni") == 0 and "cluny.txt" not in engine.manifest["files"]
+    assert engine.backend.lexicon.df("cluni") == 0 and "cluny.txt" not in engine.manifest.files
     assert all(c.source != "cluny.txt" for c in engine.backend.chunks)
 
 
@@ -293,7 +293,7 @@ def test_a_segment_of_an_unknown_format_is_refused_with_the_rebuild_command(docs
     """An index written by a newer amqa (a segment format this one does not read) says how to rebuild."""
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
-    (sid,) = read_manifest(store)["segments"]
+    (sid,) = read_manifest(store).segments
     info_path = store / "segments" / sid / "segment.json"
     info = json.loads(info_path.read_text(encoding="utf-8"))
     info_path.write_text(json.dumps({**info, "format": 3}), encoding="utf-8")
@@ -333,7 +333,7 @@ def test_kill_during_updates_leaves_a_whole_index(docs_copy, tmp_path):
         assert index is not None
         sources = {c.source for c in index.chunks}
         odd = set(index.files) ^ sources
-        assert not odd, ("old or new, never a mix", {x: index.files.get(x) for x in odd}, index.manifest["segments"],
+        assert not odd, ("old or new, never a mix", {x: index.files.get(x) for x in odd}, index.manifest.segments,
                          {seg.id: [s for s in seg.sources if s in odd] for seg in index.segments})
     final = update_index(docs_copy, store, "hash")
     # Every file is indexed, or skipped: the one a kill left half-written may be empty.
@@ -369,7 +369,7 @@ def test_a_damaged_store_gives_the_rebuild_message(docs_copy, tmp_path, damage):
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
     if damage == "segment file":
-        seg = store / "segments" / read_manifest(store)["segments"][0]
+        seg = store / "segments" / read_manifest(store).segments[0]
         (seg / "chunk_meta.npy").write_bytes(b"\x93NUMPY garbage")
     else:
         (current_index_dir(store) / "manifest.json").write_text('{"files": ', encoding="utf-8")
@@ -393,7 +393,7 @@ def test_a_large_update_is_written_and_published_in_batches(docs_copy, tmp_path,
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
     assert len(published) >= 3 and published == sorted(published), "searchable after each batch, growing"
-    assert len(read_manifest(store)["segments"]) >= 3
+    assert len(read_manifest(store).segments) >= 3
     assert _hits(store) == _hits(one)
 
 
@@ -411,7 +411,7 @@ def test_a_large_folder_is_checked_less_often_but_a_gone_file_is_never_cited(doc
     (docs_copy / "cluny.txt").unlink()
     answer = engine.answer(question)
     assert "cluny.txt" not in {c.source for c in answer.citations} | {h.chunk.source for h in answer.hits}
-    assert "cluny.txt" not in engine.manifest["files"]
+    assert "cluny.txt" not in engine.manifest.files
 
 
 def test_questions_run_numpy_blas_on_one_thread(hash_engine, monkeypatch):

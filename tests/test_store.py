@@ -6,11 +6,14 @@ import time
 import numpy as np
 import pytest
 
+import amqa.planner as planner_mod
 import amqa.segments as segments_mod
 import amqa.store as store_mod
+from amqa.documents import DocumentFolder
 from amqa.embedders import HashEmbedder
 from amqa.errors import IndexMismatchError, IndexUpdateError, NoDocumentsError
-from amqa.store import current_index_dir, load_index, update_index
+from amqa.manifest import FileRecord, FolderRecord, Manifest
+from amqa.store import current_index_dir, load_index, read_manifest, update_index
 
 
 class CountingEmbedder(HashEmbedder):
@@ -114,7 +117,7 @@ def test_engine_leaves_an_index_of_another_folder_alone(tmp_path):
     update_index(a, store, "hash")
     answer = Engine(b, store, "hash", progress=False).answer("Que étudie le laboratoire de Cluny ?")
     assert [c.source for c in answer.citations] == ["a.txt"]
-    assert set(store_mod.read_manifest(store)["files"]) == {"a.txt"}
+    assert set(store_mod.read_manifest(store).files) == {"a.txt"}
 
 
 def test_engine_answers_from_a_store_it_cannot_update(docs_copy, tmp_path, monkeypatch, capsys):
@@ -140,11 +143,11 @@ def test_files_read_by_another_reader_version_are_read_again(docs_copy, tmp_path
     store = tmp_path / "store"
     emb = CountingEmbedder()
     before = update_index(docs_copy, store, emb).index
-    monkeypatch.setattr(store_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
+    monkeypatch.setattr(planner_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
     emb.seen.clear()
     report = update_index(docs_copy, store, emb)
     assert len(report.changed) == 5 and not report.up_to_date
-    assert store_mod.read_manifest(store)["reader_version"] == documents_mod.READER_VERSION + 1
+    assert store_mod.read_manifest(store).reader_version == documents_mod.READER_VERSION + 1
     # Read into the same text, the files keep their vectors: nothing is embedded again.
     assert emb.seen == [] and report.embedded_texts == 0
     after = load_index(store, emb)
@@ -163,7 +166,7 @@ def test_a_file_read_into_other_text_is_embedded_again(docs_copy, tmp_path, monk
     store = tmp_path / "store"
     emb = CountingEmbedder()
     update_index(docs_copy, store, emb)
-    monkeypatch.setattr(store_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
+    monkeypatch.setattr(planner_mod, "READER_VERSION", documents_mod.READER_VERSION + 1)
     reader = documents_mod.READERS[".txt"]
     monkeypatch.setitem(documents_mod.READERS, ".txt",
                         lambda path, budget: Extracted(reader(path, budget).text.replace("Arts et Métiers", "ENSAM"), "t"))
@@ -262,3 +265,89 @@ def test_the_clean_up_removes_only_the_names_amqa_writes_and_only_in_a_marked_st
     assert present(store, [*ours, link]) == [] and present(store, users) == list(users)
     assert (outside / "keep.txt").read_text(encoding="utf-8") == "à garder"
     assert len(load_index(store, HashEmbedder()).files) == 5
+
+
+def test_a_manifest_is_read_and_written_back_as_the_same_json(docs_copy, tmp_path):
+    """Manifest.from_dict and to_dict round-trip what amqa writes, key order included: an index with
+    a skipped file kept with its stamp, and after its stamps were recorded again in place."""
+    store = tmp_path / "store"
+    (docs_copy / "vide.txt").write_text("  \n", encoding="utf-8")
+    update_index(docs_copy, store, "hash")
+    path = current_index_dir(store) / "manifest.json"
+    for _ in range(2):
+        text = path.read_text(encoding="utf-8")
+        manifest = Manifest.from_dict(json.loads(text))
+        assert json.dumps(manifest.to_dict(), ensure_ascii=False) == text
+        assert manifest == read_manifest(store) and manifest.unreadable().keys() == {"vide.txt"}
+        assert all(r.size is not None and r.segment in manifest.segments for r in manifest.files.values())
+        touched = docs_copy / "000_c8fb014e83a46547.txt"
+        touched.touch()
+        assert update_index(docs_copy, store, "hash").up_to_date  # records the new time in this manifest
+
+
+def test_a_manifest_an_older_amqa_wrote_still_loads(docs_copy, tmp_path):
+    """Fields an older format-2 manifest lacks (reader version, folders, scan time, counts, links,
+    the files' sizes and times) get their defaults; its files are read again (reader version 1)."""
+    store = tmp_path / "store"
+    update_index(docs_copy, store, "hash")
+    path = current_index_dir(store) / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("reader_version", "folders", "scanned_ns", "counts", "previous", "published"):
+        del data[key]
+    for record in data["files"].values():
+        del record["size"], record["mtime_ns"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    old = read_manifest(store)
+    assert old.reader_version == 1 and old.counts is None and old.scanned_ns == 0
+    assert old.read_folders() == (FolderRecord(str(docs_copy.resolve()), ""),)
+    assert old.to_dict() == {**data, "reader_version": 1, "folders": [], "scanned_ns": 0} | {"files": data["files"]}
+    assert len(load_index(store, HashEmbedder()).files) == 5
+    report = update_index(docs_copy, store, "hash")
+    assert len(report.changed) == 5 and report.embedded_texts == 0  # read again, same text: vectors kept
+    assert all(r.size is not None for r in read_manifest(store).files.values())
+
+
+def test_a_file_record_keeps_fields_it_does_not_know():
+    raw = {"sha256": "ab", "title": "T", "language": "fr", "chunks": 1, "sentences": 2, "chars": 30,
+           "segment": "seg-1", "size": 30, "mtime_ns": 5, "checked_by": "a newer amqa"}
+    record = FileRecord.from_dict(raw)
+    assert record.extra == {"checked_by": "a newer amqa"} and record.to_dict() == raw
+    assert list(record.to_dict()) == list(raw)
+
+
+def test_the_plan_and_the_engine_check_agree_on_what_changed(docs_copy, tmp_path):
+    """planner.compare sorts the files; planner.has_changed (the check before questions) says whether
+    that sorting finds anything to do: the same rule, one place."""
+    store = tmp_path / "store"
+    (docs_copy / "vide.txt").write_text("  \n", encoding="utf-8")
+    update_index(docs_copy, store, "hash")
+    manifest = read_manifest(store)
+    folders = (DocumentFolder(docs_copy),)
+
+    def plan():
+        scan = planner_mod.scan(folders, manifest)
+        found = planner_mod.compare(scan, manifest)
+        assert planner_mod.has_changed(scan, manifest) == (not found.up_to_date)
+        assert not planner_mod.has_changed(scan, manifest) or found.reasons
+        return found
+
+    assert plan().up_to_date and [s.source for s in plan().skipped] == ["vide.txt"]  # still unreadable: no change
+    (docs_copy / "vide.txt").write_text("Maintenant un texte assez long pour être lu par amqa.", encoding="utf-8")
+    assert plan().added == ("vide.txt",) and plan().reasons["vide.txt"] == "changed since it could not be read"
+    (docs_copy / "zz.txt").write_text("Un nouveau fichier.", encoding="utf-8")
+    (docs_copy / "001_3c9c59b90a3a1c43.txt").unlink()
+    (docs_copy / "000_c8fb014e83a46547.txt").write_text("Un autre texte.", encoding="utf-8")
+    found = plan()
+    assert (found.added, found.changed, found.removed) == (("vide.txt", "zz.txt"), ("000_c8fb014e83a46547.txt",),
+                                                           ("001_3c9c59b90a3a1c43.txt",))
+    assert [f.source for f in found.to_read] == ["000_c8fb014e83a46547.txt", "vide.txt", "zz.txt"]  # scan order
+    assert found.reasons == {"vide.txt": "changed since it could not be read", "zz.txt": "new file",
+                             "000_c8fb014e83a46547.txt": "content changed",
+                             "001_3c9c59b90a3a1c43.txt": "no longer in the folders"}
+    # Another reader version: every file is read again, though none changed on disk.
+    update_index(docs_copy, store, "hash")
+    manifest = read_manifest(store)
+    scan = planner_mod.scan(folders, manifest)
+    again = planner_mod.compare(scan, manifest, reader_version=manifest.reader_version + 1)
+    assert len(again.changed) == 6 and not planner_mod.has_changed(scan, manifest)
+    assert again.reasons["zz.txt"].startswith("read by reader version")

@@ -32,6 +32,7 @@ from typing import Sequence
 import numpy as np
 
 from .bm25 import Bm25Params, top_positions
+from .manifest import Manifest
 from .store import IndexData, LiveRows
 from .text import tokenize
 from .types import Chunk, ChunkSentences
@@ -373,7 +374,7 @@ class LocalBackend:
         self.lexicon = LexicalIndex(index, config.bm25)
         self.max_idf = self.lexicon.max_idf
         # Where each page starts, per file with pages (an index written before pages were recorded has none).
-        self._pages = {source: tuple(info["pages"]) for source, info in index.files.items() if info.get("pages")}
+        self._pages = {source: record.pages for source, record in index.files.items() if record.pages}
         # Languages that hold at least 5% of the chunks (one misdetected file does not count).
         counts: Counter[str] = Counter()
         for seg, live in zip(index.segments, index.live_files):
@@ -385,7 +386,7 @@ class LocalBackend:
         self._centroids: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
-    def manifest(self) -> dict:
+    def manifest(self) -> Manifest:
         return self.index.manifest
 
     # -- SearchBackend ---------------------------------------------------------------------------

@@ -38,12 +38,14 @@ from .documents import DocumentFolder, DocumentList, IndexedFile, Skipped, scan_
 from .embedders import Embedder, get_embedder
 from .errors import AmqaError, GeneratorError, IndexBusyError, InvalidInputError, NoDocumentsError
 from .llm import ChatModel, get_generator
+from .manifest import Manifest
+from .planner import fingerprint, has_changed
+from .planner import scan as planner_scan
 from .policy import AnswerPolicy, policy_for
 from .prompt import build_messages, rewrite_messages
 from .retrieval import RetrievalConfig, Searcher
 from .settings import MAX_QUESTION_CHARS, Settings, bundled_seeds, check_k
-from .store import (IndexData, IndexReport, ProgressCallback, folders_record, known_stamps, load_index, read_manifest,
-                    recorded_folders, update_index)
+from .store import IndexData, IndexReport, ProgressCallback, folders_record, load_index, read_manifest, update_index
 from .text import clean_text, detect_language, printable
 from .threads import one_blas_thread
 from .types import Answer, Outcome, Query, SearchResult, Verification
@@ -129,7 +131,7 @@ class Engine:
         # Whether the index follows the folders before each question (not when it was built from other
         # folders, or its store is read-only); and the files' last seen sizes, times and hashes.
         self._follows = False
-        self._stamps: dict[str, dict] = {}
+        self._stamps: Mapping[str, Mapping] = {}
         self._stamps_ns = 0
         # When the last folder check ended and how long it took (see _check_due).
         self._checked_at = 0.0
@@ -183,7 +185,7 @@ class Engine:
         """Follow the folders from ``index`` on (None: the store's index is used as it is)."""
         self._follows = index is not None
         if index is not None:
-            self._stamps, self._stamps_ns = known_stamps(index.manifest), index.manifest.get("scanned_ns", 0)
+            self._stamps, self._stamps_ns = index.manifest.stamps(), index.manifest.scanned_ns
 
     def _changed(self, loaded: _Loaded) -> bool:
         """Whether a file was added, changed or removed since ``loaded`` was indexed: sizes and times
@@ -198,15 +200,12 @@ class Engine:
             self._checked_at = time.perf_counter()
             self._check_seconds = self._checked_at - t0
         self._stamps, self._stamps_ns = {f.source: f.stamp() for f in scan.files}, scanned_ns
-        manifest = _manifest_of(loaded)
-        indexed = {source: info["sha256"] for source, info in manifest["files"].items()}
-        unreadable = {s["source"]: s["sha256"] for s in manifest.get("skipped_files", []) if s.get("sha256")}
-        now = {f.source: f.sha256 for f in scan.files}
+        now = fingerprint(scan)
         self._scan = now
         if self._failed is not None and self._failed[0] == now and \
                 time.monotonic() - self._failed[1] < RETRY_FAILED_UPDATE:
             return False  # the update failed on these very files: not again so soon
-        return not indexed.keys() <= now.keys() or any(indexed.get(s, unreadable.get(s)) != h for s, h in now.items())
+        return has_changed(scan, _manifest_of(loaded))
 
     def _catch_up(self, loaded: _Loaded) -> None:
         """Update the index when the folders changed since ``loaded`` (unless another thread did)."""
@@ -299,7 +298,7 @@ class Engine:
         return self._state().verifier
 
     @property
-    def manifest(self) -> dict:
+    def manifest(self) -> Manifest:
         """The local store's manifest (the files indexed, their records)."""
         return _manifest_of(self._state())
 
@@ -308,12 +307,11 @@ class Engine:
     def documents(self) -> DocumentList:
         """The indexed files (titles, languages, pages) and the skipped ones, caught up with the folders."""
         manifest = self.manifest
-        files = tuple(IndexedFile(source, info.get("title", ""), info.get("language", ""), info.get("chunks", 0),
-                                  len(info["pages"]) if info.get("pages") else None,
+        files = tuple(IndexedFile(source, record.title, record.language, record.chunks, record.page_count,
                                   self.folder_of(source).writable)
-                      for source, info in manifest["files"].items())
-        skipped = tuple(Skipped(s["source"], s["reason"]) for s in manifest.get("skipped_files", []))
-        return DocumentList(files, skipped, manifest.get("updated", ""))
+                      for source, record in manifest.files.items())
+        skipped = tuple(Skipped(s.source, s.reason) for s in manifest.skipped_files)
+        return DocumentList(files, skipped, manifest.updated)
 
     @property
     def upload_folder(self) -> Path:
@@ -336,7 +334,8 @@ class Engine:
     def remove_document(self, source: str) -> IndexReport:
         """Delete the file behind ``source`` (an indexed or skipped file) from its folder and update the
         index. The bundled seeds are refused: amqa never changes them."""
-        listed = set(self.manifest["files"]) | {s["source"] for s in self.manifest.get("skipped_files", [])}
+        manifest = self.manifest
+        listed = set(manifest.files) | {s.source for s in manifest.skipped_files}
         if source not in listed:
             raise InvalidInputError(f"no document '{source}' in the index: refresh the list")
         folder = self.folder_of(source)
@@ -371,7 +370,7 @@ class Engine:
                                   on_wait=self._waiting)
             return report.index, True
         if (not all(f.path.is_dir() for f in self.folders)
-                or recorded_folders(manifest) != folders_record(self.folders)):
+                or manifest.read_folders() != folders_record(self.folders)):
             return None, False
         try:
             report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress,
@@ -380,9 +379,7 @@ class Engine:
             self._update_failed(exc)
             if self._failed is not None:  # the files it failed on: not tried again on them for a while
                 try:
-                    scan = scan_folders(self.folders, known_stamps(manifest),
-                                        trusted_before_ns=manifest.get("scanned_ns", 0))
-                    self._failed = ({f.source: f.sha256 for f in scan.files}, self._failed[1])
+                    self._failed = (fingerprint(planner_scan(self.folders, manifest)), self._failed[1])
                 except Exception:  # best effort: a damaged manifest is reported by the load that follows
                     pass
             return None, True
@@ -520,7 +517,7 @@ class Engine:
                                             "showing the extractive answer",))
 
 
-def _manifest_of(loaded: _Loaded) -> dict:
+def _manifest_of(loaded: _Loaded) -> Manifest:
     if loaded.index is None:
         raise InvalidInputError("this engine's backend keeps no store: its documents are listed only with "
                                 "the local backend")

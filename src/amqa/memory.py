@@ -24,7 +24,7 @@ import numpy as np
 from .bm25 import Bm25Params, top_positions
 from .chunking import ChunkSettings
 from .embedders import Embedder
-from .store import plan_document
+from .planner import plan_document
 from .text import tokenize
 from .types import Chunk, ChunkSentences, Document, Hit
 
@@ -74,7 +74,7 @@ class MemoryBackend:
     @classmethod
     def build(cls, documents: Sequence[Document], embedder: Embedder,
               settings: ChunkSettings = ChunkSettings()) -> "MemoryBackend":
-        """Chunk and embed ``documents`` as the local index does (:func:`amqa.store.plan_document`)."""
+        """Chunk and embed ``documents`` as the local index does (:func:`amqa.planner.plan_document`)."""
         chunks: list[Chunk] = []
         spans: list[tuple[str, int, int]] = []
         texts: list[str] = []
@@ -82,7 +82,8 @@ class MemoryBackend:
         sentence_rows: list[int] = []
         pages = {}
         for doc in documents:
-            planned, sentences = plan_document(doc, settings)
+            plan = plan_document(doc, settings)
+            planned, sentences = list(plan.chunks), list(plan.sentences)
             chunk_rows += range(len(texts), len(texts) + len(planned))
             sentence_rows += range(len(texts) + len(planned), len(texts) + len(planned) + len(sentences))
             chunks += planned

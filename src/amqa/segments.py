@@ -54,13 +54,13 @@ import os
 import threading
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from .errors import damaged_index
+from .planner import PlannedFile  # what a segment is written from (defined with the planner; also importable here)
 from .text import tokenize
 from .types import Chunk, Sentence
 
@@ -135,21 +135,6 @@ PQ_TRAIN = 100_000  # vectors sampled to train the sub-quantisers (16 centroids 
 _READ_ONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _INT_FILES = ("src_chunks", "src_sents", "chunk_meta", "chunk_text", "chunk_spans", "spans", "sent_meta",
               "post_ptr", "post_doc", "post_tf", "doc_len")
-
-
-@dataclass(frozen=True)
-class PlannedFile:
-    """A file ready to be written into a segment: its chunks, the sentence spans embedded on their own,
-    and their vectors (rows aligned with ``chunks`` and ``sentences``)."""
-
-    source: str
-    title: str
-    language: str
-    chunks: Sequence[Chunk]
-    sentences: Sequence[tuple[int, int]]
-    chunk_vectors: np.ndarray
-    sentence_vectors: np.ndarray
-    tokens: Sequence[Sequence[str]] | None = None  # BM25 tokens per chunk, when already known
 
 
 def write_segment(folder: Path, files: Sequence[PlannedFile], dim: int) -> None:

@@ -37,6 +37,10 @@ Loading checks what it reads against what the manifest and each segment's ``segm
 a store that cannot be written) raises :class:`~amqa.errors.IndexUpdateError`, the previous index
 unchanged.
 
+What to index is decided by :mod:`amqa.planner` (scan, compare, read, chunk, embed), backend-free;
+this module writes the result as segments (``_SegmentWriter``) and publishes the typed
+:class:`~amqa.manifest.Manifest`.
+
 >>> import tempfile
 >>> from amqa.settings import bundled_seeds
 >>> store = tempfile.TemporaryDirectory()      # a new or empty folder, or one amqa already uses
@@ -62,26 +66,27 @@ import re
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, overload
+from typing import Callable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
+from . import planner
 from ._version import __version__
-from .chunking import ChunkSettings, chunk_document
-from .documents import (RACY_NS, READER_VERSION, SUPPORTED_SUFFIXES, Document, DocumentFolder, FolderScan, Skipped,
-                        SourceFile, read_document, scan_folders)
+from .chunking import ChunkSettings
+from .documents import RACY_NS, SUPPORTED_SUFFIXES, DocumentFolder, FolderScan, Skipped, SourceFile
 from .embedders import Embedder, get_embedder
 from .errors import (DamagedIndexError, IndexBusyError, IndexMismatchError, IndexUpdateError, InvalidInputError,
                      NoDocumentsError, damaged_index, rebuild_hint)
-from .segments import PlannedFile, Segment, SegmentError, fsync_folder, merge_segments, write_segment
+from .manifest import FORMAT_VERSION, Counts, FileRecord, FolderRecord, Manifest, ManifestError
+from .planner import (MIN_SENTENCE_CHARS, PlannedDocument, PlannedFile, ProgressCallback, UpdatePlan, embed_documents,
+                      plan_document)
+from .segments import Segment, SegmentError, fsync_folder, merge_segments, write_segment
 from .types import Chunk
 
-#: 1: one folder of JSON lines and FAISS files, rewritten by every update; 2: segments.
-FORMAT_VERSION = 2
-# Sentences shorter than this (headings, bylines) are not embedded alone: they match too easily.
-MIN_SENTENCE_CHARS = 25
+# FORMAT_VERSION, MIN_SENTENCE_CHARS, PlannedFile, ProgressCallback and plan_document lived here before
+# amqa.manifest and amqa.planner: still importable from here.
 # An update writes a segment (and makes it searchable) every SEGMENT_CHUNKS chunks: the vectors of a
 # batch are held in memory until written (100k chunks with their ~670k sentences: 1.2 GB of float32
 # at 384 dimensions), and each segment costs one more search per question (about 2 ms for a full one).
@@ -198,8 +203,7 @@ class VectorTable:
         self._index = index
         self._kind = kind
         self._rows = index.chunk_rows if kind == "chunks" else index.sentence_rows
-        self.dim = int(index.manifest.get("embedder", {}).get("dim") or
-                       (index.segments[0].dim if index.segments else 0))
+        self.dim = int(index.manifest.dim or (index.segments[0].dim if index.segments else 0))
 
     def _take(self, s: int, local: np.ndarray) -> np.ndarray:
         return self._index.segments[s].take(self._kind, local)
@@ -269,6 +273,13 @@ class KeyTable(Sequence[tuple[str, int, int]]):
                 yield (seg.sources[fi], start, end)
 
 
+def _live_files(seg: Segment, files: Mapping[str, FileRecord]) -> np.ndarray:
+    """Which of a segment's files are live: those the manifest says it holds."""
+    sid = seg.id
+    return np.fromiter((getattr(files.get(src), "segment", None) == sid for src in seg.sources), dtype=bool,
+                       count=len(seg.sources))
+
+
 class IndexData:
     """An index as loaded: its manifest and its segments (opened, read on demand), seen through the live rows.
 
@@ -276,18 +287,17 @@ class IndexData:
     the live chunks and sentences; nothing is read from disk until a row is asked for.
     """
 
-    def __init__(self, manifest: dict, segments: Sequence[Segment], path: Path | None = None) -> None:
+    def __init__(self, manifest: Manifest, segments: Sequence[Segment], path: Path | None = None) -> None:
+        #: Replaced (never changed) when the files' stamps are recorded again.
         self.manifest = manifest
         self.segments = list(segments)
         self.path = path
-        files = manifest["files"]
         self._where: dict[str, tuple[int, int]] = {}
         chunk_live: list[np.ndarray | None] = []
         sent_live: list[np.ndarray | None] = []
         self.live_files: list[np.ndarray] = []
         for s, seg in enumerate(self.segments):
-            mask = np.fromiter((files.get(src, {}).get("segment") == seg.id for src in seg.sources), dtype=bool,
-                               count=len(seg.sources))
+            mask = _live_files(seg, manifest.files)
             self.live_files.append(mask)
             for fi in np.flatnonzero(mask).tolist():
                 self._where[seg.sources[fi]] = (s, fi)
@@ -301,8 +311,8 @@ class IndexData:
         self.sentence_rows = LiveRows([seg.n_sentences for seg in self.segments], sent_live)
 
     @property
-    def files(self) -> dict[str, dict]:
-        return self.manifest["files"]
+    def files(self) -> Mapping[str, FileRecord]:
+        return self.manifest.files
 
     @property
     def chunks(self) -> ChunkTable:
@@ -370,8 +380,6 @@ class IndexReport:
         return f"Index {self.store}: {', '.join(parts)} ({state}, {self.total_seconds:.2f} s)"
 
 
-#: Called while an index is updated: (step, done, total), step "reading" (files) or "embedding" (texts).
-ProgressCallback = Callable[[str, int, int], None]
 Docs = str | os.PathLike | Sequence[DocumentFolder]
 
 
@@ -382,22 +390,19 @@ def as_folders(docs: Docs) -> tuple[DocumentFolder, ...]:
     return tuple(docs)
 
 
-def folders_record(folders: Sequence[DocumentFolder]) -> list[dict]:
+def folders_record(folders: Sequence[DocumentFolder]) -> tuple[FolderRecord, ...]:
     """The manifest's record of the folders an index reads (resolved paths and prefixes)."""
-    return [{"path": str(Path(f.path).resolve()), "prefix": f.prefix} for f in folders]
+    return tuple(FolderRecord(str(Path(f.path).resolve()), f.prefix) for f in folders)
 
 
-def recorded_folders(manifest: dict) -> list[dict]:
-    """The folders a manifest says its index reads (an index written before folders were recorded
-    read its one ``docs`` folder)."""
-    return manifest.get("folders") or [{"path": manifest.get("docs", ""), "prefix": ""}]
+def recorded_folders(manifest: Manifest) -> tuple[FolderRecord, ...]:
+    """The folders a manifest says its index reads: :meth:`Manifest.read_folders`."""
+    return manifest.read_folders()
 
 
-def known_stamps(manifest: dict) -> dict[str, dict]:
-    """What a manifest recorded of each file it indexed or could not read: size, mtime_ns, sha256."""
-    known = {s["source"]: s for s in manifest.get("skipped_files", []) if s.get("sha256")}
-    known.update(manifest["files"])
-    return known
+def known_stamps(manifest: Manifest) -> dict[str, dict]:
+    """What a manifest recorded of each file it indexed or could not read: :meth:`Manifest.stamps`."""
+    return manifest.stamps()
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -446,9 +451,10 @@ def current_index_dir(store: str | os.PathLike) -> Path | None:
     return path if (path / "manifest.json").is_file() else None
 
 
-def _read_current(store: Path) -> tuple[Path, dict] | None:
-    """The active index folder and its manifest (its shape checked), or None when there is no index.
-    A folder that vanished because ``CURRENT`` moved on meanwhile is followed to the new one."""
+def _read_current(store: Path) -> tuple[Path, Manifest] | None:
+    """The active index folder and its manifest (its format version and shape checked), or None when
+    there is no index. A folder that vanished because ``CURRENT`` moved on meanwhile is followed to
+    the new one."""
     for _ in range(LOAD_ATTEMPTS):
         name = _pointer(store)
         if name is None:
@@ -463,64 +469,53 @@ def _read_current(store: Path) -> tuple[Path, dict] | None:
         except (OSError, UnicodeDecodeError) as exc:
             raise damaged_index(store, f"{name}/manifest.json cannot be read: {_reason(exc)}") from None
         try:
-            manifest = json.loads(text)
-            if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            raw = json.loads(text)
+            if not isinstance(raw, dict) or not isinstance(raw.get("files"), dict):
                 raise ValueError("no files listed")
         except (ValueError, RecursionError) as exc:
             raise damaged_index(store, f"{name}/manifest.json: {exc}") from None
-        return path, manifest
+        _check_version(raw.get("format_version"), store)
+        try:
+            return path, Manifest.from_dict(raw)
+        except ManifestError as exc:
+            raise damaged_index(store, f"manifest.json: {exc}") from None
     raise damaged_index(store, f"CURRENT changed {LOAD_ATTEMPTS} times while the index was read")
 
 
-def read_manifest(store: str | os.PathLike) -> dict | None:
-    """The active index's manifest, or None when there is no index; a damaged one is refused with
-    the command that rebuilds it."""
+def read_manifest(store: str | os.PathLike) -> Manifest | None:
+    """The active index's manifest, or None when there is no index; one of another format version, or
+    damaged, is refused with the command that rebuilds it."""
     found = _read_current(Path(store))
     return found[1] if found is not None else None
 
 
-def check_manifest(manifest: dict, store: str | os.PathLike, embedder: Embedder,
-                   settings: ChunkSettings | None = None) -> None:
-    """Refuse an index made by another format version, embedder or chunking, saying how to rebuild."""
-    rebuild = rebuild_hint(store)
-    version = manifest.get("format_version")
+def _check_version(version: object, store: str | os.PathLike) -> None:
     if version != FORMAT_VERSION:
         raise IndexMismatchError(
             f"the index in {store} has format version {version}, this amqa reads version "
-            f"{FORMAT_VERSION}. {rebuild}"
+            f"{FORMAT_VERSION}. {rebuild_hint(store)}"
         )
-    _check_shape(manifest, store)
-    built_with = manifest["embedder"].get("id")
+
+
+def check_manifest(manifest: Manifest, store: str | os.PathLike, embedder: Embedder,
+                   settings: ChunkSettings | None = None) -> None:
+    """Refuse an index made by another format version, embedder or chunking, saying how to rebuild
+    (its shape was checked when it was read: :meth:`Manifest.from_dict`)."""
+    rebuild = rebuild_hint(store)
+    _check_version(manifest.format_version, store)
+    built_with = manifest.embedder_id
     if built_with != embedder.id:
         raise IndexMismatchError(
             f"the index in {store} was built with embedder '{built_with}', but '{embedder.id}' is "
             f"selected. Select the same embedder (--embedder), or rebuild with: "
             f"amqa index --store {store} --rebuild --embedder ..."
         )
-    if settings is not None and manifest.get("chunking") != settings.to_dict():
+    if settings is not None and manifest.chunking != settings:
+        recorded = manifest.chunking.to_dict() if manifest.chunking is not None else None
         raise IndexMismatchError(
-            f"the index in {store} was built with chunk settings {manifest.get('chunking')}, "
+            f"the index in {store} was built with chunk settings {recorded}, "
             f"not {settings.to_dict()}. {rebuild}"
         )
-
-
-def _check_shape(manifest: dict, store: str | os.PathLike) -> None:
-    """The manifest has the fields an index of this format reads, of the right types."""
-    def wrong(detail: str) -> DamagedIndexError:
-        return damaged_index(store, f"manifest.json: {detail}")
-
-    segments = manifest.get("segments")
-    if not isinstance(segments, list) or not all(isinstance(x, str) and x == Path(x).name for x in segments):
-        raise wrong(f"'segments' is {str(segments)[:60]}, not a list of segment names")
-    embedder = manifest.get("embedder")
-    if not isinstance(embedder, dict) or not isinstance(embedder.get("dim"), int):
-        raise wrong(f"'embedder' is {str(embedder)[:60]}, not an id and a dimension")
-    named = set(segments)
-    for source, record in manifest["files"].items():
-        if not isinstance(record, dict) or record.get("segment") not in named or not isinstance(record.get("sha256"), str):
-            raise wrong(f"the record of {source!r} is {str(record)[:60]}, not a file in one of its segments")
-    if not isinstance(manifest.get("skipped_files", []), list):
-        raise wrong("'skipped_files' is not a list")
 
 
 def load_index(store: str | os.PathLike, embedder: Embedder,
@@ -539,17 +534,17 @@ def load_index(store: str | os.PathLike, embedder: Embedder,
         path, manifest = found
         check_manifest(manifest, store, embedder, settings)
         try:
-            segments = [opened.get(sid) or Segment(store / "segments" / sid) for sid in manifest["segments"]]
-            dim = manifest["embedder"]["dim"]
+            segments = [opened.get(sid) or Segment(store / "segments" / sid) for sid in manifest.segments]
+            dim = manifest.dim
             for seg in segments:
                 if seg.dim != dim:
                     raise SegmentError(f"segment {seg.id} holds vectors of {seg.dim} dimensions, not {dim}")
             data = IndexData(manifest, segments, path)
-            counts = manifest.get("counts")
-            counts = counts if isinstance(counts, dict) else {}
-            for kind, rows in (("chunks", data.chunk_rows), ("sentences", data.sentence_rows)):
-                if counts.get(kind) not in (None, len(rows)):
-                    raise SegmentError(f"the manifest counts {counts.get(kind)} {kind}, its segments hold {len(rows)}")
+            if manifest.counts is not None:
+                for kind, counted, rows in (("chunks", manifest.counts.chunks, data.chunk_rows),
+                                            ("sentences", manifest.counts.sentences, data.sentence_rows)):
+                    if counted != len(rows):
+                        raise SegmentError(f"the manifest counts {counted} {kind}, its segments hold {len(rows)}")
             return data
         except (SegmentError, KeyError, TypeError, ValueError, IndexError) as exc:
             if _quiet_pointer(store) != path.name and attempt < LOAD_ATTEMPTS - 1:
@@ -640,15 +635,15 @@ def _update(docs: Docs, store: Path, embedder: Embedder | str | None, settings: 
             else:
                 old = load_index(store, embedder, settings, reuse=current.segments if current is not None else ())
         scanned_ns = time.time_ns()
-        scan = scan_folders(folders, known_stamps(old.manifest) if old else None,
-                            trusted_before_ns=old.manifest.get("scanned_ns", 0) if old else 0)
-        report.skipped = list(scan.skipped)
-        if settings is None:
-            settings = ChunkSettings(**old.manifest["chunking"]) if old else ChunkSettings()
+        before = old.manifest if old is not None else None
+        scan = planner.scan(folders, before)
         # Files read by another reader version are read again: their text may differ.
-        reread = old is not None and old.manifest.get("reader_version", 1) != READER_VERSION
-        todo = _compare(scan, old.manifest if old else {}, report, reread)
-        if old is not None and report.up_to_date:
+        plan = planner.compare(scan, before)
+        report.added, report.changed, report.unchanged = list(plan.added), list(plan.changed), list(plan.unchanged)
+        report.removed, report.skipped = list(plan.removed), list(plan.skipped)
+        if settings is None:
+            settings = before.chunking if before is not None and before.chunking is not None else ChunkSettings()
+        if old is not None and plan.up_to_date:
             _keep_skipped(old, scan, report)
             _refresh_stamps(old, scan, scanned_ns)
             report.index = old
@@ -656,218 +651,171 @@ def _update(docs: Docs, store: Path, embedder: Embedder | str | None, settings: 
             return report
         if unwritable is not None:  # up to date, a read-only store was fine; now it has to change
             raise unwritable
-        removed = set(report.removed)
-        files: dict[str, dict] = {src: dict(r) for src, r in old.files.items() if src not in removed} if old else {}
-        segments = list(old.segments) if old else []
-        dim = int(old.manifest["embedder"]["dim"]) if old else 0
-        stamps = {f.source: f.stamp() for f in scan.files}
-        done = set(report.unchanged)  # files whose record in `files` is their current content
-        batch: list[tuple[Document, list[Chunk], list[tuple[int, int]]]] = []
-        batch_chunks = 0
-        batch_limit = FIRST_SEGMENT_CHUNKS  # the first batch small: searchable soon
-        published: IndexData | None = None
-
-        def publish() -> IndexData:
-            """Write the manifest of the index as it now is and switch to it."""
-            for source in done & files.keys():
-                files[source].update(stamps[source])
-            manifest: dict = {"files": dict(sorted(files.items()))}
-            manifest.update(_manifest_fields(folders, settings, embedder, dim, old, report.skipped))
-            manifest["segments"] = [seg.id for seg in segments]
-            manifest["scanned_ns"] = scanned_ns
-            data = IndexData(manifest, segments)
-            manifest["counts"] = {"files": len(files), "chunks": len(data.chunk_rows),
-                                  "sentences": len(data.sentence_rows), "segments": len(segments)}
-            _write_manifest(store, data)
-            return data
-
-        def flush() -> None:
-            """Embed the batch, write it as a segment, merge small segments, publish: searchable now."""
-            nonlocal segments, dim, batch, batch_chunks, batch_limit, published
-            planned, file_info = _embed_planned(old, batch, embedder, report, progress, on_progress)
-            dim = dim or (planned[0].chunk_vectors.shape[1] if planned else embedder.dim)
-            segment = _write_segment(store, lambda folder: write_segment(folder, planned, dim))
-            segments.append(segment)
-            for info in file_info:
-                files[info["source"]] = {**info["record"], "segment": segment.id}
-                done.add(info["source"])
-            in_use = {record["segment"] for record in files.values()}
-            segments = [seg for seg in segments if seg.id in in_use]
-            segments, merged = _compact(store, segments, files, dim)
-            report.merged_segments += merged
-            published = publish()
-            if report.first_searchable_seconds is None:
-                report.first_searchable_seconds = time.perf_counter() - started
-            batch, batch_chunks, batch_limit = [], 0, SEGMENT_CHUNKS
-
-        bar = _bar(len(todo), "Reading", progress)
-        for i, f in enumerate(todo):
-            if on_progress:
-                on_progress("reading", i, len(todo))
-            doc = _read_one(f, report)
-            bar.update(1)
-            if doc is None:
-                files.pop(f.source, None)  # unusable now: its old rows, if any, are dead
-                continue
-            chunks, sentences = plan_document(doc, settings)
-            batch.append((doc, chunks, sentences))
-            batch_chunks += len(chunks)
-            if batch_chunks >= batch_limit:
-                flush()
-        bar.close()
-        if batch:
-            flush()
-        if not files:
-            raise NoDocumentsError(_no_documents_message(" and ".join(str(f.path) for f in folders), report.skipped))
-        if published is None:  # only removals
-            if not dim:
-                dim = embedder.dim
-            in_use = {record["segment"] for record in files.values()}
-            segments = [seg for seg in segments if seg.id in in_use]
-            segments, report.merged_segments = _compact(store, segments, files, dim)
-            published = publish()
-        report.index = published
+        writer = _SegmentWriter(store, folders, embedder, settings, old, plan, scan, scanned_ns, report, started)
+        writer.add_files(plan.to_read, progress, on_progress)
+        report.index = writer.finish()
     report.total_seconds = time.perf_counter() - started
     if log:
         log(report.summary())
     return report
 
 
-def _compare(scan: FolderScan, old_manifest: dict, report: IndexReport,
-             reread: bool = False) -> list[SourceFile]:
-    """Sort the scanned files into the report's added, changed, unchanged and removed lists; return
-    the files to read (added or changed; with ``reread``, every file counts as changed). A file that
-    could not be read before and has not changed since stays skipped, unread."""
-    old_files: dict[str, dict] = old_manifest.get("files", {})
-    unreadable = {s["source"]: s for s in old_manifest.get("skipped_files", []) if s.get("sha256")}
-    report.removed = sorted(set(old_files) - {f.source for f in scan.files})
-    todo = []
-    for f in scan.files:
-        before = old_files.get(f.source)
-        failed = unreadable.get(f.source)
-        if before is None and failed is not None and failed["sha256"] == f.sha256 and not reread:
-            report.skipped.append(Skipped(f.source, failed["reason"], f.size, f.mtime_ns, f.sha256))
-        elif before is None:
-            report.added.append(f.source)
-            todo.append(f)
-        elif reread or before["sha256"] != f.sha256:
-            report.changed.append(f.source)
-            todo.append(f)
+class _SegmentWriter:
+    """One update of a local store, after the plan: it reads the files to index, embeds them in
+    batches, writes each batch as a segment (merging small ones) and publishes a manifest after each,
+    so that what is written is searchable at once. Its state, carried from batch to batch:
+
+    - ``files``: the manifest's record of each file the index holds so far (removed files left out);
+    - ``segments``: the segments in use; ``dim``: the vectors' dimension (0 until known);
+    - ``done``: the files whose record is their current content (unchanged, or written by now), whose
+      stamps the next manifest records;
+    - ``published``: the last index published (None until one is).
+    """
+
+    def __init__(self, store: Path, folders: Sequence[DocumentFolder], embedder: Embedder, settings: ChunkSettings,
+                 old: IndexData | None, plan: UpdatePlan, scan: FolderScan, scanned_ns: int, report: IndexReport,
+                 started: float) -> None:
+        self.store, self.folders, self.embedder, self.settings = store, folders, embedder, settings
+        self.old, self.report, self.started = old, report, started
+        self.reader_version = plan.reader_version
+        self.scanned_ns = scanned_ns
+        removed = set(plan.removed)
+        self.files: dict[str, FileRecord] = {src: r for src, r in old.files.items() if src not in removed} if old else {}
+        self.segments: list[Segment] = list(old.segments) if old else []
+        self.dim = old.manifest.dim if old else 0
+        self.stamps = {f.source: f for f in scan.files}
+        self.done = set(plan.unchanged)
+        self.published: IndexData | None = None
+
+    def add_files(self, todo: Sequence[SourceFile], progress: bool, on_progress: ProgressCallback | None) -> None:
+        """Read, chunk and embed the files to index; write a segment every :data:`SEGMENT_CHUNKS` chunks
+        (the first after :data:`FIRST_SEGMENT_CHUNKS`: searchable soon), and one for the rest."""
+        batch: list[PlannedDocument] = []
+        batch_chunks = 0
+        batch_limit = FIRST_SEGMENT_CHUNKS
+        bar = _bar(len(todo), "Reading", progress)
+        for i, f in enumerate(todo):
+            if on_progress:
+                on_progress("reading", i, len(todo))
+            doc = planner.read_file(f)
+            bar.update(1)
+            if isinstance(doc, Skipped):
+                self._skip(doc)
+                continue
+            planned = plan_document(doc, self.settings)
+            batch.append(planned)
+            batch_chunks += len(planned.chunks)
+            if batch_chunks >= batch_limit:
+                self._write(batch, progress, on_progress)
+                batch, batch_chunks, batch_limit = [], 0, SEGMENT_CHUNKS
+        bar.close()
+        if batch:
+            self._write(batch, progress, on_progress)
+
+    def _skip(self, skipped: Skipped) -> None:
+        """A file to index that cannot be used now: skipped; if it was indexed before, removed (its old
+        rows are dead)."""
+        report = self.report
+        report.skipped.append(skipped)
+        if skipped.source in report.added:
+            report.added.remove(skipped.source)
         else:
-            report.unchanged.append(f.source)
-    return todo
+            report.changed.remove(skipped.source)
+            report.removed.append(skipped.source)
+        self.files.pop(skipped.source, None)
+
+    def _reuse(self, planned: PlannedDocument) -> tuple[np.ndarray, np.ndarray] | None:
+        return _same_plan(self.old, planned.source, planned.chunks, planned.sentences) if self.old is not None else None
+
+    def _write(self, batch: Sequence[PlannedDocument], progress: bool, on_progress: ProgressCallback | None) -> None:
+        """Embed the batch, write it as a segment, merge small segments, publish: searchable now."""
+        embedded = embed_documents(batch, self.embedder, reuse=self._reuse, progress=progress, on_progress=on_progress)
+        self.report.embed_seconds += embedded.embed_seconds
+        self.report.embedded_texts += embedded.embedded_texts
+        planned = embedded.files
+        self.dim = self.dim or (planned[0].chunk_vectors.shape[1] if planned else self.embedder.dim)
+        dim = self.dim
+        segment = _write_segment(self.store, lambda folder: write_segment(folder, planned, dim))
+        self.segments.append(segment)
+        for file, record in zip(planned, embedded.records):
+            self.files[file.source] = replace(record, segment=segment.id)
+            self.done.add(file.source)
+        self._compact_and_publish()
+        if self.report.first_searchable_seconds is None:
+            self.report.first_searchable_seconds = time.perf_counter() - self.started
+
+    def finish(self) -> IndexData:
+        """The index as the update leaves it: published now when only files were removed."""
+        if not self.files:
+            raise NoDocumentsError(_no_documents_message(" and ".join(str(f.path) for f in self.folders),
+                                                         self.report.skipped))
+        if self.published is None:  # only removals
+            self.dim = self.dim or self.embedder.dim
+            self._compact_and_publish()
+        assert self.published is not None
+        return self.published
+
+    def _compact_and_publish(self) -> None:
+        in_use = {record.segment for record in self.files.values()}
+        self.segments = [seg for seg in self.segments if seg.id in in_use]
+        self.segments, merged = _compact(self.store, self.segments, self.files, self.dim)
+        self.report.merged_segments += merged
+        self.published = self._publish()
+
+    def _publish(self) -> IndexData:
+        """Write the manifest of the index as it now is and switch to it."""
+        files = self.files
+        for source in self.done & files.keys():
+            stamp, record = self.stamps[source], files[source]
+            if (record.sha256, record.size, record.mtime_ns) != (stamp.sha256, stamp.size, stamp.mtime_ns):
+                files[source] = replace(record, sha256=stamp.sha256, size=stamp.size, mtime_ns=stamp.mtime_ns)
+        old = self.old.manifest if self.old is not None else None
+        manifest = Manifest(
+            files=dict(sorted(files.items())), format_version=FORMAT_VERSION, reader_version=self.reader_version,
+            amqa_version=__version__, embedder_id=self.embedder.id, dim=int(self.dim), chunking=self.settings,
+            docs=str(Path(self.folders[0].path).resolve()), folders=folders_record(self.folders),
+            created=old.created if old is not None else _now(), updated=_now(),
+            skipped_files=tuple(self.report.skipped), segments=tuple(seg.id for seg in self.segments),
+            scanned_ns=self.scanned_ns)
+        data = IndexData(manifest, self.segments)
+        data.manifest = replace(manifest, counts=Counts(len(files), len(data.chunk_rows), len(data.sentence_rows),
+                                                        len(self.segments)))
+        _write_manifest(self.store, data)
+        return data
 
 
 def _keep_skipped(old: IndexData, scan: FolderScan, report: IndexReport) -> None:
     """An up-to-date index still reports the files it skipped when it was written (if still there)."""
     seen = {x.source for x in report.skipped}
     present = {f.source for f in scan.files}
-    report.skipped += [Skipped(**s) for s in old.manifest.get("skipped_files", [])
-                       if s["source"] not in seen and s["source"] in present]
+    report.skipped += [s for s in old.manifest.skipped_files if s.source not in seen and s.source in present]
 
 
 def _refresh_stamps(old: IndexData, scan: FolderScan, scanned_ns: int) -> None:
     """Record the files' sizes and times when they moved (a file touched, an index written before they
     were recorded) or were too recent to trust (:data:`~amqa.documents.RACY_NS`), so that the next
     check need not read them: only the manifest is replaced, atomically, in the active index."""
-    files = old.manifest["files"]
-    trusted = old.manifest.get("scanned_ns", 0)
+    files = old.manifest.files
+    trusted = old.manifest.scanned_ns
     stale = [f for f in scan.files if f.source in files and (
-        (files[f.source].get("size"), files[f.source].get("mtime_ns")) != (f.size, f.mtime_ns)
+        (files[f.source].size, files[f.source].mtime_ns) != (f.size, f.mtime_ns)
         or f.mtime_ns + RACY_NS >= trusted)]
     if not stale or old.path is None:
         return
+    records = dict(files)
     for f in stale:
-        files[f.source].update(f.stamp())
-    old.manifest["scanned_ns"] = scanned_ns
+        records[f.source] = replace(records[f.source], sha256=f.sha256, size=f.size, mtime_ns=f.mtime_ns)
+    old.manifest = replace(old.manifest, files=records, scanned_ns=scanned_ns)
     tmp = old.path / "manifest.json.tmp"
     try:
-        tmp.write_text(json.dumps(old.manifest, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(json.dumps(old.manifest.to_dict(), ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, old.path / "manifest.json")
     except OSError:  # a read-only store: the files are hashed again next time, nothing worse
         tmp.unlink(missing_ok=True)
 
 
-def _read_one(f: SourceFile, report: IndexReport) -> Document | None:
-    """Read an added or changed file; one that became unusable is skipped (and, if it was indexed
-    before, reported removed): None."""
-    doc = read_document(f)
-    if isinstance(doc, Document):
-        return doc
-    skipped = Skipped(doc.source, doc.reason, f.size, f.mtime_ns, f.sha256)
-    report.skipped.append(skipped)
-    if skipped.source in report.added:
-        report.added.remove(skipped.source)
-    else:  # it was indexed before and is now unusable: its old chunks go
-        report.changed.remove(skipped.source)
-        report.removed.append(skipped.source)
-    return None
-
-
-def _manifest_fields(folders: Sequence[DocumentFolder], settings: ChunkSettings, embedder: Embedder, dim: int,
-                     old: IndexData | None, skipped: list[Skipped]) -> dict:
-    return {
-        "format_version": FORMAT_VERSION,
-        "reader_version": READER_VERSION,
-        "amqa_version": __version__,
-        "embedder": {"id": embedder.id, "dim": int(dim)},
-        "chunking": settings.to_dict(),
-        "docs": str(Path(folders[0].path).resolve()),
-        "folders": folders_record(folders),
-        "created": old.manifest.get("created") if old else _now(),
-        "updated": _now(),
-        "skipped_files": [s.to_dict() for s in skipped],
-    }
-
-
-def plan_document(doc: Document, settings: ChunkSettings) -> tuple[list[Chunk], list[tuple[int, int]]]:
-    """A document's chunks and the sentence spans embedded on their own (each once, even when
-    chunks overlap; short ones left out). Chunk texts and these sentences are what indexing embeds."""
-    chunks = chunk_document(doc, settings)
-    spans = dict.fromkeys((s.start, s.end) for c in chunks for s in c.sentences
-                          if s.end - s.start >= MIN_SENTENCE_CHARS)
-    return chunks, list(spans)
-
-
-def _embed_planned(old: IndexData | None, batch: list[tuple[Document, list[Chunk], list[tuple[int, int]]]],
-                   embedder: Embedder, report: IndexReport, progress: bool,
-                   on_progress: ProgressCallback | None = None) -> tuple[list[PlannedFile], list[dict]]:
-    """Embed what the planned documents need: a file read again into the same chunks and sentences
-    (a new reader version) keeps its vectors."""
-    plans: list[tuple[Document, list[Chunk], list[tuple[int, int]], int | tuple[np.ndarray, np.ndarray]]] = []
-    texts: list[str] = []
-    for doc, chunks, sentences in batch:
-        reused = _same_plan(old, doc.source, chunks, sentences) if old is not None else None
-        if reused is None:
-            at = len(texts)
-            texts += [c.text for c in chunks] + [doc.text[a:b] for a, b in sentences]
-            plans.append((doc, chunks, sentences, at))
-        else:
-            plans.append((doc, chunks, sentences, reused))
-    t0 = time.perf_counter()
-    vectors = embedder.embed(texts, "passage", progress=progress, desc="Embedding",
-                             callback=(lambda done, total: on_progress("embedding", done, total)) if on_progress else None)
-    report.embed_seconds += time.perf_counter() - t0
-    report.embedded_texts += len(texts)
-    out: list[PlannedFile] = []
-    info: list[dict] = []
-    for doc, chunks, sentences, where in plans:
-        if isinstance(where, int):
-            cv = vectors[where:where + len(chunks)]
-            sv = vectors[where + len(chunks):where + len(chunks) + len(sentences)]
-        else:
-            cv, sv = where
-        out.append(PlannedFile(doc.source, doc.title, doc.language, chunks, sentences, cv, sv))
-        record = {"sha256": doc.sha256, "title": doc.title, "language": doc.language, "chunks": len(chunks),
-                  "sentences": len(sentences), "chars": len(doc.text)}
-        if doc.pages:
-            record["pages"] = list(doc.pages)
-        info.append({"source": doc.source, "record": record})
-    return out, info
-
-
-def _same_plan(old: IndexData, source: str, chunks: list[Chunk],
-               sentences: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray] | None:
+def _same_plan(old: IndexData, source: str, chunks: Sequence[Chunk],
+               sentences: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray] | None:
     """The old vectors of a file whose chunks and embedded sentences are the same texts at the same
     places as before (so are their vectors), or None when anything differs."""
     where = old.locate_source(source)
@@ -903,13 +851,13 @@ def _write_segment(store: Path, write: Callable[[Path], None]) -> Segment:
     return Segment(base / name)
 
 
-def _compact(store: Path, segments: list[Segment], files: dict[str, dict],
+def _compact(store: Path, segments: list[Segment], files: dict[str, FileRecord],
              dim: int) -> tuple[list[Segment], int]:
     """Merge the segments of a size tier into one when the tier holds more than :data:`MERGE_FACTOR`,
     and rewrite a segment whose rows are mostly dead (:data:`DEAD_SHARE`). A large segment is left
-    alone unless it is mostly dead: adding a file never rewrites the bulk of the index."""
-    live = [np.fromiter((files.get(src, {}).get("segment") == seg.id for src in seg.sources), dtype=bool,
-                        count=len(seg.sources)) for seg in segments]
+    alone unless it is mostly dead: adding a file never rewrites the bulk of the index. The records
+    of the files moved name the new segment."""
+    live = [_live_files(seg, files) for seg in segments]
     live_chunks = [int(np.diff(seg.src_chunks)[m].sum()) for seg, m in zip(segments, live)]
     dead_heavy = {i for i, seg in enumerate(segments) if seg.n_chunks and 1 - live_chunks[i] / seg.n_chunks > DEAD_SHARE}
     chosen = set(dead_heavy)
@@ -927,7 +875,8 @@ def _compact(store: Path, segments: list[Segment], files: dict[str, dict],
     merged = _write_segment(store, lambda folder: merge_segments(folder, parts, dim))
     for seg, keep in parts:
         for fi in keep.tolist():
-            files[seg.sources[fi]]["segment"] = merged.id
+            source = seg.sources[fi]
+            files[source] = replace(files[source], segment=merged.id)
     kept = [seg for i, seg in enumerate(segments) if i not in chosen]
     return kept + [merged], len(order)
 
@@ -943,15 +892,14 @@ def _write_manifest(store: Path, data: IndexData) -> None:
     neither it nor the indexes it recently replaced use."""
     previous = _quiet_pointer(store)
     name = _new_name("index")
-    data.manifest["previous"] = previous  # the chain the garbage collection follows
-    data.manifest["published"] = time.time()
+    # previous: the chain the garbage collection follows
+    data.manifest = manifest = replace(data.manifest, previous=previous, published=time.time())
     tmp = store / (name + ".tmp")
     tmp.mkdir()
     try:
-        (tmp / "manifest.json").write_text(json.dumps(data.manifest, ensure_ascii=False), encoding="utf-8")
+        (tmp / "manifest.json").write_text(json.dumps(manifest.to_dict(), ensure_ascii=False), encoding="utf-8")
         # What the garbage collection needs, without parsing the manifest (megabytes for 10k files).
-        links = {key: data.manifest[key] for key in ("previous", "published", "segments")}
-        (tmp / "links.json").write_text(json.dumps(links), encoding="utf-8")
+        (tmp / "links.json").write_text(json.dumps(manifest.links()), encoding="utf-8")
         fsync_folder(tmp)
         final = store / name
         os.rename(tmp, final)

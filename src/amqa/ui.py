@@ -485,7 +485,7 @@ class ChatHandlers:
         self.writers = ["extractive"] + ([engine.generator.id] if engine.generator is not None else [])
         self.lock = threading.Lock()
         self.answering = 0  # sessions answering now, all pools
-        self._listed: tuple[dict, Any, list[str]] | None = None  # the last documents listed (_listing)
+        self._listed: tuple[Any, Any, list[str]] | None = None  # the last documents listed (_listing)
 
     # -- views ---------------------------------------------------------------------------------
 

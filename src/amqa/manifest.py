@@ -1,0 +1,318 @@
+"""The manifest of an index, typed: what an index holds and how it was built (:class:`Manifest`), and
+what it recorded of each file (:class:`FileRecord`).
+
+The manifest is stored as ``manifest.json`` in an index folder (:mod:`amqa.store`); :meth:`Manifest.from_dict`
+reads that JSON and :meth:`Manifest.to_dict` gives it back, key for key and in the order amqa writes
+it, so that a manifest read and written again is the same file. Both are frozen: an update makes a
+new manifest (``dataclasses.replace``), it never changes one in place.
+
+>>> record = FileRecord.from_dict({"sha256": "ab12", "title": "Notes", "language": "fr", "chunks": 2,
+...                                "sentences": 5, "chars": 1400, "segment": "seg-1", "size": 1410,
+...                                "mtime_ns": 7})
+>>> record.title, record.page_count, record.stamp()
+('Notes', None, {'sha256': 'ab12', 'size': 1410, 'mtime_ns': 7})
+>>> manifest = Manifest(files={"notes.txt": record}, segments=("seg-1",), embedder_id="hash:384", dim=384)
+>>> Manifest.from_dict(manifest.to_dict()) == manifest
+True
+>>> manifest.to_dict()["embedder"], list(manifest.to_dict())[:3]
+({'id': 'hash:384', 'dim': 384}, ['files', 'format_version', 'reader_version'])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .chunking import ChunkSettings
+from .documents import READER_VERSION, Skipped
+
+__all__ = ["FORMAT_VERSION", "Counts", "FileRecord", "FolderRecord", "Manifest", "ManifestError"]
+
+#: 1: one folder of JSON lines and FAISS files, rewritten by every update; 2: segments.
+FORMAT_VERSION = 2
+
+
+class ManifestError(ValueError):
+    """A manifest without the fields an index of this format reads, or with fields of the wrong type.
+    Its message names the field (the store adds which manifest and how to rebuild it)."""
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+# The fields of a file record in the order amqa writes them (to_dict follows it); after "segment", the stamp.
+_RECORD_DEFAULTS: dict[str, Any] = {"sha256": "", "title": "", "language": "", "chunks": 0, "sentences": 0,
+                                    "chars": 0, "pages": (), "segment": "", "size": None, "mtime_ns": None}
+_RECORD_KEYS = frozenset(_RECORD_DEFAULTS)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What an index recorded of one of its files: its content (``sha256``), what reading it gave
+    (title, language, counts of chunks, embedded sentences and characters, ``pages``: where each page
+    or slide starts in its text, empty for formats without pages), the segment holding its rows, and
+    its ``size`` and ``mtime_ns`` when it was last seen (None in a record written before they were
+    kept): an unchanged size and time spare reading the file again.
+
+    ``extra`` keeps fields this amqa does not know, written back as they were.
+
+    >>> r = FileRecord("ab12", title="Deck", chunks=3, pages=(0, 120, 300))
+    >>> r.page_count, r.to_dict()["pages"], "size" in r.to_dict()
+    (3, [0, 120, 300], False)
+    """
+
+    sha256: str
+    title: str = ""
+    language: str = ""
+    chunks: int = 0
+    sentences: int = 0
+    chars: int = 0
+    pages: tuple[int, ...] = ()
+    segment: str = ""
+    size: int | None = None
+    mtime_ns: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def page_count(self) -> int | None:
+        """How many pages or slides the file has; None for a format without pages."""
+        return len(self.pages) if self.pages else None
+
+    def stamp(self) -> dict[str, Any]:
+        """What a folder scan compares to recognise the file unchanged without reading it
+        (:func:`amqa.documents.scan_folder`'s ``known``); no size or time when none was recorded."""
+        out: dict[str, Any] = {"sha256": self.sha256}
+        if self.size is not None:
+            out["size"] = self.size
+        if self.mtime_ns is not None:
+            out["mtime_ns"] = self.mtime_ns
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "FileRecord":
+        """A record as ``manifest.json`` holds it (fields missing from an older record get their
+        defaults). Built without the dataclass's ``__init__``: an index of 100k files reads 100k of them."""
+        if not isinstance(data, dict) and not isinstance(data, Mapping) or not isinstance(data.get("sha256"), str):
+            raise ManifestError(f"{str(data)[:60]}, not a file record")  # (dict first: Mapping's check is slower)
+        values = {**_RECORD_DEFAULTS, **data}
+        values["pages"] = tuple(values["pages"]) if values["pages"] else ()
+        if data.keys() <= _RECORD_KEYS:
+            values["extra"] = _NO_EXTRA
+        else:
+            values["extra"] = _frozen({key: values.pop(key) for key in data if key not in _RECORD_KEYS})
+        record = object.__new__(cls)
+        record.__dict__.update(values)
+        return record
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as ``manifest.json`` holds it: ``pages`` only for a file with pages, ``size``
+        and ``mtime_ns`` only when known, then the ``extra`` fields."""
+        out = {"sha256": self.sha256, "title": self.title, "language": self.language, "chunks": self.chunks,
+               "sentences": self.sentences, "chars": self.chars}
+        if self.pages:
+            out["pages"] = list(self.pages)
+        out["segment"] = self.segment
+        if self.size is not None:
+            out["size"] = self.size
+        if self.mtime_ns is not None:
+            out["mtime_ns"] = self.mtime_ns
+        if self.extra:
+            out.update(self.extra)
+        return out
+
+
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class FolderRecord:
+    """A documents folder an index reads: its resolved path and the prefix of its files' sources."""
+
+    path: str
+    prefix: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "prefix": self.prefix}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many files, chunks, embedded sentences and segments an index holds (checked at load)."""
+
+    files: int
+    chunks: int
+    sentences: int
+    segments: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"files": self.files, "chunks": self.chunks, "sentences": self.sentences, "segments": self.segments}
+
+
+# The header fields in the order amqa writes them (after "files").
+_HEADER = ("format_version", "reader_version", "amqa_version", "embedder", "chunking", "docs", "folders", "created",
+           "updated", "skipped_files", "segments", "scanned_ns", "counts", "previous", "published")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An index's manifest: its files (:class:`FileRecord`, by source, sorted) and how it was built.
+
+    - ``format_version`` of the store (:data:`FORMAT_VERSION`), ``reader_version`` of the readers that
+      read its files (:data:`amqa.documents.READER_VERSION`; read as 1 when a manifest does not
+      record it), ``amqa_version``;
+    - ``embedder_id`` and ``dim``, ``chunking`` (None when not recorded);
+    - ``docs`` and ``folders``: the folders read (an index written before folders were recorded
+      names its one ``docs`` folder: :meth:`read_folders`);
+    - ``created``, ``updated``: when (local time, ISO 8601); ``skipped_files``: the files not indexed
+      and why, with their stamps when they could not be read (not read again until they change);
+    - ``segments``: the segments in use; ``scanned_ns``: when the folders were scanned (a file
+      modified near that time is hashed again); ``counts`` (None when not recorded);
+    - ``previous``, ``published``: the index this one replaced and when it was published (set when
+      it is written; None before).
+
+    ``extra`` keeps fields this amqa does not know, written back as they were.
+    """
+
+    files: Mapping[str, FileRecord] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+    reader_version: int = READER_VERSION
+    amqa_version: str = ""
+    embedder_id: str | None = None
+    dim: int = 0
+    chunking: ChunkSettings | None = None
+    docs: str = ""
+    folders: tuple[FolderRecord, ...] = ()
+    created: str | None = None
+    updated: str = ""
+    skipped_files: tuple[Skipped, ...] = ()
+    segments: tuple[str, ...] = ()
+    scanned_ns: int = 0
+    counts: Counts | None = None
+    previous: str | None = None
+    published: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.files, MappingProxyType):
+            object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+
+    def read_folders(self) -> tuple[FolderRecord, ...]:
+        """The folders the index reads: ``folders``, or for an index written before they were
+        recorded, its one ``docs`` folder.
+
+        >>> Manifest(docs="/docs").read_folders()
+        (FolderRecord(path='/docs', prefix=''),)
+        """
+        return self.folders or (FolderRecord(self.docs, ""),)
+
+    def unreadable(self) -> dict[str, Skipped]:
+        """The skipped files that could not be read (they have a stamp), by source: not read again
+        until their content changes."""
+        return {s.source: s for s in self.skipped_files if s.sha256}
+
+    def stamps(self) -> dict[str, dict[str, Any]]:
+        """What the manifest recorded of each file it indexed or could not read (sha256, and size and
+        mtime_ns when known): a scan's ``known`` (:func:`amqa.documents.scan_folder`)."""
+        known: dict[str, dict[str, Any]] = {s.source: s.to_dict() for s in self.skipped_files if s.sha256}
+        known.update((source, record.stamp()) for source, record in self.files.items())
+        return known
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Manifest":
+        """A manifest as ``manifest.json`` holds it, its shape checked: the fields an index of this
+        format needs (segments, the embedder's dimension, a record in one of the segments for each
+        file) and the types of the others; :class:`ManifestError` names the first that is wrong.
+        Fields an older amqa did not write get their defaults."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("files"), Mapping):
+            raise ManifestError("no files listed")
+        segments = data.get("segments")
+        if not isinstance(segments, list) or not all(isinstance(x, str) and x == PurePath(x).name for x in segments):
+            raise ManifestError(f"'segments' is {str(segments)[:60]}, not a list of segment names")
+        embedder = data.get("embedder")
+        if not isinstance(embedder, Mapping) or not isinstance(embedder.get("dim"), int):
+            raise ManifestError(f"'embedder' is {str(embedder)[:60]}, not an id and a dimension")
+        named = set(segments)
+        files: dict[str, FileRecord] = {}
+        # FileRecord.from_dict inlined for the records as amqa writes them (an index of 100k files
+        # reads 100k of them, before any question); any other goes through it.
+        new, set_dict, defaults, known = object.__new__, object.__setattr__, _RECORD_DEFAULTS, _RECORD_KEYS
+        for source, raw in data["files"].items():
+            if type(raw) is dict and raw.keys() <= known and type(raw.get("sha256")) is str:
+                values = {**defaults, **raw}
+                pages = values["pages"]
+                values["pages"] = tuple(pages) if pages else ()
+                values["extra"] = _NO_EXTRA
+                record: FileRecord | None = new(FileRecord)
+                set_dict(record, "__dict__", values)
+            else:
+                try:
+                    record = FileRecord.from_dict(raw)
+                except ManifestError:
+                    record = None
+            if record is None or record.segment not in named:
+                raise ManifestError(f"the record of {source!r} is {str(raw)[:60]}, not a file in one of its segments")
+            files[source] = record
+        skipped = data.get("skipped_files", [])
+        if not isinstance(skipped, list):
+            raise ManifestError("'skipped_files' is not a list")
+        try:
+            chunking = data.get("chunking")
+            counts = data.get("counts")
+            return cls(
+                files=MappingProxyType(files),
+                format_version=int(data["format_version"]),
+                reader_version=int(data.get("reader_version", 1)),
+                amqa_version=str(data.get("amqa_version", "")),
+                embedder_id=embedder.get("id"),
+                dim=embedder["dim"],
+                chunking=ChunkSettings(**chunking) if chunking is not None else None,
+                docs=str(data.get("docs", "")),
+                folders=tuple(FolderRecord(str(f["path"]), str(f.get("prefix", ""))) for f in data.get("folders") or ()),
+                created=data.get("created"),
+                updated=str(data.get("updated", "")),
+                skipped_files=tuple(Skipped(**s) for s in skipped),
+                segments=tuple(segments),
+                scanned_ns=int(data.get("scanned_ns", 0)),
+                counts=Counts(**counts) if isinstance(counts, Mapping) else None,
+                previous=data.get("previous"),
+                published=data.get("published"),
+                extra=_frozen({key: value for key, value in data.items() if key != "files" and key not in _HEADER}),
+            )
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # InvalidInputError is a ValueError
+            raise ManifestError(f"a field of the wrong shape ({exc})") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest as ``manifest.json`` holds it, in the order amqa writes its fields. Only
+        ``chunking``, ``counts`` and the publication fields are left out when unset."""
+        out: dict[str, Any] = {
+            "files": {source: record.to_dict() for source, record in self.files.items()},
+            "format_version": self.format_version,
+            "reader_version": self.reader_version,
+            "amqa_version": self.amqa_version,
+            "embedder": {"id": self.embedder_id, "dim": self.dim},
+        }
+        if self.chunking is not None:
+            out["chunking"] = self.chunking.to_dict()
+        out.update({
+            "docs": self.docs,
+            "folders": [f.to_dict() for f in self.folders],
+            "created": self.created,
+            "updated": self.updated,
+            "skipped_files": [s.to_dict() for s in self.skipped_files],
+            "segments": list(self.segments),
+            "scanned_ns": self.scanned_ns,
+        })
+        if self.counts is not None:
+            out["counts"] = self.counts.to_dict()
+        if self.published is not None:
+            out["previous"] = self.previous
+            out["published"] = self.published
+        out.update(self.extra)
+        return out
+
+    def links(self) -> dict[str, Any]:
+        """What the garbage collection follows (``links.json`` beside the manifest): ``previous``,
+        ``published`` and ``segments``."""
+        return {"previous": self.previous, "published": self.published, "segments": list(self.segments)}
