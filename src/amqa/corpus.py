@@ -374,7 +374,7 @@ class LocalBackend:
         self.lexicon = LexicalIndex(index, config.bm25)
         self.max_idf = self.lexicon.max_idf
         # Where each page starts, per file with pages (an index written before pages were recorded has none).
-        self._pages = {source: record.pages for source, record in index.files.items() if record.pages}
+        self._pages = index.manifest.records.pages()
         # Languages that hold at least 5% of the chunks (one misdetected file does not count).
         counts: Counter[str] = Counter()
         for seg, live in zip(index.segments, index.live_files):

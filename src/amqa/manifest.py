@@ -22,12 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from .chunking import ChunkSettings
 from .documents import READER_VERSION, Skipped
 
-__all__ = ["FORMAT_VERSION", "Counts", "FileRecord", "FolderRecord", "Manifest", "ManifestError"]
+__all__ = ["FORMAT_VERSION", "Counts", "FileRecord", "FileRecords", "FolderRecord", "Manifest", "ManifestError"]
 
 #: 1: one folder of JSON lines and FAISS files, rewritten by every update; 2: segments.
 FORMAT_VERSION = 2
@@ -126,6 +126,100 @@ class FileRecord:
 _NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
+def _record(raw: dict[str, Any]) -> FileRecord:
+    """:meth:`FileRecord.from_dict` for a record already checked (a dict, ``sha256`` a str, ``pages``
+    a list when present), without a call to it."""
+    values = {**_RECORD_DEFAULTS, **raw}
+    pages = values["pages"]
+    values["pages"] = tuple(pages) if pages else ()
+    if raw.keys() <= _RECORD_KEYS:
+        values["extra"] = _NO_EXTRA
+    else:
+        values["extra"] = _frozen({key: values.pop(key) for key in raw if key not in _RECORD_KEYS})
+    record = object.__new__(FileRecord)
+    object.__setattr__(record, "__dict__", values)
+    return record
+
+
+class FileRecords(Mapping[str, FileRecord]):
+    """A manifest's files, read-only, in their order: :class:`FileRecord` by source. A manifest read
+    from JSON (:meth:`Manifest.from_dict`) keeps each record as a dict, checked, until it is asked
+    for: loading an index of 100k files need not build 100k records. :meth:`segment_of`,
+    :meth:`stamps` and :meth:`pages` read those dicts as they are.
+
+    >>> files = FileRecords({"a.txt": {"sha256": "1", "segment": "s"}, "b.txt": FileRecord("2", pages=(0, 9))})
+    >>> files.segment_of("a.txt"), files["a.txt"].title == "", files.pages(), list(files)
+    ('s', True, {'b.txt': (0, 9)}, ['a.txt', 'b.txt'])
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, FileRecord | dict[str, Any]]) -> None:
+        # Values: a FileRecord, or the dict it is built from on first access (then replaced by it).
+        self._items: dict[str, FileRecord | dict[str, Any]] = dict(items)
+
+    def __getitem__(self, source: str) -> FileRecord:
+        value = self._items[source]
+        if type(value) is dict:
+            value = self._items[source] = _record(value)
+        return value  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, source: object) -> bool:
+        return source in self._items
+
+    def __repr__(self) -> str:
+        return f"FileRecords({dict(self.items())!r})"
+
+    def segment_of(self, source: str) -> str | None:
+        """The segment holding ``source``'s rows; None for a file not listed."""
+        value = self._items.get(source)
+        if value is None:
+            return None
+        return value.get("segment", "") if type(value) is dict else value.segment  # type: ignore[union-attr]
+
+    def in_segment(self, segment: str, sources: Iterable[str]) -> Iterator[bool]:
+        """For each of ``sources``, whether it is listed with its rows in ``segment``
+        (``segment_of(source) == segment``, without a call per source)."""
+        get = self._items.get
+        for source in sources:
+            value = get(source)
+            if value is None:
+                yield False
+            elif type(value) is dict:
+                yield value.get("segment", "") == segment
+            else:
+                yield value.segment == segment  # type: ignore[union-attr]
+
+    def stamps(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(source, :meth:`FileRecord.stamp`) for each file."""
+        for source, value in self._items.items():
+            if type(value) is dict:
+                out: dict[str, Any] = {"sha256": value["sha256"]}
+                size, mtime_ns = value.get("size"), value.get("mtime_ns")
+                if size is not None:
+                    out["size"] = size
+                if mtime_ns is not None:
+                    out["mtime_ns"] = mtime_ns
+                yield source, out
+            else:
+                yield source, value.stamp()  # type: ignore[union-attr]
+
+    def pages(self) -> dict[str, tuple[int, ...]]:
+        """Where each page or slide starts, for each file with pages."""
+        out: dict[str, tuple[int, ...]] = {}
+        for source, value in self._items.items():
+            pages = value.get("pages") if type(value) is dict else value.pages  # type: ignore[union-attr]
+            if pages:
+                out[source] = tuple(pages)
+        return out
+
+
 @dataclass(frozen=True)
 class FolderRecord:
     """A documents folder an index reads: its resolved path and the prefix of its files' sources."""
@@ -195,8 +289,8 @@ class Manifest:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.files, MappingProxyType):
-            object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+        if type(self.files) is not FileRecords:
+            object.__setattr__(self, "files", FileRecords(self.files))
 
     def read_folders(self) -> tuple[FolderRecord, ...]:
         """The folders the index reads: ``folders``, or for an index written before they were
@@ -216,15 +310,24 @@ class Manifest:
         """What the manifest recorded of each file it indexed or could not read (sha256, and size and
         mtime_ns when known): a scan's ``known`` (:func:`amqa.documents.scan_folder`)."""
         known: dict[str, dict[str, Any]] = {s.source: s.to_dict() for s in self.skipped_files if s.sha256}
-        known.update((source, record.stamp()) for source, record in self.files.items())
+        known.update(self.records.stamps())
         return known
 
+    @property
+    def records(self) -> FileRecords:
+        """``files`` as the :class:`FileRecords` it is (with its faster readers)."""
+        return self.files  # type: ignore[return-value]  # (__post_init__ made it one)
+
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Manifest":
+    def from_dict(cls, data: Mapping[str, Any], *, adopt: bool = False) -> "Manifest":
         """A manifest as ``manifest.json`` holds it, its shape checked: the fields an index of this
         format needs (segments, the embedder's dimension, a record in one of the segments for each
         file) and the types of the others; :class:`ManifestError` names the first that is wrong.
-        Fields an older amqa did not write get their defaults."""
+        Fields an older amqa did not write get their defaults.
+
+        The files' records are checked here and built when asked for (:class:`FileRecords`), from
+        copies of their dicts; with ``adopt`` (``data`` just parsed, held by no one else), from the
+        dicts themselves, which must then not change."""
         if not isinstance(data, Mapping) or not isinstance(data.get("files"), Mapping):
             raise ManifestError("no files listed")
         segments = data.get("segments")
@@ -234,23 +337,18 @@ class Manifest:
         if not isinstance(embedder, Mapping) or not isinstance(embedder.get("dim"), int):
             raise ManifestError(f"'embedder' is {str(embedder)[:60]}, not an id and a dimension")
         named = set(segments)
-        files: dict[str, FileRecord] = {}
-        # FileRecord.from_dict inlined for the records as amqa writes them (an index of 100k files
-        # reads 100k of them, before any question); any other goes through it.
-        new, set_dict, defaults, known = object.__new__, object.__setattr__, _RECORD_DEFAULTS, _RECORD_KEYS
+        files: dict[str, FileRecord | dict[str, Any]] = {}
+        # The records as amqa writes them are only checked here (an index of 100k files reads 100k
+        # of them, before any question), and built when asked for (FileRecords); any other is built now.
         for source, raw in data["files"].items():
-            if type(raw) is dict and raw.keys() <= known and type(raw.get("sha256")) is str:
-                values = {**defaults, **raw}
-                pages = values["pages"]
-                values["pages"] = tuple(pages) if pages else ()
-                values["extra"] = _NO_EXTRA
-                record: FileRecord | None = new(FileRecord)
-                set_dict(record, "__dict__", values)
-            else:
-                try:
-                    record = FileRecord.from_dict(raw)
-                except ManifestError:
-                    record = None
+            if type(raw) is dict and type(raw.get("sha256")) is str and raw.get("segment", "") in named and \
+                    type(raw.get("pages", ())) in (list, tuple):
+                files[source] = raw if adopt else raw.copy()
+                continue
+            try:
+                record = FileRecord.from_dict(raw)
+            except ManifestError:
+                record = None
             if record is None or record.segment not in named:
                 raise ManifestError(f"the record of {source!r} is {str(raw)[:60]}, not a file in one of its segments")
             files[source] = record
@@ -261,7 +359,7 @@ class Manifest:
             chunking = data.get("chunking")
             counts = data.get("counts")
             return cls(
-                files=MappingProxyType(files),
+                files=FileRecords(files),
                 format_version=int(data["format_version"]),
                 reader_version=int(data.get("reader_version", 1)),
                 amqa_version=str(data.get("amqa_version", "")),

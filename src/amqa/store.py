@@ -79,7 +79,7 @@ from .documents import RACY_NS, SUPPORTED_SUFFIXES, DocumentFolder, FolderScan, 
 from .embedders import Embedder, get_embedder
 from .errors import (DamagedIndexError, IndexBusyError, IndexMismatchError, IndexUpdateError, InvalidInputError,
                      NoDocumentsError, damaged_index, rebuild_hint)
-from .manifest import FORMAT_VERSION, Counts, FileRecord, FolderRecord, Manifest, ManifestError
+from .manifest import FORMAT_VERSION, Counts, FileRecord, FileRecords, FolderRecord, Manifest, ManifestError
 from .planner import (MIN_SENTENCE_CHARS, PlannedDocument, PlannedFile, ProgressCallback, UpdatePlan, embed_documents,
                       plan_document)
 from .segments import Segment, SegmentError, fsync_folder, merge_segments, write_segment
@@ -274,8 +274,11 @@ class KeyTable(Sequence[tuple[str, int, int]]):
 
 
 def _live_files(seg: Segment, files: Mapping[str, FileRecord]) -> np.ndarray:
-    """Which of a segment's files are live: those the manifest says it holds."""
+    """Which of a segment's files are live: those the manifest says it holds (a manifest's records are
+    read as they are, none built: :meth:`FileRecords.in_segment`)."""
     sid = seg.id
+    if isinstance(files, FileRecords):
+        return np.fromiter(files.in_segment(sid, seg.sources), dtype=bool, count=len(seg.sources))
     return np.fromiter((getattr(files.get(src), "segment", None) == sid for src in seg.sources), dtype=bool,
                        count=len(seg.sources))
 
@@ -476,7 +479,7 @@ def _read_current(store: Path) -> tuple[Path, Manifest] | None:
             raise damaged_index(store, f"{name}/manifest.json: {exc}") from None
         _check_version(raw.get("format_version"), store)
         try:
-            return path, Manifest.from_dict(raw)
+            return path, Manifest.from_dict(raw, adopt=True)  # (raw is ours alone)
         except ManifestError as exc:
             raise damaged_index(store, f"manifest.json: {exc}") from None
     raise damaged_index(store, f"CURRENT changed {LOAD_ATTEMPTS} times while the index was read")
