@@ -29,6 +29,26 @@ import numpy as np
 from .types import Chunk, ChunkSentences
 
 
+def language_means(sums: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each language's mean chunk and sentence vector, float32, from their float64 ``sums``
+    ``(languages + 1, 2, dim)`` and ``counts`` ``(languages + 1, 2)``; the last row, for a language
+    outside :attr:`SearchBackend.languages`, stays zero (no bias). A language without sentences takes
+    its chunks' mean. Every backend divides the same way, so that they center alike.
+
+    >>> c, s = language_means(np.array([[[2.0, 4.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]]),
+    ...                       np.array([[2, 0], [0, 0]]))
+    >>> c.tolist(), s.tolist()
+    ([[1.0, 2.0], [0.0, 0.0]], [[1.0, 2.0], [0.0, 0.0]])
+    """
+    n, _, dim = sums.shape
+    chunk_c = np.zeros((n, dim), dtype=np.float32)
+    sent_c = np.zeros((n, dim), dtype=np.float32)
+    for i in range(n - 1):
+        chunk_c[i] = sums[i, 0] / max(1, counts[i, 0])
+        sent_c[i] = sums[i, 1] / counts[i, 1] if counts[i, 1] else chunk_c[i]
+    return chunk_c, sent_c
+
+
 @runtime_checkable
 class SearchBackend(Protocol):
     """One loaded snapshot of an index, read-only and safe to share between threads."""

@@ -31,6 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .backend import language_means
 from .bm25 import Bm25Params, top_positions
 from .manifest import Manifest
 from .store import IndexData, LiveRows
@@ -517,9 +518,5 @@ class LocalBackend:
                                                             np.diff(seg.src_sents)[gone]], axis=1).sum(axis=0)
         lang_of = np.concatenate(lang_parts) if lang_parts else np.zeros(0, dtype=np.int64)
         lang_of = lang_of[lang_of >= 0]
-        chunk_c = np.zeros((len(langs) + 1, dim), dtype=np.float32)
-        sent_c = np.zeros((len(langs) + 1, dim), dtype=np.float32)
-        for i in range(len(langs)):
-            chunk_c[i] = sums[i, 0] / max(1, counts[i, 0])
-            sent_c[i] = sums[i, 1] / counts[i, 1] if counts[i, 1] else chunk_c[i]
+        chunk_c, sent_c = language_means(sums, counts)
         return lang_of, chunk_c, sent_c

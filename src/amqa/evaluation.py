@@ -356,6 +356,11 @@ def _read_squad(path: str | Path) -> list[tuple[str, dict[str, tuple[str, list[s
         if not isinstance(value, kind) or isinstance(value, bool):
             raise bad(f"holds {_kind(value)} at {where}, not {_kind(kind())}")
 
+    def keys(value: dict, names: tuple[str, ...], where: str) -> None:
+        for name in names:
+            if name not in value:
+                raise bad(f"has no \"{name}\" key in {where}")
+
     need(data, dict, "the top level")
     if "data" not in data:
         raise bad("has no \"data\" key at the top level")
@@ -363,15 +368,12 @@ def _read_squad(path: str | Path) -> list[tuple[str, dict[str, tuple[str, list[s
     out = []
     for a, article in enumerate(data["data"]):
         need(article, dict, f"data[{a}]")
-        if "paragraphs" not in article:
-            raise bad(f"has no \"paragraphs\" key in data[{a}]")
+        keys(article, ("paragraphs",), f"data[{a}]")
         need(article["paragraphs"], list, f"data[{a}].paragraphs")
         for n, p in enumerate(article["paragraphs"]):
             where = f"data[{a}].paragraphs[{n}]"
             need(p, dict, where)
-            for key in ("context", "qas"):
-                if key not in p:
-                    raise bad(f"has no \"{key}\" key in {where}")
+            keys(p, ("context", "qas"), where)
             need(p["context"], str, f"{where}.context")
             if not p["context"].strip():
                 raise bad(f"has an empty context at {where}.context")
@@ -380,9 +382,7 @@ def _read_squad(path: str | Path) -> list[tuple[str, dict[str, tuple[str, list[s
             for m, qa in enumerate(p["qas"]):
                 at = f"{where}.qas[{m}]"
                 need(qa, dict, at)
-                for key in ("id", "question"):
-                    if key not in qa:
-                        raise bad(f"has no \"{key}\" key in {at}")
+                keys(qa, ("id", "question"), at)
                 need(qa["id"], str, f"{at}.id")
                 need(qa["question"], str, f"{at}.question")
                 if not qa["question"].strip():
@@ -394,8 +394,7 @@ def _read_squad(path: str | Path) -> list[tuple[str, dict[str, tuple[str, list[s
                 texts = []
                 for k, answer in enumerate(answers):
                     need(answer, dict, f"{at}.answers[{k}]")
-                    if "text" not in answer:
-                        raise bad(f"has no \"text\" key in {at}.answers[{k}]")
+                    keys(answer, ("text",), f"{at}.answers[{k}]")
                     need(answer["text"], str, f"{at}.answers[{k}].text")
                     if "answer_start" in answer:
                         start = answer["answer_start"]

@@ -21,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .backend import language_means
 from .bm25 import Bm25Params, top_positions
 from .chunking import ChunkSettings
 from .embedders import Embedder
@@ -144,11 +145,7 @@ class MemoryBackend:
             if rows:
                 sums[i, 1] += np.asarray(self.sentence_vectors[rows], np.float64).sum(axis=0).astype(np.float32)
             counts[i] += (len(positions), len(rows))
-        chunk_c = np.zeros((len(langs) + 1, dim), dtype=np.float32)
-        sent_c = np.zeros((len(langs) + 1, dim), dtype=np.float32)
-        for i in range(len(langs)):
-            chunk_c[i] = sums[i, 0] / max(1, counts[i, 0])
-            sent_c[i] = sums[i, 1] / counts[i, 1] if counts[i, 1] else chunk_c[i]
+        chunk_c, sent_c = language_means(sums, counts)
         return lang_of, chunk_c, sent_c
 
     def df(self, token: str) -> int:
