@@ -44,19 +44,19 @@ def measure(name: str, docs: Path, store: Path, rounds: int) -> None:
 
     engine = Engine(docs, store, "hash", progress=False)
     engine.warm_up()
-    loaded = engine._loaded
+    loaded = engine.keeper.state()
     assert loaded is not None
     files = len(engine.manifest.files)
     size = sum(p.stat().st_size for p in docs.rglob("*") if p.is_file())
     time.sleep(2.1)  # past amqa.documents.RACY_NS: the files were just written
     engine.index()   # records the times as trusted
-    quiet, quiet95 = timed(lambda: engine._changed(engine._loaded), rounds)
+    quiet, quiet95 = timed(lambda: engine.keeper.changed(engine.keeper.state()), rounds)
     full, full95 = timed(lambda: hash_all(docs), rounds)
     first = sorted(p for p in docs.rglob("*") if p.is_file())[0]
 
     def touch_and_check() -> None:
         os.utime(first)
-        assert not engine._changed(engine._loaded)
+        assert not engine.keeper.changed(engine.keeper.state())
 
     touched, touched95 = timed(touch_and_check, rounds)
     answer, _ = timed(lambda: engine.answer("Combien d'entreprises compte le bassin de Montbéliard ?"), 20)

@@ -174,10 +174,10 @@ def phase_serve(docs: Path, store: Path) -> dict:
     engine.index()
     checks = []
     for _ in range(5):
-        loaded = engine._loaded
+        loaded = engine.keeper.state()
         assert loaded is not None
         t0 = time.perf_counter()
-        assert not engine._changed(loaded)
+        assert not engine.keeper.changed(loaded)
         checks.append(time.perf_counter() - t0)
     out["check_s"] = statistics.median(checks)
     new = docs / "added" / "one.txt"

@@ -397,14 +397,14 @@ def test_a_large_update_is_written_and_published_in_batches(docs_copy, tmp_path,
     assert _hits(store) == _hits(one)
 
 
-def test_a_large_folder_is_checked_less_often_but_a_gone_file_is_never_cited(docs_copy, tmp_path, monkeypatch):
-    import amqa.engine as engine_mod
+def test_a_large_folder_is_checked_less_often_but_a_gone_file_is_never_cited(docs_copy, tmp_path):
+    from amqa.service.keeper import KeeperConfig
 
-    monkeypatch.setattr(engine_mod, "CHECK_ALWAYS_BELOW", 0.0)  # every check counts as costly...
-    monkeypatch.setattr(engine_mod, "CHECK_SPACING", 1e9)        # ...and is not due again
+    # every check counts as costly, and is not due again
+    costly = KeeperConfig(check_always_below=0.0, check_spacing=1e9)
     (docs_copy / "cluny.txt").write_text("Le laboratoire de Cluny étudie les alliages légers depuis 1901.",
                                          encoding="utf-8")
-    engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
+    engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False, keeper=costly)
     question = "Que étudie le laboratoire de Cluny depuis 1901 ?"
     assert engine.answer(question).citations[0].source == "cluny.txt"
     engine.answer(question)  # a check ran: the next is not due

@@ -121,7 +121,7 @@ def test_engine_leaves_an_index_of_another_folder_alone(tmp_path):
 
 
 def test_engine_answers_from_a_store_it_cannot_update(docs_copy, tmp_path, monkeypatch, capsys):
-    import amqa.engine as engine_mod
+    import amqa.service.keeper as engine_mod
     from amqa import Engine
 
     store = tmp_path / "store"

@@ -52,3 +52,7 @@ class MissingDependencyError(AmqaError, ImportError):
 
 class GeneratorError(AmqaError):
     """The LLM could not answer (endpoint down, timeout, bad key, missing model, prompt too long)."""
+
+
+class ServiceBusyError(AmqaError):
+    """Every answering slot of a writer's kind stayed busy for as long as the question may wait."""

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from .errors import InvalidInputError
 
@@ -209,3 +210,18 @@ def check_k(k: object) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise InvalidInputError(f"k must be an integer between 1 and {MAX_K}. Currently, k is {k!r}")
     return k
+
+
+def check_fields(config: object, names: Sequence[str], *, integer: bool) -> None:
+    """Refuse, quoting it, a field of a frozen config that is not a positive integer (``integer``) or
+    not a finite number >= 0 (e.g. ``UILimits.waiting``, ``KeeperConfig.check_spacing``)."""
+    owner = type(config).__name__
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+            ok = False
+        else:
+            ok = value >= 1 if integer else math.isfinite(value) and value >= 0
+        if not ok:
+            kind = "a positive integer" if integer else "a number >= 0"
+            raise InvalidInputError(f"{owner}.{name} must be {kind}. Currently, it is {value!r}")

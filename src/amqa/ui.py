@@ -44,7 +44,7 @@ from .transcript import (ERROR, MARK, MAX_CONVERSATIONS, STOPPED, Conversation, 
 from .documents import SUPPORTED_SUFFIXES
 from .engine import Engine
 from .errors import AmqaError, InvalidInputError, MissingDependencyError
-from .settings import MAX_K, MAX_QUESTION_CHARS, bundled_seeds
+from .settings import MAX_K, MAX_QUESTION_CHARS, bundled_seeds, check_fields
 from .text import readable
 from .types import Answer, Outcome, Verification
 from .uploads import MAX_UPLOAD_BYTES
@@ -107,18 +107,9 @@ class UILimits:
     skipped_shown: int = 20
 
     def __post_init__(self) -> None:
-        for name in ("waiting", "question_chars", "turns", "conversations", "upload_bytes", "upload_files",
-                     "upload_overhead", "cache_every", "cache_age", "docs_rows", "skipped_shown"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidInputError(f"UILimits.{name} must be a positive integer. Currently, it is {value!r}")
+        check_fields(self, ("waiting", "question_chars", "turns", "conversations", "upload_bytes", "upload_files",
+                            "upload_overhead", "cache_every", "cache_age", "docs_rows", "skipped_shown"), integer=True)
 
-
-# Answering slots, one pool per kind of writer. Extractive answers use the CPU (2 cores here: more
-# than 4 at once only queue inside the process); LLM answers mostly wait on the server, each cut off at
-# the LLM's deadline, so a few more may stream at once without costing extractive users anything.
-EXTRACTIVE_SLOTS = 4
-LLM_SLOTS = 6
 
 #: Every piece of text of the page, in English and French. Labels go to Gradio's ``gr.I18n`` (the
 #: browser translates them); the handlers' messages are picked by the browser's language (``lang``).
@@ -910,7 +901,8 @@ def library_engine(engine: Engine) -> Engine:
     # evaluation use): its own store in the home, or a folder inside a store given with --store.
     store = settings.store / "with-library" if settings.store is not None else None
     return Engine(store=store, embedder=engine.embedder, chunking=engine.chunking, progress=engine.progress,
-                  generator=engine.generator, settings=settings, policy=engine.policy, library=settings.library)
+                  generator=engine.writer, settings=settings, policy=engine.policy, library=settings.library,
+                  retrieval=engine.retrieval, admission=engine.admission.limits)
 
 
 def _i18n(gr: Any) -> Any:
@@ -1025,12 +1017,14 @@ def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], ses
             yield from drain(s, code, k, writer, show)
         return run
 
-    # Two pools: extractive answers wait on the CPU, LLM answers on a remote server. In one pool of 4,
-    # 4 endless LLM streams held every slot and a 5th user's extractive question waited 120 s (issue 14).
+    # Two pools, as many runs at once as the engine has answering slots of each kind (amqa.service.admission:
+    # extractive answers wait on the CPU, LLM answers on a remote server), so that a run never waits
+    # inside the engine for a slot while Gradio's queue holds the others.
     inputs = [session, lang, c["k"], c["writer"], c["show"]]
+    limits = handlers.engine.admission.limits
     pools = [dict(fn=drain_if(llm), inputs=inputs, outputs=full, show_progress="hidden", concurrency_id=name,
                   concurrency_limit=limit)
-             for llm, name, limit in ((False, "extractive", EXTRACTIVE_SLOTS), (True, "llm", LLM_SLOTS))
+             for llm, name, limit in ((False, "extractive", limits.extractive), (True, "llm", limits.llm))
              if not llm or len(handlers.writers) > 1]  # no LLM pool without an LLM
     def asked_view(view: ChatView) -> tuple:  # a question refused goes back into the box
         return outputs(view) + (gr.skip() if view.box is None else view.box,)

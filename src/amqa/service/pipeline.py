@@ -1,0 +1,174 @@
+"""The answering pipeline: question -> standalone query -> search -> writer -> :class:`~amqa.types.Answer`.
+
+One pass for every front end: the question is checked (:func:`check_question`), a follow-up is made
+standalone (:func:`amqa.conversation.standalone`, or the LLM writer's rewrite when it stays about the
+conversation), the keeper's index is searched (:class:`~amqa.retrieval.Searcher`; a hit whose file
+has gone forces a folder check first), and the writer writes (:mod:`amqa.writers`).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
+
+from ..conversation import Turn, check_history, standalone
+from ..embedders import Embedder
+from ..errors import GeneratorError, InvalidInputError
+from ..policy import AnswerPolicy
+from ..retrieval import RetrievalConfig, Searcher
+from ..settings import MAX_QUESTION_CHARS, Settings, check_k
+from ..text import clean_text, detect_language
+from ..threads import one_blas_thread
+from ..types import Answer, Query, SearchResult
+from ..verification import Verifier
+from ..writers import AnswerWriter, Draft, WriterContext, get_writer
+from .keeper import IndexKeeper, Loaded
+
+if TYPE_CHECKING:
+    from ..llm import ChatModel
+
+
+def check_question(question: str) -> tuple[str, tuple[str, ...]]:
+    """Strip the question; refuse an empty one; replace invalid characters and cut a very long one,
+    with a warning."""
+    if not isinstance(question, str):
+        raise InvalidInputError(f"question must be a string. Currently, question is {type(question).__name__}")
+    warnings: tuple[str, ...] = ()
+    if clean_text(question) != question:  # invalid UTF-8 from a terminal, or a lone surrogate from a program
+        question = clean_text(question)
+        warnings = ("the question held bytes that are not valid text; they were replaced by \ufffd",)
+    question = question.strip()
+    if not question.strip("\ufffd \t"):
+        raise InvalidInputError("question is empty: ask something, e.g. \"Où se trouve le campus marocain ?\"")
+    if len(question) > MAX_QUESTION_CHARS:
+        return question[:MAX_QUESTION_CHARS], warnings + (
+            f"question cut to its first {MAX_QUESTION_CHARS} characters (it had {len(question)})",)
+    return question, warnings
+
+
+class AnsweringPipeline:
+    """Answers from ``keeper``'s index with ``writer`` (a spec, a ChatModel or a writer; None: the
+    settings' generator), ``k`` hits, under ``policy``, with the ``retrieval`` recipe's tunables."""
+
+    def __init__(self, keeper: IndexKeeper, embedder: Embedder, policy: AnswerPolicy, settings: Settings, *,
+                 k: int, writer: "str | ChatModel | AnswerWriter | None" = None,
+                 retrieval: RetrievalConfig | None = None) -> None:
+        self.keeper = keeper
+        self.embedder = embedder
+        self.settings = settings
+        self.k = k
+        self._policy = policy
+        self._retrieval = retrieval or RetrievalConfig()
+        self._spec = writer
+        self._searcher: Searcher | None = None
+        self._writers()
+
+    def _writers(self) -> None:
+        """The writers that depend on the policy, made again when it changes."""
+        self.context = WriterContext(embedder=self.embedder, policy=self._policy, settings=self.settings)
+        self.extractive = get_writer("extractive", self.context)
+        self.writer = get_writer(self._spec, self.context)
+        self.verifier = Verifier(self.embedder, self._policy)
+
+    @property
+    def policy(self) -> AnswerPolicy:
+        """Abstention and verification thresholds; setting it reaches the writers and the LLM verifier."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: AnswerPolicy) -> None:
+        self._policy = policy
+        self._writers()
+
+    @property
+    def retrieval(self) -> RetrievalConfig:
+        """The fusion's tunables; setting it reaches the searcher (the tuning scripts use it)."""
+        return self._retrieval
+
+    @retrieval.setter
+    def retrieval(self, config: RetrievalConfig) -> None:
+        self._retrieval = config
+        self._searcher = None
+
+    def searcher_of(self, loaded: Loaded) -> Searcher:
+        """The searcher over ``loaded``'s backend (made again when the index was reloaded)."""
+        searcher = self._searcher
+        if searcher is None or searcher.backend is not loaded.backend:
+            searcher = self._searcher = Searcher(loaded.backend, self.embedder, self._retrieval)
+        return searcher
+
+    def writer_for(self, spec: "str | ChatModel | AnswerWriter | None") -> AnswerWriter:
+        """The writer for one question: the pipeline's own for None or its own LLM, else from ``spec``."""
+        if spec is None or spec is self.writer or spec is getattr(self.writer, "model", None):
+            return self.writer
+        if spec == "extractive":
+            return self.extractive
+        return get_writer(spec, self.context)
+
+    def search(self, question: str, k: int | None = None) -> SearchResult:
+        question, _ = check_question(question)
+        return self.searcher_of(self.keeper.state()).search(question, check_k(k) if k is not None else self.k)
+
+    def answer_stream(self, question: str, k: int | None = None,
+                      writer: "str | ChatModel | AnswerWriter | None" = None, *,
+                      history: Sequence[Mapping[str, str]] | None = None) -> Iterator[str | Answer]:
+        """Yield the writer's text as it arrives (an LLM's reply, before verification), then the final
+        :class:`Answer`. The extractive writer yields only the Answer."""
+        t0 = time.perf_counter()
+        question, warnings = check_question(question)
+        turns = check_history(history)
+        k = check_k(k) if k is not None else self.k
+        chosen = self.writer_for(writer)
+        keeper = self.keeper
+        loaded = keeper.state()
+        t1 = time.perf_counter()
+        searcher = self.searcher_of(loaded)
+        query, failure = self._standalone_query(searcher, question, turns, chosen)
+        with one_blas_thread():
+            result = searcher.search(query, k)
+            if keeper.follows and any(not keeper.exists(h.chunk.source) for h in result.hits):
+                searcher = self.searcher_of(keeper.state(force_check=True))  # a file went since the last check
+                result = searcher.search(query, k)
+            stale = keeper.stale
+            if stale and keeper.follows:  # the index is behind the folder: a file gone since is still not cited
+                result = replace(result, hits=tuple(h for h in result.hits if keeper.exists(h.chunk.source)))
+        t2 = time.perf_counter()
+        draft = Draft(result=result, question=question, warnings=warnings + ((stale,) if stale else ()),
+                      failure=str(failure) if failure is not None else None)
+        for item in chosen.write(draft):
+            if isinstance(item, Answer):
+                item = replace(item, timings={"load": t1 - t0, "retrieve": t2 - t1} | dict(item.timings)
+                               | {"total": time.perf_counter() - t0})
+            yield item
+
+    def answer(self, question: str, k: int | None = None, writer: "str | ChatModel | AnswerWriter | None" = None, *,
+               history: Sequence[Mapping[str, str]] | None = None) -> Answer:
+        """The final :class:`Answer` of :meth:`answer_stream`."""
+        for item in self.answer_stream(question, k, writer, history=history):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("answer_stream ends with an Answer")  # pragma: no cover
+
+    def _standalone_query(self, searcher: Searcher, question: str, turns: tuple[Turn, ...],
+                          writer: AnswerWriter) -> tuple[Query, GeneratorError | None]:
+        """The query to search: the question, or for a follow-up the question with its context (a
+        writer may rewrite it; its rewrite is kept only when it stays about the conversation:
+        similarity to the follow-up followed by the resolved previous question at least the policy's
+        ``rewrite_above``). The answer's language is the question's own. Also the LLM's failure, if
+        it failed: the answer then does not ask it again (one ``--llm-timeout`` per question)."""
+        language = detect_language(question)
+        resolved = standalone(question, turns)
+        query = searcher.query(resolved.text, language)
+        if not resolved.follow_up:
+            return query, None
+        try:
+            rewrite = writer.rewrite(question, turns)
+        except GeneratorError as exc:
+            return query, exc
+        if not rewrite or len(rewrite) > MAX_QUESTION_CHARS:
+            return query, None
+        candidate = searcher.query(rewrite, language)
+        reference = searcher.query(f"{question} ({resolved.context})", language)
+        if float(candidate.vector @ reference.vector) < self._policy.rewrite_above:
+            return query, None  # the LLM wandered off the conversation
+        return candidate, None

@@ -1,0 +1,130 @@
+"""The service layer: answering slots shared by every front end, the writer registry, the keeper's
+tunables. Real engines over the seeds (the hash embedder for the logic; the LLM path against the
+loopback OpenAI-compatible server of tests/fake_llm.py)."""
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from amqa import Engine, Verification
+from amqa.errors import InvalidInputError, ServiceBusyError
+from amqa.llm import OpenAIChat
+from amqa.service.admission import Admission, AdmissionLimits
+from amqa.service.keeper import KeeperConfig
+from amqa.writers import WRITERS, Draft, WriterKind, get_writer
+from amqa.writers.extractive import ExtractiveWriter
+from amqa.writers.llm import LLMWriter
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_llm import FakeLLM  # noqa: E402
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+QUESTION = "Quand l'ENSMM et Arts et Métiers ont-ils signé leur convention ?"
+
+
+def test_an_answer_holds_a_slot_of_its_writers_kind_until_it_is_written(hash_store):
+    engine = Engine(SEEDS, hash_store, "hash", progress=False, admission=AdmissionLimits(extractive=1, wait=0.05))
+    first = engine.answer_stream(QUESTION)
+    answer = next(first)  # the answer is out; the stream still holds its slot until it ends
+    assert not answer.abstained and engine.admission.busy(WriterKind.EXTRACTIVE) == 1
+    with pytest.raises(ServiceBusyError, match="all 1 extractive answer slots are busy"):
+        engine.answer(QUESTION)
+    first.close()
+    assert engine.admission.busy(WriterKind.EXTRACTIVE) == 0
+    assert engine.answer(QUESTION).text == answer.text
+
+
+def test_llm_answers_use_their_own_slots(hash_store):
+    admission = Admission(AdmissionLimits(extractive=1, llm=2, wait=0.01))
+    with admission.slot(WriterKind.LLM), admission.slot(WriterKind.LLM):
+        with admission.slot(WriterKind.EXTRACTIVE):  # an extractive answer is not behind the LLM streams
+            assert (admission.busy(WriterKind.LLM), admission.busy(WriterKind.EXTRACTIVE)) == (2, 1)
+        with pytest.raises(ServiceBusyError, match="all 2 llm answer slots"):
+            with admission.slot(WriterKind.LLM):
+                pass
+    assert admission.busy(WriterKind.LLM) == 0
+
+
+def test_a_waiting_question_gets_the_slot_freed_within_its_wait():
+    admission = Admission(AdmissionLimits(extractive=1, wait=5.0))
+    got = threading.Event()
+
+    def ask() -> None:
+        with admission.slot(WriterKind.EXTRACTIVE):
+            got.set()
+
+    with admission.slot(WriterKind.EXTRACTIVE):
+        waiter = threading.Thread(target=ask)
+        waiter.start()
+        assert not got.wait(0.2)  # still held
+    waiter.join(5)
+    assert got.is_set()
+
+
+@pytest.mark.parametrize("limits, message", [
+    (dict(extractive=0), "AdmissionLimits.extractive must be a positive integer. Currently, it is 0"),
+    (dict(llm=True), "AdmissionLimits.llm must be a positive integer. Currently, it is True"),
+    (dict(wait=float("nan")), "AdmissionLimits.wait must be a number >= 0. Currently, it is nan"),
+])
+def test_admission_limits_are_checked_where_they_enter(limits, message):
+    with pytest.raises(InvalidInputError, match="^" + message.replace(".", r"\.") + "$"):
+        AdmissionLimits(**limits)
+
+
+def test_keeper_config_is_checked_where_it_enters():
+    with pytest.raises(InvalidInputError, match="KeeperConfig.check_spacing must be a number >= 0. Currently, it is -1"):
+        KeeperConfig(check_spacing=-1)
+
+
+def test_a_new_writer_is_one_class_and_one_registry_entry(hash_store, monkeypatch):
+    """A writer of the AnswerWriter shape, registered under a prefix, answers through the engine
+    like the built-in ones (the pipeline hands it the search result)."""
+    class Shouting:
+        kind = WriterKind.EXTRACTIVE
+
+        def __init__(self, spec, context):
+            self.id, self.inner = spec, ExtractiveWriter(context.policy)
+
+        def rewrite(self, question, turns):
+            return None
+
+        def write(self, draft: Draft):
+            answer = self.inner.answer(draft)
+            yield "…"
+            yield type(answer)(**{**answer.__dict__, "text": answer.text.upper(), "generator": self.id})
+
+    monkeypatch.setitem(WRITERS, "shout", Shouting)
+    engine = Engine(SEEDS, hash_store, "hash", progress=False, generator="shout:loud")
+    plain = Engine(SEEDS, hash_store, "hash", progress=False).answer(QUESTION)
+    items = list(engine.answer_stream(QUESTION))
+    assert items[0] == "…" and items[-1].generator == "shout:loud"
+    assert items[-1].text == plain.text.upper() and items[-1].citations == plain.citations
+    assert engine.writer.id == "shout:loud" and engine.generator is None  # no LLM behind it
+
+
+def test_an_unknown_writer_is_refused_with_the_choices(hash_engine):
+    with pytest.raises(InvalidInputError, match="unknown generator 'gpt9'. Use 'extractive'"):
+        get_writer("gpt9", hash_engine.pipeline.context)
+
+
+def test_the_llm_writer_verifies_and_falls_back_through_the_registry(hash_store):
+    """The LLM writer from its spec (settings give the server), against a real loopback server: a
+    reply citing a passage that does not say it is not shown; the extractive answer is."""
+    server = FakeLLM()
+    try:
+        server.server.script = lambda m: (200, "La convention a été signée en 1850 [1].")
+        from amqa.settings import Settings
+        settings = Settings.from_env({"AMQA_BASE_URL": server.url, "AMQA_MODEL": "test-model"})
+        engine = Engine(SEEDS, hash_store, "hash", progress=False, generator="openai", settings=settings)
+        assert isinstance(engine.writer, LLMWriter) and engine.writer.kind is WriterKind.LLM
+        answer = engine.answer(QUESTION)
+        extractive = engine.answer(QUESTION, generator="extractive")
+        assert answer.verification is Verification.FALLBACK and answer.generator.startswith("openai:test-model")
+        assert answer.text == extractive.text and answer.draft.startswith("La convention a été signée en 1850")
+        assert engine.admission.busy(WriterKind.LLM) == 0
+        # a ChatModel passed per question is wrapped in an LLM writer too
+        again = engine.answer(QUESTION, generator=OpenAIChat(server.url, "other-model"))
+        assert again.generator.startswith("openai:other-model") and again.verification is Verification.FALLBACK
+    finally:
+        server.close()
