@@ -27,7 +27,7 @@ from typing import Iterator
 
 from ..errors import ServiceBusyError
 from ..settings import check_fields
-from ..writers import WriterKind
+from ..writers.protocol import WriterKind
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,77 +23,23 @@ A new writer is one module with a class of this shape plus one entry in :data:`W
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-from typing import TYPE_CHECKING, Callable, Iterator, Protocol, Sequence
+from typing import Callable
 
 from ..errors import InvalidInputError
-from ..types import Answer, SearchResult
+from ..llm import ChatModel, get_generator
+from .extractive import ExtractiveWriter
+from .llm import LLMWriter
+from .protocol import AnswerWriter, Draft, WriterContext, WriterKind
 
-if TYPE_CHECKING:
-    from ..conversation import Turn
-    from ..embedders import Embedder
-    from ..llm import ChatModel
-    from ..policy import AnswerPolicy
-    from ..settings import Settings
-
-
-class WriterKind(str, Enum):
-    """Which answering slots a writer uses (:class:`amqa.service.Admission`): the CPU's, or an LLM's."""
-
-    EXTRACTIVE = "extractive"  #: answers in milliseconds on the CPU
-    LLM = "llm"                #: waits on an LLM, up to its timeout
-
-
-@dataclass(frozen=True, kw_only=True)
-class Draft:
-    """What the answering pipeline hands a writer: the search result and what it knows of the question.
-
-    ``failure``: the LLM already failed on this question (rewriting a follow-up); an LLM writer then
-    does not ask it again and falls back at once (one ``--llm-timeout`` per question)."""
-
-    result: SearchResult
-    question: str
-    warnings: tuple[str, ...] = ()
-    failure: str | None = None
-
-
-class AnswerWriter(Protocol):
-    """Writes the answer to one question from its search result.
-
-    ``write`` yields text pieces as they are written (an LLM's reply, before it is checked) and ends
-    with the :class:`~amqa.types.Answer`; its ``timings`` hold the writer's own steps ("compose",
-    "generate"). ``rewrite`` may turn a follow-up into a standalone question (None: keep amqa's own)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def kind(self) -> WriterKind: ...
-
-    def rewrite(self, question: str, turns: Sequence["Turn"]) -> str | None: ...
-
-    def write(self, draft: Draft) -> Iterator[str | Answer]: ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class WriterContext:
-    """What a writer maker may use: the embedder and policy (an LLM writer's verifier) and the settings
-    (an LLM's address, model, key and timeout)."""
-
-    embedder: "Embedder"
-    policy: "AnswerPolicy"
-    settings: "Settings"
+__all__ = ["AnswerWriter", "Draft", "WriterContext", "WriterKind", "WRITERS", "get_writer", "ExtractiveWriter",
+           "LLMWriter"]
 
 
 def _extractive(spec: str, context: WriterContext) -> AnswerWriter:
-    from .extractive import ExtractiveWriter
     return ExtractiveWriter(context.policy)
 
 
 def _llm(spec: str, context: WriterContext) -> AnswerWriter:
-    from ..llm import get_generator
-    from .llm import LLMWriter
     model = get_generator(spec, settings=context.settings)
     assert model is not None  # only the "extractive" spec gives no model
     return LLMWriter(model, context.embedder, context.policy)
@@ -107,13 +53,11 @@ WRITERS: dict[str, Callable[[str, WriterContext], AnswerWriter]] = {
 }
 
 
-def get_writer(spec: "str | ChatModel | AnswerWriter | None", context: WriterContext) -> AnswerWriter:
+def get_writer(spec: str | ChatModel | AnswerWriter | None, context: WriterContext) -> AnswerWriter:
     """The writer for ``spec``: a registry name (``extractive``, ``openai``, ``transformers:PATH``; None:
     the settings' ``AMQA_GENERATOR``), a :class:`~amqa.llm.ChatModel` (an LLM writer around it), or a
     writer, returned as it is."""
-    from ..llm import ChatModel
     if isinstance(spec, ChatModel):
-        from .llm import LLMWriter
         return LLMWriter(spec, context.embedder, context.policy)
     if spec is not None and not isinstance(spec, str):
         return spec

@@ -21,7 +21,7 @@ from ..answering import compose
 from ..policy import AnswerPolicy
 from ..threads import one_blas_thread
 from ..types import Answer
-from . import Draft, WriterKind
+from .protocol import Draft, WriterKind
 
 
 class ExtractiveWriter:

@@ -22,7 +22,7 @@ from ..policy import AnswerPolicy
 from ..prompt import build_messages, rewrite_messages
 from ..types import Answer, Outcome, Verification
 from ..verification import Verifier
-from . import Draft, WriterKind
+from .protocol import Draft, WriterKind
 from .extractive import ExtractiveWriter
 
 
