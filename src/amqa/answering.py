@@ -34,37 +34,42 @@ class WriterConfig:
     (``abstain_below``, ``abstain_unmatched_below``: model-specific scales).
     """
 
+    #: Re-measured at 0.15: seeds key facts 0.851 (follow-ups 0.750), an off-topic Debian question answered
+    #: (eval/README.md, "Tuning on three sets").
     lexical_weight: float = 0.10
     answer_type_bonus: float = 0.02
     headline_penalty: float = 0.06
-    # A path or a command line is found precisely (a name is just capitals), so its bonus is larger:
-    # Debian key facts 0.607 -> 0.643 with 0.04, seeds unchanged (0.02 for every type: seeds 0.851 at 0.04).
+    #: A path or a command line is found precisely (a name is just capitals), so its bonus is larger:
+    #: Debian key facts 0.607 -> 0.643 with 0.04, seeds unchanged (0.02 for every type: seeds 0.851 at 0.04).
     code_type_bonus: float = 0.04
-    # A sentence whose neighbour holds the asked type is quoted with it (widen), so it earns half the typed
-    # bonus: follow-up key facts 0.833 -> 0.875, Debian 0.750 -> 0.768, XQuAD en/en answers 0.904 -> 0.905,
-    # seeds and es/en unchanged (0.005: follow-ups unchanged; 0.015: en/en answers 0.903, es/en first citation
-    # 0.893; 0.02: follow-ups 0.833, en/en 0.903, es/en 0.892; eval/README.md, "Tuning on three sets").
+    #: A sentence whose neighbour holds the asked type is quoted with it (widen), so it earns half the typed
+    #: bonus: follow-up key facts 0.833 -> 0.875, Debian 0.750 -> 0.768, XQuAD en/en answers 0.904 -> 0.905,
+    #: seeds and es/en unchanged (0.005: follow-ups unchanged; 0.015: en/en answers 0.903, es/en first citation
+    #: 0.893; 0.02: follow-ups 0.833, en/en 0.903, es/en 0.892; eval/README.md, "Tuning on three sets").
     neighbour_type_bonus: float = 0.01
-    # More sentences are quoted when they score nearly as well as the best one: within
-    # same_source_margin from the best sentence's file (retrieval finds the right passage far more often
-    # than sentence scoring finds the right sentence in it), within second_sentence_margin from others;
-    # max_sentences in all (then the covering quote may add one).
+    #: More sentences are quoted when they score nearly as well as the best one: within
+    #: same_source_margin from the best sentence's file (retrieval finds the right passage far more often
+    #: than sentence scoring finds the right sentence in it), within second_sentence_margin from others;
+    #: max_sentences in all (then the covering quote may add one).
     second_sentence_margin: float = 0.03
     same_source_margin: float = 0.06
+    #: Re-measured at 4: seeds key facts 0.895, citation precision 0.859 -> 0.813 (eval/README.md, "Tuning
+    #: on three sets").
     max_sentences: int = 3
-    # Then one more quote from the best sentence's file when it holds words of the question no quote holds
-    # yet (`cover`): key facts seeds 0.877 -> 0.895, Debian 0.821 -> 0.875, follow-ups unchanged at 0.875;
-    # XQuAD answers holding a gold string en/en 0.905 -> 0.924, es/en 0.882 -> 0.887; quotes per answer seeds
-    # 2.06 -> 2.16, Debian 2.51 -> 2.86, XQuAD en/en 1.55 -> 1.65. Within 0.10 of the best score (0.08: Debian
-    # 0.857, en/en 0.918; 0.15: en/en 0.929 for 1.70 quotes, the rest as 0.10); new words worth at least 0.05
-    # of the question's (0.01: as 0.05; 0.08: seeds 0.877, Debian 0.857). Quoting it instead of the third
-    # quote lost a Debian answer held by that third quote (eval/README.md, "Tuning on three sets").
-    # A negative cover_margin quotes no such sentence (eval/README.md's runs without the rule: -1).
+    #: Then one more quote from the best sentence's file when it holds words of the question no quote holds
+    #: yet (`cover`): key facts seeds 0.877 -> 0.895, Debian 0.821 -> 0.875, follow-ups unchanged at 0.875;
+    #: XQuAD answers holding a gold string en/en 0.905 -> 0.924, es/en 0.882 -> 0.887; quotes per answer seeds
+    #: 2.06 -> 2.16, Debian 2.51 -> 2.86, XQuAD en/en 1.55 -> 1.65. Within 0.10 of the best score (0.08: Debian
+    #: 0.857, en/en 0.918; 0.15: en/en 0.929 for 1.70 quotes, the rest as 0.10); new words worth at least 0.05
+    #: of the question's (0.01: as 0.05; 0.08: seeds 0.877, Debian 0.857). Quoting it instead of the third
+    #: quote lost a Debian answer held by that third quote (eval/README.md, "Tuning on three sets").
+    #: A negative cover_margin quotes no such sentence (eval/README.md's runs without the rule: -1).
     cover_margin: float = 0.10
     cover_min_gain: float = 0.05
-    # Sentences are taken from this many top hits.
+    #: Sentences are taken from this many top hits. Re-measured at 5 / 6: seeds key facts 0.842 / 0.833,
+    #: follow-ups' citation precision 0.808 -> 0.759 / 0.688 (eval/README.md, "Tuning on three sets").
     search_depth: int = 4
-    # Words marked in a quote, at most (:func:`answer_marks`).
+    #: Words marked in a quote, at most (:func:`answer_marks`).
     max_marks: int = 3
 
     def __post_init__(self) -> None:
