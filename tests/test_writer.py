@@ -219,16 +219,20 @@ def test_the_covering_quote_is_the_first_spare_not_quoted_already():
     assert len(answering.cite([first], [chunk], None, frozenset(), spares=[other, inside])) == 2
 
 
-def test_a_writer_config_changes_what_is_quoted(engine):
-    # Selection alone: three sentences within the margins by default, one when one is the most.
+def test_a_writer_config_changes_what_is_selected():
     def ev(text: str, score: float) -> Evidence:
         return Evidence("a.md", "a.md#0", 0, len(text), text, score, score, 0.0)
 
-    ranked = [ev("Best.", 0.90), ev("Close.", 0.89), ev("Closer still.", 0.895)]
-    assert len(answering.select_sentences(ranked)) == WriterConfig().max_sentences == 3
+    ranked = [ev("Best.", 0.90), ev("Close.", 0.895), ev("Close too.", 0.89), ev("Far.", 0.70)]
+    assert len(answering.select_sentences(ranked)) == WriterConfig().max_sentences == 3  # within the margins
     assert answering.select_sentences(ranked, WriterConfig(max_sentences=1)) == ranked[:1]
-    # The whole writer: compose without a config is compose with the default one; with margins wide enough
-    # for any sentence it quotes several, and one with max_sentences=1 (and no covering quote).
+    assert answering.select_sentences(ranked, WriterConfig(max_sentences=4)) == ranked[:3]  # "Far." too far
+    assert answering.select_sentences(ranked, WriterConfig(max_sentences=4, same_source_margin=0.2)) == ranked
+
+
+def test_a_writer_config_changes_what_is_quoted(engine):
+    # compose without a config is compose with the default one; with margins wide enough for any sentence
+    # it quotes several, and one with max_sentences=1 (and no covering quote).
     result = engine.search("Combien d'entreprises compte le bassin de Montbéliard ?")
     default = answering.compose(result, engine.policy)
     same = answering.compose(result, engine.policy, config=WriterConfig())
