@@ -228,11 +228,11 @@ Consultez ip(8) et le Howto de la suite utilitaire IPROUTE2.
     ("Which iproute2 command replaces the obsolete route command?", "| route(8) | ip route | table de routage |"),
     ("What replaces the obsolete iptunnel command?", "| iptunnel | ip tunnel | tunnel sur IP |"),
 ])
-def test_the_table_row_a_question_names_is_quoted_under_the_tables_caption(tmp_path, monkeypatch, question, row):
+def test_the_table_row_a_question_names_is_quoted_under_the_tables_caption(tmp_path, question, row):
     """Real model, English questions on a French table: the caption and the sentence before it score
     best, the row holding the question's own word ("route") is quoted too (answering.cover)."""
-    import amqa.answering as answering
     from amqa import Engine
+    from amqa.answering import WriterConfig, compose
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "reseau.md").write_text(TABLE, encoding="utf-8")
@@ -240,5 +240,5 @@ def test_the_table_row_a_question_names_is_quoted_under_the_tables_caption(tmp_p
     quotes = [c.text for c in engine.answer(question).citations]
     assert any(row in q for q in quotes), quotes
     assert "iproute2" in quotes[0]  # the caption (or the sentence before it) still comes first
-    monkeypatch.setattr(answering, "COVER_MARGIN", -1.0)  # without the rule the row is not quoted
-    assert not any(row in c.text for c in engine.answer(question).citations)
+    without = compose(engine.search(question), engine.policy, config=WriterConfig(cover_margin=-1.0))
+    assert not any(row in c.text for c in without.citations)  # without the rule the row is not quoted

@@ -7,7 +7,7 @@ import pytest
 
 import amqa.answering as answering
 from amqa import Engine, Outcome
-from amqa.answering import Evidence, answer_marks, is_code, refers_back, widen
+from amqa.answering import Evidence, WriterConfig, answer_marks, is_code, refers_back, widen
 from amqa.chunking import chunk_document
 from amqa.text import tokenize
 from amqa.types import Document
@@ -30,18 +30,16 @@ def widened(chunk, e, answer_type=None) -> str:
     return chunk.text[start - chunk.start:end - chunk.start]
 
 
-def test_a_sentence_that_refers_back_takes_the_one_before(monkeypatch):
-    monkeypatch.setattr(answering, "NEIGHBOURS", True)
+def test_a_sentence_that_refers_back_takes_the_one_before():
     chunk = one_chunk("Le paquet apt-listchanges lit les journaux. Ce logiciel affiche les changements avant "
                       "une mise à jour. Autre chose ici.")
     e = evidence(chunk, "Ce logiciel affiche les changements avant une mise à jour.")
     assert widened(chunk, e).startswith("Le paquet apt-listchanges")
-    monkeypatch.setattr(answering, "NEIGHBOURS", False)
+    e = evidence(chunk, "Autre chose ici.")  # leans on nothing: quoted alone
     assert widen(e, chunk, None) == (e.start, e.end)
 
 
-def test_a_quote_takes_the_neighbour_that_holds_the_asked_item(monkeypatch):
-    monkeypatch.setattr(answering, "NEIGHBOURS", True)
+def test_a_quote_takes_the_neighbour_that_holds_the_asked_item():
     chunk = one_chunk("The cache of downloaded packages grows over time. It is kept in the directory below. "
                       "The folder /var/cache/apt/archives/ holds it.", "en")
     e = evidence(chunk, "The cache of downloaded packages grows over time.")
@@ -50,30 +48,35 @@ def test_a_quote_takes_the_neighbour_that_holds_the_asked_item(monkeypatch):
     assert widened(chunk, e, "path") == chunk.text  # refers back, and the next sentence holds the path
 
 
-def test_a_definition_is_quoted_with_its_term(monkeypatch):
+def test_a_definition_is_quoted_with_its_term():
     # The French PDF's definition lists: each term on its own dashed line, its definition on the next.
     chunk = one_chunk("— « Depends »\n— Cela déclare une dépendance absolue.\n— « Pre-Depends »\n"
                       "— Comme pour « Depends » excepté que cela demande une installation complète.")
     e = evidence(chunk, "— Comme pour « Depends » excepté que cela demande une installation complète.")
     assert widened(chunk, e).startswith("— « Pre-Depends »\n— Comme pour")
-    monkeypatch.setattr(answering, "TERM_RULE", False)
-    assert widen(e, chunk, None) == (e.start, e.end)
+    # After a sentence, no term: the dashed sentence is quoted alone.
+    after = one_chunk("Une dépendance se déclare dans le fichier control.\n"
+                      "— Comme pour « Depends » excepté que cela demande une installation complète.")
+    e = evidence(after, "— Comme pour « Depends » excepté que cela demande une installation complète.")
+    assert widen(e, after, None) == (e.start, e.end)
     # A sentence before it is no term, nor is a list item that is a sentence or a fact of its own.
     assert not answering.is_term("— Cela déclare une dépendance absolue.") and not answering.is_term("Pre-Depends")
     assert answering.is_term("- `Depends`") and not answering.is_term("- Licence professionnelle robotique")
-    monkeypatch.setattr(answering, "TERM_RULE", True)
     items = one_chunk("Places ouvertes :\n- Licence à Bordeaux : 48 places\n- Master à Rabat, avec 30 places par an.")
     assert quoted(items, ["- Master à Rabat, avec 30 places par an."], "quantity") == [
         "- Master à Rabat, avec 30 places par an."]
 
 
-def test_a_headline_holding_the_asked_item_is_not_penalised(monkeypatch):
+def test_a_headline_holding_the_asked_item_is_not_penalised():
     f = dict.fromkeys(answering.FEATURES, 0.0) | {"dense": 0.9, "headline": 1.0}
     title = answering.hand_score(f)
     holding = answering.hand_score(f | {"typed": 1.0})  # "“dash -n script.sh” - Syntax check" for a command
-    assert holding - title == pytest.approx(answering.ANSWER_TYPE_BONUS + answering.HEADLINE_PENALTY)
-    monkeypatch.setattr(answering, "HEADLINE_TYPED", False)
-    assert answering.hand_score(f | {"typed": 1.0}) - title == pytest.approx(answering.ANSWER_TYPE_BONUS)
+    default = WriterConfig()
+    assert holding - title == pytest.approx(default.answer_type_bonus + default.headline_penalty)
+    line = f | {"headline": 0.0}
+    assert title < answering.hand_score(line)  # an untyped title loses the penalty ...
+    no_penalty = dataclasses.replace(default, headline_penalty=0.0)
+    assert answering.hand_score(f, no_penalty) == answering.hand_score(line, no_penalty)  # ... which a config can lift
 
 
 def quoted(chunk, sentences, answer_type=None):
@@ -103,25 +106,27 @@ def test_a_quote_keeps_the_line_it_announces_when_the_one_before_is_quoted_alrea
     assert texts[1] == "Ce paquet s'installe avec la commande suivante :\n$ sudo apt install apt-listchanges"
 
 
-def test_a_sentence_announcing_the_next_line_in_words_is_quoted_with_it(monkeypatch):
+def test_a_sentence_announcing_the_next_line_in_words_is_quoted_with_it():
     chunk = one_chunk("Configure the packages left half done with the following command.\n# dpkg --configure -a\n"
                       "Then run the upgrade again.", "en")
     e = evidence(chunk, "Configure the packages left half done with the following command.")
     assert widened(chunk, e) == "Configure the packages left half done with the following command.\n# dpkg --configure -a"
-    monkeypatch.setattr(answering, "ANNOUNCE_RULE", False)
-    assert widened(chunk, e) == e.text
-    monkeypatch.setattr(answering, "ANNOUNCE_RULE", True)
+    plain = one_chunk("Configure the packages left half done with this command.\n# dpkg --configure -a\n"
+                      "Then run the upgrade again.", "en")
+    e = evidence(plain, "Configure the packages left half done with this command.")
+    assert widened(plain, e) == e.text  # announces nothing
     assert answering.announces("Procédez comme suit.") and answering.announces("Führen Sie folgenden Befehl aus.")
     assert not answering.announces("It follows the rules.") and not answering.announces("Il revint l'année suivante.")
     assert not answering.announces("He won the following season.") and not answering.announces("Is it below?")
 
 
-def test_a_sentence_whose_neighbour_holds_the_asked_item_ranks_a_little_higher(monkeypatch):
+def test_a_sentence_whose_neighbour_holds_the_asked_item_ranks_a_little_higher():
     f = dict.fromkeys(answering.FEATURES, 0.0) | {"dense": 0.85}
     gain = answering.hand_score(f | {"neighbour_typed": 1.0}) - answering.hand_score(f)
-    assert gain == pytest.approx(answering.NEIGHBOUR_TYPE_BONUS) and 0 < gain < answering.ANSWER_TYPE_BONUS
-    monkeypatch.setattr(answering, "NEIGHBOUR_TYPE_BONUS", 0.0)
-    assert answering.hand_score(f | {"neighbour_typed": 1.0}) == answering.hand_score(f)
+    default = WriterConfig()
+    assert gain == pytest.approx(default.neighbour_type_bonus) and 0 < gain < default.answer_type_bonus
+    off = dataclasses.replace(default, neighbour_type_bonus=0.0)
+    assert answering.hand_score(f | {"neighbour_typed": 1.0}, off) == answering.hand_score(f, off)
 
 
 def test_code_lines_and_prose():
@@ -176,7 +181,7 @@ def test_a_new_policy_reaches_the_llm_verifier_too(engine):
     assert engine.verifier.policy.support_dense == 0.99
 
 
-def test_one_more_quote_brings_the_question_words_the_others_lack(monkeypatch):
+def test_one_more_quote_brings_the_question_words_the_others_lack():
     def ev(text: str, score: float, words: tuple[tuple[str, float], ...], source: str = "a.md",
            typed: bool = False) -> Evidence:
         return Evidence(source, source + "#0", 0, len(text), text, score, score, 0.0, typed, matched=words)
@@ -198,8 +203,7 @@ def test_one_more_quote_brings_the_question_words_the_others_lack(monkeypatch):
     assert answering.cover([caption], [caption, dataclasses.replace(row, score=0.81)]) == []  # too far behind
     weak = dataclasses.replace(row, matched=(("de", 0.01),))
     assert answering.cover([caption], [caption, weak]) == []  # a word worth little
-    monkeypatch.setattr(answering, "COVER_MARGIN", -1.0)
-    assert answering.cover(chosen, ranked) == []
+    assert answering.cover(chosen, ranked, WriterConfig(cover_margin=-1.0)) == []  # the rule off
 
 
 def test_the_covering_quote_is_the_first_spare_not_quoted_already():
@@ -213,3 +217,54 @@ def test_the_covering_quote_is_the_first_spare_not_quoted_already():
                      "— MSS = MTU - 60 pour IPv6"]
     # One spare at most.
     assert len(answering.cite([first], [chunk], None, frozenset(), spares=[other, inside])) == 2
+
+
+def test_a_writer_config_changes_what_is_selected():
+    def ev(text: str, score: float) -> Evidence:
+        return Evidence("a.md", "a.md#0", 0, len(text), text, score, score, 0.0)
+
+    ranked = [ev("Best.", 0.90), ev("Close.", 0.895), ev("Close too.", 0.89), ev("Far.", 0.70)]
+    assert len(answering.select_sentences(ranked)) == WriterConfig().max_sentences == 3  # within the margins
+    assert answering.select_sentences(ranked, WriterConfig(max_sentences=1)) == ranked[:1]
+    assert answering.select_sentences(ranked, WriterConfig(max_sentences=4)) == ranked[:3]  # "Far." too far
+    assert answering.select_sentences(ranked, WriterConfig(max_sentences=4, same_source_margin=0.2)) == ranked
+
+
+def test_a_writer_config_changes_what_is_quoted(engine):
+    # compose without a config is compose with the default one; with margins wide enough for any sentence
+    # it quotes several, and one with max_sentences=1 (and no covering quote).
+    result = engine.search("Combien d'entreprises compte le bassin de Montbéliard ?")
+    default = answering.compose(result, engine.policy)
+    same = answering.compose(result, engine.policy, config=WriterConfig())
+    assert (same.text, same.citations) == (default.text, default.citations) and default.citations
+    wide = WriterConfig(same_source_margin=1.0, second_sentence_margin=1.0, cover_margin=-1.0)
+    several = answering.compose(result, engine.policy, config=wide).citations
+    one = answering.compose(result, engine.policy, config=dataclasses.replace(wide, max_sentences=1)).citations
+    assert len(several) > len(one) == 1 and one[0].text == several[0].text == default.citations[0].text
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("max_sentences", 0, "max_sentences must be a whole number >= 1, got 0"),
+    ("search_depth", 2.0, "search_depth must be a whole number >= 1, got 2.0"),
+    ("max_marks", -1, "max_marks must be a whole number >= 0, got -1"),
+    ("max_marks", True, "max_marks must be a whole number >= 0, got True"),
+    ("lexical_weight", float("nan"), "lexical_weight must be a finite number >= 0, got nan"),
+    ("headline_penalty", -0.06, "headline_penalty must be a finite number >= 0, got -0.06"),
+    ("cover_min_gain", "0.05", "cover_min_gain must be a finite number >= 0, got '0.05'"),
+    ("cover_margin", float("inf"), "cover_margin must be a finite number, got inf"),
+    ("same_source_margin", None, "same_source_margin must be a finite number, got None"),
+])
+def test_a_writer_config_refuses_bad_values(field, value, message):
+    with pytest.raises(ValueError) as caught:
+        WriterConfig(**{field: value})
+    assert str(caught.value) == message
+    with pytest.raises(ValueError):
+        dataclasses.replace(WriterConfig(), **{field: value})
+
+
+def test_a_writer_config_is_keyword_only_and_frozen():
+    with pytest.raises(TypeError):
+        WriterConfig(0.1)  # keyword-only
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        WriterConfig().max_sentences = 2
+    assert WriterConfig(cover_margin=-1.0).cover_margin == -1.0  # a negative margin turns the covering quote off
