@@ -4,12 +4,11 @@
     python eval/tune_writer.py 'COVER_MARGIN=0.08' 'max_sentences=2,cover_margin=-1' 'policy.answer_above=0.84'
 
 Each argument is one configuration: comma-separated overrides of the writer's tunables (the fields of
-amqa.answering.WriterConfig, in either case, or ``writer.FIELD``; refused until the Engine takes a
-writer config, see the TODO in apply), of amqa.retrieval.RetrievalConfig's (``retrieval.FIELD``, or the
+amqa.answering.WriterConfig, in either case, or ``writer.FIELD``), of amqa.retrieval.RetrievalConfig's (``retrieval.FIELD``, or the
 field alone), or of the answer policy's fields with ``policy.``. For each, a row per set: key facts in
 answered text, key facts shown (answered or related), citation recall, answerable questions given
 "nothing found", and the near-miss / off-topic outcomes; for XQuAD, first citation gold and "answer
-holds a gold string" (with the current settings: squad_benchmark builds its own engine).
+holds a gold string" (the same overrides, passed to squad_benchmark's engine).
 Needs the Debian Reference folder (python eval/debian_reference.py) and ../shared/external/xquad.
 ``--xquad N`` asks only the first N XQuAD questions of each pair (default all 1190).
 """
@@ -53,15 +52,7 @@ def apply(config: str, engines: list[Engine]) -> dict:
                 e.policy = dataclasses.replace(e.policy, **{field: parsed})  # the writer reads engine.policy
         elif name.startswith("writer.") or name.lower() in writer_fields:  # writer.cover_margin=, COVER_MARGIN=
             field = name.split(".", 1)[-1].lower()
-            # TODO(engine.writer_config): Engine has no writer config yet: it calls compose(result, policy,
-            # warnings=...), so these overrides reach no answer until an `engine.writer_config` property passes
-            # compose(..., config=engine.writer_config); until then they are refused, not measured as defaults.
-            # XQuAD's rows use squad_benchmark's own Engine, which no override here reaches (policy and
-            # retrieval ones neither): it would need the configs passed in too.
             for e in engines:
-                if not hasattr(e, "writer_config"):
-                    raise SystemExit(f"{item}: the engine takes no writer config yet (engine.writer_config), "
-                                     "so writer overrides cannot be measured")
                 saved.setdefault(("writer_config", id(e)), e.writer_config)
                 e.writer_config = dataclasses.replace(e.writer_config, **{field: parsed})
         else:
@@ -120,7 +111,8 @@ def main() -> None:
             print(row(name, report["summary"], report["breakdowns"]["type"], report["questions"]), flush=True)
         if not args.no_xquad:
             for q in ("en", "es"):
-                r = squad_benchmark(XQUAD / f"xquad.{q}.json", XQUAD / "xquad.en.json", limit=args.xquad)
+                r = squad_benchmark(XQUAD / f"xquad.{q}.json", XQUAD / "xquad.en.json", limit=args.xquad,
+                                    retrieval=seeds.retrieval, writer_config=seeds.writer_config, policy=seeds.policy)
                 print(f"  xquad {q}/en first citation {r['first_citation_gold']:.3f}  answer has gold "
                       f"{r['answer_has_gold']:.3f}  answered/related/nothing {r['outcome_answered']:.3f}/"
                       f"{r['outcome_related']:.3f}/{r['outcome_nothing']:.3f}  quotes {r['quotes_per_answer']:.2f}", flush=True)

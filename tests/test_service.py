@@ -128,3 +128,21 @@ def test_the_llm_writer_verifies_and_falls_back_through_the_registry(hash_store)
         assert again.generator.startswith("openai:other-model") and again.verification is Verification.FALLBACK
     finally:
         server.close()
+
+
+def test_the_writers_tunables_are_given_at_construction_and_recorded(hash_store):
+    from dataclasses import replace
+
+    from amqa.answering import WriterConfig
+    from amqa.evaluation import evaluate, load_questions
+
+    wide = WriterConfig(same_source_margin=1.0, second_sentence_margin=1.0, cover_margin=1.0)
+    question = "Quels partenaires Arts et Métiers a-t-il au Maroc ?"
+    engine = Engine(SEEDS, hash_store, "hash", progress=False, writer_config=wide)
+    assert len(engine.answer(question).citations) > 1
+    engine.writer_config = replace(wide, max_sentences=1, cover_margin=-1.0)  # reaches the writer at once
+    assert len(engine.answer(question).citations) == 1
+    report = evaluate(engine, load_questions()[:2])
+    assert report["config"]["writer"]["max_sentences"] == 1 and report["config"]["writer"]["cover_margin"] == -1.0
+    assert report["config"]["retrieval"]["rrf_k"] == engine.retrieval.rrf_k
+    assert report["config"]["embedder"] == engine.embedder.id

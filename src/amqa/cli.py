@@ -307,6 +307,8 @@ def cmd_eval(args) -> int:
                                     progress=sys.stderr.isatty(), settings=settings_from_args(args))
         say(f"SQuAD benchmark: questions {args.squad}, documents {docs_file}", one_line=True)
         for name, value in result.items():
+            if name == "config":  # the tunables: in the --json output
+                continue
             say(f"  {name:<22} {value:.3f}" if isinstance(value, float) else f"  {name:<22} {value}")
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(result, indent=2), encoding="utf-8")

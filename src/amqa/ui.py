@@ -901,8 +901,9 @@ def library_engine(engine: Engine) -> Engine:
     # evaluation use): its own store in the home, or a folder inside a store given with --store.
     store = settings.store / "with-library" if settings.store is not None else None
     return Engine(store=store, embedder=engine.embedder, chunking=engine.chunking, progress=engine.progress,
-                  generator=engine.writer, settings=settings, policy=engine.policy, library=settings.library,
-                  retrieval=engine.retrieval, admission=engine.admission.limits)
+                  generator=engine.generator or engine.writer, settings=settings, policy=engine.policy,
+                  library=settings.library, retrieval=engine.retrieval, writer_config=engine.writer_config,
+                  admission=engine.admission.limits)
 
 
 def _i18n(gr: Any) -> Any:

@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
+from ..answering import WriterConfig
 from ..conversation import Turn, check_history, standalone
 from ..embedders import Embedder
 from ..errors import GeneratorError, InvalidInputError
@@ -48,24 +49,27 @@ def check_question(question: str) -> tuple[str, tuple[str, ...]]:
 
 class AnsweringPipeline:
     """Answers from ``keeper``'s index with ``writer`` (a spec, a ChatModel or a writer; None: the
-    settings' generator), ``k`` hits, under ``policy``, with the ``retrieval`` recipe's tunables."""
+    settings' generator), ``k`` hits, under ``policy``, with the tunables of ``retrieval`` (the search)
+    and ``writer_config`` (the extractive writer, which every writer falls back to)."""
 
     def __init__(self, keeper: IndexKeeper, embedder: Embedder, policy: AnswerPolicy, settings: Settings, *,
                  k: int, writer: "str | ChatModel | AnswerWriter | None" = None,
-                 retrieval: RetrievalConfig | None = None) -> None:
+                 retrieval: RetrievalConfig | None = None, writer_config: WriterConfig | None = None) -> None:
         self.keeper = keeper
         self.embedder = embedder
         self.settings = settings
         self.k = k
         self._policy = policy
         self._retrieval = retrieval or RetrievalConfig()
+        self._writer_config = writer_config or WriterConfig()
         self._spec = writer
         self._searcher: Searcher | None = None
         self._writers()
 
     def _writers(self) -> None:
-        """The writers that depend on the policy, made again when it changes."""
-        self.context = WriterContext(embedder=self.embedder, policy=self._policy, settings=self.settings)
+        """The writers, made again when the policy or the writer's tunables change."""
+        self.context = WriterContext(embedder=self.embedder, policy=self._policy, settings=self.settings,
+                                     config=self._writer_config)
         self.extractive = get_writer("extractive", self.context)
         self.writer = get_writer(self._spec, self.context)
         self.verifier = Verifier(self.embedder, self._policy)
@@ -78,6 +82,16 @@ class AnsweringPipeline:
     @policy.setter
     def policy(self, policy: AnswerPolicy) -> None:
         self._policy = policy
+        self._writers()
+
+    @property
+    def writer_config(self) -> WriterConfig:
+        """The extractive writer's tunables; setting it reaches every writer (the tuning scripts use it)."""
+        return self._writer_config
+
+    @writer_config.setter
+    def writer_config(self, config: WriterConfig) -> None:
+        self._writer_config = config
         self._writers()
 
     @property

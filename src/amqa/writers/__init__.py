@@ -11,12 +11,14 @@ A writer is anything with the :class:`AnswerWriter` shape; :func:`get_writer` ma
 
 A new writer is one module with a class of this shape plus one entry in :data:`WRITERS`.
 
+>>> from amqa.answering import WriterConfig
 >>> from amqa.embedders import get_embedder
 >>> from amqa.policy import policy_for
 >>> from amqa.settings import Settings
 >>> from amqa.writers import WriterContext, get_writer
 >>> embedder = get_embedder("hash")
->>> context = WriterContext(embedder=embedder, policy=policy_for(embedder.id), settings=Settings.from_env({}))
+>>> context = WriterContext(embedder=embedder, policy=policy_for(embedder.id), settings=Settings.from_env({}),
+...                         config=WriterConfig())
 >>> writer = get_writer("extractive", context)
 >>> writer.id, writer.kind.value
 ('extractive', 'extractive')
@@ -36,13 +38,13 @@ __all__ = ["AnswerWriter", "Draft", "WriterContext", "WriterKind", "WRITERS", "g
 
 
 def _extractive(spec: str, context: WriterContext) -> AnswerWriter:
-    return ExtractiveWriter(context.policy)
+    return ExtractiveWriter(context.policy, context.config)
 
 
 def _llm(spec: str, context: WriterContext) -> AnswerWriter:
     model = get_generator(spec, settings=context.settings)
     assert model is not None  # only the "extractive" spec gives no model
-    return LLMWriter(model, context.embedder, context.policy)
+    return LLMWriter(model, context.embedder, context.policy, ExtractiveWriter(context.policy, context.config))
 
 
 #: A spec's prefix (before ``:``) -> the function that makes its writer.
@@ -58,7 +60,7 @@ def get_writer(spec: str | ChatModel | AnswerWriter | None, context: WriterConte
     the settings' ``AMQA_GENERATOR``), a :class:`~amqa.llm.ChatModel` (an LLM writer around it), or a
     writer, returned as it is."""
     if isinstance(spec, ChatModel):
-        return LLMWriter(spec, context.embedder, context.policy)
+        return LLMWriter(spec, context.embedder, context.policy, ExtractiveWriter(context.policy, context.config))
     if spec is not None and not isinstance(spec, str):
         return spec
     name = (spec or context.settings.generator or "extractive").strip()

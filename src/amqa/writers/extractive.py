@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from typing import Iterator, Sequence
 
-from ..answering import compose
+from ..answering import WriterConfig, compose
 from ..policy import AnswerPolicy
 from ..threads import one_blas_thread
 from ..types import Answer
@@ -25,14 +25,16 @@ from .protocol import Draft, WriterKind
 
 
 class ExtractiveWriter:
-    """Quotes one to four sentences of the hits with their ``[n]`` markers (:func:`amqa.answering.compose`),
-    or abstains in the question's language when the evidence is under ``policy``'s thresholds."""
+    """Quotes one to four sentences of the hits with their ``[n]`` markers (:func:`amqa.answering.compose`,
+    with ``config``'s tunables), or abstains in the question's language when the evidence is under
+    ``policy``'s thresholds."""
 
     id = "extractive"
     kind = WriterKind.EXTRACTIVE
 
-    def __init__(self, policy: AnswerPolicy) -> None:
+    def __init__(self, policy: AnswerPolicy, config: WriterConfig | None = None) -> None:
         self.policy = policy
+        self.config = config or WriterConfig()
 
     def rewrite(self, question: str, turns: Sequence) -> str | None:
         """amqa's own follow-up resolution is kept (:func:`amqa.conversation.standalone`)."""
@@ -42,7 +44,7 @@ class ExtractiveWriter:
         """The answer itself (:meth:`write` yields only it)."""
         t0 = time.perf_counter()
         with one_blas_thread():
-            answer = compose(draft.result, self.policy, warnings=draft.warnings)
+            answer = compose(draft.result, self.policy, warnings=draft.warnings, config=self.config)
         return replace(answer, question=draft.question, standalone_question=draft.result.query.text,
                        timings={"compose": time.perf_counter() - t0})
 

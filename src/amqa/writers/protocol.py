@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 from ..types import Answer, SearchResult
 
 if TYPE_CHECKING:
+    from ..answering import WriterConfig
     from ..conversation import Turn
     from ..embedders import Embedder
     from ..policy import AnswerPolicy
@@ -55,9 +56,10 @@ class AnswerWriter(Protocol):
 
 @dataclass(frozen=True, kw_only=True)
 class WriterContext:
-    """What a writer maker may use: the embedder and policy (an LLM writer's verifier) and the settings
-    (an LLM's address, model, key and timeout)."""
+    """What a writer maker may use: the embedder and policy (an LLM writer's verifier), the extractive
+    writer's tunables, and the settings (an LLM's address, model, key and timeout)."""
 
     embedder: "Embedder"
     policy: "AnswerPolicy"
     settings: "Settings"
+    config: "WriterConfig"
