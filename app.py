@@ -4,7 +4,7 @@ Same as `amqa serve` (see `amqa serve --help`). Needs the UI extra: pip install 
 """
 import sys
 
-from amqa.cli import main
+from amqa.frontends.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["serve", *sys.argv[1:]]))

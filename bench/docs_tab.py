@@ -51,7 +51,7 @@ def cpu_seconds(pid: int) -> float:
 def start_server(docs: Path, store: Path, home: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "AMQA_HOME": str(home), "AMQA_EMBEDDER": "hash"}
-    proc = subprocess.Popen([sys.executable, "-m", "amqa.cli", "serve", "--docs", str(docs), "--store", str(store),
+    proc = subprocess.Popen([sys.executable, "-m", "amqa.frontends.cli", "serve", "--docs", str(docs), "--store", str(store),
                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -117,7 +117,7 @@ def main() -> None:
         docs, store, home = base / "docs", base / "store", Path(tmp) / "home"
         t0 = time.perf_counter()
         make_files(docs, args.files)
-        subprocess.run([sys.executable, "-m", "amqa.cli", "index", "--docs", str(docs), "--store", str(store),
+        subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "index", "--docs", str(docs), "--store", str(store),
                         "--embedder", "hash"], check=True, stdout=subprocess.DEVNULL,
                        env={**os.environ, "AMQA_HOME": str(home)})
         print(f"{args.files:,} files made and indexed (hash embedder) in {time.perf_counter() - t0:.0f} s, "

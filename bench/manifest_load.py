@@ -29,7 +29,7 @@ CHILD = r"""
 import gc, json, statistics, sys, time
 from pathlib import Path
 from amqa.embedders import get_embedder
-from amqa.store import load_index
+from amqa.index.local.store import load_index
 store, loads = Path(sys.argv[1]), int(sys.argv[2])
 embedder = get_embedder("hash")
 times = []
@@ -41,7 +41,7 @@ for _ in range(loads):
     del index
 parse = []
 try:
-    from amqa.manifest import Manifest
+    from amqa.index.manifest import Manifest
 except ImportError:
     Manifest = None
 if Manifest is not None:
@@ -60,7 +60,7 @@ print(json.dumps({"first": times[0], "load": statistics.median(times[1:] or time
 def build(store: Path, docs: Path, files: int) -> None:
     """The store: ``files`` text files of a few sentences, then a twentieth of them changed (a second segment)."""
     sys.path.insert(0, str(ROOT / "src"))
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     rng = random.Random(0)
     words = [f"w{i}" for i in range(3000)]

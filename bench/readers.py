@@ -2,7 +2,7 @@
 
     python bench/readers.py [--only NAME ...] [--timeout S] [--index]
 
-Each file is read by ``amqa.documents.read_document`` in a fresh process under ``ulimit -v 4000000``
+Each file is read by ``amqa.ingest.documents.read_document`` in a fresh process under ``ulimit -v 4000000``
 (4 GB of address space) and a timeout, so that a bomb cannot eat the machine; the child reports its
 time, its peak RSS and how much of it the read added (peak minus the RSS after the imports), and the
 outcome (characters of text, or the skip reason). ``--index`` also indexes each file alone with the
@@ -10,7 +10,7 @@ hash embedder (``update_index``), where the 40 MB text file cost 68 times its te
 
 The bombs are written as tests/make_files.py writes them (a file by its library, one part inflated),
 sized to the issue's compressed sizes (52 kB .docx, 22 kB .odt, 38 kB .pptx, 4.4 kB .epub listing
-its chapter 20 times); the legitimate large files show what the limits of ``amqa.readers.ReadLimits``
+its chapter 20 times); the legitimate large files show what the limits of ``amqa.ingest.readers.ReadLimits``
 let through, with the largest part and compression ratio of each. Run it against another checkout
 with ``PYTHONPATH=/path/to/src``.
 """
@@ -105,10 +105,10 @@ def zip_summary(path: Path) -> str:
 CHILD = r"""
 import json, shutil, sys, time, tempfile
 from pathlib import Path
-from amqa.documents import SourceFile, read_document, Skipped
+from amqa.ingest.documents import SourceFile, read_document, Skipped
 path, mode = Path(sys.argv[1]), sys.argv[2]
 if mode == "index":
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 def rss():  # the peak RSS of this process since its exec (ru_maxrss would count the forking parent's)
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024

@@ -48,7 +48,7 @@ def measure(name: str, docs: Path, store: Path, rounds: int) -> None:
     assert loaded is not None
     files = len(engine.manifest.files)
     size = sum(p.stat().st_size for p in docs.rglob("*") if p.is_file())
-    time.sleep(2.1)  # past amqa.documents.RACY_NS: the files were just written
+    time.sleep(2.1)  # past amqa.ingest.documents.RACY_NS: the files were just written
     engine.index()   # records the times as trusted
     quiet, quiet95 = timed(lambda: engine.keeper.changed(engine.keeper.state()), rounds)
     full, full95 = timed(lambda: hash_all(docs), rounds)

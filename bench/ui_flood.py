@@ -63,7 +63,7 @@ def main() -> None:
     llm = FakeLLM()
     with tempfile.TemporaryDirectory(prefix="amqa-ui-flood-") as tmp:
         home = Path(tmp)
-        subprocess.run([sys.executable, "-m", "amqa.cli", "index", "--embedder", args.embedder], check=True,
+        subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "index", "--embedder", args.embedder], check=True,
                        env={**os.environ, "AMQA_HOME": str(home)}, stdout=subprocess.DEVNULL)
         proc, url = start_server(home, args.embedder, llm.url)
         try:

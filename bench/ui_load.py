@@ -49,7 +49,7 @@ def free_port() -> int:
 def start_server(home: Path, embedder: str, llm_url: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "AMQA_HOME": str(home), "AMQA_EMBEDDER": embedder}
-    proc = subprocess.Popen([sys.executable, "-m", "amqa.cli", "serve", "--port", str(port), "--base-url", llm_url,
+    proc = subprocess.Popen([sys.executable, "-m", "amqa.frontends.cli", "serve", "--port", str(port), "--base-url", llm_url,
                              "--model", "endless", "--llm-timeout", "120"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
@@ -199,7 +199,7 @@ def main() -> None:
     llm.reply(ENDLESS)
     with tempfile.TemporaryDirectory(prefix="amqa-ui-load-") as tmp:
         home = Path(tmp)
-        subprocess.run([sys.executable, "-m", "amqa.cli", "index", "--embedder", args.embedder], check=True,
+        subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "index", "--embedder", args.embedder], check=True,
                        env={**os.environ, "AMQA_HOME": str(home)}, stdout=subprocess.DEVNULL)
         proc, url = start_server(home, args.embedder, llm.url)
         try:

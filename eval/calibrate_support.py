@@ -2,7 +2,7 @@
 
 Each answerable question's short gold answer plays an LLM sentence. Against its gold source it should
 count as supported; against the other sources, not. Prints the best-sentence similarity and the word
-overlap for both, and how the thresholds in amqa.verification split them.
+overlap for both, and how the thresholds in amqa.writers.llm.verification split them.
 """
 import numpy as np
 

@@ -52,7 +52,7 @@ MIX = {
 
 
 def main(argv: list[str]) -> int:
-    from amqa.documents import load_folder
+    from amqa.ingest.documents import load_folder
 
     sys.path.insert(0, str(ROOT / "eval"))
     from debian_reference import default_out

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from amqa import Engine
-from amqa.answering import MARKS, _gap, cite, cover, decide, expected_answer_type, rank_sentences, select_sentences
+from amqa.writers.extractive.sentences import MARKS, _gap, cite, cover, decide, expected_answer_type, rank_sentences, select_sentences
 from amqa.evaluation import EVAL_K, key_fact_recall, load_questions
 from amqa.settings import Settings
 from amqa.text import normalize, tokenize

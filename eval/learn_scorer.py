@@ -4,7 +4,7 @@
     python eval/learn_scorer.py fit          # held-out scores per set, then the weights from all sets
 
 ``extract`` asks every answerable question of each set, takes the candidate sentences the writer
-considers (:func:`amqa.answering.rank_sentences`) with their :data:`~amqa.answering.FEATURES`, and labels
+considers (:func:`amqa.writers.extractive.sentences.rank_sentences`) with their :data:`~amqa.writers.extractive.sentences.FEATURES`, and labels
 each with the share of the question's key facts (XQuAD: a gold answer string) that its quote (the
 sentence widened as the writer widens it) holds.
 
@@ -15,7 +15,7 @@ candidates; then it prints the weights learned from all the data. Each set weigh
 
 Measured (issue 10) and not adopted, so no policy holds learned weights: held out, the learned ranker
 put a sentence holding the key fact first for 0.684 / 0.482 of the seeds / Debian questions against
-0.728 / 0.643 for the hand-set score (:func:`amqa.answering.hand_score`, tuned on those sets, so the
+0.728 / 0.643 for the hand-set score (:func:`amqa.writers.extractive.sentences.hand_score`, tuned on those sets, so the
 comparison flatters it), and for 0.817 / 0.750 of XQuAD en / es against 0.820 / 0.755 (eval/README.md).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from amqa import Engine
-from amqa.answering import FEATURES, expected_answer_type, hand_score, rank_sentences, widen
+from amqa.writers.extractive.sentences import FEATURES, expected_answer_type, hand_score, rank_sentences, widen
 from amqa.evaluation import EVAL_K, key_fact_recall, load_questions
 from amqa.settings import Settings
 

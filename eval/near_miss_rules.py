@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from amqa import Engine
-from amqa.answering import expected_answer_type, holds_answer_type, rank_sentences
+from amqa.writers.extractive.sentences import expected_answer_type, holds_answer_type, rank_sentences
 from amqa.evaluation import EVAL_K, key_fact_recall, load_questions
 from amqa.settings import Settings
 from amqa.text import normalize, tokenize

@@ -4,7 +4,7 @@
     python eval/tune_writer.py 'COVER_MARGIN=0.08' 'max_sentences=2,cover_margin=-1' 'policy.answer_above=0.84'
 
 Each argument is one configuration: comma-separated overrides of the writer's tunables (the fields of
-amqa.answering.WriterConfig, in either case, or ``writer.FIELD``), of amqa.retrieval.RetrievalConfig's (``retrieval.FIELD``, or the
+amqa.writers.extractive.sentences.WriterConfig, in either case, or ``writer.FIELD``), of amqa.retrieval.search.RetrievalConfig's (``retrieval.FIELD``, or the
 field alone), or of the answer policy's fields with ``policy.``. For each, a row per set: key facts in
 answered text, key facts shown (answered or related), citation recall, answerable questions given
 "nothing found", and the near-miss / off-topic outcomes; for XQuAD, first citation gold and "answer
@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from amqa import Engine
-from amqa.answering import WriterConfig
-from amqa.retrieval import RetrievalConfig
+from amqa.writers.extractive.sentences import WriterConfig
+from amqa.retrieval.search import RetrievalConfig
 from amqa.evaluation import evaluate, load_questions, squad_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]

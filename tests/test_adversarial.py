@@ -64,7 +64,7 @@ from pathlib import Path
 import pytest
 
 from amqa import Verification
-from amqa.llm import OpenAIChat
+from amqa.writers.llm.models import OpenAIChat
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_llm import ENDLESS, FakeLLM  # noqa: E402
@@ -106,7 +106,7 @@ def test_1b_a_huge_reply_is_cut_off_at_the_size_cap(hash_engine, llm):
 def test_1a_the_cli_with_an_endless_llm_ends_at_its_timeout(seed_store, llm):
     llm.reply(ENDLESS)
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "amqa.cli", "ask", QUESTION, "--store", str(seed_store), "--json",
+    out = subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "ask", QUESTION, "--store", str(seed_store), "--json",
                           "--base-url", llm.url, "--model", "m", "--llm-timeout", "3"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -123,7 +123,7 @@ def test_7_a_question_with_lone_surrogates_is_answered_with_a_warning(hash_engin
 
 def test_7_invalid_utf8_on_the_command_line_is_no_traceback(hash_store):
     question = "Combien d'apprentis \xff sont form\xe9s ?".encode("latin-1")  # not UTF-8
-    out = subprocess.run([sys.executable.encode(), b"-m", b"amqa.cli", b"ask", question, b"--store",
+    out = subprocess.run([sys.executable.encode(), b"-m", b"amqa.frontends.cli", b"ask", question, b"--store",
                           str(hash_store).encode(), b"--embedder", b"hash"], capture_output=True, timeout=120)
     err = out.stderr.decode("utf-8", "replace")
     assert out.returncode == 0, err
@@ -137,12 +137,12 @@ def test_3_a_fifo_in_the_folder_is_skipped_not_waited_for(tmp_path):
     docs.mkdir()
     (docs / "note.txt").write_text("Le campus de Rabat ouvre en 2024.", encoding="utf-8")
     os.mkfifo(docs / "pipe.txt")
-    out = subprocess.run([sys.executable, "-m", "amqa.cli", "ask", "Quand le campus de Rabat ouvre-t-il ?", "--docs",
+    out = subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "ask", "Quand le campus de Rabat ouvre-t-il ?", "--docs",
                           str(docs), "--store", str(tmp_path / "store"), "--embedder", "hash"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "2024" in out.stdout
-    index = subprocess.run([sys.executable, "-m", "amqa.cli", "index", "--docs", str(docs), "--store",
+    index = subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "index", "--docs", str(docs), "--store",
                             str(tmp_path / "store"), "--embedder", "hash"], capture_output=True, text=True, timeout=60)
     assert index.returncode == 0 and "skipped pipe.txt: not a regular file" in index.stdout
 
@@ -160,7 +160,7 @@ def _amqa(*args: str, env: dict | None = None, limit_bytes: int | None = None,
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
-    return subprocess.run([sys.executable, "-m", "amqa.cli", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "amqa.frontends.cli", *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "AMQA_EMBEDDER": "hash", **(env or {})},
                           preexec_fn=full_disk if limit_bytes is not None else None)
 
@@ -186,7 +186,7 @@ def _big_document(path: Path, sentences: int = 3000) -> None:
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="RLIMIT_FSIZE needs POSIX")
 def test_4_a_full_disk_ends_index_in_one_line_and_ask_answers_from_the_last_good_index(docs_copy, tmp_path):
     from amqa.embedders import HashEmbedder
-    from amqa.store import load_index, update_index
+    from amqa.index.local.store import load_index, update_index
 
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
@@ -265,7 +265,7 @@ def _damage(store: Path, kind: str) -> None:
     """Damage the index in ``store`` as a crash, a full disk or a careless hand would."""
     import numpy as np
 
-    from amqa.store import current_index_dir
+    from amqa.index.local.store import current_index_dir
 
     manifest = current_index_dir(store) / "manifest.json"
     segment = store / "segments" / json.loads(manifest.read_text(encoding="utf-8"))["segments"][0]
@@ -332,7 +332,7 @@ DAMAGE = ["manifest truncated", "manifest not JSON", "manifest a list", "manifes
 def test_5_a_damaged_store_is_refused_when_loaded_with_the_rebuild_command(docs_copy, tmp_path, kind):
     from amqa.embedders import HashEmbedder
     from amqa.errors import DamagedIndexError
-    from amqa.store import load_index, update_index
+    from amqa.index.local.store import load_index, update_index
 
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
@@ -345,7 +345,7 @@ def test_5_a_damaged_store_is_refused_when_loaded_with_the_rebuild_command(docs_
 @pytest.mark.slow  # three CLI runs per kind of damage
 @pytest.mark.parametrize("kind", DAMAGE)
 def test_5_a_damaged_store_is_one_line_for_ask_and_index_and_rebuild_recovers(docs_copy, tmp_path, kind):
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
@@ -391,7 +391,7 @@ def _read_only(paths: list[Path], on: bool) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
 def test_6_a_read_only_store_index_is_one_line_and_ask_still_answers(docs_copy, tmp_path):
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
@@ -414,7 +414,7 @@ def test_6_a_read_only_store_index_is_one_line_and_ask_still_answers(docs_copy, 
 
 KILL_AT_SWITCH = """
 import os, signal, sys
-import amqa.store as store_mod
+import amqa.index.local.store as store_mod
 real = os.replace
 def replace(src, dst, *args, **kwargs):
     if str(dst).endswith("CURRENT"):  # killed after the new index folder is in place, before the switch
@@ -427,7 +427,7 @@ store_mod.update_index(sys.argv[1], sys.argv[2], "hash")
 
 def test_10_leftovers_of_a_killed_update_are_removed_by_the_next_index(docs_copy, tmp_path):
     from amqa.embedders import HashEmbedder
-    from amqa.store import current_index_dir, load_index, update_index
+    from amqa.index.local.store import current_index_dir, load_index, update_index
 
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
@@ -447,9 +447,9 @@ def test_10_leftovers_of_a_killed_update_are_removed_by_the_next_index(docs_copy
 
 LOADER = """
 import pathlib, random, sys, time
-import amqa.store as store_mod
+import amqa.index.local.store as store_mod
 from amqa.embedders import HashEmbedder
-from amqa.store import load_index
+from amqa.index.local.store import load_index
 # A reader on a loaded machine: descheduled for up to PAUSE s after reading CURRENT and before opening
 # each segment, so that two rebuilds can run inside its load (on an idle machine: 1 load in 192,225).
 pause, rng = float(sys.argv[3]), random.Random(0)
@@ -479,7 +479,7 @@ print(loads, errors)
 
 REBUILDER = """
 import sys, time
-from amqa.store import update_index
+from amqa.index.local.store import update_index
 until = time.monotonic() + float(sys.argv[3])
 while time.monotonic() < until:
     update_index(sys.argv[1], sys.argv[2], "hash", rebuild=True)
@@ -487,7 +487,7 @@ while time.monotonic() < until:
 
 
 def test_11_loads_without_the_lock_never_fail_while_rebuilds_run(docs_copy, tmp_path):
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     store = tmp_path / "store"
     for p in list(docs_copy.iterdir())[2:]:  # a small folder: many rebuilds, each a new index and segment
@@ -516,7 +516,7 @@ with open(os.path.join(sys.argv[1], ".lock"), "a+") as f:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="advisory locks are POSIX")
 def test_12_ask_says_who_holds_the_index_lock_and_answers_from_the_current_index(docs_copy, tmp_path):
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
@@ -530,7 +530,7 @@ def test_12_ask_says_who_holds_the_index_lock_and_answers_from_the_current_index
         assert time.monotonic() - t0 < 15, "answered without waiting for the indexing process"
         assert run.returncode == 0 and json.loads(run.stdout)["citations"], run.stderr
         assert f"pid {holder.pid}" in " ".join(json.loads(run.stdout)["warnings"]), run.stdout
-        index = subprocess.Popen([sys.executable, "-m", "amqa.cli", "index", *args], stderr=subprocess.PIPE,
+        index = subprocess.Popen([sys.executable, "-m", "amqa.frontends.cli", "index", *args], stderr=subprocess.PIPE,
                                  text=True, env={**os.environ, "AMQA_EMBEDDER": "hash"})
         assert index.stderr is not None
         line = index.stderr.readline()  # `amqa index` waits its turn, and says for what, once
@@ -549,7 +549,7 @@ def test_12_ask_over_a_store_without_an_index_waits_for_the_process_building_it(
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(store), "30"], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        ask = subprocess.Popen([sys.executable, "-m", "amqa.cli", "ask", QUESTION, "--docs", str(docs_copy),
+        ask = subprocess.Popen([sys.executable, "-m", "amqa.frontends.cli", "ask", QUESTION, "--docs", str(docs_copy),
                                 "--store", str(store)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "AMQA_EMBEDDER": "hash"})
         assert ask.stderr is not None
@@ -581,7 +581,7 @@ ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 64  # a program, as `cp /
 def test_9_an_upload_the_index_skips_is_reported_and_not_kept(docs_copy, tmp_path):
     pytest.importorskip("gradio", reason="pip install -e '.[test]'")
     from amqa import Engine
-    from amqa.ui import ChatHandlers
+    from amqa.frontends.ui import ChatHandlers
 
     handlers = ChatHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False))
     program, note = tmp_path / "upload-1", tmp_path / "upload-2"
@@ -620,7 +620,7 @@ def _intact(folder: Path, files: dict[str, str]) -> None:
 
 def test_r2_1_a_folder_that_is_not_a_store_is_refused_and_nothing_in_it_changes(docs_copy, tmp_path):
     from amqa.errors import InvalidInputError
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     folder = tmp_path / "my-folder"
     _write(folder, USER_FILES)
@@ -637,7 +637,7 @@ def test_r2_1_a_folder_that_is_not_a_store_is_refused_and_nothing_in_it_changes(
 
 
 def test_r2_1_a_store_keeps_what_amqa_did_not_write_and_an_older_store_is_adopted(docs_copy, tmp_path):
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
@@ -646,7 +646,7 @@ def test_r2_1_a_store_keeps_what_amqa_did_not_write_and_an_older_store_is_adopte
     assert update_index(docs_copy, store, "hash").added == ["cluny.txt"]  # a new index: garbage collected
     assert update_index(docs_copy, store, "hash").up_to_date  # the clean-up of every update
     _intact(store, {**USER_FILES, "segments/seg-a/marche.md": "du marché", "segments/seg-b.tmp": "à moi"})
-    from amqa.store import MARKER
+    from amqa.index.local.store import MARKER
 
     assert (store / MARKER).is_file(), "a new store is marked as amqa's"
     (store / MARKER).unlink()  # as an older amqa left it: CURRENT names an index folder with its manifest
@@ -674,7 +674,7 @@ def test_r2_1_the_cli_refuses_a_folder_that_is_not_a_store_in_one_line(docs_copy
 def test_r2_12_a_store_and_a_documents_folder_may_not_contain_each_other(docs_copy, tmp_path, monkeypatch):
     from amqa import Engine
     from amqa.errors import InvalidInputError
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     for store, words in ((docs_copy, "is the documents folder"), (docs_copy / "store", "is inside the documents folder"),
                          (docs_copy.parent, "is inside the index folder")):
@@ -707,7 +707,7 @@ def test_r2_12_the_cli_refuses_a_store_inside_the_documents_folder_in_one_line(d
 
 
 def test_r2_4_bad_links_are_skipped_with_a_reason_and_the_index_keeps_updating(docs_copy, tmp_path):
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     store = tmp_path / "store"
     update_index(docs_copy, store, "hash")
@@ -733,7 +733,7 @@ def test_r2_4_bad_links_are_skipped_with_a_reason_and_the_index_keeps_updating(d
 def test_r2_4_a_folder_removed_during_the_scan_is_skipped_with_its_reason(docs_copy, tmp_path, monkeypatch):
     import shutil
 
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     _write(docs_copy, {"sub/cluny.txt": "Le laboratoire de Cluny étudie les alliages légers."})
     sub, real = docs_copy / "sub", os.scandir
@@ -750,7 +750,7 @@ def test_r2_4_a_folder_removed_during_the_scan_is_skipped_with_its_reason(docs_c
 
 
 def test_r2_4_a_folder_nested_1500_deep_is_scanned(tmp_path):
-    from amqa.documents import scan_folder
+    from amqa.ingest.documents import scan_folder
 
     root = tmp_path / "deep"
     root.mkdir()
@@ -780,7 +780,7 @@ def _amqa_unprivileged(*args: str) -> subprocess.CompletedProcess:
     import tempfile
     import traceback
 
-    from amqa.cli import main
+    from amqa.frontends.cli import main
 
     with tempfile.TemporaryDirectory() as warm:
         (Path(warm) / "docs").mkdir()
@@ -1003,7 +1003,7 @@ MALFORMED_SQUAD = {  # name: (file bytes, what the one line says)
 
 @pytest.mark.parametrize("case", MALFORMED_SQUAD)
 def test_r2_16_a_malformed_squad_file_is_one_line_naming_the_file_and_the_fault(tmp_path, capsys, case):
-    from amqa.cli import main
+    from amqa.frontends.cli import main
 
     data, expected = MALFORMED_SQUAD[case]
     path = tmp_path / "bench.json"
@@ -1016,7 +1016,7 @@ def test_r2_16_a_malformed_squad_file_is_one_line_naming_the_file_and_the_fault(
 
 
 def test_r2_16_squad_files_checked_where_they_enter(tmp_path, capsys):
-    from amqa.cli import main
+    from amqa.frontends.cli import main
 
     good = tmp_path / "good.json"
     good.write_text(json.dumps(_squad()), encoding="utf-8")
@@ -1073,7 +1073,7 @@ def test_r2_14_questions_in_other_scripts_are_told_apart_and_cut_into_words():
 
 def test_r2_14_an_abstention_is_in_the_question_s_language(tmp_path):
     from amqa import Engine
-    from amqa.answering import FRAMES
+    from amqa.writers.extractive.sentences import FRAMES
 
     docs = tmp_path / "docs"
     _write(docs, LANGUAGE_DOCS)
@@ -1095,7 +1095,7 @@ def test_r2_14_an_abstention_is_in_the_question_s_language(tmp_path):
 @pytest.mark.slow  # the real model: only it reads these languages
 def test_r2_14_questions_in_chinese_arabic_japanese_russian_hindi_korean_are_answered_in_them(tmp_path):
     from amqa import Engine
-    from amqa.answering import FRAMES
+    from amqa.writers.extractive.sentences import FRAMES
 
     docs = tmp_path / "docs"
     _write(docs, LANGUAGE_DOCS)
@@ -1140,7 +1140,7 @@ def test_r2_17_the_rename_advice_for_a_refused_name_is_a_name_the_same_check_acc
     import re
 
     from amqa.errors import InvalidInputError
-    from amqa.uploads import safe_upload_name
+    from amqa.ingest.uploads import safe_upload_name
 
     advised = 0
     for name in _hostile_names():
@@ -1160,7 +1160,7 @@ def test_r2_17_the_rename_advice_for_a_refused_name_is_a_name_the_same_check_acc
 
 
 def test_r2_17_the_advice_keeps_what_can_be_kept_of_the_name():
-    from amqa.uploads import suggested_name
+    from amqa.ingest.uploads import suggested_name
 
     assert suggested_name("a..b.txt") == "a.b.txt"
     assert suggested_name("..%2f..%2fevil.txt") == "evil.txt"
@@ -1173,13 +1173,13 @@ def test_r2_17_the_advice_keeps_what_can_be_kept_of_the_name():
 def ui_handlers(docs_copy, tmp_path):
     pytest.importorskip("gradio", reason="pip install -e '.[test]'")
     from amqa import Engine
-    from amqa.ui import ChatHandlers
+    from amqa.frontends.ui import ChatHandlers
 
     return ChatHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False))
 
 
 def test_r2_7_a_tab_may_queue_a_few_questions_and_a_refused_one_goes_back_in_the_box(ui_handlers):
-    from amqa.ui import ChatSession
+    from amqa.frontends.ui import ChatSession
 
     session = ChatSession()
     views = [ui_handlers.enqueue(session, f"Question {i} : où se trouve le campus marocain ?", "en")
@@ -1198,7 +1198,7 @@ def test_r2_7_a_tab_may_queue_a_few_questions_and_a_refused_one_goes_back_in_the
 def test_r2_7_a_tab_gives_up_its_slot_after_each_answer_while_another_of_its_runs_waits(ui_handlers):
     """One answering run per question accepted (the page's `.then`): while a later run of the tab waits
     in Gradio's queue (the slots full), the running one stops after its answer and leaves it the rest."""
-    from amqa.ui import ChatSession
+    from amqa.frontends.ui import ChatSession
 
     session = ChatSession()
     for q in ("Où se trouve le campus marocain ?", "Qui dirige AMTalents ?", "Quel est le budget du second AMI ?"):
@@ -1217,7 +1217,7 @@ def test_r2_7_a_tab_gives_up_its_slot_after_each_answer_while_another_of_its_run
 
 def test_r2_8_a_huge_question_is_cut_where_it_enters_with_a_message(ui_handlers):
     from amqa.settings import MAX_QUESTION_CHARS
-    from amqa.ui import ChatSession
+    from amqa.frontends.ui import ChatSession
 
     session = ChatSession()
     question = "Où se trouve le campus marocain ? " + "bla " * 5_000_000  # 20 MB
@@ -1233,7 +1233,7 @@ def test_r2_8_a_huge_question_is_cut_where_it_enters_with_a_message(ui_handlers)
 def test_r2_8_a_session_keeps_a_bounded_history(docs_copy, tmp_path):
     pytest.importorskip("gradio", reason="pip install -e '.[test]'")
     from amqa import Engine
-    from amqa.ui import ChatHandlers, ChatSession, UILimits
+    from amqa.frontends.ui import ChatHandlers, ChatSession, UILimits
 
     handlers = ChatHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False),
                             limits=UILimits(turns=3, conversations=2))
@@ -1259,12 +1259,12 @@ def ui_server(docs_copy, tmp_path, monkeypatch):
     import socket
 
     from amqa import Engine
-    from amqa.ui import build_app, serve
+    from amqa.frontends.ui import build_app, serve
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     engine = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
     try:
-        from amqa.ui import UILimits
+        from amqa.frontends.ui import UILimits
     except ImportError:  # the code before issue 22 (what these tests are checked against): its one limit
         app, limits = build_app(engine, max_upload_bytes=100_000), None
     else:
@@ -1404,7 +1404,7 @@ def test_r2_15_the_documents_tab_sends_a_page_of_rows_with_the_counts_and_a_filt
     measures 100k files over HTTP)."""
     pytest.importorskip("gradio", reason="pip install -e '.[test]'")
     from amqa import Engine
-    from amqa.ui import ChatHandlers
+    from amqa.frontends.ui import ChatHandlers
 
     docs = tmp_path / "docs"
     for i in range(250):
@@ -1432,7 +1432,7 @@ import make_files  # noqa: E402  (tests/ is on sys.path above)
 
 
 def _read(path: Path, limits=None):
-    from amqa.documents import SourceFile, read_document
+    from amqa.ingest.documents import SourceFile, read_document
 
     return read_document(SourceFile(path.name, path, "0"), *([limits] if limits is not None else []))
 
@@ -1446,8 +1446,8 @@ def _in_a_child(code: str, *args: str, timeout: float) -> subprocess.CompletedPr
 READ_IN_A_CHILD = """
 import sys, time
 from pathlib import Path
-from amqa.documents import SourceFile, read_document
-from amqa.chunking import chunk_document
+from amqa.ingest.documents import SourceFile, read_document
+from amqa.ingest.chunking import chunk_document
 t0 = time.perf_counter()
 doc = read_document(SourceFile(Path(sys.argv[1]).name, Path(sys.argv[1]), "0"))
 chunks = chunk_document(doc)
@@ -1462,7 +1462,7 @@ def test_r2_2_an_unclosed_front_matter_full_of_title_lines_is_read_at_once(tmp_p
     assert out.returncode == 0, out.stderr
     title, chars, chunks, _ = out.stdout.split()
     assert title == "---" and int(chars) == 270_004 and int(chunks) > 0  # no front matter: the first line
-    from amqa.readers import front_matter_title
+    from amqa.ingest.readers import front_matter_title
 
     closed = "---\r\nlayout: post\r\ntitle: 'Le campus de Cluny'\r\n---\r\n# Autre titre\n"
     assert front_matter_title(closed) == "Le campus de Cluny"
@@ -1518,7 +1518,7 @@ def test_r2_3_a_part_whose_header_lies_about_its_size_is_never_decompressed(tmp_
 
 def test_r2_3_limits_are_checked_where_they_enter_and_large_real_documents_pass(tmp_path):
     from amqa.errors import InvalidInputError
-    from amqa.readers import ReadLimits
+    from amqa.ingest.readers import ReadLimits
 
     for bad in ({"text_chars": 0}, {"ratio": -1}, {"members": 2.5}, {"control_share": 2}, {"seconds": True}):
         with pytest.raises(InvalidInputError, match=f"ReadLimits.{next(iter(bad))}.*Currently"):
@@ -1537,7 +1537,7 @@ def test_r2_3_limits_are_checked_where_they_enter_and_large_real_documents_pass(
 
 
 def test_r2_3_a_bomb_in_the_folder_is_listed_as_skipped_and_the_rest_indexed(docs_copy, tmp_path):
-    from amqa.store import update_index
+    from amqa.index.local.store import update_index
 
     make_files.write_docx_bomb(docs_copy / "bombe.docx", 3, padding=2000)
     report = update_index(docs_copy, tmp_path / "store", "hash")
@@ -1547,7 +1547,7 @@ def test_r2_3_a_bomb_in_the_folder_is_listed_as_skipped_and_the_rest_indexed(doc
 
 
 def test_r2_11_a_file_with_more_text_than_the_limit_is_skipped_with_what_to_do(tmp_path):
-    from amqa.readers import ReadLimits
+    from amqa.ingest.readers import ReadLimits
 
     big = tmp_path / "journal.txt"
     line = "2025-07-01 09:30:00 campus de Cluny : sauvegarde terminée sans erreur\n"

@@ -105,13 +105,13 @@ def test_module_level_answer_function(seed_store):
     ("Quel terme a été retiré ?", None),
 ])
 def test_expected_answer_type(question, expected):
-    from amqa.answering import expected_answer_type
+    from amqa.writers.extractive.sentences import expected_answer_type
 
     assert expected_answer_type(question) == expected
 
 
 def test_sentences_holding_the_asked_type():
-    from amqa.answering import holds_answer_type
+    from amqa.writers.extractive.sentences import holds_answer_type
 
     signed = "The Mou was signed on Thursday, April 12, 2018 in Casablanca."
     assert holds_answer_type(signed, "date") and holds_answer_type(signed, "place")
@@ -123,7 +123,7 @@ def test_sentences_holding_the_asked_type():
 
 
 def test_list_items_are_not_headlines():
-    from amqa.answering import is_headline
+    from amqa.writers.extractive.sentences import is_headline
 
     assert is_headline("Arts et Métiers étoffe son réseau d’écoles partenaires")
     assert not is_headline("- Le projet « Actif-IA » du campus Arts et Métiers de Metz")
@@ -136,7 +136,7 @@ def test_list_items_are_not_headlines():
 
 
 def test_quotes_reach_further_into_the_best_sentences_file():
-    from amqa.answering import Evidence, select_sentences
+    from amqa.writers.extractive.sentences import Evidence, select_sentences
 
     def ev(source: str, text: str, score: float) -> Evidence:
         return Evidence(source, source + "#0", 0, len(text), text, score, score, 0.0)
@@ -192,13 +192,13 @@ def test_writer_logic_on_the_hash_embedder(hash_engine):
     ("Wie wird die Straße noch genannt?", None),
 ])
 def test_answer_types_of_technical_questions(question, expected):
-    from amqa.answering import expected_answer_type
+    from amqa.writers.extractive.sentences import expected_answer_type
 
     assert expected_answer_type(question) == expected
 
 
 def test_a_formula_is_what_a_how_is_it_computed_question_asks_for():
-    from amqa.answering import answer_marks, holds_answer_type
+    from amqa.writers.extractive.sentences import answer_marks, holds_answer_type
 
     line = "— MSS = MTU - 40 pour IPv4"
     assert holds_answer_type(line, "formula") and not holds_answer_type("Le MSS dépend du MTU.", "formula")
@@ -232,7 +232,7 @@ def test_the_table_row_a_question_names_is_quoted_under_the_tables_caption(tmp_p
     """Real model, English questions on a French table: the caption and the sentence before it score
     best, the row holding the question's own word ("route") is quoted too (answering.cover)."""
     from amqa import Engine
-    from amqa.answering import WriterConfig, compose
+    from amqa.writers.extractive.sentences import WriterConfig, compose
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "reseau.md").write_text(TABLE, encoding="utf-8")

@@ -1,39 +1,107 @@
-"""The package's shape: modules import one another without cycles, and stages meet through types."""
+"""The package's shape (docs/architecture.md): no import cycle, and each stage imports only the stages
+below it. Writers never import an index; retrieval sees only the backend protocol; front ends go
+through the service layer."""
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "amqa"
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "amqa"
+BASE = {"amqa._version", "amqa.types", "amqa.errors", "amqa.settings", "amqa.text", "amqa.threads"}
 
 
-def imports_of(path: Path) -> set[str]:
-    """amqa modules a module imports, at the top or inside functions (``from .x import y``)."""
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py") if not {"eval", "seeds"} & set(p.relative_to(PACKAGE).parts)}
+
+
+def imports_of(module: str) -> set[str]:
+    """The amqa modules ``module`` imports, at the top, under TYPE_CHECKING or inside functions."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:  # from . import x
-                found.update(alias.name for alias in node.names)
-    return found
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "amqa")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "amqa":
+                continue
+            # "from amqa.index import planner" imports the module amqa.index.planner
+            subs = {f"{target}.{a.name}" for a in node.names} & MODULES.keys()
+            found |= subs or {target}
+    return (found & MODULES.keys()) - {module}
+
+
+GRAPH = {m: imports_of(m) for m in MODULES}
+
+
+def under(module: str, *packages: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_the_modules_are_found_and_read():
+    assert {"amqa.index.protocol", "amqa.index.local.store", "amqa.writers.extractive", "amqa.service.engine",
+            "amqa.frontends.ui"} <= MODULES.keys()
+    assert "amqa.index.protocol" in GRAPH["amqa.retrieval.search"]  # the parser sees absolute imports
+    assert "amqa.index.planner" in GRAPH["amqa.index.local.store"]  # and "from package import module"
 
 
 def test_no_import_cycle():
-    graph = {p.stem: imports_of(p) - {"__init__"} for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
     cycles = []
 
     def visit(module: str, path: list[str]) -> None:
-        for dep in sorted(graph.get(module, ())):
+        for dep in sorted(GRAPH[module]):
             if dep in path:
                 cycles.append(path[path.index(dep):] + [dep])
-            elif dep in graph:
+            elif len(cycles) < 3:
                 visit(dep, path + [dep])
 
-    for module in graph:
+    for module in GRAPH:
         visit(module, [module])
+        if cycles:
+            break
     assert not cycles, f"import cycles: {cycles[:3]}"
 
 
-def test_the_library_does_not_import_its_front_ends():
-    for path in PACKAGE.glob("*.py"):
-        if path.stem not in ("cli", "ui", "__init__"):
-            assert not imports_of(path) & {"cli", "ui"}, path.name
+# Each layer and what it may import (besides itself and the base modules).
+LAYERS = [
+    (("amqa.embedders",), ()),
+    (("amqa.ingest",), ()),
+    (("amqa.index",), ("amqa.ingest", "amqa.embedders")),
+    (("amqa.retrieval",), ("amqa.index.protocol", "amqa.embedders")),
+    (("amqa.writers",), ("amqa.embedders",)),
+    (("amqa.service",), ("amqa.ingest", "amqa.embedders", "amqa.index", "amqa.retrieval", "amqa.writers")),
+    (("amqa.evaluation",), ("amqa.ingest", "amqa.service", "amqa.retrieval", "amqa.writers")),
+    (("amqa.frontends",), ("amqa.ingest", "amqa.service", "amqa.evaluation")),
+]
+
+
+@pytest.mark.parametrize("layer, allowed", LAYERS, ids=[layer[0] for layer, _ in LAYERS])
+def test_each_layer_imports_only_the_layers_below_it(layer, allowed):
+    wrong = {m: sorted(d for d in deps if not (d in BASE or under(d, *layer, *allowed)))
+             for m, deps in GRAPH.items() if under(m, *layer)}
+    assert not {m: d for m, d in wrong.items() if d}
+
+
+def test_the_base_modules_import_no_stage():
+    assert {m: sorted(GRAPH[m] - BASE) for m in BASE if GRAPH[m] - BASE} == {}
+
+
+def test_writers_never_import_an_index_and_front_ends_only_the_service():
+    """The two rules the layers exist for, said plainly (the table above implies them)."""
+    for module, deps in GRAPH.items():
+        if under(module, "amqa.writers", "amqa.retrieval"):
+            assert not {d for d in deps if under(d, "amqa.index.local", "amqa.index.memory", "amqa.index.factory")}, module
+        if under(module, "amqa.frontends"):
+            assert not {d for d in deps if under(d, "amqa.index", "amqa.retrieval", "amqa.writers")}, module
+    importers = {m for m, deps in GRAPH.items() if any(under(d, "amqa.frontends") for d in deps)}
+    assert all(under(m, "amqa.frontends") for m in importers), importers  # the library never imports its front ends

@@ -1,4 +1,4 @@
-"""The search-backend seam: the exact in-memory backend (amqa.memory) and the local on-disk one give
+"""The search-backend seam: the exact in-memory backend (amqa.index.memory) and the local on-disk one give
 the same hits and the same answers for the same questions (in the style of qdrant-client's
 ``compare_client_results``), with the hash embedder and with the real model."""
 import json
@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 from amqa import Engine
-from amqa.backend import SearchBackend
-from amqa.backends import BACKENDS
-from amqa.corpus import LocalBackend
-from amqa.documents import load_folder
+from amqa.index.protocol import SearchBackend
+from amqa.index.factory import BACKENDS
+from amqa.index.local.backend import LocalBackend
+from amqa.ingest.documents import load_folder
 from amqa.embedders import get_embedder
 from amqa.errors import InvalidInputError
-from amqa.memory import MemoryBackend, compare_backends
-from amqa.retrieval import Searcher
-from amqa.store import update_index
+from amqa.index.memory import MemoryBackend, compare_backends
+from amqa.retrieval.search import Searcher
+from amqa.index.local.store import update_index
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

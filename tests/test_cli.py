@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow  # subprocesses, torch, or a real model
 
 
 def run(*args, env_home=None):
-    return subprocess.run([sys.executable, "-m", "amqa.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "amqa.frontends.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=300)
 
 
@@ -40,7 +40,7 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
 
 
 def test_ask_does_not_import_heavy_packages(seed_store):
-    code = ("import sys; from amqa.cli import main; main(['ask', 'Metz ?', '--store', %r]); "
+    code = ("import sys; from amqa.frontends.cli import main; main(['ask', 'Metz ?', '--store', %r]); "
             "print(sorted(m for m in ('torch', 'transformers', 'gradio', 'sentence_transformers') if m in sys.modules))"
             % str(seed_store))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
@@ -73,7 +73,7 @@ def test_index_own_folder_and_ask(tmp_path):
             "--store", str(tmp_path / "s"), "--json")
     out = json.loads(r.stdout)
     assert {c["source"] for c in out["citations"]} == {"cafe.txt"} and "Tuesday" in out["answer"]
-    from amqa.store import read_manifest
+    from amqa.index.local.store import read_manifest
 
     assert set(read_manifest(tmp_path / "s").files) == {"cafe.txt"}
 

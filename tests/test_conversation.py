@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from amqa.conversation import check_history, is_follow_up, standalone
+from amqa.service.conversation import check_history, is_follow_up, standalone
 from amqa.errors import InvalidInputError
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -75,11 +75,11 @@ def test_articles_inversions_and_idioms_are_no_follow_up_cues(question):
 
 
 def test_history_in_other_shapes_and_with_bad_characters():
-    from amqa.conversation import Turn
+    from amqa.types import Message
 
     got = check_history([{"role": "system", "content": "You are helpful."},
                          {"role": "user", "content": [{"type": "text", "text": "Où est le campus ?"}]},
-                         Turn("assistant", "Rabat [1]"), {"role": "user", "content": "caf\udce9 ?"}])
+                         Message("assistant", "Rabat [1]"), {"role": "user", "content": "caf\udce9 ?"}])
     assert [t.role for t in got] == ["user", "assistant", "user"]
     assert got[0].content == "Où est le campus ?" and got[2].content == "caf\ufffd ?"
 
@@ -129,7 +129,7 @@ def test_a_follow_up_is_answered_from_the_conversation(engine):
 def test_an_llm_rewrite_is_used_only_when_it_stays_on_the_conversation(engine):
     llm = FakeLLM()
     try:
-        from amqa.llm import OpenAIChat
+        from amqa.writers.llm.models import OpenAIChat
 
         chat = OpenAIChat(llm.url, "test-model", timeout=5.0)
         abstain = "Les documents ne contiennent pas de réponse à cette question."
@@ -165,7 +165,7 @@ def test_an_llm_rewrite_is_used_only_when_it_stays_on_the_conversation(engine):
 def test_ask_with_a_history_file_and_chat_from_the_command_line(seed_store, tmp_path):
     history = tmp_path / "turns.json"
     history.write_text(json.dumps(turns(MOROCCO)), encoding="utf-8")
-    run = [sys.executable, "-m", "amqa.cli"]
+    run = [sys.executable, "-m", "amqa.frontends.cli"]
     store = ["--store", str(seed_store)]
     out = subprocess.run(run + ["ask", "Et quand ?", "--history", str(history), "--json"] + store,
                          capture_output=True, text=True, timeout=300)

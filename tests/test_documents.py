@@ -1,5 +1,5 @@
-from amqa.chunking import ChunkSettings, chunk_document
-from amqa.documents import load_folder
+from amqa.ingest.chunking import ChunkSettings, chunk_document
+from amqa.ingest.documents import load_folder
 from amqa.errors import InvalidInputError
 
 import pytest
@@ -66,7 +66,7 @@ def test_chunks_keep_exact_spans_overlap_and_stable_ids(engine):
 
 
 def test_uploads_get_safe_names_size_limits_and_never_overwrite(tmp_path):
-    from amqa.uploads import add_file
+    from amqa.ingest.uploads import add_file
 
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -6,7 +6,7 @@ import pytest
 
 from amqa.embedders import HashEmbedder, get_embedder
 from amqa.errors import InvalidInputError
-from amqa.policy import E5_SMALL, UNCALIBRATED, policy_for
+from amqa.writers.policy import E5_SMALL, UNCALIBRATED, policy_for
 
 
 def test_hash_embedder_is_deterministic_normalised_and_lexical():

@@ -10,10 +10,10 @@ import pytest
 from make_files import CASES, pdf_pages, write_all, write_scan
 
 from amqa import Engine
-from amqa.cli import main
-from amqa.documents import load_folder, read_document, scan_folder
-from amqa.readers import NO_OCR, tesseract
-from amqa.store import read_manifest
+from amqa.frontends.cli import main
+from amqa.ingest.documents import load_folder, read_document, scan_folder
+from amqa.ingest.readers import NO_OCR, tesseract
+from amqa.index.local.store import read_manifest
 from amqa.text import readable
 from amqa.types import Document
 
@@ -148,7 +148,7 @@ def test_a_pdf_answer_on_page_2_is_cited_p_2_in_ask_json_and_the_api(three_pages
 @pytest.mark.slow
 def test_ask_cites_the_page_with_the_real_model(three_pages):
     docs, store, fact = three_pages
-    r = subprocess.run([sys.executable, "-m", "amqa.cli", "ask", fact.question, "--docs", str(docs), "--store",
+    r = subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "ask", fact.question, "--docs", str(docs), "--store",
                         str(store), "--json"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

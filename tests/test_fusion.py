@@ -1,6 +1,6 @@
 import pytest
 
-from amqa.fusion import Ranking, weighted_rrf
+from amqa.retrieval.fusion import Ranking, weighted_rrf
 
 
 def test_each_ranking_votes_weight_over_k_plus_rank():
@@ -17,6 +17,6 @@ def test_per_position_weights_and_empty_rankings():
 
 
 def test_a_weak_vote_does_not_overturn_the_dense_order():
-    # BM25's vote is scaled by how much of the question a chunk matches (amqa.retrieval).
+    # BM25's vote is scaled by how much of the question a chunk matches (amqa.retrieval.search).
     fused = weighted_rrf([Ranking([1, 2]), Ranking([2], weights=[0.05])], k=10)
     assert max(fused, key=fused.get) == 1

@@ -11,8 +11,8 @@ import pytest
 from amqa import Engine
 from amqa import Verification
 from amqa.errors import GeneratorError
-from amqa.llm import OpenAIChat, get_generator
-from amqa.prompt import build_messages
+from amqa.writers.llm.models import OpenAIChat, get_generator
+from amqa.writers.llm.prompt import build_messages
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_llm import HANG, FakeLLM  # noqa: E402
 
@@ -184,7 +184,7 @@ def copycat(messages):
 
 def test_ask_and_eval_from_the_command_line_with_the_test_server(seed_store, llm, tmp_path):
     llm.server.script = lambda m: (200, f"La convention a été signée le 18 février 2016 [{source_number(m, ENSMM)}].")
-    r = subprocess.run([sys.executable, "-m", "amqa.cli", "ask", QUESTION, "--store", str(seed_store),
+    r = subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "ask", QUESTION, "--store", str(seed_store),
                         "--generator", "openai", "--base-url", llm.url, "--model", "m", "--json"],
                        capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert r.returncode == 0, r.stderr
@@ -192,7 +192,7 @@ def test_ask_and_eval_from_the_command_line_with_the_test_server(seed_store, llm
     assert out["generator"].startswith("openai:m@") and out["verification"] == "verified"
     assert out["citations"][0]["source"] == ENSMM and "[1]" in out["answer"]
 
-    r = subprocess.run([sys.executable, "-m", "amqa.cli", "ask", QUESTION, "--store", str(seed_store),
+    r = subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "ask", QUESTION, "--store", str(seed_store),
                         "--generator", "openai", "--base-url", llm.url, "--model", "m"],
                        capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert r.returncode == 0 and r.stdout.startswith("La convention a été signée le 18 février 2016")
@@ -205,7 +205,7 @@ def test_ask_and_eval_from_the_command_line_with_the_test_server(seed_store, llm
         {"id": "b", "question": "Who is the president of FIMME?", "sources": ["003_b6f96e7322eea8f2.txt"],
          "answer": "Abdelhamid Souiri", "key_facts": [["Souiri"]]},
     ]), encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "amqa.cli", "eval", "--set", str(qset), "--store", str(seed_store),
+    r = subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "eval", "--set", str(qset), "--store", str(seed_store),
                         "--generator", "openai", "--base-url", llm.url, "--model", "m",
                         "--json", str(tmp_path / "s.json")], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert r.returncode == 0, r.stderr

@@ -55,6 +55,6 @@ def test_installed_package_answers_from_another_folder_and_writes_nothing_into_i
     after = sorted(str(p) for p in target.rglob("*") if "__pycache__" not in p.parts)
     assert after == before, "nothing is written into the installed package"
     assert list(elsewhere.iterdir()) == [] and list(settings.home.glob("stores/seeds-*/CURRENT"))
-    r = subprocess.run([sys.executable, "-m", "amqa.cli", "eval", "--embedder", "hash"], cwd=elsewhere, env=env,
+    r = subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "eval", "--embedder", "hash"], cwd=elsewhere, env=env,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "recall@5" in r.stdout, r.stderr

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from amqa import Engine
-from amqa.documents import RACY_NS, DocumentFolder, scan_folder
+from amqa.ingest.documents import RACY_NS, DocumentFolder, scan_folder
 from amqa.errors import InvalidInputError
 from amqa.settings import Settings, bundled_seeds
-from amqa.store import read_manifest, update_index
-from amqa.uploads import remove_file
+from amqa.index.local.store import read_manifest, update_index
+from amqa.ingest.uploads import remove_file
 
 ROOT = Path(__file__).resolve().parents[1]
 HOURS = 3600 * 10**9
@@ -54,7 +54,7 @@ def test_an_unchanged_file_is_not_read_but_a_moved_or_recent_one_is(tmp_path):
 
 
 def test_an_unreadable_file_is_not_read_again_until_it_changes(docs_copy, tmp_path, monkeypatch):
-    import amqa.planner as planner_mod
+    import amqa.index.planner as planner_mod
 
     (docs_copy / "vide.txt").write_text("   \n", encoding="utf-8")
     first = update_index(docs_copy, tmp_path / "store", "hash")

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import amqa.segments as segments_mod
-import amqa.store as store_mod
+import amqa.index.local.segments as segments_mod
+import amqa.index.local.store as store_mod
 from amqa import Engine
-from amqa.corpus import LocalBackend, LocalConfig
+from amqa.index.local.backend import LocalBackend, LocalConfig
 from amqa.embedders import HashEmbedder
 from amqa.errors import DamagedIndexError, IndexMismatchError
-from amqa.retrieval import Searcher
-from amqa.store import current_index_dir, load_index, read_manifest, update_index
+from amqa.retrieval.search import Searcher
+from amqa.index.local.store import current_index_dir, load_index, read_manifest, update_index
 
 QUESTIONS = ["Combien d'apprentis sont formés ?", "Where will the Moroccan campus open?",
              "Qui dirige l'école de Besançon ?", "campus de Metz", "ENSMM convention signée"]
@@ -112,8 +112,8 @@ def test_lexical_scores_are_bm25s_scores(hash_store):
 def test_bm25_top_skips_common_words_and_ranks_as_scoring_every_chunk(tmp_path, monkeypatch):
     """MaxScore: a word in many chunks is only scored where it can change the n best, and the n best
     are exactly those of scoring every chunk, ties and float32 sums included, dead rows left out."""
-    import amqa.corpus as corpus_mod
-    from amqa.corpus import top_rows
+    import amqa.index.local.backend as corpus_mod
+    from amqa.index.local.backend import top_rows
 
     rng = np.random.default_rng(3)
     words = [f"mot{i}" for i in range(60)]
@@ -224,7 +224,7 @@ def test_approximate_search_in_a_large_segment(docs_copy, tmp_path, monkeypatch)
 def test_searches_on_two_threads_find_what_one_thread_finds(docs_copy, tmp_path, monkeypatch):
     """The approximate searches of several large segments run on a thread pool; the candidates and the
     hits are those of the same searches one after the other."""
-    import amqa.corpus as corpus_mod
+    import amqa.index.local.backend as corpus_mod
 
     monkeypatch.setattr(segments_mod, "ANN_THRESHOLD", 20)
     store = tmp_path / "store"
@@ -304,7 +304,7 @@ def test_a_segment_of_an_unknown_format_is_refused_with_the_rebuild_command(docs
 KILLER = r"""
 import sys
 from pathlib import Path
-from amqa.store import update_index
+from amqa.index.local.store import update_index
 docs, store = Path(sys.argv[1]), Path(sys.argv[2])
 for i in range(1000):
     for j in range(20):
@@ -343,7 +343,7 @@ def test_kill_during_updates_leaves_a_whole_index(docs_copy, tmp_path):
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "amqa.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "amqa.frontends.cli", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})})
 
 
@@ -439,7 +439,7 @@ def test_questions_run_numpy_blas_on_one_thread(hash_engine, monkeypatch):
 
 def test_a_large_segment_scans_a_quarter_of_its_lists(tmp_path):
     """recall@10 >= 0.98 against exact search took a quarter of the IVF lists on the benchmark's
-    vectors (segments.py): a search scans that many, with no cap (128 lists gave 0.92-0.94)."""
+    vectors (amqa.index.local.segments): a search scans that many, with no cap (128 lists gave 0.92-0.94)."""
     import faiss
 
     rng = np.random.default_rng(0)

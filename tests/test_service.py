@@ -9,7 +9,7 @@ import pytest
 
 from amqa import Engine, Verification
 from amqa.errors import InvalidInputError, ServiceBusyError
-from amqa.llm import OpenAIChat
+from amqa.writers.llm.models import OpenAIChat
 from amqa.service.admission import Admission, AdmissionLimits
 from amqa.service.keeper import KeeperConfig
 from amqa.writers import WRITERS, Draft, WriterKind, get_writer
@@ -133,7 +133,7 @@ def test_the_llm_writer_verifies_and_falls_back_through_the_registry(hash_store)
 def test_the_writers_tunables_are_given_at_construction_and_recorded(hash_store):
     from dataclasses import replace
 
-    from amqa.answering import WriterConfig
+    from amqa.writers.extractive.sentences import WriterConfig
     from amqa.evaluation import evaluate, load_questions
 
     wide = WriterConfig(same_source_margin=1.0, second_sentence_margin=1.0, cover_margin=1.0)

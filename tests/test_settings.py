@@ -75,7 +75,7 @@ def test_environment_reaches_every_path(settings, tmp_path, monkeypatch):
     assert e.k == 2 and e.embedder.id == "hash-v1" and e.store == tmp_path / "store"
     a = answer("Combien d'entreprises compte le bassin de Montbéliard ?")
     assert len(a.hits) == 2
-    r = subprocess.run([sys.executable, "-m", "amqa.cli", "ask", "Où se trouve le campus marocain ?", "--json"],
+    r = subprocess.run([sys.executable, "-m", "amqa.frontends.cli", "ask", "Où se trouve le campus marocain ?", "--json"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "store" / "CURRENT").is_file()

@@ -6,14 +6,14 @@ import time
 import numpy as np
 import pytest
 
-import amqa.planner as planner_mod
-import amqa.segments as segments_mod
-import amqa.store as store_mod
-from amqa.documents import DocumentFolder
+import amqa.index.planner as planner_mod
+import amqa.index.local.segments as segments_mod
+import amqa.index.local.store as store_mod
+from amqa.ingest.documents import DocumentFolder
 from amqa.embedders import HashEmbedder
 from amqa.errors import IndexMismatchError, IndexUpdateError, NoDocumentsError
-from amqa.manifest import FileRecord, FolderRecord, Manifest
-from amqa.store import current_index_dir, load_index, read_manifest, update_index
+from amqa.index.manifest import FileRecord, FolderRecord, Manifest
+from amqa.index.local.store import current_index_dir, load_index, read_manifest, update_index
 
 
 class CountingEmbedder(HashEmbedder):
@@ -138,7 +138,7 @@ def test_engine_answers_from_a_store_it_cannot_update(docs_copy, tmp_path, monke
 
 
 def test_files_read_by_another_reader_version_are_read_again(docs_copy, tmp_path, monkeypatch):
-    import amqa.documents as documents_mod
+    import amqa.ingest.documents as documents_mod
 
     store = tmp_path / "store"
     emb = CountingEmbedder()
@@ -160,8 +160,8 @@ def test_files_read_by_another_reader_version_are_read_again(docs_copy, tmp_path
 def test_a_file_read_into_other_text_is_embedded_again(docs_copy, tmp_path, monkeypatch):
     """Vectors are kept only where the text is the same: when a new reader reads other text from the
     same files (here the .txt reader, wrapped to rename the school), they are embedded again."""
-    import amqa.documents as documents_mod
-    from amqa.readers import Extracted
+    import amqa.ingest.documents as documents_mod
+    from amqa.ingest.readers import Extracted
 
     store = tmp_path / "store"
     emb = CountingEmbedder()
@@ -209,7 +209,7 @@ def test_a_retired_index_dated_in_the_future_is_not_kept_for_ever(docs_copy, tmp
     import json
     import time
 
-    from amqa.store import current_index_dir, update_index
+    from amqa.index.local.store import current_index_dir, update_index
 
     store = tmp_path / "store"
     for _ in range(3):
@@ -351,3 +351,47 @@ def test_the_plan_and_the_engine_check_agree_on_what_changed(docs_copy, tmp_path
     again = planner_mod.compare(scan, manifest, reader_version=manifest.reader_version + 1)
     assert len(again.changed) == 6 and not planner_mod.has_changed(scan, manifest)
     assert again.reasons["zz.txt"].startswith("read by reader version")
+
+
+def test_the_planner_hands_any_index_writer_its_batches_and_skipped_files(docs_copy):
+    """write_files drives an IndexWriter (the seam the local store's writer implements): the first batch
+    is small (searchable soon), the rest bigger, a file that cannot be read is skipped, not written, and
+    vectors the writer already holds are not embedded again."""
+    from amqa.embedders import get_embedder
+    from amqa.index.planner import compare, scan, write_files
+    from amqa.ingest.chunking import ChunkSettings
+    from amqa.ingest.documents import DocumentFolder
+
+    (docs_copy / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+
+    class Recorder:
+        def __init__(self, reused: set[str]):
+            self.batches, self.skipped, self.reused = [], [], reused
+
+        def reuse(self, planned):
+            if planned.source in self.reused:
+                n = len(planned.chunks)
+                return np.zeros((n, 8), np.float32), np.zeros((len(planned.sentences), 8), np.float32)
+            return None
+
+        def write(self, batch):
+            self.batches.append(batch)
+
+        def skip(self, skipped):
+            self.skipped.append(skipped.source)
+
+        def finish(self):
+            return None
+
+    plan = compare(scan([DocumentFolder(docs_copy, "")], None), None)
+    first = sorted(plan.to_read, key=lambda f: f.source)[0].source
+    writer = Recorder({first})
+    write_files(plan.to_read, writer, get_embedder("hash"), ChunkSettings(), first_batch=1, batch_chunks=10_000)
+    assert writer.skipped == ["broken.pdf"]
+    written = [f.source for b in writer.batches for f in b.files]
+    assert sorted(written) == sorted(f.source for f in plan.to_read if f.source != "broken.pdf")
+    assert len(writer.batches[0].files) == 1 and len(writer.batches) == 2  # one small batch, then the rest
+    embedded = sum(b.embedded_texts for b in writer.batches)
+    reused = next(f for b in writer.batches for f in b.files if f.source == first)
+    assert not reused.chunk_vectors.any() and embedded < sum(len(f.chunks) + len(f.sentences)
+                                                             for b in writer.batches for f in b.files)

@@ -4,7 +4,7 @@ import pytest
 
 from amqa import Verification
 from amqa.errors import GeneratorError
-from amqa.llm import TransformersChat, cut_at_stops
+from amqa.writers.llm.models import TransformersChat, cut_at_stops
 
 transformers = pytest.importorskip("transformers", reason="pip install -e '.[test]'")
 torch = pytest.importorskip("torch")
@@ -120,7 +120,7 @@ def test_stop_strings_end_the_answer():
 
 
 def test_amqa_ask_with_the_local_model(seed_store, tiny, capsys):
-    from amqa.cli import main
+    from amqa.frontends.cli import main
 
     # In this process: torch is already loaded here, a subprocess would spend 10 s loading it again.
     assert main(["ask", QUESTION, "--store", str(seed_store), "--generator", f"transformers:{tiny}"]) == 0

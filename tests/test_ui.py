@@ -45,8 +45,8 @@ def own_settings(base: Path):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, seed_store):
     from amqa import Engine
-    from amqa.store import update_index
-    from amqa.ui import build_app, serve
+    from amqa.index.local.store import update_index
+    from amqa.frontends.ui import build_app, serve
 
     base = tmp_path_factory.mktemp("ui")
     docs = base / "docs"
@@ -449,7 +449,7 @@ def seeds_server(tmp_path_factory):
     """The UI over the bundled seeds, as `amqa serve` runs it with no --docs (hash embedder: this is
     about where files go; test_upload_then_delete_with_a_confirmation runs the upload with the model)."""
     from amqa import Engine
-    from amqa.ui import build_app, serve
+    from amqa.frontends.ui import build_app, serve
 
     base = tmp_path_factory.mktemp("seeds-ui")
     app = build_app(Engine(embedder="hash", progress=False, settings=own_settings(base)))
@@ -484,8 +484,8 @@ def test_serving_the_seeds_and_uploading_leaves_the_checkout_clean(browser, seed
 def _llm_ui(tmp_path_factory, seed_store, model: str, timeout: float, reply: str | None = None):
     """The UI over the seeds with an LLM writer on a loopback fake LLM (``reply``: its scripted reply)."""
     from amqa import Engine
-    from amqa.llm import OpenAIChat
-    from amqa.ui import build_app, serve
+    from amqa.writers.llm.models import OpenAIChat
+    from amqa.frontends.ui import build_app, serve
 
     sys.path.insert(0, str(Path(__file__).parent))
     from fake_llm import FakeLLM
@@ -563,7 +563,7 @@ def test_amqa_serve_does_not_advise_share_true(tmp_path):
     """Gradio's start-up hint ("set `share=True` in `launch()`") is not how amqa shares (--share)."""
     port = free_port()
     env = {**os.environ, "AMQA_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen([sys.executable, "-m", "amqa.cli", "serve", "--port", str(port), "--embedder", "hash"],
+    proc = subprocess.Popen([sys.executable, "-m", "amqa.frontends.cli", "serve", "--port", str(port), "--embedder", "hash"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         deadline = time.time() + 120

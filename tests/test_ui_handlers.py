@@ -11,8 +11,8 @@ pytest.importorskip("gradio", reason="pip install -e '.[test]'")
 
 from amqa import Engine  # noqa: E402
 from amqa.settings import bundled_seeds  # noqa: E402
-from amqa.transcript import MAX_STORED_CHARS, Conversation, Turn, dump_conversations, load_conversations  # noqa: E402
-from amqa.ui import ChatHandlers, ChatSession, chat_text, library_engine, turn_html  # noqa: E402
+from amqa.frontends.transcript import MAX_STORED_CHARS, Conversation, Turn, dump_conversations, load_conversations  # noqa: E402
+from amqa.frontends.ui import ChatHandlers, ChatSession, chat_text, library_engine, turn_html  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MOROCCO = "Où se trouve le campus marocain ?"
@@ -187,7 +187,7 @@ def deque_empty():
 
 
 def test_text_from_documents_and_questions_is_escaped():
-    from amqa.transcript import SourceRef
+    from amqa.frontends.transcript import SourceRef
 
     turn = Turn(question="<b>q</b>", text="<script>x</script> [1]",
                 sources=(SourceRef(n=1, source='a"<i>.txt', title="<img src=x>", location="p. 2", quote="<u>q</u>",

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-import amqa.answering as answering
+import amqa.writers.extractive.sentences as answering
 from amqa import Engine, Outcome
-from amqa.answering import Evidence, WriterConfig, answer_marks, is_code, refers_back, widen
-from amqa.chunking import chunk_document
+from amqa.writers.extractive.sentences import Evidence, WriterConfig, answer_marks, is_code, refers_back, widen
+from amqa.ingest.chunking import chunk_document
 from amqa.text import tokenize
 from amqa.types import Document
 

@@ -9,15 +9,15 @@
 (<Outcome.ANSWERED: 'answered'>, '001_3c9c59b90a3a1c43.txt')
 >>> store.cleanup()
 """
-from ._version import __version__
-from .chunking import ChunkSettings
-from .embedders import Embedder, get_embedder
-from .engine import Engine, answer
-from .errors import (AmqaError, GeneratorError, IndexMismatchError, InvalidInputError, MissingDependencyError,
-                     NoDocumentsError)
-from .policy import AnswerPolicy
-from .settings import Settings
-from .types import Answer, Chunk, Citation, Document, Hit, Outcome, Verification
+from amqa._version import __version__
+from amqa.embedders import Embedder, get_embedder
+from amqa.errors import (AmqaError, GeneratorError, IndexMismatchError, InvalidInputError, MissingDependencyError,
+                         NoDocumentsError)
+from amqa.ingest.chunking import ChunkSettings
+from amqa.service.engine import Engine, answer
+from amqa.settings import Settings
+from amqa.types import Answer, Chunk, Citation, Document, Hit, Outcome, Verification
+from amqa.writers.policy import AnswerPolicy
 
 __all__ = ["answer", "Engine", "Settings", "Answer", "Citation", "Hit", "Chunk", "Document", "Outcome", "Verification",
            "Embedder", "get_embedder", "AnswerPolicy", "ChunkSettings", "AmqaError", "InvalidInputError",

@@ -22,9 +22,9 @@ from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
-from .errors import InvalidInputError, MissingDependencyError
-from .settings import Settings, set_openmp_defaults
-from .text import tokenize
+from amqa.errors import InvalidInputError, MissingDependencyError
+from amqa.settings import Settings, set_openmp_defaults
+from amqa.text import tokenize
 
 Kind = Literal["query", "passage"]
 

@@ -26,15 +26,15 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable
 
-from .answering import WriterConfig
-from .engine import Engine
-from .errors import InvalidInputError
-from .policy import AnswerPolicy
-from .retrieval import RetrievalConfig
-from .settings import Settings, bundled_eval_set
-from .text import normalize
-from .types import Answer, Outcome, Verification
-from .verification import Verifier
+from amqa.errors import InvalidInputError
+from amqa.retrieval.search import RetrievalConfig
+from amqa.service.engine import Engine
+from amqa.settings import Settings, bundled_eval_set
+from amqa.text import normalize
+from amqa.types import Answer, Outcome, Verification
+from amqa.writers.extractive.sentences import WriterConfig
+from amqa.writers.llm.verification import Verifier
+from amqa.writers.policy import AnswerPolicy
 
 EVAL_K = 10  # hits kept per question, for recall@5 and nDCG@10
 REQUIRED = ("id", "question", "sources")
@@ -429,7 +429,7 @@ def _kind(value: object) -> str:
 
 
 def _source_texts(engine: Engine) -> dict[str, str]:
-    from .documents import read_document, scan_folder
+    from amqa.ingest.documents import read_document, scan_folder
 
     out = {}
     for f in scan_folder(engine.docs).files:

@@ -32,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .errors import InvalidInputError
+from amqa.errors import InvalidInputError
 
 DEFAULT_K = 5
 MAX_K = 50

@@ -12,7 +12,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .text import MARKDOWN_SUFFIXES, Readable, readable
+from amqa.text import MARKDOWN_SUFFIXES, Readable, readable
 
 #: Formats whose pages are slides (a citation says "slide 3", not "p. 3").
 SLIDE_SUFFIXES = (".pptx", ".odp")
@@ -27,6 +27,15 @@ def page_at(starts: Sequence[int], offset: int) -> int | None:
     if not starts:
         return None
     return max(1, bisect.bisect_right(starts, offset))
+
+
+@dataclass(frozen=True)
+class Message:
+    """One earlier message of a conversation (``role`` "user" or "assistant"), as OpenAI and Gradio send
+    them; checked by :func:`amqa.service.conversation.check_history`."""
+
+    role: str
+    content: str
 
 
 @dataclass(frozen=True)
@@ -120,7 +129,7 @@ class Hit:
 
     ``dense_rank``/``bm25_rank`` are 1-based, ``None`` when that retriever did not rank the chunk.
     ``dense_score`` is the raw similarity (chunk plus best sentence); ``dense_rank`` is the order after
-    language centering (:data:`amqa.retrieval.LANGUAGE_CENTERING`) when the documents mix languages.
+    language centering (:data:`amqa.retrieval.search.LANGUAGE_CENTERING`) when the documents mix languages.
     """
 
     chunk: Chunk

@@ -25,9 +25,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from ..errors import ServiceBusyError
-from ..settings import check_fields
-from ..writers.protocol import WriterKind
+from amqa.errors import ServiceBusyError
+from amqa.settings import check_fields
+from amqa.writers.protocol import WriterKind
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from ..backend import SearchBackend
-from ..backends import BACKENDS, BackendSource, open_backend
-from ..chunking import ChunkSettings
-from ..corpus import LocalBackend
-from ..documents import DocumentFolder, scan_folders
-from ..embedders import Embedder
-from ..errors import AmqaError, IndexBusyError, InvalidInputError, NoDocumentsError
-from ..manifest import Manifest
-from ..planner import fingerprint, has_changed
-from ..planner import scan as planner_scan
-from ..settings import check_fields
-from ..store import IndexData, IndexReport, ProgressCallback, folders_record, load_index, read_manifest, update_index
-from ..text import printable
+from amqa.embedders import Embedder
+from amqa.errors import AmqaError, IndexBusyError, InvalidInputError, NoDocumentsError
+from amqa.index.factory import BACKENDS, BackendSource, open_backend
+from amqa.index.local.backend import LocalBackend
+from amqa.index.local.store import IndexData, IndexReport, ProgressCallback, folders_record, load_index, read_manifest, update_index
+from amqa.index.manifest import Manifest
+from amqa.index.planner import fingerprint, has_changed
+from amqa.index.planner import scan as planner_scan
+from amqa.index.protocol import SearchBackend
+from amqa.ingest.chunking import ChunkSettings
+from amqa.ingest.documents import DocumentFolder, scan_folders
+from amqa.settings import check_fields
+from amqa.text import printable
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class IndexKeeper:
     """The loaded index of ``folders`` in ``store``, on backend ``backend``. Safe to share between threads.
 
     >>> import tempfile
-    >>> from amqa.documents import DocumentFolder
+    >>> from amqa.ingest.documents import DocumentFolder
     >>> from amqa.embedders import get_embedder
     >>> from amqa.settings import bundled_seeds
     >>> store = tempfile.TemporaryDirectory()

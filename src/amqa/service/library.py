@@ -1,18 +1,18 @@
 """The document library: what is indexed, and adding or removing a document (the web UI's Documents tab).
 
 Files are written and deleted only inside a writable documents folder (never the bundled seeds), under
-a safe new name (never an overwrite: :mod:`amqa.uploads`); the index then catches up (:class:`IndexKeeper`).
+a safe new name (never an overwrite: :mod:`amqa.ingest.uploads`); the index then catches up (:class:`IndexKeeper`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..documents import DocumentList, IndexedFile, Skipped
-from ..errors import InvalidInputError
-from ..manifest import Manifest
-from ..store import IndexReport
-from ..uploads import MAX_UPLOAD_BYTES, add_file, remove_file
-from .keeper import IndexKeeper
+from amqa.errors import InvalidInputError
+from amqa.index.local.store import IndexReport
+from amqa.index.manifest import Manifest
+from amqa.ingest.documents import DocumentList, IndexedFile, Skipped
+from amqa.ingest.uploads import MAX_UPLOAD_BYTES, add_file, remove_file
+from amqa.service.keeper import IndexKeeper
 
 #: The prefix of the sources of a library folder indexed beside the documents folder.
 LIBRARY_PREFIX = "library/"

@@ -1,8 +1,8 @@
 """The answering pipeline: question -> standalone query -> search -> writer -> :class:`~amqa.types.Answer`.
 
 One pass for every front end: the question is checked (:func:`check_question`), a follow-up is made
-standalone (:func:`amqa.conversation.standalone`, or the LLM writer's rewrite when it stays about the
-conversation), the keeper's index is searched (:class:`~amqa.retrieval.Searcher`; a hit whose file
+standalone (:func:`amqa.service.conversation.standalone`, or the LLM writer's rewrite when it stays about the
+conversation), the keeper's index is searched (:class:`~amqa.retrieval.search.Searcher`; a hit whose file
 has gone forces a folder check first), and the writer writes (:mod:`amqa.writers`).
 """
 from __future__ import annotations
@@ -11,22 +11,22 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
-from ..answering import WriterConfig
-from ..conversation import Turn, check_history, standalone
-from ..embedders import Embedder
-from ..errors import GeneratorError, InvalidInputError
-from ..policy import AnswerPolicy
-from ..retrieval import RetrievalConfig, Searcher
-from ..settings import MAX_QUESTION_CHARS, Settings, check_k
-from ..text import clean_text, detect_language
-from ..threads import one_blas_thread
-from ..types import Answer, Query, SearchResult
-from ..verification import Verifier
-from ..writers import AnswerWriter, Draft, WriterContext, get_writer
-from .keeper import IndexKeeper, Loaded
+from amqa.embedders import Embedder
+from amqa.errors import GeneratorError, InvalidInputError
+from amqa.retrieval.search import RetrievalConfig, Searcher
+from amqa.service.conversation import check_history, standalone
+from amqa.service.keeper import IndexKeeper, Loaded
+from amqa.settings import MAX_QUESTION_CHARS, Settings, check_k
+from amqa.text import clean_text, detect_language
+from amqa.threads import one_blas_thread
+from amqa.types import Answer, Message, Query, SearchResult
+from amqa.writers import AnswerWriter, Draft, WriterContext, get_writer
+from amqa.writers.extractive.sentences import WriterConfig
+from amqa.writers.llm.verification import Verifier
+from amqa.writers.policy import AnswerPolicy
 
 if TYPE_CHECKING:
-    from ..llm import ChatModel
+    from amqa.writers.llm.models import ChatModel
 
 
 def check_question(question: str) -> tuple[str, tuple[str, ...]]:
@@ -163,7 +163,7 @@ class AnsweringPipeline:
                 return item
         raise AssertionError("answer_stream ends with an Answer")  # pragma: no cover
 
-    def _standalone_query(self, searcher: Searcher, question: str, turns: tuple[Turn, ...],
+    def _standalone_query(self, searcher: Searcher, question: str, turns: tuple[Message, ...],
                           writer: AnswerWriter) -> tuple[Query, GeneratorError | None]:
         """The query to search: the question, or for a follow-up the question with its context (a
         writer may rewrite it; its rewrite is kept only when it stays about the conversation:

@@ -5,15 +5,15 @@ A writer is anything with the :class:`AnswerWriter` shape; :func:`get_writer` ma
 
 - ``extractive`` (:class:`~amqa.writers.extractive.ExtractiveWriter`): quotes the best sentences of
   the hits, or abstains. Every other writer falls back to it.
-- an LLM (``openai``, ``transformers:PATH`` or a :class:`~amqa.llm.ChatModel`:
+- an LLM (``openai``, ``transformers:PATH`` or a :class:`~amqa.writers.llm.models.ChatModel`:
   :class:`~amqa.writers.llm.LLMWriter`): the LLM writes, amqa verifies what it wrote against the
   passages it cites, and shows the extractive answer instead when the check or the LLM fails.
 
 A new writer is one module with a class of this shape plus one entry in :data:`WRITERS`.
 
->>> from amqa.answering import WriterConfig
+>>> from amqa.writers.extractive.sentences import WriterConfig
 >>> from amqa.embedders import get_embedder
->>> from amqa.policy import policy_for
+>>> from amqa.writers.policy import policy_for
 >>> from amqa.settings import Settings
 >>> from amqa.writers import WriterContext, get_writer
 >>> embedder = get_embedder("hash")
@@ -27,11 +27,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..errors import InvalidInputError
-from ..llm import ChatModel, get_generator
-from .extractive import ExtractiveWriter
-from .llm import LLMWriter
-from .protocol import AnswerWriter, Draft, WriterContext, WriterKind
+from amqa.errors import InvalidInputError
+from amqa.writers.extractive import ExtractiveWriter
+from amqa.writers.llm import LLMWriter
+from amqa.writers.llm.models import ChatModel, get_generator
+from amqa.writers.protocol import AnswerWriter, Draft, WriterContext, WriterKind
 
 __all__ = ["AnswerWriter", "Draft", "WriterContext", "WriterKind", "WRITERS", "get_writer", "ExtractiveWriter",
            "LLMWriter"]
@@ -57,7 +57,7 @@ WRITERS: dict[str, Callable[[str, WriterContext], AnswerWriter]] = {
 
 def get_writer(spec: str | ChatModel | AnswerWriter | None, context: WriterContext) -> AnswerWriter:
     """The writer for ``spec``: a registry name (``extractive``, ``openai``, ``transformers:PATH``; None:
-    the settings' ``AMQA_GENERATOR``), a :class:`~amqa.llm.ChatModel` (an LLM writer around it), or a
+    the settings' ``AMQA_GENERATOR``), a :class:`~amqa.writers.llm.models.ChatModel` (an LLM writer around it), or a
     writer, returned as it is."""
     if isinstance(spec, ChatModel):
         return LLMWriter(spec, context.embedder, context.policy, ExtractiveWriter(context.policy, context.config))

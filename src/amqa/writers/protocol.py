@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 
-from ..types import Answer, SearchResult
+from amqa.types import Answer, Message, SearchResult
 
 if TYPE_CHECKING:
-    from ..answering import WriterConfig
-    from ..conversation import Turn
-    from ..embedders import Embedder
-    from ..policy import AnswerPolicy
-    from ..settings import Settings
+    from amqa.embedders import Embedder
+    from amqa.settings import Settings
+    from amqa.writers.extractive.sentences import WriterConfig
+    from amqa.writers.policy import AnswerPolicy
 
 
 class WriterKind(str, Enum):
@@ -49,7 +48,7 @@ class AnswerWriter(Protocol):
     @property
     def kind(self) -> WriterKind: ...
 
-    def rewrite(self, question: str, turns: Sequence["Turn"]) -> str | None: ...
+    def rewrite(self, question: str, turns: Sequence[Message]) -> str | None: ...
 
     def write(self, draft: Draft) -> Iterator[str | Answer]: ...
 

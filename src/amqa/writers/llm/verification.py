@@ -15,10 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .embedders import Embedder
-from .policy import AnswerPolicy
-from .text import normalize, split_sentences, tokenize
-from .types import Chunk, ChunkSentences, Citation, Hit
+from amqa.embedders import Embedder
+from amqa.text import normalize, split_sentences, tokenize
+from amqa.types import Chunk, ChunkSentences, Citation, Hit
+from amqa.writers.policy import AnswerPolicy
 
 # A cited sentence is supported when every number in it is in a cited passage and most of its words
 # are there too (SUPPORT_LEXICAL), or it is close in meaning to one of the passage's sentences (the

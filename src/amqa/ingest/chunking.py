@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .errors import InvalidInputError
-from .text import split_sentences
-from .types import Chunk, Document, Sentence
+from amqa.errors import InvalidInputError
+from amqa.text import split_sentences
+from amqa.types import Chunk, Document, Sentence
 
 @dataclass(frozen=True)
 class ChunkSettings:

@@ -25,7 +25,7 @@ class AnswerPolicy:
     - ``related_above``: an LLM reply this close to the question is about it (one that obeys an
       instruction planted in a document is not);
     - ``support_dense``: an LLM sentence this close to a sentence of a passage it cites is supported
-      by it (besides the lexical rule, see :mod:`amqa.verification`).
+      by it (besides the lexical rule, see :mod:`amqa.writers.llm.verification`).
     """
 
     abstain_below: float

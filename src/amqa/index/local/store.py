@@ -13,7 +13,7 @@ Layout of a store folder::
                                  again), title, language, counts, and "pages" (where each page or slide
                                  starts in the file's text) for formats with pages
     segments/<id>/               one segment: chunks, sentences, float32 vectors (.npy, read by rows),
-                                 BM25 postings, see :mod:`amqa.segments`
+                                 BM25 postings, see :mod:`amqa.index.local.segments`
 
 An update writes one new segment for the files added or changed, and a new manifest that points at it;
 the rows of a removed or changed file stay in their old segment, dead: the manifest no longer names
@@ -37,9 +37,9 @@ Loading checks what it reads against what the manifest and each segment's ``segm
 a store that cannot be written) raises :class:`~amqa.errors.IndexUpdateError`, the previous index
 unchanged.
 
-What to index is decided by :mod:`amqa.planner` (scan, compare, read, chunk, embed), backend-free;
+What to index is decided by :mod:`amqa.index.planner` (scan, compare, read, chunk, embed), backend-free;
 this module writes the result as segments (``_SegmentWriter``) and publishes the typed
-:class:`~amqa.manifest.Manifest`.
+:class:`~amqa.index.manifest.Manifest`.
 
 >>> import tempfile
 >>> from amqa.settings import bundled_seeds
@@ -72,21 +72,21 @@ from typing import Callable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
-from . import planner
-from ._version import __version__
-from .chunking import ChunkSettings
-from .documents import RACY_NS, SUPPORTED_SUFFIXES, DocumentFolder, FolderScan, Skipped, SourceFile
-from .embedders import Embedder, get_embedder
-from .errors import (DamagedIndexError, IndexBusyError, IndexMismatchError, IndexUpdateError, InvalidInputError,
-                     NoDocumentsError, damaged_index, rebuild_hint)
-from .manifest import FORMAT_VERSION, Counts, FileRecord, FileRecords, FolderRecord, Manifest, ManifestError
-from .planner import (MIN_SENTENCE_CHARS, PlannedDocument, PlannedFile, ProgressCallback, UpdatePlan, embed_documents,
-                      plan_document)
-from .segments import Segment, SegmentError, fsync_folder, merge_segments, write_segment
-from .types import Chunk
+from amqa._version import __version__
+from amqa.embedders import Embedder, get_embedder
+from amqa.errors import (DamagedIndexError, IndexBusyError, IndexMismatchError, IndexUpdateError, InvalidInputError,
+                         NoDocumentsError, damaged_index, rebuild_hint)
+from amqa.index import planner
+from amqa.index.local.segments import Segment, SegmentError, fsync_folder, merge_segments, write_segment
+from amqa.index.manifest import FORMAT_VERSION, Counts, FileRecord, FileRecords, FolderRecord, Manifest, ManifestError
+from amqa.index.planner import (MIN_SENTENCE_CHARS, EmbeddedBatch, PlannedDocument, PlannedFile, ProgressCallback,
+                                UpdatePlan, plan_document)
+from amqa.ingest.chunking import ChunkSettings
+from amqa.ingest.documents import RACY_NS, SUPPORTED_SUFFIXES, DocumentFolder, FolderScan, Skipped, SourceFile
+from amqa.types import Chunk
 
 # FORMAT_VERSION, MIN_SENTENCE_CHARS, PlannedFile, ProgressCallback and plan_document lived here before
-# amqa.manifest and amqa.planner: still importable from here.
+# amqa.index.manifest and amqa.index.planner: still importable from here.
 # An update writes a segment (and makes it searchable) every SEGMENT_CHUNKS chunks: the vectors of a
 # batch are held in memory until written (100k chunks with their ~670k sentences: 1.2 GB of float32
 # at 384 dimensions), and each segment costs one more search per question (about 2 ms for a full one).
@@ -568,7 +568,7 @@ def update_index(docs: Docs, store: str | os.PathLike, embedder: Embedder | str 
                  current: IndexData | None = None, wait: bool = True,
                  on_wait: WaitCallback | None = None) -> IndexReport:
     """Bring the index in ``store`` up to date with the folder ``docs`` (or several
-    folders, :class:`~amqa.documents.DocumentFolder`, each file cited with its folder's prefix).
+    folders, :class:`~amqa.ingest.documents.DocumentFolder`, each file cited with its folder's prefix).
 
     Only new or changed files are read and embedded (a file whose size and modification time are
     unchanged is not even read; otherwise its sha256 decides), into one new segment; removed files'
@@ -655,7 +655,8 @@ def _update(docs: Docs, store: Path, embedder: Embedder | str | None, settings: 
         if unwritable is not None:  # up to date, a read-only store was fine; now it has to change
             raise unwritable
         writer = _SegmentWriter(store, folders, embedder, settings, old, plan, scan, scanned_ns, report, started)
-        writer.add_files(plan.to_read, progress, on_progress)
+        planner.write_files(plan.to_read, writer, embedder, settings, first_batch=FIRST_SEGMENT_CHUNKS,
+                            batch_chunks=SEGMENT_CHUNKS, progress=progress, on_progress=on_progress)
         report.index = writer.finish()
     report.total_seconds = time.perf_counter() - started
     if log:
@@ -664,9 +665,11 @@ def _update(docs: Docs, store: Path, embedder: Embedder | str | None, settings: 
 
 
 class _SegmentWriter:
-    """One update of a local store, after the plan: it reads the files to index, embeds them in
-    batches, writes each batch as a segment (merging small ones) and publishes a manifest after each,
-    so that what is written is searchable at once. Its state, carried from batch to batch:
+    """One update of a local store, after the plan (an :class:`~amqa.index.planner.IndexWriter`: the
+    planner reads, chunks and embeds the files in batches, :func:`~amqa.index.planner.write_files`): it
+    writes each batch as a segment (merging small ones) and publishes a manifest after each, so that
+    what is written is searchable at once (a segment every :data:`SEGMENT_CHUNKS` chunks, the first
+    after :data:`FIRST_SEGMENT_CHUNKS`). Its state, carried from batch to batch:
 
     - ``files``: the manifest's record of each file the index holds so far (removed files left out);
     - ``segments``: the segments in use; ``dim``: the vectors' dimension (0 until known);
@@ -690,32 +693,7 @@ class _SegmentWriter:
         self.done = set(plan.unchanged)
         self.published: IndexData | None = None
 
-    def add_files(self, todo: Sequence[SourceFile], progress: bool, on_progress: ProgressCallback | None) -> None:
-        """Read, chunk and embed the files to index; write a segment every :data:`SEGMENT_CHUNKS` chunks
-        (the first after :data:`FIRST_SEGMENT_CHUNKS`: searchable soon), and one for the rest."""
-        batch: list[PlannedDocument] = []
-        batch_chunks = 0
-        batch_limit = FIRST_SEGMENT_CHUNKS
-        bar = _bar(len(todo), "Reading", progress)
-        for i, f in enumerate(todo):
-            if on_progress:
-                on_progress("reading", i, len(todo))
-            doc = planner.read_file(f)
-            bar.update(1)
-            if isinstance(doc, Skipped):
-                self._skip(doc)
-                continue
-            planned = plan_document(doc, self.settings)
-            batch.append(planned)
-            batch_chunks += len(planned.chunks)
-            if batch_chunks >= batch_limit:
-                self._write(batch, progress, on_progress)
-                batch, batch_chunks, batch_limit = [], 0, SEGMENT_CHUNKS
-        bar.close()
-        if batch:
-            self._write(batch, progress, on_progress)
-
-    def _skip(self, skipped: Skipped) -> None:
+    def skip(self, skipped: Skipped) -> None:
         """A file to index that cannot be used now: skipped; if it was indexed before, removed (its old
         rows are dead)."""
         report = self.report
@@ -727,12 +705,11 @@ class _SegmentWriter:
             report.removed.append(skipped.source)
         self.files.pop(skipped.source, None)
 
-    def _reuse(self, planned: PlannedDocument) -> tuple[np.ndarray, np.ndarray] | None:
+    def reuse(self, planned: PlannedDocument) -> tuple[np.ndarray, np.ndarray] | None:
         return _same_plan(self.old, planned.source, planned.chunks, planned.sentences) if self.old is not None else None
 
-    def _write(self, batch: Sequence[PlannedDocument], progress: bool, on_progress: ProgressCallback | None) -> None:
-        """Embed the batch, write it as a segment, merge small segments, publish: searchable now."""
-        embedded = embed_documents(batch, self.embedder, reuse=self._reuse, progress=progress, on_progress=on_progress)
+    def write(self, embedded: EmbeddedBatch) -> None:
+        """Write the embedded batch as a segment, merge small segments, publish: searchable now."""
         self.report.embed_seconds += embedded.embed_seconds
         self.report.embedded_texts += embedded.embedded_texts
         planned = embedded.files
@@ -796,7 +773,7 @@ def _keep_skipped(old: IndexData, scan: FolderScan, report: IndexReport) -> None
 
 def _refresh_stamps(old: IndexData, scan: FolderScan, scanned_ns: int) -> None:
     """Record the files' sizes and times when they moved (a file touched, an index written before they
-    were recorded) or were too recent to trust (:data:`~amqa.documents.RACY_NS`), so that the next
+    were recorded) or were too recent to trust (:data:`~amqa.ingest.documents.RACY_NS`), so that the next
     check need not read them: only the manifest is replaced, atomically, in the active index."""
     files = old.manifest.files
     trusted = old.manifest.scanned_ns
@@ -1146,12 +1123,6 @@ def _locked(store: Path, wait: bool = True, on_wait: WaitCallback | None = None)
             yield None
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _bar(total: int, desc: str, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="file", disable=not enabled or total == 0, leave=False)
 
 
 def _no_documents_message(docs, skipped: list[Skipped]) -> str:

@@ -1,11 +1,11 @@
-"""Hybrid retrieval over any :class:`~amqa.backend.SearchBackend`: dense (chunk and sentence vectors)
+"""Hybrid retrieval over any :class:`~amqa.index.protocol.SearchBackend`: dense (chunk and sentence vectors)
 plus BM25, fused by weighted RRF, with language centering.
 
 >>> import tempfile
 >>> from amqa.embedders import get_embedder
->>> from amqa.corpus import LocalBackend
+>>> from amqa.index.local.backend import LocalBackend
 >>> from amqa.settings import bundled_seeds
->>> from amqa.store import load_index, update_index
+>>> from amqa.index.local.store import load_index, update_index
 >>> store, embedder = tempfile.TemporaryDirectory(), get_embedder("hash")   # no model: the hash test embedder
 >>> _ = update_index(bundled_seeds(), store.name, embedder)
 >>> searcher = Searcher(LocalBackend(load_index(store.name, embedder)), embedder)
@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backend import SearchBackend
-from .embedders import Embedder
-from .fusion import Ranking, weighted_rrf
-from .text import detect_language, tokenize
-from .threads import one_blas_thread
-from .types import Hit, Query, SearchResult
+from amqa.embedders import Embedder
+from amqa.index.protocol import SearchBackend
+from amqa.retrieval.fusion import Ranking, weighted_rrf
+from amqa.text import detect_language, tokenize
+from amqa.threads import one_blas_thread
+from amqa.types import Hit, Query, SearchResult
 
 
 @dataclass(frozen=True)

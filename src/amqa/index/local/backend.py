@@ -1,16 +1,16 @@
-"""The local backend: the on-disk segments of :mod:`amqa.store`, loaded, behind :class:`~amqa.backend.SearchBackend`.
+"""The local backend: the on-disk segments of :mod:`amqa.index.local.store`, loaded, behind :class:`~amqa.index.protocol.SearchBackend`.
 
-A :class:`LocalBackend` is built once from the stored :class:`~amqa.store.IndexData` and only read after
+A :class:`LocalBackend` is built once from the stored :class:`~amqa.index.local.store.IndexData` and only read after
 that, so it is safe to share between threads. Its parts:
 
 - :class:`SentenceTable`: the embedded sentences, which chunks hold them, and their similarity to a
   vector (``scores``, ``best_in_chunk``, ``best_per_chunk``);
-- :class:`LexicalIndex`: amqa's own BM25 over the chunks (the formulas of :mod:`amqa.bm25`, checked
+- :class:`LexicalIndex`: amqa's own BM25 over the chunks (the formulas of :mod:`amqa.index.bm25`, checked
   against bm25s in the tests) from the postings each segment stored, plus the inverse document
   frequencies the writer weighs shared words with.
 
 >>> import tempfile
->>> from amqa.store import update_index
+>>> from amqa.index.local.store import update_index
 >>> tmp = tempfile.TemporaryDirectory()
 >>> docs, store = Path(tmp.name) / "docs", Path(tmp.name) / "store"
 >>> docs.mkdir()
@@ -31,12 +31,12 @@ from typing import Sequence
 
 import numpy as np
 
-from .backend import language_means
-from .bm25 import Bm25Params, top_positions
-from .manifest import Manifest
-from .store import IndexData, LiveRows
-from .text import tokenize
-from .types import Chunk, ChunkSentences
+from amqa.index.bm25 import Bm25Params, top_positions
+from amqa.index.local.store import IndexData, LiveRows
+from amqa.index.manifest import Manifest
+from amqa.index.protocol import language_means
+from amqa.text import tokenize
+from amqa.types import Chunk, ChunkSentences
 
 #: Kept under its old name for the tests and scripts that import it.
 top_rows = top_positions
@@ -189,7 +189,7 @@ class LexicalIndex:
     """BM25 over the chunks, from the postings each segment stored when it was written (the
     tokenisation is done once, at indexing), and the inverse document frequency of every token.
 
-    The formula is BM25's Lucene variant (:class:`~amqa.bm25.Bm25Params`, float32), the one bm25s
+    The formula is BM25's Lucene variant (:class:`~amqa.index.bm25.Bm25Params`, float32), the one bm25s
     computes: ``tests/test_segments.py::test_lexical_scores_are_bm25s_scores`` compares the two (bm25s is
     a test dependency only). Scores are computed over the live chunks only: a removed file's words count
     nowhere.
@@ -363,7 +363,7 @@ class LexicalIndex:
 
 
 class LocalBackend:
-    """The :class:`~amqa.backend.SearchBackend` of a loaded local index: chunks with their vectors, a
+    """The :class:`~amqa.index.protocol.SearchBackend` of a loaded local index: chunks with their vectors, a
     :class:`SentenceTable` and a :class:`LexicalIndex`, read from the store's segments."""
 
     def __init__(self, index: IndexData, config: LocalConfig = LocalConfig()) -> None:

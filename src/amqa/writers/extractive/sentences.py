@@ -15,9 +15,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .policy import AnswerPolicy
-from .text import normalize, tokenize
-from .types import Answer, Chunk, Citation, Outcome, SearchResult
+from amqa.text import normalize, tokenize
+from amqa.types import Answer, Chunk, Citation, Outcome, SearchResult
+from amqa.writers.policy import AnswerPolicy
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,13 +1,13 @@
 """The steps of indexing that do not depend on where the index is kept: scan the folders, compare the
-scan with the index's :class:`~amqa.manifest.Manifest` (once: :func:`compare`, and :func:`has_changed`
+scan with the index's :class:`~amqa.index.manifest.Manifest` (once: :func:`compare`, and :func:`has_changed`
 built on it), read each file to index, cut it into chunks and the sentences embedded on their own
 (:func:`plan_document`), and embed them (:func:`embed_documents`). What comes out, a
-:class:`PlannedFile` and its :class:`~amqa.manifest.FileRecord` per file, is what an index writer
-stores; the local one (:mod:`amqa.store`) writes them as segments and publishes a new manifest.
+:class:`PlannedFile` and its :class:`~amqa.index.manifest.FileRecord` per file, is what an index writer
+stores; the local one (:mod:`amqa.index.local.store`) writes them as segments and publishes a new manifest.
 
 >>> from pathlib import Path
->>> from amqa.documents import FolderScan, SourceFile
->>> from amqa.manifest import FileRecord, Manifest
+>>> from amqa.ingest.documents import FolderScan, SourceFile
+>>> from amqa.index.manifest import FileRecord, Manifest
 >>> indexed = Manifest(files={"a.txt": FileRecord("1"), "b.txt": FileRecord("2")})
 >>> scan = FolderScan((SourceFile("a.txt", Path("a.txt"), "1"), SourceFile("c.txt", Path("c.txt"), "3")), ())
 >>> plan = compare(scan, indexed)
@@ -18,7 +18,7 @@ stores; the local one (:mod:`amqa.store`) writes them as segments and publishes 
 
 And a document into what is embedded:
 
->>> from amqa.chunking import ChunkSettings
+>>> from amqa.ingest.chunking import ChunkSettings
 >>> from amqa.types import Document
 >>> doc = Document("a.txt", "A", "Une première phrase assez longue ici. Courte.", "fr", "1")
 >>> planned = plan_document(doc, ChunkSettings())
@@ -30,17 +30,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from .chunking import ChunkSettings, chunk_document
-from .documents import READER_VERSION, DocumentFolder, FolderScan, Skipped, SourceFile, read_document, scan_folders
-from .manifest import FileRecord, Manifest
-from .types import Chunk, Document
+from amqa.index.manifest import FileRecord, Manifest
+from amqa.ingest.chunking import ChunkSettings, chunk_document
+from amqa.ingest.documents import READER_VERSION, DocumentFolder, FolderScan, Skipped, SourceFile, read_document, scan_folders
+from amqa.types import Chunk, Document
 
 if TYPE_CHECKING:
-    from .embedders import Embedder
+    from amqa.embedders import Embedder
 
 __all__ = ["MIN_SENTENCE_CHARS", "READER_VERSION", "EmbeddedBatch", "PlannedDocument", "PlannedFile", "UpdatePlan",
            "compare", "embed_documents", "fingerprint", "has_changed", "plan_document", "read_file", "scan"]
@@ -109,7 +109,7 @@ def _status(file: SourceFile, before: FileRecord | None, failed: Skipped | None,
 
 def compare(scan: FolderScan, manifest: Manifest | None, *, reader_version: int | None = None) -> UpdatePlan:
     """Sort the scanned files against ``manifest`` (None: no index yet). Files read by another reader
-    version than ``reader_version`` (default :data:`~amqa.documents.READER_VERSION`) count as changed:
+    version than ``reader_version`` (default :data:`~amqa.ingest.documents.READER_VERSION`) count as changed:
     their text may differ."""
     version = READER_VERSION if reader_version is None else reader_version
     files: Mapping[str, FileRecord] = manifest.files if manifest is not None else {}
@@ -258,3 +258,60 @@ def embed_documents(planned: Iterable[PlannedDocument], embedder: "Embedder", *,
         out.append(PlannedFile(d.source, d.title, d.language, doc.chunks, doc.sentences, cv, sv))
     return EmbeddedBatch(tuple(out), tuple(doc.record() for doc, _ in plans), len(texts), seconds)
 
+
+
+class IndexWriter(Protocol):
+    """One update of an index, written by a backend after the planner decided what to read
+    (:func:`write_files` drives it): batches of embedded files, each searchable once written, files
+    that could not be used, then the index as it stands, published atomically. The local store's
+    ``_SegmentWriter`` (amqa.index.local.store) is one."""
+
+    def reuse(self, planned: PlannedDocument) -> tuple[np.ndarray, np.ndarray] | None:
+        """The chunk and sentence vectors the index already holds for exactly this plan (a file read
+        again into the same chunks and sentences), or None: they are embedded."""
+        ...
+
+    def write(self, batch: EmbeddedBatch) -> None:
+        """Store a batch of files (replacing their earlier versions); searchable when it returns."""
+        ...
+
+    def skip(self, skipped: Skipped) -> None:
+        """A file to index that cannot be used now: not indexed (and no longer, if it was)."""
+        ...
+
+    def finish(self) -> object:
+        """Publish the index as it now is (removed files gone) and return it."""
+        ...
+
+
+def write_files(todo: Sequence[SourceFile], writer: IndexWriter, embedder: "Embedder", settings: ChunkSettings, *,
+                first_batch: int, batch_chunks: int, progress: bool = False,
+                on_progress: ProgressCallback | None = None) -> None:
+    """Read, chunk and embed the files to index and hand them to ``writer`` in batches: the first of
+    ``first_batch`` chunks (searchable soon), then of ``batch_chunks``, and one for the rest."""
+    from tqdm import tqdm
+
+    batch: list[PlannedDocument] = []
+    chunks, limit = 0, first_batch
+    bar = tqdm(total=len(todo), desc="Reading", unit="file", disable=not progress or not todo, leave=False)
+
+    def flush() -> None:
+        writer.write(embed_documents(batch, embedder, reuse=writer.reuse, progress=progress, on_progress=on_progress))
+
+    for i, f in enumerate(todo):
+        if on_progress:
+            on_progress("reading", i, len(todo))
+        doc = read_file(f)
+        bar.update(1)
+        if isinstance(doc, Skipped):
+            writer.skip(doc)
+            continue
+        planned = plan_document(doc, settings)
+        batch.append(planned)
+        chunks += len(planned.chunks)
+        if chunks >= limit:
+            flush()
+            batch, chunks, limit = [], 0, batch_chunks
+    bar.close()
+    if batch:
+        flush()

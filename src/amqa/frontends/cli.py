@@ -10,11 +10,11 @@ import time
 import traceback
 from pathlib import Path
 
-from ._version import __version__
-from .errors import AmqaError, InvalidInputError
-from .settings import DEFAULT_K, Settings, debug_from_env, read_api_key
-from .text import printable
-from .types import Answer, Verification
+from amqa._version import __version__
+from amqa.errors import AmqaError, InvalidInputError
+from amqa.settings import DEFAULT_K, Settings, debug_from_env, read_api_key
+from amqa.text import printable
+from amqa.types import Answer, Verification
 
 EXAMPLES = """examples:
   amqa ask "Combien d'apprentis sont formés à Arts et Métiers ?"
@@ -175,8 +175,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def _engine(args: argparse.Namespace, progress: bool = True):
-    from .chunking import ChunkSettings
-    from .engine import Engine
+    from amqa.ingest.chunking import ChunkSettings
+    from amqa.service.engine import Engine
 
     chunking = None
     size, overlap = getattr(args, "chunk_size", None), getattr(args, "chunk_overlap", None)
@@ -299,7 +299,7 @@ def cmd_index(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from . import evaluation as ev
+    from amqa import evaluation as ev
 
     if args.squad:
         docs_file = args.docs_squad or args.squad
@@ -325,7 +325,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .ui import build_app, serve
+    from amqa.frontends.ui import build_app, serve
 
     engine = _engine(args)
     app = build_app(engine)

@@ -26,26 +26,26 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from .answering import WriterConfig
-from .backend import SearchBackend
-from .chunking import ChunkSettings
-from .documents import DocumentFolder, DocumentList
-from .embedders import Embedder, get_embedder
-from .errors import InvalidInputError
-from .llm import ChatModel
-from .manifest import Manifest
-from .policy import AnswerPolicy, policy_for
-from .retrieval import RetrievalConfig, Searcher
-from .service.admission import Admission, AdmissionLimits
-from .service.keeper import IndexKeeper, KeeperConfig
-from .service.library import LIBRARY_PREFIX, DocumentLibrary
-from .service.pipeline import AnsweringPipeline, check_question
-from .settings import Settings, bundled_seeds, check_k
-from .store import IndexReport, ProgressCallback
-from .types import Answer, SearchResult
-from .uploads import MAX_UPLOAD_BYTES
-from .verification import Verifier
-from .writers import AnswerWriter
+from amqa.embedders import Embedder, get_embedder
+from amqa.errors import InvalidInputError
+from amqa.index.local.store import IndexReport, ProgressCallback
+from amqa.index.manifest import Manifest
+from amqa.index.protocol import SearchBackend
+from amqa.ingest.chunking import ChunkSettings
+from amqa.ingest.documents import DocumentFolder, DocumentList
+from amqa.ingest.uploads import MAX_UPLOAD_BYTES
+from amqa.retrieval.search import RetrievalConfig, Searcher
+from amqa.service.admission import Admission, AdmissionLimits
+from amqa.service.keeper import IndexKeeper, KeeperConfig
+from amqa.service.library import LIBRARY_PREFIX, DocumentLibrary
+from amqa.service.pipeline import AnsweringPipeline, check_question
+from amqa.settings import Settings, bundled_seeds, check_k
+from amqa.types import Answer, SearchResult
+from amqa.writers import AnswerWriter
+from amqa.writers.extractive.sentences import WriterConfig
+from amqa.writers.llm.models import ChatModel
+from amqa.writers.llm.verification import Verifier
+from amqa.writers.policy import AnswerPolicy, policy_for
 
 __all__ = ["Engine", "answer", "get_engine", "check_question", "LIBRARY_PREFIX"]
 
@@ -230,7 +230,7 @@ class Engine:
 
         ``history``: the earlier turns, ``[{"role": "user"|"assistant", "content": str}, ...]``; a
         follow-up ("Et quand ?") is searched with the subject of the question before it
-        (:mod:`amqa.conversation`; ``Answer.standalone_question`` says what was searched).
+        (:mod:`amqa.service.conversation`; ``Answer.standalone_question`` says what was searched).
         With an LLM ``generator`` (default: the engine's), the LLM writes the answer and amqa verifies
         it, falling back to the extractive answer when the check or the LLM fails.
         """

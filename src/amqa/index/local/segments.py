@@ -1,7 +1,7 @@
 """One segment of an index: the chunks, sentences, vectors and BM25 postings of some files, written
 once and then only read, through memory maps.
 
-An index (:mod:`amqa.store`) is a list of segments plus a manifest saying which file lives in which
+An index (:mod:`amqa.index.local.store`) is a list of segments plus a manifest saying which file lives in which
 segment; adding a file writes one small segment and nothing else, and a file removed or changed
 leaves its old rows in place, dead (the manifest no longer points at them). Layout of a segment
 folder (arrays are ``.npy``: metadata and the vectors a segment holds loaded with ``mmap_mode="r"``, the
@@ -34,7 +34,7 @@ no row)::
 
 >>> import tempfile
 >>> from amqa.settings import bundled_seeds
->>> from amqa.store import update_index
+>>> from amqa.index.local.store import update_index
 >>> store = tempfile.TemporaryDirectory()
 >>> _ = update_index(bundled_seeds(), store.name, "hash")
 >>> seg = Segment(next((Path(store.name) / "segments").iterdir()))   # segments/seg-<time>-<random>
@@ -59,10 +59,10 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from .errors import damaged_index
-from .planner import PlannedFile  # what a segment is written from (defined with the planner; also importable here)
-from .text import tokenize
-from .types import Chunk, Sentence
+from amqa.errors import damaged_index
+from amqa.index.planner import PlannedFile  # what a segment is written from (defined with the planner; also importable here)
+from amqa.text import tokenize
+from amqa.types import Chunk, Sentence
 
 if TYPE_CHECKING:
     import faiss

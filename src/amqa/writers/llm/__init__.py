@@ -1,8 +1,8 @@
 """The LLM writer: an LLM writes from the passages, amqa checks what it wrote, and falls back.
 
-The LLM (:class:`~amqa.llm.ChatModel`: an OpenAI-compatible server, or a local transformers model)
-reads the passages and the question (:func:`amqa.prompt.build_messages`); its reply streams as it
-arrives. Then :class:`~amqa.verification.Verifier` checks that every sentence is supported by the
+The LLM (:class:`~amqa.writers.llm.models.ChatModel`: an OpenAI-compatible server, or a local transformers model)
+reads the passages and the question (:func:`amqa.writers.llm.prompt.build_messages`); its reply streams as it
+arrives. Then :class:`~amqa.writers.llm.verification.Verifier` checks that every sentence is supported by the
 passages it cites. A supported reply is the answer ("verified", or "abstained" when the LLM says the
 documents hold none); otherwise, or when the LLM fails, the extractive answer is shown with the
 reason (:attr:`~amqa.types.Verification.FALLBACK`). When the extractive writer abstains, the LLM is
@@ -14,16 +14,16 @@ import time
 from dataclasses import replace
 from typing import Iterator, Sequence
 
-from ..answering import frames
-from ..embedders import Embedder
-from ..errors import GeneratorError
-from ..llm import ChatModel
-from ..policy import AnswerPolicy
-from ..prompt import build_messages, rewrite_messages
-from ..types import Answer, Outcome, Verification
-from ..verification import Verifier
-from .protocol import Draft, WriterKind
-from .extractive import ExtractiveWriter
+from amqa.embedders import Embedder
+from amqa.errors import GeneratorError
+from amqa.types import Answer, Outcome, Verification
+from amqa.writers.extractive import ExtractiveWriter
+from amqa.writers.extractive.sentences import frames
+from amqa.writers.llm.models import ChatModel
+from amqa.writers.llm.prompt import build_messages, rewrite_messages
+from amqa.writers.llm.verification import Verifier
+from amqa.writers.policy import AnswerPolicy
+from amqa.writers.protocol import Draft, WriterKind
 
 
 class LLMWriter:

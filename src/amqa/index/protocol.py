@@ -3,7 +3,7 @@
 A :class:`SearchBackend` is one loaded, read-only snapshot of an index. Chunks are named by their
 string ids (``"notes/a.md#3"``) across the seam; inside one snapshot they also have a *position*
 (0 .. ``len(chunks) - 1``, in the order the index lists them), which the hybrid recipe above the
-backend (:mod:`amqa.retrieval`) uses to fuse rankings and to break ties the same way on every backend.
+backend (:mod:`amqa.retrieval.search`) uses to fuse rankings and to break ties the same way on every backend.
 
 The hybrid recipe that was measured (weighted RRF, BM25 votes weighted by question coverage, language
 centering) stays in amqa, above the backend; a backend supplies only its parts:
@@ -12,13 +12,16 @@ centering) stays in amqa, above the backend; a backend supplies only its parts:
 - each chunk's similarity and its best sentence's similarity (``dense_parts``);
 - per-language mean similarities for centering (``language_bias``, ``languages``);
 - BM25: the top chunks for tokens, document frequencies and idf (``bm25_top``, ``df``, ``idf``,
-  ``best_possible``), with the formulas of :mod:`amqa.bm25` so that every backend scores alike;
+  ``best_possible``), with the formulas of :mod:`amqa.index.bm25` so that every backend scores alike;
 - what the writers read: each chunk's sentences (:class:`~amqa.types.ChunkSentences`) and the page
   starts of a file.
 
-Implementations: :class:`amqa.corpus.LocalBackend` (the on-disk segments of :mod:`amqa.store`) and
-:class:`amqa.memory.MemoryBackend` (exact, in memory, numpy only: the reference the tests compare the
-local one with). :func:`amqa.memory.compare_backends` checks two backends give the same hits.
+Implementations: :class:`amqa.index.local.backend.LocalBackend` (the on-disk segments of :mod:`amqa.index.local.store`) and
+:class:`amqa.index.memory.MemoryBackend` (exact, in memory, numpy only: the reference the tests compare the
+local one with). :func:`amqa.index.memory.compare_backends` checks two backends give the same hits.
+
+The writing side is :class:`amqa.index.planner.IndexWriter`: the planner reads, chunks and embeds, a
+backend's writer stores batches and publishes.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from .types import Chunk, ChunkSentences
+from amqa.types import Chunk, ChunkSentences
 
 
 def language_means(sums: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +95,7 @@ class SearchBackend(Protocol):
         ...
 
     def idf(self, token: str, unseen: float | None = None) -> float:
-        """:func:`amqa.bm25.idf` of ``token``; for a token no chunk holds, ``unseen`` (default
+        """:func:`amqa.index.bm25.idf` of ``token``; for a token no chunk holds, ``unseen`` (default
         :attr:`max_idf`)."""
         ...
 

@@ -1,7 +1,7 @@
 """LLM answer writers behind one interface: :class:`ChatModel`, one method ``chat_stream(messages)``.
 
-The extractive writer (:mod:`amqa.answering`) stays the offline default and the fallback; an LLM's
-reply is checked by :mod:`amqa.verification` before it is shown.
+The extractive writer (:mod:`amqa.writers.extractive.sentences`) stays the offline default and the fallback; an LLM's
+reply is checked by :mod:`amqa.writers.llm.verification` before it is shown.
 
 >>> get_generator("extractive") is None
 True
@@ -21,8 +21,8 @@ import urllib.request
 from abc import ABC, abstractmethod
 from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import GeneratorError, InvalidInputError, MissingDependencyError
-from .settings import Settings, read_api_key
+from amqa.errors import GeneratorError, InvalidInputError, MissingDependencyError
+from amqa.settings import Settings, read_api_key
 
 
 class ChatModel(ABC):

@@ -5,14 +5,14 @@
 
 In Python::
 
-    from amqa.ui import build_app, serve
+    from amqa.frontends.ui import build_app, serve
     serve(build_app(), "127.0.0.1", 7860)
 
 The chat holds conversations: each question goes to the engine with the conversation so far
 (``history=``), each answer keeps its own sources under it (``[n]`` links to them), a question sent
 while an answer is being written waits its turn, and the conversations are kept in the browser's
 storage (a Gradio ``BrowserState`` encrypted with the key in ``<home>/ui-secret``, see
-:func:`_browser_secret`; :mod:`amqa.transcript` turns them into JSON and back), so a reload keeps them. The Documents tab lists, adds, deletes and
+:func:`_browser_secret`; :mod:`amqa.frontends.transcript` turns them into JSON and back), so a reload keeps them. The Documents tab lists, adds, deletes and
 re-indexes documents; the engine catches up with the folders before every answer. The page follows the
 browser's language, French or English (:data:`TEXTS`).
 
@@ -39,17 +39,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .transcript import (ERROR, MARK, MAX_CONVERSATIONS, STOPPED, Conversation, SourceRef, Turn,
-                         dump_conversations, load_conversations)
-from .documents import SUPPORTED_SUFFIXES
-from .engine import Engine
-from .errors import AmqaError, InvalidInputError, MissingDependencyError
-from .settings import MAX_K, MAX_QUESTION_CHARS, bundled_seeds, check_fields
-from .text import readable
-from .types import Answer, Outcome, Verification
-from .uploads import MAX_UPLOAD_BYTES
+from amqa.errors import AmqaError, InvalidInputError, MissingDependencyError
+from amqa.frontends.transcript import (ERROR, MARK, MAX_CONVERSATIONS, STOPPED, Conversation, SourceRef, Turn,
+                                       dump_conversations, load_conversations)
+from amqa.ingest.documents import SUPPORTED_SUFFIXES
+from amqa.ingest.uploads import MAX_UPLOAD_BYTES
+from amqa.service.engine import Engine
+from amqa.settings import MAX_K, MAX_QUESTION_CHARS, bundled_seeds, check_fields
+from amqa.text import readable
+from amqa.types import Answer, Outcome, Verification
 
-log = logging.getLogger("amqa.ui")
+log = logging.getLogger("amqa.frontends.ui")
 
 EXAMPLES = [
     "Combien d'apprentis sont formés à Arts et Métiers ?",
@@ -81,10 +81,10 @@ class UILimits:
     #: question kept whole made that session's next replies 40-160 MB (issue 22, case 8).
     question_chars: int = MAX_QUESTION_CHARS
     #: Turns kept in one conversation of a session (the oldest dropped first): every reply sends the
-    #: whole shown conversation; a turn with its sources is 3-5 KB (amqa.transcript), so 200 turns are
+    #: whole shown conversation; a turn with its sources is 3-5 KB (amqa.frontends.transcript), so 200 turns are
     #: at most 1 MB a reply.
     turns: int = 200
-    #: Conversations kept in a session: as many as the browser stores (amqa.transcript.MAX_CONVERSATIONS).
+    #: Conversations kept in a session: as many as the browser stores (amqa.frontends.transcript.MAX_CONVERSATIONS).
     conversations: int = MAX_CONVERSATIONS
     #: Size of one uploaded file, checked by Gradio as it arrives (``launch(max_file_size=...)``).
     upload_bytes: int = MAX_UPLOAD_BYTES

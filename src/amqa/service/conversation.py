@@ -25,26 +25,19 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .errors import InvalidInputError
-from .text import STOPWORDS, clean_text
+from amqa.errors import InvalidInputError
+from amqa.text import STOPWORDS, clean_text
+from amqa.types import Message
 
 ROLES = ("user", "assistant")
 
 
-@dataclass(frozen=True)
-class Turn:
-    """One earlier message of the conversation."""
-
-    role: str
-    content: str
-
-
-def check_history(history: Sequence[Mapping[str, str]] | None) -> tuple[Turn, ...]:
+def check_history(history: Sequence[Mapping[str, str]] | None) -> tuple[Message, ...]:
     """The turns of ``history`` (``[{"role": "user"|"assistant", "content": str}, ...]``, the format
     of OpenAI and Gradio), checked where they enter.
 
     >>> check_history([{"role": "user", "content": "Hi?"}])
-    (Turn(role='user', content='Hi?'),)
+    (Message(role='user', content='Hi?'),)
     >>> check_history([{"role": "bot", "content": "x"}])
     Traceback (most recent call last):
     amqa.errors.InvalidInputError: history turn 1 has role 'bot': use 'user' or 'assistant'
@@ -55,7 +48,7 @@ def check_history(history: Sequence[Mapping[str, str]] | None) -> tuple[Turn, ..
         raise InvalidInputError(f"history must be a list of {{'role', 'content'}} turns, not {type(history).__name__}")
     turns = []
     for i, item in enumerate(history, 1):
-        if isinstance(item, Turn):
+        if isinstance(item, Message):
             item = {"role": item.role, "content": item.content}
         if not isinstance(item, Mapping) or "role" not in item or "content" not in item:
             raise InvalidInputError(f"history turn {i} is {str(item)[:60]!r}: each turn needs 'role' and 'content'")
@@ -64,7 +57,7 @@ def check_history(history: Sequence[Mapping[str, str]] | None) -> tuple[Turn, ..
             continue
         if role not in ROLES:
             raise InvalidInputError(f"history turn {i} has role {role!r}: use 'user' or 'assistant'")
-        turns.append(Turn(role, clean_text(_text_of(item["content"]))))
+        turns.append(Message(role, clean_text(_text_of(item["content"]))))
     return tuple(turns)
 
 
@@ -167,7 +160,7 @@ def subject(question: str) -> str:
     return " ".join(words)
 
 
-def standalone(question: str, history: Sequence[Mapping[str, str]] | Sequence[Turn] | None) -> Standalone:
+def standalone(question: str, history: Sequence[Mapping[str, str]] | Sequence[Message] | None) -> Standalone:
     """What to search for ``question`` after ``history``: unchanged when it stands alone or nothing
     came before; else with the subject of the previous user question, itself resolved the same way
     (so "Et quand ?" then "Qui le dirige ?" both stay on the first subject).
@@ -177,11 +170,11 @@ def standalone(question: str, history: Sequence[Mapping[str, str]] | Sequence[Tu
     >>> standalone("How many students will it have?", turns).text
     'How many students will it have? (Arts et Métiers Maroc)'
     """
-    turns = [t if isinstance(t, Turn) else Turn(t["role"], t["content"]) for t in (history or ())]
+    turns = [t if isinstance(t, Message) else Message(t["role"], t["content"]) for t in (history or ())]
     asked = [t.content for t in turns if t.role == "user" and t.content.strip()]
     if not asked or not is_follow_up(question):
         return Standalone(question)
-    earlier = [Turn("user", q) for q in asked[:-1]]
+    earlier = [Message("user", q) for q in asked[:-1]]
     previous = standalone(asked[-1], earlier[-MAX_TURNS:])
     context = subject(re.sub(r"[?()¿]", " ", previous.text))
     names = [m.group() for m in _NAMES.finditer(context) if _content_words(m.group())]

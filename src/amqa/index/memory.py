@@ -1,9 +1,9 @@
-"""An exact in-memory :class:`~amqa.backend.SearchBackend`, numpy only: the second backend.
+"""An exact in-memory :class:`~amqa.index.protocol.SearchBackend`, numpy only: the second backend.
 
 It holds every vector in one array and searches by brute force, so it is the reference the local
 backend's approximate segments are compared with (:func:`compare_backends`, after qdrant-client's
 ``compare_client_results``), and the template of a new backend: one module, one entry in
-:data:`amqa.backends.BACKENDS`.
+:data:`amqa.index.factory.BACKENDS`.
 
 >>> from amqa.embedders import get_embedder
 >>> from amqa.types import Document
@@ -21,17 +21,17 @@ from typing import Sequence
 
 import numpy as np
 
-from .backend import language_means
-from .bm25 import Bm25Params, top_positions
-from .chunking import ChunkSettings
-from .embedders import Embedder
-from .planner import plan_document
-from .text import tokenize
-from .types import Chunk, ChunkSentences, Document, Hit
+from amqa.embedders import Embedder
+from amqa.index.bm25 import Bm25Params, top_positions
+from amqa.index.planner import plan_document
+from amqa.index.protocol import language_means
+from amqa.ingest.chunking import ChunkSettings
+from amqa.text import tokenize
+from amqa.types import Chunk, ChunkSentences, Document, Hit
 
 
 class MemoryBackend:
-    """Chunks, sentences and their vectors in memory; exact search; BM25 by :mod:`amqa.bm25`."""
+    """Chunks, sentences and their vectors in memory; exact search; BM25 by :mod:`amqa.index.bm25`."""
 
     def __init__(self, chunks: Sequence[Chunk], chunk_vectors: np.ndarray,
                  sentence_spans: Sequence[tuple[str, int, int]], sentence_vectors: np.ndarray, *,
@@ -75,7 +75,7 @@ class MemoryBackend:
     @classmethod
     def build(cls, documents: Sequence[Document], embedder: Embedder,
               settings: ChunkSettings = ChunkSettings()) -> "MemoryBackend":
-        """Chunk and embed ``documents`` as the local index does (:func:`amqa.planner.plan_document`)."""
+        """Chunk and embed ``documents`` as the local index does (:func:`amqa.index.planner.plan_document`)."""
         chunks: list[Chunk] = []
         spans: list[tuple[str, int, int]] = []
         texts: list[str] = []

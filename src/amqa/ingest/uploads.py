@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
-from .documents import SUPPORTED_SUFFIXES
-from .errors import InvalidInputError
+from amqa.errors import InvalidInputError
+from amqa.ingest.documents import SUPPORTED_SUFFIXES
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_NAME_CHARS = 200

@@ -17,15 +17,15 @@ import time
 from dataclasses import replace
 from typing import Iterator, Sequence
 
-from ..answering import WriterConfig, compose
-from ..policy import AnswerPolicy
-from ..threads import one_blas_thread
-from ..types import Answer
-from .protocol import Draft, WriterKind
+from amqa.threads import one_blas_thread
+from amqa.types import Answer
+from amqa.writers.extractive.sentences import WriterConfig, compose
+from amqa.writers.policy import AnswerPolicy
+from amqa.writers.protocol import Draft, WriterKind
 
 
 class ExtractiveWriter:
-    """Quotes one to four sentences of the hits with their ``[n]`` markers (:func:`amqa.answering.compose`,
+    """Quotes one to four sentences of the hits with their ``[n]`` markers (:func:`amqa.writers.extractive.sentences.compose`,
     with ``config``'s tunables), or abstains in the question's language when the evidence is under
     ``policy``'s thresholds."""
 
@@ -37,7 +37,7 @@ class ExtractiveWriter:
         self.config = config or WriterConfig()
 
     def rewrite(self, question: str, turns: Sequence) -> str | None:
-        """amqa's own follow-up resolution is kept (:func:`amqa.conversation.standalone`)."""
+        """amqa's own follow-up resolution is kept (:func:`amqa.service.conversation.standalone`)."""
         return None
 
     def answer(self, draft: Draft) -> Answer:

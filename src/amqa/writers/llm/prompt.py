@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .conversation import Turn
-from .types import Hit
+from amqa.types import Message
+from amqa.types import Hit
 
 LANGUAGE_NAMES = {"fr": "French", "en": "English", "es": "Spanish", "de": "German", "zh": "Chinese", "ja": "Japanese",
                   "ko": "Korean", "ar": "Arabic", "ru": "Russian", "hi": "Hindi"}
@@ -37,7 +37,7 @@ def build_messages(question: str, hits: Sequence[Hit], language: str, abstain_te
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def rewrite_messages(question: str, turns: Sequence[Turn]) -> list[dict]:
+def rewrite_messages(question: str, turns: Sequence[Message]) -> list[dict]:
     """Ask an LLM to restate a follow-up question so that it stands alone (the last turns only)."""
     system = ("Rewrite the user's last question so that it can be understood without the conversation: "
               "replace pronouns and fill in what is left implicit from the earlier turns. Keep the question's "

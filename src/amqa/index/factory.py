@@ -1,6 +1,6 @@
 """The registry of search backends: a name, and how to open that backend over some documents.
 
-Adding a backend is one module implementing :class:`~amqa.backend.SearchBackend` and one entry here.
+Adding a backend is one module implementing :class:`~amqa.index.protocol.SearchBackend` and one entry here.
 ``Engine(backend="memory")`` answers from an exact in-memory index of the folders, built at first
 use, with no store (it does not follow changes to the files); ``"local"``, the default, is the
 crash-safe on-disk store that follows them.
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .backend import SearchBackend
-from .chunking import ChunkSettings
-from .documents import DocumentFolder, load_folder
-from .embedders import Embedder
-from .errors import InvalidInputError, NoDocumentsError
+from amqa.embedders import Embedder
+from amqa.errors import InvalidInputError, NoDocumentsError
+from amqa.index.protocol import SearchBackend
+from amqa.ingest.chunking import ChunkSettings
+from amqa.ingest.documents import DocumentFolder, load_folder
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ class BackendSource:
 
 
 def _local(source: BackendSource) -> SearchBackend:
-    from .corpus import LocalBackend
-    from .store import update_index
+    from amqa.index.local.backend import LocalBackend
+    from amqa.index.local.store import update_index
 
     report = update_index(source.folders, source.store, source.embedder, source.chunking, progress=False)
     if report.index is None or not report.index.chunks:
@@ -44,7 +44,7 @@ def _local(source: BackendSource) -> SearchBackend:
 def _memory(source: BackendSource) -> SearchBackend:
     from dataclasses import replace
 
-    from .memory import MemoryBackend
+    from amqa.index.memory import MemoryBackend
 
     documents = []
     for folder in source.folders:

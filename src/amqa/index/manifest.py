@@ -1,7 +1,7 @@
 """The manifest of an index, typed: what an index holds and how it was built (:class:`Manifest`), and
 what it recorded of each file (:class:`FileRecord`).
 
-The manifest is stored as ``manifest.json`` in an index folder (:mod:`amqa.store`); :meth:`Manifest.from_dict`
+The manifest is stored as ``manifest.json`` in an index folder (:mod:`amqa.index.local.store`); :meth:`Manifest.from_dict`
 reads that JSON and :meth:`Manifest.to_dict` gives it back, key for key and in the order amqa writes
 it, so that a manifest read and written again is the same file. Both are frozen: an update makes a
 new manifest (``dataclasses.replace``), it never changes one in place.
@@ -24,8 +24,8 @@ from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping
 
-from .chunking import ChunkSettings
-from .documents import READER_VERSION, Skipped
+from amqa.ingest.chunking import ChunkSettings
+from amqa.ingest.documents import READER_VERSION, Skipped
 
 __all__ = ["FORMAT_VERSION", "Counts", "FileRecord", "FileRecords", "FolderRecord", "Manifest", "ManifestError"]
 
@@ -82,7 +82,7 @@ class FileRecord:
 
     def stamp(self) -> dict[str, Any]:
         """What a folder scan compares to recognise the file unchanged without reading it
-        (:func:`amqa.documents.scan_folder`'s ``known``); no size or time when none was recorded."""
+        (:func:`amqa.ingest.documents.scan_folder`'s ``known``); no size or time when none was recorded."""
         out: dict[str, Any] = {"sha256": self.sha256}
         if self.size is not None:
             out["size"] = self.size
@@ -254,7 +254,7 @@ class Manifest:
     """An index's manifest: its files (:class:`FileRecord`, by source, sorted) and how it was built.
 
     - ``format_version`` of the store (:data:`FORMAT_VERSION`), ``reader_version`` of the readers that
-      read its files (:data:`amqa.documents.READER_VERSION`; read as 1 when a manifest does not
+      read its files (:data:`amqa.ingest.documents.READER_VERSION`; read as 1 when a manifest does not
       record it), ``amqa_version``;
     - ``embedder_id`` and ``dim``, ``chunking`` (None when not recorded);
     - ``docs`` and ``folders``: the folders read (an index written before folders were recorded
@@ -308,7 +308,7 @@ class Manifest:
 
     def stamps(self) -> dict[str, dict[str, Any]]:
         """What the manifest recorded of each file it indexed or could not read (sha256, and size and
-        mtime_ns when known): a scan's ``known`` (:func:`amqa.documents.scan_folder`)."""
+        mtime_ns when known): a scan's ``known`` (:func:`amqa.ingest.documents.scan_folder`)."""
         known: dict[str, dict[str, Any]] = {s.source: s.to_dict() for s in self.skipped_files if s.sha256}
         known.update(self.records.stamps())
         return known

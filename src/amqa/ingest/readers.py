@@ -3,7 +3,7 @@ r"""One reader per file format, registered in :data:`READERS` (suffix -> reader)
 Each reader takes a path inside the documents folder and returns an :class:`Extracted`: the text
 that citations' character offsets refer to, a title, and where each page (or slide) starts in that
 text. A reader raises :class:`Unreadable` with a one-line reason when a file cannot be used;
-:func:`amqa.documents.read_document` turns that, or any library error, into a skipped file.
+:func:`amqa.ingest.documents.read_document` turns that, or any library error, into a skipped file.
 
 >>> sorted(READERS)[:6]
 ['.csv', '.docx', '.eml', '.epub', '.htm', '.html']
@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from .errors import InvalidInputError
+from amqa.errors import InvalidInputError
 
 #: The reason a scanned PDF is skipped when Tesseract is missing (a test and the README quote it).
 NO_OCR = "no text layer; install tesseract-ocr for OCR"

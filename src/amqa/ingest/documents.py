@@ -1,4 +1,4 @@
-"""Read a folder of documents, each file by the reader of its format (:data:`amqa.readers.READERS`):
+"""Read a folder of documents, each file by the reader of its format (:data:`amqa.ingest.readers.READERS`):
 text and Markdown, HTML, PDF (text layer, or OCR of scanned pages), Word, PowerPoint, Excel, CSV,
 OpenDocument text and presentations, EPUB, RTF and e-mail.
 
@@ -22,26 +22,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
-from .errors import InvalidInputError
-from .readers import READERS, ZIP_SUFFIXES, Budget, ReadLimits, Unreadable, check_zip, decode_text, too_much_text
-from .text import detect_language
-from .types import Document
+from amqa.errors import InvalidInputError
+from amqa.ingest.readers import READERS, ZIP_SUFFIXES, Budget, ReadLimits, Unreadable, check_zip, decode_text, too_much_text
+from amqa.text import detect_language
+from amqa.types import Document
 
 __all__ = ["READER_VERSION", "SUPPORTED_SUFFIXES", "DocumentFolder", "FolderScan", "ReadLimits", "Skipped", "SourceFile",
            "decode_text",
            "load_folder", "read_document", "scan_folder", "scan_folders"]
 
-#: The suffixes amqa reads, in the order of :data:`amqa.readers.READERS` (which they follow from).
+#: The suffixes amqa reads, in the order of :data:`amqa.ingest.readers.READERS` (which they follow from).
 SUPPORTED_SUFFIXES = tuple(READERS)
 #: Bumped whenever a file would be read into different text or metadata: an index re-reads every file
 #: read by another version (2: PDF through pdfium; HTML white space collapsed, table rows on one line;
 #: 3: PDF lines wrapped inside a sentence joined; 4: page starts recorded (PDF pages, slides), HTML
 #: titled by its first heading without <title>, UTF-16 text, Office, OpenDocument, EPUB, RTF, CSV and
 #: e-mail files, OCR of scanned PDF pages). Text already read is unchanged, so the index keeps its
-#: vectors (amqa.store embeds again only files whose text changed).
+#: vectors (amqa.index.local.store embeds again only files whose text changed).
 #: 5: languages told by their script (Chinese, Japanese, Korean, Arabic, Russian, Hindi...), and the BM25
 #: words of Han, kana and Hangul text as character pairs (amqa.text): languages and tokens change; read
-#: limits (amqa.readers.ReadLimits), binary text files refused, a Markdown title only from a front matter
+#: limits (amqa.ingest.readers.ReadLimits), binary text files refused, a Markdown title only from a front matter
 #: that closes, an EPUB chapter listed twice read once.
 READER_VERSION = 5
 #: A file whose modification time is this close to the last scan is hashed again even when its size and
@@ -266,7 +266,7 @@ def scan_folders(folders: Sequence[DocumentFolder], known: Mapping[str, Mapping]
 def read_document(file: SourceFile, limits: ReadLimits | None = None) -> Document | Skipped:
     """Read one file into a :class:`Document` with the reader of its suffix, or say why it was skipped
     (one line: the reader's reason, or the library's first line of complaint). Reading stays within
-    ``limits`` (:class:`~amqa.readers.ReadLimits`): a zip-based file is checked before it is parsed,
+    ``limits`` (:class:`~amqa.ingest.readers.ReadLimits`): a zip-based file is checked before it is parsed,
     and a file past a limit is skipped with the limit named."""
     limits = limits or ReadLimits()
     suffix = file.path.suffix.lower()

@@ -24,9 +24,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .settings import MAX_QUESTION_CHARS
-from .text import MARKDOWN_SUFFIXES, readable
-from .types import Answer, Citation, Chunk
+from amqa.settings import MAX_QUESTION_CHARS
+from amqa.text import MARKDOWN_SUFFIXES, readable
+from amqa.types import Answer, Citation, Chunk
 
 #: The answering words travel in a turn's text and quotes between these two private-use characters.
 MARK = ("\ue000", "\ue001")
@@ -38,7 +38,7 @@ ERROR, STOPPED = "error", "stopped"
 MAX_CONVERSATIONS = 30
 MAX_STORED_CHARS = 600_000
 MAX_TEXT_CHARS = 20_000   # an answer (an LLM's included) is a few thousand characters at most
-MAX_PASSAGE_CHARS = 5_000  # a chunk is at most 900 characters (amqa.chunking.ChunkSettings), more for LLM ones
+MAX_PASSAGE_CHARS = 5_000  # a chunk is at most 900 characters (amqa.ingest.chunking.ChunkSettings), more for LLM ones
 MAX_SOURCES = 50          # one per passage retrieved, at most amqa.settings.MAX_K
 TITLE_CHARS = 60
 

@@ -1,0 +1,1 @@
+"""Thin front ends over amqa.service: the command line and the Gradio web UI."""

@@ -1,0 +1,1 @@
+"""The local backend: FAISS segments in a crash-safe store on disk (the default)."""
