@@ -581,9 +581,9 @@ ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 64  # a program, as `cp /
 def test_9_an_upload_the_index_skips_is_reported_and_not_kept(docs_copy, tmp_path):
     pytest.importorskip("gradio", reason="pip install -e '.[test]'")
     from amqa import Engine
-    from amqa.frontends.ui import ChatHandlers
+    from amqa.frontends.ui import DocumentHandlers
 
-    handlers = ChatHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False))
+    handlers = DocumentHandlers(Engine(docs_copy, tmp_path / "store", "hash", progress=False))
     program, note = tmp_path / "upload-1", tmp_path / "upload-2"
     program.write_bytes(ELF)
     note.write_text("La médiathèque de Cluny prête des imprimantes 3D.", encoding="utf-8")
@@ -1404,14 +1404,14 @@ def test_r2_15_the_documents_tab_sends_a_page_of_rows_with_the_counts_and_a_filt
     measures 100k files over HTTP)."""
     pytest.importorskip("gradio", reason="pip install -e '.[test]'")
     from amqa import Engine
-    from amqa.frontends.ui import ChatHandlers
+    from amqa.frontends.ui import DocumentHandlers
 
     docs = tmp_path / "docs"
     for i in range(250):
         (docs / f"sub-{i // 100}").mkdir(parents=True, exist_ok=True)
         (docs / f"sub-{i // 100}" / f"note-{i:03d}.txt").write_text(f"La note {i} parle de l'atelier {i}.",
                                                                     encoding="utf-8")
-    handlers = ChatHandlers(Engine(docs, tmp_path / "store", "hash", progress=False))
+    handlers = DocumentHandlers(Engine(docs, tmp_path / "store", "hash", progress=False))
     view = handlers.documents("en")
     assert len(view.rows) == 200 and len(view.removable) == 200
     assert "250 files indexed" in view.note and "the first 200 shown" in view.note

@@ -230,7 +230,7 @@ Consultez ip(8) et le Howto de la suite utilitaire IPROUTE2.
 ])
 def test_the_table_row_a_question_names_is_quoted_under_the_tables_caption(tmp_path, question, row):
     """Real model, English questions on a French table: the caption and the sentence before it score
-    best, the row holding the question's own word ("route") is quoted too (answering.cover)."""
+    best, the row holding the question's own word ("route") is quoted too (sentences.cover)."""
     from amqa import Engine
     from amqa.writers.extractive.sentences import WriterConfig, compose
 

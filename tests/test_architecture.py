@@ -105,3 +105,33 @@ def test_writers_never_import_an_index_and_front_ends_only_the_service():
             assert not {d for d in deps if under(d, "amqa.index", "amqa.retrieval", "amqa.writers")}, module
     importers = {m for m, deps in GRAPH.items() if any(under(d, "amqa.frontends") for d in deps)}
     assert all(under(m, "amqa.frontends") for m in importers), importers  # the library never imports its front ends
+
+
+def loaded_with(module: str) -> set[str]:
+    """Every amqa module importing ``module`` loads: its imports, theirs, and the packages above each
+    (``import amqa.index.protocol`` runs ``amqa/index/__init__.py`` first)."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        m = todo.pop()
+        parents = {".".join(m.split(".")[:i]) for i in range(2, m.count(".") + 1)}
+        for dep in (GRAPH.get(m, set()) | parents) & MODULES.keys():
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen - {module}
+
+
+def test_retrieval_and_writers_load_no_backend_even_indirectly():
+    backends = ("amqa.index.local", "amqa.index.memory", "amqa.index.factory")
+    for module in MODULES:
+        if under(module, "amqa.retrieval", "amqa.writers"):
+            assert not {d for d in loaded_with(module) if under(d, *backends)}, module
+
+
+def test_modules_are_imported_by_name_only():
+    """No importlib.import_module or __import__ in the package: every dependency is an import
+    statement the layer tests see."""
+    for module, path in MODULES.items():
+        text = path.read_text(encoding="utf-8")
+        assert "import_module(" not in text and "__import__(" not in text, module

@@ -374,6 +374,9 @@ def test_the_planner_hands_any_index_writer_its_batches_and_skipped_files(docs_c
                 return np.zeros((n, 8), np.float32), np.zeros((len(planned.sentences), 8), np.float32)
             return None
 
+        def remove(self, sources):
+            raise AssertionError("write_files only writes")
+
         def write(self, batch):
             self.batches.append(batch)
 

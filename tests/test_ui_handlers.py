@@ -12,7 +12,7 @@ pytest.importorskip("gradio", reason="pip install -e '.[test]'")
 from amqa import Engine  # noqa: E402
 from amqa.settings import bundled_seeds  # noqa: E402
 from amqa.frontends.transcript import MAX_STORED_CHARS, Conversation, Turn, dump_conversations, load_conversations  # noqa: E402
-from amqa.frontends.ui import ChatHandlers, ChatSession, chat_text, library_engine, turn_html  # noqa: E402
+from amqa.frontends.ui import ChatHandlers, ChatSession, DocumentHandlers, chat_text, library_engine, turn_html  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MOROCCO = "Où se trouve le campus marocain ?"
@@ -76,9 +76,9 @@ def test_the_conversation_so_far_goes_to_the_engine(handlers, monkeypatch):
     seen = []
     real = handlers.engine.answer_stream
 
-    def recording(question, k=None, generator=None, *, history=None):
+    def recording(question, k=None, generator=None, *, history=None, wait=None):
         seen.append(history)
-        return real(question, k=k, generator=generator, history=history)
+        return real(question, k=k, generator=generator, history=history, wait=wait)
 
     monkeypatch.setattr(handlers.engine, "answer_stream", recording)
     session = ChatSession()
@@ -221,10 +221,11 @@ def test_sources_name_the_title_file_and_page_and_show_clean_quotes(tmp_path):
 
 
 def test_documents_upload_delete_with_confirmation_and_reindex(handlers, tmp_path):
+    docs = DocumentHandlers(handlers.engine)
     good = tmp_path / "upload-1"
     good.write_text("La médiathèque de Cluny prête des imprimantes 3D.", encoding="utf-8")
     steps = []
-    view = handlers.upload([(str(good), "mediatheque.txt"), (str(good), "../evil.txt")], "en",
+    view = docs.upload([(str(good), "mediatheque.txt"), (str(good), "../evil.txt")], "en",
                            lambda step, done, total: steps.append(step))
     assert "Indexed mediatheque.txt" in view.message.replace("\\", "") and "refused" in view.message
     assert "mediatheque.txt" in [r[1] for r in view.rows] and "mediatheque.txt" in view.removable
@@ -232,16 +233,16 @@ def test_documents_upload_delete_with_confirmation_and_reindex(handlers, tmp_pat
     assert "Reading files" in steps and "Embedding passages" in steps
     assert handlers.engine.answer("Que prête la médiathèque de Cluny ?").citations[0].source == "mediatheque.txt"
 
-    show, text = handlers.ask_delete("mediatheque.txt", "fr")
+    show, text = docs.ask_delete("mediatheque.txt", "fr")
     assert show and "Supprimer **mediatheque\\.txt**" in text and str(handlers.engine.docs) in text.replace("\\", "")
-    assert handlers.ask_delete(None, "en") == (False, "Pick a document to delete first.")
-    view = handlers.delete("mediatheque.txt", "en")
+    assert docs.ask_delete(None, "en") == (False, "Pick a document to delete first.")
+    view = docs.delete("mediatheque.txt", "en")
     assert "Deleted mediatheque" in view.message.replace("\\", "") and "mediatheque.txt" not in str(view.rows)
     assert not (handlers.engine.docs / "mediatheque.txt").exists()
-    assert "⚠️" in handlers.delete("mediatheque.txt", "en").message  # already gone: one line, no trace
+    assert "⚠️" in docs.delete("mediatheque.txt", "en").message  # already gone: one line, no trace
 
     (handlers.engine.docs / "002_d86c49a6ec5f4adf.txt").unlink()  # removed on disk, behind the UI's back
-    view = handlers.reindex("fr")
+    view = docs.reindex("fr")
     assert "1 retirés" in view.message and len(view.rows) == 4 and view.headers[0] == "titre"
 
 
@@ -249,7 +250,7 @@ def test_the_ui_over_the_bundled_seeds_adds_documents_to_the_library_and_leaves_
                                                                                                   settings):
     engine = library_engine(Engine(embedder="hash", progress=False))
     assert engine.library == settings.library and engine.docs == bundled_seeds()
-    handlers = ChatHandlers(engine)
+    handlers = DocumentHandlers(engine)
     upload = tmp_path / "upload"
     upload.write_text("La cafétéria du campus de Lille ouvre à 7 h 30.", encoding="utf-8")
     view = handlers.upload([(str(upload), "cafeteria.txt")], "en")
@@ -324,7 +325,7 @@ def test_a_question_sent_as_the_run_ends_is_answered(handlers):
 
 def test_stop_does_not_wait_for_a_silent_writer(handlers, monkeypatch):
     """An LLM can be silent for a minute before its first word: Stop ends the answer at once anyway."""
-    def silent(question, k=None, generator=None, *, history=None):
+    def silent(question, k=None, generator=None, *, history=None, wait=None):
         time.sleep(3)
         yield "late words"
 

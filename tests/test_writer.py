@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-import amqa.writers.extractive.sentences as answering
+import amqa.writers.extractive.sentences as sentences
 from amqa import Engine, Outcome
 from amqa.writers.extractive.sentences import Evidence, WriterConfig, answer_marks, is_code, refers_back, widen
 from amqa.ingest.chunking import chunk_document
@@ -60,28 +60,28 @@ def test_a_definition_is_quoted_with_its_term():
     e = evidence(after, "— Comme pour « Depends » excepté que cela demande une installation complète.")
     assert widen(e, after, None) == (e.start, e.end)
     # A sentence before it is no term, nor is a list item that is a sentence or a fact of its own.
-    assert not answering.is_term("— Cela déclare une dépendance absolue.") and not answering.is_term("Pre-Depends")
-    assert answering.is_term("- `Depends`") and not answering.is_term("- Licence professionnelle robotique")
+    assert not sentences.is_term("— Cela déclare une dépendance absolue.") and not sentences.is_term("Pre-Depends")
+    assert sentences.is_term("- `Depends`") and not sentences.is_term("- Licence professionnelle robotique")
     items = one_chunk("Places ouvertes :\n- Licence à Bordeaux : 48 places\n- Master à Rabat, avec 30 places par an.")
     assert quoted(items, ["- Master à Rabat, avec 30 places par an."], "quantity") == [
         "- Master à Rabat, avec 30 places par an."]
 
 
 def test_a_headline_holding_the_asked_item_is_not_penalised():
-    f = dict.fromkeys(answering.FEATURES, 0.0) | {"dense": 0.9, "headline": 1.0}
-    title = answering.hand_score(f)
-    holding = answering.hand_score(f | {"typed": 1.0})  # "“dash -n script.sh” - Syntax check" for a command
+    f = dict.fromkeys(sentences.FEATURES, 0.0) | {"dense": 0.9, "headline": 1.0}
+    title = sentences.hand_score(f)
+    holding = sentences.hand_score(f | {"typed": 1.0})  # "“dash -n script.sh” - Syntax check" for a command
     default = WriterConfig()
     assert holding - title == pytest.approx(default.answer_type_bonus + default.headline_penalty)
     line = f | {"headline": 0.0}
-    assert title < answering.hand_score(line)  # an untyped title loses the penalty ...
+    assert title < sentences.hand_score(line)  # an untyped title loses the penalty ...
     no_penalty = dataclasses.replace(default, headline_penalty=0.0)
-    assert answering.hand_score(f, no_penalty) == answering.hand_score(line, no_penalty)  # ... which a config can lift
+    assert sentences.hand_score(f, no_penalty) == sentences.hand_score(line, no_penalty)  # ... which a config can lift
 
 
-def quoted(chunk, sentences, answer_type=None):
-    chosen = [evidence(chunk, s, answering.holds_answer_type(s, answer_type)) for s in sentences]
-    return [c.text for c in answering.cite(chosen, [chunk], answer_type, frozenset())]
+def quoted(chunk, texts, answer_type=None):
+    chosen = [evidence(chunk, s, sentences.holds_answer_type(s, answer_type)) for s in texts]
+    return [c.text for c in sentences.cite(chosen, [chunk], answer_type, frozenset())]
 
 
 def test_a_quote_never_repeats_an_earlier_ones_words():
@@ -115,18 +115,18 @@ def test_a_sentence_announcing_the_next_line_in_words_is_quoted_with_it():
                       "Then run the upgrade again.", "en")
     e = evidence(plain, "Configure the packages left half done with this command.")
     assert widened(plain, e) == e.text  # announces nothing
-    assert answering.announces("Procédez comme suit.") and answering.announces("Führen Sie folgenden Befehl aus.")
-    assert not answering.announces("It follows the rules.") and not answering.announces("Il revint l'année suivante.")
-    assert not answering.announces("He won the following season.") and not answering.announces("Is it below?")
+    assert sentences.announces("Procédez comme suit.") and sentences.announces("Führen Sie folgenden Befehl aus.")
+    assert not sentences.announces("It follows the rules.") and not sentences.announces("Il revint l'année suivante.")
+    assert not sentences.announces("He won the following season.") and not sentences.announces("Is it below?")
 
 
 def test_a_sentence_whose_neighbour_holds_the_asked_item_ranks_a_little_higher():
-    f = dict.fromkeys(answering.FEATURES, 0.0) | {"dense": 0.85}
-    gain = answering.hand_score(f | {"neighbour_typed": 1.0}) - answering.hand_score(f)
+    f = dict.fromkeys(sentences.FEATURES, 0.0) | {"dense": 0.85}
+    gain = sentences.hand_score(f | {"neighbour_typed": 1.0}) - sentences.hand_score(f)
     default = WriterConfig()
     assert gain == pytest.approx(default.neighbour_type_bonus) and 0 < gain < default.answer_type_bonus
     off = dataclasses.replace(default, neighbour_type_bonus=0.0)
-    assert answering.hand_score(f | {"neighbour_typed": 1.0}, off) == answering.hand_score(f, off)
+    assert sentences.hand_score(f | {"neighbour_typed": 1.0}, off) == sentences.hand_score(f, off)
 
 
 def test_code_lines_and_prose():
@@ -193,17 +193,17 @@ def test_one_more_quote_brings_the_question_words_the_others_lack():
     elsewhere = ev("The arp command is obsolete.", 0.86, (("arp", 0.3),), source="b.md")
     both = ev("arp(8) ip neigh, entrée de cache ARP et NDISC", 0.83, (("arp", 0.3), ("ndisc", 0.2)))
     ranked = [caption, header, elsewhere, title, row, both]
-    chosen = answering.select_sentences(ranked)
+    chosen = sentences.select_sentences(ranked)
     assert chosen == [caption, header]
     # Rows holding "arp", which no quote does, the one bringing more first; a headline and another file's
     # sentence are not taken.
-    assert answering.cover(chosen, ranked) == [both, row]
-    assert answering.cover([caption], [caption, dataclasses.replace(title, typed=True)]) != []  # holds the asked type
-    assert answering.cover([caption, both], ranked) == []  # nothing left to bring
-    assert answering.cover([caption], [caption, dataclasses.replace(row, score=0.81)]) == []  # too far behind
+    assert sentences.cover(chosen, ranked) == [both, row]
+    assert sentences.cover([caption], [caption, dataclasses.replace(title, typed=True)]) != []  # holds the asked type
+    assert sentences.cover([caption, both], ranked) == []  # nothing left to bring
+    assert sentences.cover([caption], [caption, dataclasses.replace(row, score=0.81)]) == []  # too far behind
     weak = dataclasses.replace(row, matched=(("de", 0.01),))
-    assert answering.cover([caption], [caption, weak]) == []  # a word worth little
-    assert answering.cover(chosen, ranked, WriterConfig(cover_margin=-1.0)) == []  # the rule off
+    assert sentences.cover([caption], [caption, weak]) == []  # a word worth little
+    assert sentences.cover(chosen, ranked, WriterConfig(cover_margin=-1.0)) == []  # the rule off
 
 
 def test_the_covering_quote_is_the_first_spare_not_quoted_already():
@@ -212,11 +212,11 @@ def test_the_covering_quote_is_the_first_spare_not_quoted_already():
     first = evidence(chunk, "La taille maximale de segment se calcule comme suit.")
     inside = evidence(chunk, "— MSS = MTU - 40 pour IPv4")  # the first quote takes it along (it is announced)
     other = evidence(chunk, "— MSS = MTU - 60 pour IPv6")
-    texts = [c.text for c in answering.cite([first], [chunk], None, frozenset(), spares=[inside, other])]
+    texts = [c.text for c in sentences.cite([first], [chunk], None, frozenset(), spares=[inside, other])]
     assert texts == ["La taille maximale de segment se calcule comme suit.\n— MSS = MTU - 40 pour IPv4",
                      "— MSS = MTU - 60 pour IPv6"]
     # One spare at most.
-    assert len(answering.cite([first], [chunk], None, frozenset(), spares=[other, inside])) == 2
+    assert len(sentences.cite([first], [chunk], None, frozenset(), spares=[other, inside])) == 2
 
 
 def test_a_writer_config_changes_what_is_selected():
@@ -224,22 +224,22 @@ def test_a_writer_config_changes_what_is_selected():
         return Evidence("a.md", "a.md#0", 0, len(text), text, score, score, 0.0)
 
     ranked = [ev("Best.", 0.90), ev("Close.", 0.895), ev("Close too.", 0.89), ev("Far.", 0.70)]
-    assert len(answering.select_sentences(ranked)) == WriterConfig().max_sentences == 3  # within the margins
-    assert answering.select_sentences(ranked, WriterConfig(max_sentences=1)) == ranked[:1]
-    assert answering.select_sentences(ranked, WriterConfig(max_sentences=4)) == ranked[:3]  # "Far." too far
-    assert answering.select_sentences(ranked, WriterConfig(max_sentences=4, same_source_margin=0.2)) == ranked
+    assert len(sentences.select_sentences(ranked)) == WriterConfig().max_sentences == 3  # within the margins
+    assert sentences.select_sentences(ranked, WriterConfig(max_sentences=1)) == ranked[:1]
+    assert sentences.select_sentences(ranked, WriterConfig(max_sentences=4)) == ranked[:3]  # "Far." too far
+    assert sentences.select_sentences(ranked, WriterConfig(max_sentences=4, same_source_margin=0.2)) == ranked
 
 
 def test_a_writer_config_changes_what_is_quoted(engine):
     # compose without a config is compose with the default one; with margins wide enough for any sentence
     # it quotes several, and one with max_sentences=1 (and no covering quote).
     result = engine.search("Combien d'entreprises compte le bassin de Montbéliard ?")
-    default = answering.compose(result, engine.policy)
-    same = answering.compose(result, engine.policy, config=WriterConfig())
+    default = sentences.compose(result, engine.policy)
+    same = sentences.compose(result, engine.policy, config=WriterConfig())
     assert (same.text, same.citations) == (default.text, default.citations) and default.citations
     wide = WriterConfig(same_source_margin=1.0, second_sentence_margin=1.0, cover_margin=-1.0)
-    several = answering.compose(result, engine.policy, config=wide).citations
-    one = answering.compose(result, engine.policy, config=dataclasses.replace(wide, max_sentences=1)).citations
+    several = sentences.compose(result, engine.policy, config=wide).citations
+    one = sentences.compose(result, engine.policy, config=dataclasses.replace(wide, max_sentences=1)).citations
     assert len(several) > len(one) == 1 and one[0].text == several[0].text == default.citations[0].text
 
 

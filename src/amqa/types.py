@@ -129,7 +129,7 @@ class Hit:
 
     ``dense_rank``/``bm25_rank`` are 1-based, ``None`` when that retriever did not rank the chunk.
     ``dense_score`` is the raw similarity (chunk plus best sentence); ``dense_rank`` is the order after
-    language centering (:data:`amqa.retrieval.search.LANGUAGE_CENTERING`) when the documents mix languages.
+    language centering (:attr:`amqa.retrieval.search.RetrievalConfig.language_centering`) when the documents mix languages.
     """
 
     chunk: Chunk
@@ -263,6 +263,13 @@ class Verification(str, Enum):
     VERIFIED = "verified"          #: every sentence of the LLM's reply is supported by what it cites
     LLM_ABSTAINED = "abstained"    #: the LLM said the documents hold no answer
     FALLBACK = "fallback"          #: the LLM's reply failed the check, or the LLM failed: extractive text shown
+
+
+class WriterKind(str, Enum):
+    """Which answering slots a writer uses (:class:`amqa.service.admission.Admission`): the CPU's, or an LLM's."""
+
+    EXTRACTIVE = "extractive"  #: answers in milliseconds on the CPU
+    LLM = "llm"                #: waits on an LLM, up to its timeout
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,6 +29,7 @@ import functools
 import html
 import itertools
 import logging
+import math
 import queue
 import re
 import secrets
@@ -47,7 +48,7 @@ from amqa.ingest.uploads import MAX_UPLOAD_BYTES
 from amqa.service.engine import Engine
 from amqa.settings import MAX_K, MAX_QUESTION_CHARS, bundled_seeds, check_fields
 from amqa.text import readable
-from amqa.types import Answer, Outcome, Verification
+from amqa.types import Answer, Outcome, Verification, WriterKind
 
 log = logging.getLogger("amqa.frontends.ui")
 
@@ -465,7 +466,8 @@ class ChatView:
 
 
 class ChatHandlers:
-    """The page's event handlers over one engine: plain Python, so they are tested without a browser."""
+    """The chat's event handlers over one engine: plain Python, so they are tested without a browser
+    (the Documents tab has its own, :class:`DocumentHandlers`)."""
 
     def __init__(self, engine: Engine, max_upload_bytes: int | None = None, limits: UILimits | None = None) -> None:
         if limits is None:
@@ -473,10 +475,9 @@ class ChatHandlers:
         self.engine = engine
         self.limits = limits
         self.max_upload_bytes = limits.upload_bytes
-        self.writers = ["extractive"] + ([engine.generator.id] if engine.generator is not None else [])
+        self.writers = ["extractive"] + ([engine.writer.id] if engine.writer.id != "extractive" else [])
         self.lock = threading.Lock()
         self.answering = 0  # sessions answering now, all pools
-        self._listed: tuple[Any, Any, list[str]] | None = None  # the last documents listed (_listing)
 
     # -- views ---------------------------------------------------------------------------------
 
@@ -607,7 +608,7 @@ class ChatHandlers:
         answer, draft, stopped = None, "", False
         cancel = threading.Event()
         try:
-            for piece in _pumped(lambda: self.engine.answer_stream(item.question, k=k, generator=self._writer(writer),
+            for piece in _pumped(lambda: self.engine.answer_stream(item.question, k=k, generator=self._writer(writer), wait=math.inf,
                                                                    history=history), session.stop, cancel):
                 if session.stop.is_set():
                     stopped = True
@@ -689,12 +690,13 @@ class ChatHandlers:
         session.conversations = [c for c in session.conversations if c not in old]
 
     def is_llm(self, name: str) -> bool:
-        """Whether the writer named ``name`` is the LLM (else the answer is extractive)."""
-        return self._writer(name) != "extractive"
+        """Whether the writer named ``name`` answers in the LLM pool (its kind, :class:`WriterKind`)."""
+        return self.engine.pipeline.writer_for(self._writer(name)).kind is WriterKind.LLM
 
     def _writer(self, name: str) -> Any:
-        generator = self.engine.generator
-        return generator if generator is not None and name == generator.id else "extractive"
+        """The engine's own writer when ``name`` is its id, else the extractive one."""
+        writer = self.engine.writer
+        return writer if name == writer.id else "extractive"
 
     def stop(self, session: ChatSession, lang: str) -> ChatView:
         """Stop the answer being written, with what it had written so far, and the questions still
@@ -745,7 +747,16 @@ class ChatHandlers:
                 session.current = cid
             return self._view(session, lang, "", passages="", save=True)
 
-    # -- documents -----------------------------------------------------------------------------
+
+class DocumentHandlers:
+    """The Documents tab's event handlers over one engine (list, filter, upload, delete, reindex): plain
+    Python, tested without a browser. Every change goes through the engine's document library."""
+
+    def __init__(self, engine: Engine, limits: UILimits | None = None) -> None:
+        self.engine = engine
+        self.limits = limits or UILimits()
+        self.max_upload_bytes = self.limits.upload_bytes
+        self._listed: tuple[Any, Any, list[str]] | None = None  # the last documents listed (_listing)
 
     def documents(self, lang: str, message: str = "", query: str = "") -> "DocsView":
         """The documents as the index holds them now (caught up with the folders first): the first
@@ -901,9 +912,9 @@ def library_engine(engine: Engine) -> Engine:
     # evaluation use): its own store in the home, or a folder inside a store given with --store.
     store = settings.store / "with-library" if settings.store is not None else None
     return Engine(store=store, embedder=engine.embedder, chunking=engine.chunking, progress=engine.progress,
-                  generator=engine.generator or engine.writer, settings=settings, policy=engine.policy,
+                  generator=engine.pipeline.writer_spec, settings=settings, policy=engine.policy,
                   library=settings.library, retrieval=engine.retrieval, writer_config=engine.writer_config,
-                  admission=engine.admission.limits)
+                  admission=engine.admission)
 
 
 def _i18n(gr: Any) -> Any:
@@ -942,6 +953,7 @@ def build_app(engine: Engine | None = None, *, max_upload_bytes: int | None = No
     engine = library_engine(engine or Engine(progress=True))
     engine.warm_up()
     handlers = ChatHandlers(engine, limits=limits)
+    docs_handlers = DocumentHandlers(engine, limits)
     max_upload_bytes = limits.upload_bytes
     i18n = _i18n(gr)
     # Gradio's cache (uploads among them) emptied of old files as it serves (issue 22, case 10).
@@ -956,7 +968,7 @@ def build_app(engine: Engine | None = None, *, max_upload_bytes: int | None = No
         with gr.Tab(i18n("documents"), id="documents") as docs_tab:
             docs = _documents_tab(gr, i18n, max_upload_bytes)
         _wire_chat(gr, app, handlers, chat, session, lang, stored)
-        _wire_documents(gr, app, handlers, docs, docs_tab, lang)
+        _wire_documents(gr, app, docs_handlers, docs, docs_tab, lang)
     app.queue(default_concurrency_limit=4, max_size=64)
     app.amqa_limits = limits  # for serve(): the size limits Gradio checks as requests arrive
     return app
@@ -1019,8 +1031,9 @@ def _wire_chat(gr: Any, app: Any, handlers: ChatHandlers, c: dict[str, Any], ses
         return run
 
     # Two pools, as many runs at once as the engine has answering slots of each kind (amqa.service.admission:
-    # extractive answers wait on the CPU, LLM answers on a remote server), so that a run never waits
-    # inside the engine for a slot while Gradio's queue holds the others.
+    # extractive answers wait on the CPU, LLM answers on a remote server). A run waits inside the engine
+    # for a slot only while a stopped answer still holds one (an LLM stream is closed at its next piece,
+    # within the LLM's timeout), so it waits as long as it takes (wait=math.inf) rather than fail.
     inputs = [session, lang, c["k"], c["writer"], c["show"]]
     limits = handlers.engine.admission.limits
     pools = [dict(fn=drain_if(llm), inputs=inputs, outputs=full, show_progress="hidden", concurrency_id=name,
@@ -1082,7 +1095,7 @@ def _documents_tab(gr: Any, i18n: Any, max_upload_bytes: int) -> dict[str, Any]:
     return d
 
 
-def _wire_documents(gr: Any, app: Any, handlers: ChatHandlers, d: dict[str, Any], tab: Any, lang: Any) -> None:
+def _wire_documents(gr: Any, app: Any, handlers: DocumentHandlers, d: dict[str, Any], tab: Any, lang: Any) -> None:
     """The Documents tab's events. The list is read again on every page load and every visit.
 
     None of them is in Gradio's public API (``api_visibility="private"``: not listed, not callable by

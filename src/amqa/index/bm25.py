@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from amqa.errors import InvalidInputError
+
 
 @dataclass(frozen=True)
 class Bm25Params:
@@ -23,7 +25,7 @@ class Bm25Params:
 
     def __post_init__(self) -> None:
         if not self.k1 > 0 or not 0 <= self.b <= 1:
-            raise ValueError(f"BM25 needs k1 > 0 and 0 <= b <= 1, got k1={self.k1!r}, b={self.b!r}")
+            raise InvalidInputError(f"BM25 needs k1 > 0 and 0 <= b <= 1, got k1={self.k1!r}, b={self.b!r}")
 
     def idf(self, df: int, n: int) -> float:
         """The inverse document frequency of a word held by ``df`` of ``n`` chunks."""

@@ -261,14 +261,19 @@ def embed_documents(planned: Iterable[PlannedDocument], embedder: "Embedder", *,
 
 
 class IndexWriter(Protocol):
-    """One update of an index, written by a backend after the planner decided what to read
-    (:func:`write_files` drives it): batches of embedded files, each searchable once written, files
-    that could not be used, then the index as it stands, published atomically. The local store's
+    """One update of an index, written by a backend after the planner decided what changed
+    (:func:`compare`): the files removed, then batches of embedded files, each searchable once written
+    (:func:`write_files` drives them), files that could not be used, then the index as it stands,
+    published atomically. The local store's
     ``_SegmentWriter`` (amqa.index.local.store) is one."""
 
     def reuse(self, planned: PlannedDocument) -> tuple[np.ndarray, np.ndarray] | None:
         """The chunk and sentence vectors the index already holds for exactly this plan (a file read
         again into the same chunks and sentences), or None: they are embedded."""
+        ...
+
+    def remove(self, sources: Sequence[str]) -> None:
+        """Files gone from the folders: out of the index once it is published."""
         ...
 
     def write(self, batch: EmbeddedBatch) -> None:

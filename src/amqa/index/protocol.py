@@ -95,7 +95,7 @@ class SearchBackend(Protocol):
         ...
 
     def idf(self, token: str, unseen: float | None = None) -> float:
-        """:func:`amqa.index.bm25.idf` of ``token``; for a token no chunk holds, ``unseen`` (default
+        """:meth:`amqa.index.bm25.Bm25Params.idf` of ``token``; for a token no chunk holds, ``unseen`` (default
         :attr:`max_idf`)."""
         ...
 

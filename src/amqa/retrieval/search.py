@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from amqa.embedders import Embedder
+from amqa.errors import InvalidInputError
 from amqa.index.protocol import SearchBackend
 from amqa.retrieval.fusion import Ranking, weighted_rrf
 from amqa.text import detect_language, tokenize
@@ -28,7 +29,7 @@ from amqa.threads import one_blas_thread
 from amqa.types import Hit, Query, SearchResult
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RetrievalConfig:
     """The fusion's tunables, measured on XQuAD and on eval/questions.jsonl (eval/README.md, "Tuning").
 
@@ -55,9 +56,9 @@ class RetrievalConfig:
 
     def __post_init__(self) -> None:
         if self.rrf_k < 1 or self.candidates < 1:
-            raise ValueError(f"rrf_k and candidates must be >= 1, got {self.rrf_k!r}, {self.candidates!r}")
+            raise InvalidInputError(f"rrf_k and candidates must be >= 1, got {self.rrf_k!r}, {self.candidates!r}")
         if self.bm25_full <= 0:
-            raise ValueError(f"bm25_full must be > 0, got {self.bm25_full!r}")
+            raise InvalidInputError(f"bm25_full must be > 0, got {self.bm25_full!r}")
 
 
 class Searcher:

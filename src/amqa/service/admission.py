@@ -20,19 +20,21 @@ all 1 extractive answer slots are busy: ask again in a moment
 """
 from __future__ import annotations
 
+import math
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from amqa.errors import ServiceBusyError
+from amqa.errors import InvalidInputError, ServiceBusyError
 from amqa.settings import check_fields
 from amqa.writers.protocol import WriterKind
 
 
 @dataclass(frozen=True, kw_only=True)
 class AdmissionLimits:
-    """Answers written at once per kind of writer, and how long (seconds) a question waits for a slot."""
+    """Answers written at once per kind of writer, and how long (seconds; ``math.inf``: as long as it
+    takes) a question waits for a slot."""
 
     extractive: int = 4
     llm: int = 6
@@ -40,14 +42,23 @@ class AdmissionLimits:
 
     def __post_init__(self) -> None:
         check_fields(self, ("extractive", "llm"), integer=True)
-        check_fields(self, ("wait",), integer=False)
+        check_wait(self.wait)
 
     def of(self, kind: WriterKind) -> int:
         return self.extractive if kind is WriterKind.EXTRACTIVE else self.llm
 
 
+def check_wait(wait: object) -> float:
+    """``wait`` when it is a number of seconds >= 0 (``math.inf`` included), else an error quoting it."""
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or math.isnan(wait) or wait < 0:
+        raise InvalidInputError(f"the wait for an answering slot must be a number of seconds >= 0 (math.inf: no "
+                                f"limit). Currently, it is {wait!r}")
+    return float(wait)
+
+
 class Admission:
-    """The answering slots of one process (thread-safe)."""
+    """Answering slots (thread-safe): share one between the engines and front ends of a process
+    (``Engine(admission=...)``) so that they share its capacity."""
 
     def __init__(self, limits: AdmissionLimits | None = None) -> None:
         self.limits = limits or AdmissionLimits()
@@ -58,9 +69,9 @@ class Admission:
     @contextmanager
     def slot(self, kind: WriterKind, wait: float | None = None) -> Iterator[None]:
         """Hold one slot of ``kind`` for the block; :class:`ServiceBusyError` when none frees up within
-        ``wait`` seconds (default: the limits')."""
-        limit = self.limits.wait if wait is None else wait
-        if not self._slots[kind].acquire(timeout=limit):
+        ``wait`` seconds (default: the limits'; ``math.inf``: as long as it takes)."""
+        limit = self.limits.wait if wait is None else check_wait(wait)
+        if not self._slots[kind].acquire(timeout=None if math.isinf(limit) else limit):
             raise ServiceBusyError(f"all {self.limits.of(kind)} {kind.value} answer slots are busy: ask again in a moment")
         with self._lock:
             self._busy[kind] += 1

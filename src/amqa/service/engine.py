@@ -28,6 +28,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from amqa.embedders import Embedder, get_embedder
 from amqa.errors import InvalidInputError
+from amqa.index.local.backend import LocalConfig
 from amqa.index.local.store import IndexReport, ProgressCallback
 from amqa.index.manifest import Manifest
 from amqa.index.protocol import SearchBackend
@@ -55,7 +56,7 @@ class Engine:
 
     The service every front end goes through: it joins an :class:`~amqa.service.keeper.IndexKeeper`
     (:attr:`keeper`: the loaded index, kept caught up with the folders), a
-    :class:`~amqa.service.library.DocumentLibrary` (:attr:`library_`: list, add, remove), an
+    :class:`~amqa.service.library.DocumentLibrary` (:attr:`documents_library`: list, add, remove), an
     :class:`~amqa.service.pipeline.AnsweringPipeline` (:attr:`pipeline`: question to answer) and the
     :class:`~amqa.service.admission.Admission` slots every answer holds while it is written.
 
@@ -81,7 +82,8 @@ class Engine:
                  policy: AnswerPolicy | None = None, library: str | os.PathLike | None = None,
                  backend: str = "local", retrieval: RetrievalConfig | None = None,
                  writer_config: WriterConfig | None = None, keeper: KeeperConfig | None = None,
-                 admission: AdmissionLimits | None = None) -> None:
+                 local: LocalConfig | None = None,
+                 admission: Admission | AdmissionLimits | None = None) -> None:
         self.settings = (settings or Settings.from_env()).replace(
             docs=Path(docs) if docs is not None else None, store=Path(store) if store is not None else None,
             k=check_k(k) if k is not None else None)
@@ -100,15 +102,15 @@ class Engine:
         self.folders = folders
         self.store = self.settings.store_folder(self.docs, self.library)
         self.embedder = get_embedder(embedder, self.settings)
-        self.chunking = chunking
-        self.progress = sys.stderr.isatty() if progress is None else progress
-        self.keeper = IndexKeeper(folders, self.store, self.embedder, chunking=chunking, progress=self.progress,
-                                  backend=backend, config=keeper, debug=self.settings.debug)
+        self.keeper = IndexKeeper(folders, self.store, self.embedder, chunking=chunking,
+                                  progress=sys.stderr.isatty() if progress is None else progress,
+                                  backend=backend, config=keeper, local=local, debug=self.settings.debug)
         self.documents_library = DocumentLibrary(self.keeper, self.library)
+        #: The answering slots; pass ``admission=engine.admission`` to another engine to share them.
+        self.admission = admission if isinstance(admission, Admission) else Admission(admission)
         self.pipeline = AnsweringPipeline(self.keeper, self.embedder, policy or policy_for(self.embedder.id),
                                           self.settings, k=self.settings.k, writer=generator, retrieval=retrieval,
-                                          writer_config=writer_config)
-        self.admission = Admission(admission)
+                                          writer_config=writer_config, admission=self.admission)
 
     # -- what it is made of --------------------------------------------------------------------
 
@@ -120,6 +122,24 @@ class Engine:
     def k(self) -> int:
         """Hits per question when a call does not say."""
         return self.pipeline.k
+
+    @k.setter
+    def k(self, k: int) -> None:
+        self.pipeline.k = check_k(k)
+
+    @property
+    def chunking(self) -> ChunkSettings | None:
+        """The chunk settings an index is built with (None: the index's own, or the defaults)."""
+        return self.keeper.chunking
+
+    @property
+    def progress(self) -> bool:
+        """Whether indexing shows progress bars and says on stderr what changed."""
+        return self.keeper.progress
+
+    @progress.setter
+    def progress(self, progress: bool) -> None:
+        self.keeper.progress = progress
 
     @property
     def writer(self) -> AnswerWriter:
@@ -159,9 +179,14 @@ class Engine:
         self.pipeline.writer_config = config
 
     def configs(self) -> dict[str, Any]:
-        """Every tunable that shapes an answer, as plain values (recorded in evaluation output)."""
-        return {"retrieval": dataclasses.asdict(self.retrieval), "writer": dataclasses.asdict(self.writer_config),
-                "policy": dataclasses.asdict(self.policy), "k": self.k, "embedder": self.embedder.id}
+        """Every tunable that shapes an answer, as plain values (recorded in evaluation output): the
+        chunking the index was built with, the local backend's, the search's, the writer's, the policy."""
+        loaded = self.keeper.state()
+        chunking = self.chunking or (loaded.index.manifest.chunking if loaded.index is not None else None)
+        return {"embedder": self.embedder.id, "backend": self.backend_name,
+                "chunking": dataclasses.asdict(chunking or ChunkSettings()), "local": dataclasses.asdict(self.keeper.local),
+                "retrieval": dataclasses.asdict(self.retrieval), "writer": dataclasses.asdict(self.writer_config),
+                "policy": dataclasses.asdict(self.policy), "k": self.k}
 
     @property
     def backend(self) -> SearchBackend:
@@ -174,7 +199,9 @@ class Engine:
 
     @property
     def verifier(self) -> Verifier:
-        return self.pipeline.verifier
+        """The check of LLM replies: the default writer's own, else one under the engine's policy."""
+        verifier = getattr(self.pipeline.writer, "verifier", None)
+        return verifier if isinstance(verifier, Verifier) else self.pipeline.verifier
 
     # -- index ---------------------------------------------------------------------------------
 
@@ -234,20 +261,17 @@ class Engine:
         With an LLM ``generator`` (default: the engine's), the LLM writes the answer and amqa verifies
         it, falling back to the extractive answer when the check or the LLM fails.
         """
-        for item in self.answer_stream(question, k, generator, history=history):
-            if isinstance(item, Answer):
-                return item
-        raise AssertionError("answer_stream ends with an Answer")  # pragma: no cover
+        return self.pipeline.answer(question, k, generator, history=history)
 
     def answer_stream(self, question: str, k: int | None = None, generator: str | ChatModel | AnswerWriter | None = None,
-                      *, history: Sequence[Mapping[str, str]] | None = None) -> Iterator[str | Answer]:
+                      *, history: Sequence[Mapping[str, str]] | None = None,
+                      wait: float | None = None) -> Iterator[str | Answer]:
         """Yield the LLM's reply as it arrives (text pieces, before verification), then the final
-        :class:`Answer`, holding one of the :attr:`admission` slots of the writer's kind meanwhile
-        (:class:`~amqa.errors.ServiceBusyError` when none frees up in time). The extractive writer
-        yields only the Answer."""
-        writer = self.pipeline.writer_for(generator)
-        with self.admission.slot(writer.kind):
-            yield from self.pipeline.answer_stream(question, k, writer, history=history)
+        :class:`Answer`. The extractive writer yields only the Answer. While it is searched and written,
+        the answer holds one of the :attr:`admission` slots of its writer's kind, waiting ``wait``
+        seconds at most for one (default: the limits'; ``math.inf``: as long as it takes; else
+        :class:`~amqa.errors.ServiceBusyError`)."""
+        return self.pipeline.answer_stream(question, k, generator, history=history, wait=wait)
 
 
 _engines: dict[tuple, Engine] = {}

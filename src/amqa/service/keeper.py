@@ -19,7 +19,7 @@ from typing import Mapping
 from amqa.embedders import Embedder
 from amqa.errors import AmqaError, IndexBusyError, InvalidInputError, NoDocumentsError
 from amqa.index.factory import BACKENDS, BackendSource, open_backend
-from amqa.index.local.backend import LocalBackend
+from amqa.index.local.backend import LocalBackend, LocalConfig
 from amqa.index.local.store import IndexData, IndexReport, ProgressCallback, folders_record, load_index, read_manifest, update_index
 from amqa.index.manifest import Manifest
 from amqa.index.planner import fingerprint, has_changed
@@ -81,7 +81,7 @@ class IndexKeeper:
 
     def __init__(self, folders: tuple[DocumentFolder, ...], store: str | Path, embedder: Embedder, *,
                  chunking: ChunkSettings | None = None, progress: bool = False, backend: str = "local",
-                 config: KeeperConfig | None = None, debug: bool = False) -> None:
+                 config: KeeperConfig | None = None, local: LocalConfig | None = None, debug: bool = False) -> None:
         if backend not in BACKENDS:
             raise InvalidInputError(f"unknown backend {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
         self.folders = folders
@@ -91,6 +91,8 @@ class IndexKeeper:
         self.progress = progress
         self.backend_name = backend
         self.config = config or KeeperConfig()
+        #: The local backend's tunables (search threads, BM25).
+        self.local = local or LocalConfig()
         self.debug = debug
         self._loaded: Loaded | None = None
         self.lock = threading.Lock()
@@ -270,4 +272,4 @@ class IndexKeeper:
         if index is None or not index.chunks:
             raise NoDocumentsError(f"the index in {self.store} is empty: add documents to {self.docs} "
                                    "and run: amqa index")
-        return Loaded(LocalBackend(index), index)
+        return Loaded(LocalBackend(index, self.local), index)

@@ -7,6 +7,7 @@ has gone forces a folder check first), and the writer writes (:mod:`amqa.writers
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 from amqa.embedders import Embedder
 from amqa.errors import GeneratorError, InvalidInputError
 from amqa.retrieval.search import RetrievalConfig, Searcher
+from amqa.service.admission import Admission
 from amqa.service.conversation import check_history, standalone
 from amqa.service.keeper import IndexKeeper, Loaded
 from amqa.settings import MAX_QUESTION_CHARS, Settings, check_k
@@ -50,12 +52,19 @@ def check_question(question: str) -> tuple[str, tuple[str, ...]]:
 class AnsweringPipeline:
     """Answers from ``keeper``'s index with ``writer`` (a spec, a ChatModel or a writer; None: the
     settings' generator), ``k`` hits, under ``policy``, with the tunables of ``retrieval`` (the search)
-    and ``writer_config`` (the extractive writer, which every writer falls back to)."""
+    and ``writer_config`` (the extractive writer, which every writer falls back to). Each answer holds
+    one of ``admission``'s slots of its writer's kind while it is searched and written.
+
+    A writer given as an object is used as it is (its own policy and tunables); given as a spec (or a
+    ChatModel), it is made again when :attr:`policy` or :attr:`writer_config` change."""
 
     def __init__(self, keeper: IndexKeeper, embedder: Embedder, policy: AnswerPolicy, settings: Settings, *,
                  k: int, writer: "str | ChatModel | AnswerWriter | None" = None,
-                 retrieval: RetrievalConfig | None = None, writer_config: WriterConfig | None = None) -> None:
+                 retrieval: RetrievalConfig | None = None, writer_config: WriterConfig | None = None,
+                 admission: Admission | None = None) -> None:
         self.keeper = keeper
+        self.admission = admission or Admission()
+        self._lock = threading.Lock()  # the setters and the searcher cache
         self.embedder = embedder
         self.settings = settings
         self.k = k
@@ -66,8 +75,14 @@ class AnsweringPipeline:
         self._searcher: Searcher | None = None
         self._writers()
 
+    @property
+    def writer_spec(self) -> "str | ChatModel | AnswerWriter | None":
+        """What the default writer was made from (to make the same one elsewhere)."""
+        return self._spec
+
     def _writers(self) -> None:
-        """The writers, made again when the policy or the writer's tunables change."""
+        """The writers, made again when the policy or the writer's tunables change (lock held, or in
+        the constructor)."""
         self.context = WriterContext(embedder=self.embedder, policy=self._policy, settings=self.settings,
                                      config=self._writer_config)
         self.extractive = get_writer("extractive", self.context)
@@ -81,8 +96,9 @@ class AnsweringPipeline:
 
     @policy.setter
     def policy(self, policy: AnswerPolicy) -> None:
-        self._policy = policy
-        self._writers()
+        with self._lock:
+            self._policy = policy
+            self._writers()
 
     @property
     def writer_config(self) -> WriterConfig:
@@ -91,8 +107,9 @@ class AnsweringPipeline:
 
     @writer_config.setter
     def writer_config(self, config: WriterConfig) -> None:
-        self._writer_config = config
-        self._writers()
+        with self._lock:
+            self._writer_config = config
+            self._writers()
 
     @property
     def retrieval(self) -> RetrievalConfig:
@@ -101,15 +118,17 @@ class AnsweringPipeline:
 
     @retrieval.setter
     def retrieval(self, config: RetrievalConfig) -> None:
-        self._retrieval = config
-        self._searcher = None
+        with self._lock:
+            self._retrieval = config
+            self._searcher = None
 
     def searcher_of(self, loaded: Loaded) -> Searcher:
         """The searcher over ``loaded``'s backend (made again when the index was reloaded)."""
-        searcher = self._searcher
-        if searcher is None or searcher.backend is not loaded.backend:
-            searcher = self._searcher = Searcher(loaded.backend, self.embedder, self._retrieval)
-        return searcher
+        with self._lock:
+            searcher = self._searcher
+            if searcher is None or searcher.backend is not loaded.backend or searcher.config is not self._retrieval:
+                searcher = self._searcher = Searcher(loaded.backend, self.embedder, self._retrieval)
+            return searcher
 
     def writer_for(self, spec: "str | ChatModel | AnswerWriter | None") -> AnswerWriter:
         """The writer for one question: the pipeline's own for None or its own LLM, else from ``spec``."""
@@ -125,16 +144,36 @@ class AnsweringPipeline:
 
     def answer_stream(self, question: str, k: int | None = None,
                       writer: "str | ChatModel | AnswerWriter | None" = None, *,
-                      history: Sequence[Mapping[str, str]] | None = None) -> Iterator[str | Answer]:
+                      history: Sequence[Mapping[str, str]] | None = None,
+                      wait: float | None = None) -> Iterator[str | Answer]:
         """Yield the writer's text as it arrives (an LLM's reply, before verification), then the final
-        :class:`Answer`. The extractive writer yields only the Answer."""
+        :class:`Answer`. The extractive writer yields only the Answer.
+
+        Once the index is loaded, the answer waits for a slot of its writer's kind (``wait`` seconds,
+        default :attr:`AdmissionLimits.wait`; ``math.inf``: as long as it takes; else
+        :class:`~amqa.errors.ServiceBusyError`) and gives it back before the Answer is yielded. The
+        "load" timing includes that wait."""
         t0 = time.perf_counter()
         question, warnings = check_question(question)
         turns = check_history(history)
         k = check_k(k) if k is not None else self.k
         chosen = self.writer_for(writer)
+        loaded = self.keeper.state()
+        final: Answer | None = None
+        with self.admission.slot(chosen.kind, wait):
+            t1 = time.perf_counter()
+            for item in self._written(chosen, loaded, question, warnings, turns, k):
+                if isinstance(item, Answer):
+                    final = item
+                else:
+                    yield item
+        assert final is not None, "a writer ends with an Answer"
+        yield replace(final, timings={"load": t1 - t0} | dict(final.timings) | {"total": time.perf_counter() - t0})
+
+    def _written(self, chosen: AnswerWriter, loaded: Loaded, question: str, warnings: tuple[str, ...],
+                 turns: tuple[Message, ...], k: int) -> Iterator[str | Answer]:
+        """Search and write, in the slot: the writer's pieces, then its Answer with "retrieve" timed."""
         keeper = self.keeper
-        loaded = keeper.state()
         t1 = time.perf_counter()
         searcher = self.searcher_of(loaded)
         query, failure = self._standalone_query(searcher, question, turns, chosen)
@@ -151,8 +190,7 @@ class AnsweringPipeline:
                       failure=str(failure) if failure is not None else None)
         for item in chosen.write(draft):
             if isinstance(item, Answer):
-                item = replace(item, timings={"load": t1 - t0, "retrieve": t2 - t1} | dict(item.timings)
-                               | {"total": time.perf_counter() - t0})
+                item = replace(item, timings={"retrieve": t2 - t1} | dict(item.timings))
             yield item
 
     def answer(self, question: str, k: int | None = None, writer: "str | ChatModel | AnswerWriter | None" = None, *,

@@ -11,11 +11,10 @@ A writer is anything with the :class:`AnswerWriter` shape; :func:`get_writer` ma
 
 A new writer is one module with a class of this shape plus one entry in :data:`WRITERS`.
 
->>> from amqa.writers.extractive.sentences import WriterConfig
 >>> from amqa.embedders import get_embedder
 >>> from amqa.writers.policy import policy_for
 >>> from amqa.settings import Settings
->>> from amqa.writers import WriterContext, get_writer
+>>> from amqa.writers import WriterConfig, WriterContext, get_writer
 >>> embedder = get_embedder("hash")
 >>> context = WriterContext(embedder=embedder, policy=policy_for(embedder.id), settings=Settings.from_env({}),
 ...                         config=WriterConfig())
@@ -29,12 +28,13 @@ from typing import Callable
 
 from amqa.errors import InvalidInputError
 from amqa.writers.extractive import ExtractiveWriter
+from amqa.writers.extractive.sentences import WriterConfig
 from amqa.writers.llm import LLMWriter
 from amqa.writers.llm.models import ChatModel, get_generator
 from amqa.writers.protocol import AnswerWriter, Draft, WriterContext, WriterKind
 
 __all__ = ["AnswerWriter", "Draft", "WriterContext", "WriterKind", "WRITERS", "get_writer", "ExtractiveWriter",
-           "LLMWriter"]
+           "WriterConfig", "LLMWriter"]
 
 
 def _extractive(spec: str, context: WriterContext) -> AnswerWriter:

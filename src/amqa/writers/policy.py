@@ -25,7 +25,8 @@ class AnswerPolicy:
     - ``related_above``: an LLM reply this close to the question is about it (one that obeys an
       instruction planted in a document is not);
     - ``support_dense``: an LLM sentence this close to a sentence of a passage it cites is supported
-      by it (besides the lexical rule, see :mod:`amqa.writers.llm.verification`).
+      by it; so is one with at least ``support_lexical`` of its words in the passage (numbers always
+      there too; see :mod:`amqa.writers.llm.verification`).
     """
 
     abstain_below: float
@@ -33,6 +34,9 @@ class AnswerPolicy:
     cross_lingual_margin: float = 0.0
     related_above: float
     support_dense: float
+    #: Calibrated with eval/calibrate_support.py (eval/README.md, "LLM verification"); the same for every
+    #: embedder (words, not vectors).
+    support_lexical: float = 0.6
     #: An LLM's standalone rewrite of a follow-up is searched only when at least this close to the
     #: follow-up followed by the previous question; else the LLM wandered off.
     rewrite_above: float = 0.5

@@ -3,23 +3,15 @@ what its maker may use (:class:`WriterContext`), and which answering slots it ta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 
-from amqa.types import Answer, Message, SearchResult
+from amqa.types import Answer, Message, SearchResult, WriterKind
 
 if TYPE_CHECKING:
     from amqa.embedders import Embedder
     from amqa.settings import Settings
     from amqa.writers.extractive.sentences import WriterConfig
     from amqa.writers.policy import AnswerPolicy
-
-
-class WriterKind(str, Enum):
-    """Which answering slots a writer uses (:class:`amqa.service.Admission`): the CPU's, or an LLM's."""
-
-    EXTRACTIVE = "extractive"  #: answers in milliseconds on the CPU
-    LLM = "llm"                #: waits on an LLM, up to its timeout
 
 
 @dataclass(frozen=True, kw_only=True)

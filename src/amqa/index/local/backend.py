@@ -31,6 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
+from amqa.errors import InvalidInputError
 from amqa.index.bm25 import Bm25Params, top_positions
 from amqa.index.local.store import IndexData, LiveRows
 from amqa.index.manifest import Manifest
@@ -42,7 +43,7 @@ from amqa.types import Chunk, ChunkSentences
 top_rows = top_positions
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LocalConfig:
     """Tunables of the local backend.
 
@@ -55,7 +56,7 @@ class LocalConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.search_threads, int) or self.search_threads < 1:
-            raise ValueError(f"search_threads must be an integer >= 1, got {self.search_threads!r}")
+            raise InvalidInputError(f"search_threads must be an integer >= 1, got {self.search_threads!r}")
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}

@@ -99,8 +99,8 @@ IVF_TRAIN_PER_LIST = 40
 # A flat PQ fast-scan index (4-bit codes in SIMD registers) scans every vector, ten times faster per
 # vector, and keeps the ANN_POOL_FACTOR x k best by its coarse score; these are rescored on 8-bit codes
 # (at first chunks on their held float32 vectors, see below) and the k best kept. Measured the same way
-# (one FAISS index over one segment's vectors, k = 100, recall@10 with ties, ms a question; the helper script
-# was not kept, docs/search-measurements.md "Search v2" has the whole table):
+# (one FAISS index over one segment's vectors, k = 100, recall@10 with ties, ms a question;
+# docs/search-measurements.md "Search v2" has the whole table):
 #   561k sentences: PQ 192x4 bits, pool 400 / 1000: 6.1 ms 0.982 / 7.9 ms 0.998; PQ 96x4, pool 700 / 1000:
 #   3.8 ms 0.968 / 4.0 ms 0.983; IVF (1,498 lists, not by residual) + PQ 192x4, a quarter scanned, pool 1000:
 #   4.9 ms 0.979; pools above ~1,000 cost 16 ms (FAISS's result handler for large k; measured again on
@@ -554,10 +554,10 @@ class Segment:
         # deleted (a removed file's segment, gone two updates later) readable to the end.
         try:
             self._terms_fd = os.open(folder / "terms.txt", _READ_ONLY)
-            self._ivf_fds: dict[str, int] = {}  # format 1: {kind}.ivf; format 2: {kind}.pq
+            self._ann_fds: dict[str, int] = {}  # format 1: {kind}.ivf; format 2: {kind}.pq
             suffix = "ivf" if self.format == 1 else "pq"
             for kind in sorted(self.ann):  # one by one: those opened are closed by __del__ if the next fails
-                self._ivf_fds[kind] = os.open(folder / f"{kind}.{suffix}", _READ_ONLY)
+                self._ann_fds[kind] = os.open(folder / f"{kind}.{suffix}", _READ_ONLY)
             # Memory-mapped: a question reads the codes of its ~2,000 candidates a segment only.
             self._sq8: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             # Chunk codes are newer than format 2: without them, chunks are rescored on their floats.
@@ -651,7 +651,7 @@ class Segment:
 
     def __del__(self) -> None:
         fds = [getattr(self, "_text_fd", None), getattr(self, "_terms_fd", None)]
-        for fd in fds + list(getattr(self, "_ivf_fds", {}).values()):
+        for fd in fds + list(getattr(self, "_ann_fds", {}).values()):
             if fd is not None:
                 os.close(fd)
 
@@ -719,7 +719,7 @@ class Segment:
                     if kind not in self.ann:
                         found = VectorSearch(vectors, None)
                     else:
-                        data = _read_faiss(self._ivf_fds[kind])
+                        data = _read_faiss(self._ann_fds[kind])
                         if self.format == 1:
                             found = VectorSearch(None, data)
                         else:

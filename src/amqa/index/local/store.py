@@ -655,6 +655,7 @@ def _update(docs: Docs, store: Path, embedder: Embedder | str | None, settings: 
         if unwritable is not None:  # up to date, a read-only store was fine; now it has to change
             raise unwritable
         writer = _SegmentWriter(store, folders, embedder, settings, old, plan, scan, scanned_ns, report, started)
+        writer.remove(plan.removed)
         planner.write_files(plan.to_read, writer, embedder, settings, first_batch=FIRST_SEGMENT_CHUNKS,
                             batch_chunks=SEGMENT_CHUNKS, progress=progress, on_progress=on_progress)
         report.index = writer.finish()
@@ -685,13 +686,17 @@ class _SegmentWriter:
         self.old, self.report, self.started = old, report, started
         self.reader_version = plan.reader_version
         self.scanned_ns = scanned_ns
-        removed = set(plan.removed)
-        self.files: dict[str, FileRecord] = {src: r for src, r in old.files.items() if src not in removed} if old else {}
+        self.files: dict[str, FileRecord] = dict(old.files) if old else {}
         self.segments: list[Segment] = list(old.segments) if old else []
         self.dim = old.manifest.dim if old else 0
         self.stamps = {f.source: f for f in scan.files}
         self.done = set(plan.unchanged)
         self.published: IndexData | None = None
+
+    def remove(self, sources: Sequence[str]) -> None:
+        """Files gone from the folders: out of the next manifest (their rows left dead in their segment)."""
+        for source in sources:
+            self.files.pop(source, None)
 
     def skip(self, skipped: Skipped) -> None:
         """A file to index that cannot be used now: skipped; if it was indexed before, removed (its old

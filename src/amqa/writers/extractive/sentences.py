@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from amqa.errors import InvalidInputError
 from amqa.text import normalize, tokenize
 from amqa.types import Answer, Chunk, Citation, Outcome, SearchResult
 from amqa.writers.policy import AnswerPolicy
@@ -77,15 +78,15 @@ class WriterConfig:
                      "neighbour_type_bonus", "cover_min_gain"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+                raise InvalidInputError(f"{name} must be a finite number >= 0, got {value!r}")
         for name in ("second_sentence_margin", "same_source_margin", "cover_margin"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
+                raise InvalidInputError(f"{name} must be a finite number, got {value!r}")
         for name, least in (("max_sentences", 1), ("search_depth", 1), ("max_marks", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
+                raise InvalidInputError(f"{name} must be a whole number >= {least}, got {value!r}")
 
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from amqa.types import Message
-from amqa.types import Hit
+from amqa.types import Hit, Message
 
 LANGUAGE_NAMES = {"fr": "French", "en": "English", "es": "Spanish", "de": "German", "zh": "Chinese", "ja": "Japanese",
                   "ko": "Korean", "ar": "Arabic", "ru": "Russian", "hi": "Hindi"}

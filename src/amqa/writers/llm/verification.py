@@ -21,10 +21,9 @@ from amqa.types import Chunk, ChunkSentences, Citation, Hit
 from amqa.writers.policy import AnswerPolicy
 
 # A cited sentence is supported when every number in it is in a cited passage and most of its words
-# are there too (SUPPORT_LEXICAL), or it is close in meaning to one of the passage's sentences (the
-# policy's ``support_dense``, across languages). Calibrated with eval/calibrate_support.py: see
-# eval/README.md, "LLM verification".
-SUPPORT_LEXICAL = 0.6
+# are there too (the policy's ``support_lexical``), or it is close in meaning to one of the passage's
+# sentences (the policy's ``support_dense``, across languages). Calibrated with eval/calibrate_support.py:
+# see eval/README.md, "LLM verification".
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _NUMBER = re.compile(r"\d+")
@@ -151,7 +150,7 @@ class Verifier:
             if sentences is not None and match is not None:
                 dense = match[1]
                 best[chunk.id] = sentences.spans[match[0]]
-            supported = supported or (numbers_ok and (lexical >= SUPPORT_LEXICAL or dense >= self.policy.support_dense))
+            supported = supported or (numbers_ok and (lexical >= self.policy.support_lexical or dense >= self.policy.support_dense))
         return best if supported else None
 
     def addresses(self, question_vector: np.ndarray, text: str) -> bool:
