@@ -59,10 +59,10 @@ def server(tmp_path_factory, seed_store):
     engine = Engine(docs, base / "store", progress=False, settings=own_settings(base))
     real_stream = engine.answer_stream
 
-    def stream_or_fail(question, k=None, generator=None, *, history=None):  # failure injection, one question
+    def stream_or_fail(question, k=None, generator=None, *, history=None, wait=None):  # failure injection, one question
         if "BOOM-TEST" in question:
             raise RuntimeError("injected failure")
-        return real_stream(question, k=k, generator=generator, history=history)
+        return real_stream(question, k=k, generator=generator, history=history, wait=wait)
 
     engine.answer_stream = stream_or_fail
     app = build_app(engine)
