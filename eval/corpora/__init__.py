@@ -22,6 +22,7 @@ from types import ModuleType
 #: The collections, in the order tables list them.
 NAMES = [
     "debian",
+    "python",
 ]
 
 
