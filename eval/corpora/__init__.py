@@ -23,6 +23,7 @@ from types import ModuleType
 NAMES = [
     "debian",
     "python",
+    "libreoffice",
 ]
 
 
