@@ -24,6 +24,7 @@ NAMES = [
     "debian",
     "python",
     "libreoffice",
+    "manpages",
 ]
 
 
