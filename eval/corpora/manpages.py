@@ -50,17 +50,17 @@ PAGES = [(name, 1) for name in SECTION1] + [(name, 5) for name in SECTION5]
 
 LANGUAGES = {f"{name}.{section}.txt": "fr" for name, section in PAGES}
 MIX = {
-    "fr documents, asked in fr": 20,
-    "fr documents, asked in en (cross-lingual)": 20,
-    "unanswerable, fr": 4,
-    "unanswerable, en": 4,
+    "fr documents, asked in fr": 30,
+    "fr documents, asked in en (cross-lingual)": 30,
+    "unanswerable, fr": 5,
+    "unanswerable, en": 5,
     "off-topic, fr": 2,
     "off-topic, en": 2,
     "form prose": 6,
     "form list": 6,
     "form table": 6,
     "form code": 6,
-    "total": 60,
+    "total": 80,
 }
 
 GROFF = ["groff", "-k", "-t", "-man", "-Tutf8", "-rLL=78n", "-rHY=0", "-P-c"]
