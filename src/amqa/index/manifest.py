@@ -196,6 +196,23 @@ class FileRecords(Mapping[str, FileRecord]):
             else:
                 yield value.segment == segment  # type: ignore[union-attr]
 
+    def sha256_of(self, source: str) -> str | None:
+        """The recorded sha256 of ``source`` (None: not indexed), without building its record: the
+        planner's comparison asks it of every file (bench/manifest_load.py)."""
+        value = self._items.get(source)
+        if value is None:
+            return None
+        return value["sha256"] if type(value) is dict else value.sha256  # type: ignore[union-attr]
+
+    def size_mtime_of(self, source: str) -> tuple[int | None, int | None] | None:
+        """The recorded size and modification time of ``source`` (None: not indexed), as :meth:`sha256_of`."""
+        value = self._items.get(source)
+        if value is None:
+            return None
+        if type(value) is dict:
+            return value.get("size"), value.get("mtime_ns")
+        return value.size, value.mtime_ns  # type: ignore[union-attr]
+
     def stamps(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(source, :meth:`FileRecord.stamp`) for each file."""
         for source, value in self._items.items():

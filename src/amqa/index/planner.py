@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Protocol, Sequenc
 
 import numpy as np
 
-from amqa.index.manifest import FileRecord, Manifest
+from amqa.index.manifest import FileRecord, FileRecords, Manifest
 from amqa.ingest.chunking import ChunkSettings, chunk_document
 from amqa.ingest.documents import READER_VERSION, DocumentFolder, FolderScan, Skipped, SourceFile, read_document, scan_folders
 from amqa.types import Chunk, Document
@@ -95,14 +95,15 @@ class UpdatePlan:
 _ADDED, _CHANGED, _UNCHANGED, _STILL_UNREADABLE = "added", "changed", "unchanged", "still unreadable"
 
 
-def _status(file: SourceFile, before: FileRecord | None, failed: Skipped | None, reread: bool) -> str:
-    """How a scanned file stands against the manifest: the one rule behind :func:`compare` and
-    :func:`has_changed`. A file that could not be read before and has not changed since stays skipped."""
+def _status(file: SourceFile, before: str | None, failed: Skipped | None, reread: bool) -> str:
+    """How a scanned file stands against the manifest (``before``: the sha256 it recorded, None: not
+    indexed): the one rule behind :func:`compare` and :func:`has_changed`. A file that could not be read
+    before and has not changed since stays skipped."""
     if before is None:
         if failed is not None and failed.sha256 == file.sha256 and not reread:
             return _STILL_UNREADABLE
         return _ADDED
-    if reread or before.sha256 != file.sha256:
+    if reread or before != file.sha256:
         return _CHANGED
     return _UNCHANGED
 
@@ -112,7 +113,7 @@ def compare(scan: FolderScan, manifest: Manifest | None, *, reader_version: int 
     version than ``reader_version`` (default :data:`~amqa.ingest.documents.READER_VERSION`) count as changed:
     their text may differ."""
     version = READER_VERSION if reader_version is None else reader_version
-    files: Mapping[str, FileRecord] = manifest.files if manifest is not None else {}
+    files = manifest.records if manifest is not None else FileRecords({})
     unreadable = manifest.unreadable() if manifest is not None else {}
     reread = manifest is not None and manifest.reader_version != version
     removed = tuple(sorted(set(files) - {f.source for f in scan.files}))
@@ -122,7 +123,7 @@ def compare(scan: FolderScan, manifest: Manifest | None, *, reader_version: int 
     skipped = list(scan.skipped)
     for f in scan.files:
         failed = unreadable.get(f.source)
-        status = _status(f, files.get(f.source), failed, reread)
+        status = _status(f, files.sha256_of(f.source), failed, reread)
         if status == _STILL_UNREADABLE:
             assert failed is not None
             skipped.append(Skipped(f.source, failed.reason, f.size, f.mtime_ns, f.sha256))
@@ -133,7 +134,7 @@ def compare(scan: FolderScan, manifest: Manifest | None, *, reader_version: int 
             reasons[f.source] = "changed since it could not be read" if failed is not None else "new file"
         elif status == _CHANGED:
             to_read.append(f)
-            reasons[f.source] = ("content changed" if files[f.source].sha256 != f.sha256 else
+            reasons[f.source] = ("content changed" if files.sha256_of(f.source) != f.sha256 else
                                  f"read by reader version {manifest.reader_version if manifest else '?'}, "
                                  f"now {version}")
     return UpdatePlan(tuple(lists[_ADDED]), tuple(lists[_CHANGED]), removed, tuple(lists[_UNCHANGED]),
@@ -144,11 +145,11 @@ def has_changed(scan: FolderScan, manifest: Manifest) -> bool:
     """Whether a file was added, changed or removed since ``manifest`` was written: :func:`compare`'s
     rule without its lists, stopping at the first difference (it runs before questions). The reader
     version is not looked at: the files are what this asks about."""
-    files = manifest.files
+    files = manifest.records
     if not files.keys() <= {f.source for f in scan.files}:
         return True
     unreadable = manifest.unreadable()
-    return any(_status(f, files.get(f.source), unreadable.get(f.source), False) in (_ADDED, _CHANGED)
+    return any(_status(f, files.sha256_of(f.source), unreadable.get(f.source), False) in (_ADDED, _CHANGED)
                for f in scan.files)
 
 

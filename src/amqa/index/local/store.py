@@ -780,11 +780,10 @@ def _refresh_stamps(old: IndexData, scan: FolderScan, scanned_ns: int) -> None:
     """Record the files' sizes and times when they moved (a file touched, an index written before they
     were recorded) or were too recent to trust (:data:`~amqa.ingest.documents.RACY_NS`), so that the next
     check need not read them: only the manifest is replaced, atomically, in the active index."""
-    files = old.manifest.files
+    files = old.manifest.records
     trusted = old.manifest.scanned_ns
-    stale = [f for f in scan.files if f.source in files and (
-        (files[f.source].size, files[f.source].mtime_ns) != (f.size, f.mtime_ns)
-        or f.mtime_ns + RACY_NS >= trusted)]
+    stale = [f for f in scan.files if (known := files.size_mtime_of(f.source)) is not None and (
+        known != (f.size, f.mtime_ns) or f.mtime_ns + RACY_NS >= trusted)]
     if not stale or old.path is None:
         return
     records = dict(files)
