@@ -174,7 +174,7 @@ def main() -> None:
         for v in ("old", "new"):
             if not (trees[v] / "bench" / script).is_file():
                 raise SystemExit(f"{names[v]} has no bench/{script}")
-        print(f"bench/{script} {' '.join(rest)}: old {names['old']}, new {names['new']}; {args.rounds} round(s), "
+        print(f"{' '.join(['bench/' + script, *rest])}: old {names['old']}, new {names['new']}; {args.rounds} round(s), "
               f"load {os.getloadavg()[0]:.2f}", flush=True)
         runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
         for r in range(args.rounds):
