@@ -19,7 +19,7 @@ True
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping
@@ -126,6 +126,16 @@ class FileRecord:
 _NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
+def with_fields(value: FileRecord | dict[str, Any], **fields: Any) -> FileRecord | dict[str, Any]:
+    """A record, or the checked dict of one (:meth:`FileRecords.raw`), with some of its fields changed;
+    a dict stays a dict, not built (its keys are the fields' names).
+
+    >>> with_fields({"sha256": "1", "segment": "a"}, segment="b"), with_fields(FileRecord("1"), segment="b").segment
+    ({'sha256': '1', 'segment': 'b'}, 'b')
+    """
+    return {**value, **fields} if type(value) is dict else replace(value, **fields)  # type: ignore[type-var]
+
+
 def _record(raw: dict[str, Any]) -> FileRecord:
     """:meth:`FileRecord.from_dict` for a record already checked (a dict, ``sha256`` a str, ``pages``
     a list when present), without a call to it."""
@@ -226,6 +236,18 @@ class FileRecords(Mapping[str, FileRecord]):
                 yield source, out
             else:
                 yield source, value.stamp()  # type: ignore[union-attr]
+
+    def raw(self) -> dict[str, FileRecord | dict[str, Any]]:
+        """A copy of the items as held: the records built so far, the others as their checked dicts
+        (change one with :func:`with_fields`; ``FileRecords(raw)`` reads them again). An update that
+        changes a few files of 10k builds no record of the others."""
+        return dict(self._items)
+
+    def to_dicts(self) -> dict[str, dict[str, Any]]:
+        """Each record as ``manifest.json`` holds it; a record never built is its own dict, passed
+        through (shared: not to be changed)."""
+        return {source: value if type(value) is dict else value.to_dict()  # type: ignore[union-attr]
+                for source, value in self._items.items()}
 
     def pages(self) -> dict[str, tuple[int, ...]]:
         """Where each page or slide starts, for each file with pages."""
@@ -402,7 +424,7 @@ class Manifest:
         """The manifest as ``manifest.json`` holds it, in the order amqa writes its fields. Only
         ``chunking``, ``counts`` and the publication fields are left out when unset."""
         out: dict[str, Any] = {
-            "files": {source: record.to_dict() for source, record in self.files.items()},
+            "files": self.records.to_dicts(),
             "format_version": self.format_version,
             "reader_version": self.reader_version,
             "amqa_version": self.amqa_version,
