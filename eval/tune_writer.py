@@ -156,7 +156,9 @@ def main() -> None:
             report = evaluate(engine, questions)
             types = report["breakdowns"]["type"]
             m = metrics(report["summary"], types)
-            results[config]["sets"][name] = {**m, "summary": report["summary"], "types": types}
+            results[config]["sets"][name] = {**m, "summary": report["summary"], "types": types, "questions": [
+                {k: r.get(k) for k in ("id", "outcome", "key_fact_recall", "citation_recall", "quotes")}
+                for r in report["questions"]]}
             print(row(name, report["summary"], types, report["questions"]) + f"  objective {m['objective']:.3f}",
                   flush=True)
         if not args.no_xquad:
