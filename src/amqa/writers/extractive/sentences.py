@@ -73,12 +73,15 @@ class WriterConfig:
     #: Words marked in a quote, at most (:func:`answer_marks`).
     max_marks: int = 3
     #: Subtracted from a code-shaped sentence (:func:`code_shaped`) when the question does not ask for
-    #: code (:func:`asks_for_code`): feature ``code_unasked``.
-    code_penalty: float = 0.0
-    #: When the question does not ask for code and every chosen quote is code-shaped, the quotes are
-    #: shown as related passages, not as an answer: a configuration line that merely shares a name with
-    #: a prose question is not its answer.
-    code_alone_related: bool = False
+    #: code (:func:`asks_for_code`): feature ``code_unasked``. And when the question does not ask for code
+    #: and every chosen quote is code-shaped, the quotes are shown as related passages, not as an answer
+    #: (``code_alone_related``): a configuration line that merely shares a name with a prose question is
+    #: not its answer. Chosen held out by collection (python eval/tune_writer.py --stores DIR, eval/README.md
+    #: "Held out by collection"): 0.02 with the rule was chosen for debian, python and manpages, 0.01 for
+    #: libreoffice; held-out mean objective 1.394 -> 1.395, key facts 0.551 -> 0.553, off-topic answered
+    #: 0.542 -> 0.500; seeds, follow-ups, XQuAD unchanged. 0.03-0.06 lost a Debian key fact (1.768 -> 1.750).
+    code_penalty: float = 0.02
+    code_alone_related: bool = True
 
     def __post_init__(self) -> None:
         for name in ("lexical_weight", "answer_type_bonus", "headline_penalty", "code_type_bonus",
