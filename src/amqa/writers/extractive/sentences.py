@@ -244,7 +244,8 @@ def asks_for_code(question: str, answer_type: str | None = None) -> bool:
 
 
 _CELL = re.compile(r"\s\|\s")
-_KEY_VALUE = re.compile(r"^\s*[\w.-]+\s*[=:]\s*\S+\s*$|^\s*[\w.-]+=\S")
+# "key = value", "key=value", "key: value" (a lower-case key: "Politics: U.N." is a label, not YAML).
+_KEY_VALUE = re.compile(r"^\s*[\w.-]+\s*=\s*\S+\s*$|^\s*[\w.-]+=\S|^\s*[a-z_][\w.-]*:\s*\S+\s*$")
 _OPTION_ALONE = re.compile(r"^\s*(?:-{1,2}[\w?][\w-]*(?:[= ][\w\[\]<>.=-]+)?[, ]*)+$")
 _PATH_ALONE = re.compile(r"^\s*(?:~|\.{1,2})?/\S+\s*$")
 
@@ -262,7 +263,12 @@ def code_shaped(text: str) -> bool:
     line = _CELL.sub(" ", text).strip()
     if not line:
         return False
-    if is_code(line) or _KEY_VALUE.match(line) or _OPTION_ALONE.match(line) or _PATH_ALONE.match(line):
+    if _PROMPT.match(line) or _KEY_VALUE.match(line) or _OPTION_ALONE.match(line) or _PATH_ALONE.match(line):
+        return True
+    words = line.split()
+    if len(words) >= 10 and sum(w.strip(".,;:!?\"'()«»“”’").isalpha() for w in words) >= 0.7 * len(words):
+        return False  # a long sentence of words with some quotes and brackets: XQuAD's one is_code sentence
+    if is_code(line):
         return True
     chars = [c for c in line if not c.isspace()]
     symbols = sum(1 for c in chars if not c.isalnum() and c not in ".,;:!?'’«»\"()-–—")
