@@ -252,6 +252,8 @@ def test_a_writer_config_changes_what_is_quoted(engine):
     ("headline_penalty", -0.06, "headline_penalty must be a finite number >= 0, got -0.06"),
     ("cover_min_gain", "0.05", "cover_min_gain must be a finite number >= 0, got '0.05'"),
     ("cover_margin", float("inf"), "cover_margin must be a finite number, got inf"),
+    ("code_penalty", -0.02, "code_penalty must be a finite number >= 0, got -0.02"),
+    ("code_alone_related", 1, "code_alone_related must be True or False, got 1"),
     ("same_source_margin", None, "same_source_margin must be a finite number, got None"),
 ])
 def test_a_writer_config_refuses_bad_values(field, value, message):
