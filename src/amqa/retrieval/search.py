@@ -17,6 +17,7 @@ plus BM25, fused by weighted RRF, with language centering.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -61,13 +62,25 @@ class RetrievalConfig:
             raise InvalidInputError(f"bm25_full must be > 0, got {self.bm25_full!r}")
 
 
-class Searcher:
-    """Searches one backend. Thread-safe: it only reads after construction."""
+class Retriever(Protocol):
+    """One more vote in the fusion: a ranking of chunk positions for a query (e.g. a sparse head's,
+    bench/crosslingual.py --sparse), best first, with its weight in the RRF."""
 
-    def __init__(self, backend: SearchBackend, embedder: Embedder, config: RetrievalConfig = RetrievalConfig()) -> None:
+    def ranking(self, query: Query, n: int) -> Ranking:
+        """The ``n`` best chunk positions for ``query`` and this retriever's RRF weight."""
+        ...
+
+
+class Searcher:
+    """Searches one backend. Thread-safe: it only reads after construction. ``extra``: retrievers
+    whose rankings are fused with the dense, sentence and BM25 ones."""
+
+    def __init__(self, backend: SearchBackend, embedder: Embedder, config: RetrievalConfig = RetrievalConfig(),
+                 extra: Sequence[Retriever] = ()) -> None:
         self.backend = backend
         self.embedder = embedder
         self.config = config
+        self.extra = tuple(extra)
 
     def query(self, question: str, language: str | None = None) -> Query:
         """Embed and tokenise a question once, for retrieval and for the writers."""
@@ -104,11 +117,13 @@ class Searcher:
         # ("1,000 apprentices are ..." among news items) must still reach the answer writer.
         sentence_order = [int(cand[i]) for i in np.argsort(-sentence_sim, kind="stable")]
         bm25_order, bm25_weights, bm25_score = self._bm25_ranking(query)
-        missing = [ci for ci in bm25_order if ci not in dense_score]
+        extra = [r.ranking(query, cfg.candidates) for r in self.extra]
+        missing = list(dict.fromkeys(ci for ids in [bm25_order, *(e.ids for e in extra)] for ci in ids
+                                     if ci not in dense_score))
         if missing:
             dense_score.update(zip(missing, self.dense_scores(query.vector, np.array(missing)).tolist()))
         fused = weighted_rrf([Ranking(dense_order), Ranking(sentence_order, cfg.sentence_weight),
-                              Ranking(bm25_order, bm25_weights)], k=cfg.rrf_k)
+                              Ranking(bm25_order, bm25_weights), *extra], k=cfg.rrf_k)
         top = sorted(fused, key=lambda ci: (-fused[ci], ci))[:k]
         dense_rank = {ci: r + 1 for r, ci in enumerate(dense_order)}
         bm25_rank = {ci: r + 1 for r, ci in enumerate(bm25_order)}
