@@ -74,6 +74,48 @@ def parse_config(spec: str) -> RetrievalConfig:
     return replace(cfg, **values)  # type: ignore[arg-type]
 
 
+_HEADING_END = ".,;:!?)»\"'"
+
+
+def heading_before(text: str, offset: int, *, max_chars: int = 80, window: int = 4000) -> str | None:
+    r"""The nearest line before ``offset`` that looks like a heading: not indented, 2-``max_chars``
+    characters, with a letter and no closing punctuation (HTML headings and manual-page sections are
+    such lines); looked for in the ``window`` characters before ``offset``.
+
+    >>> heading_before("DESCRIPTION\n       Some text here.\n       More.", 40)
+    'DESCRIPTION'
+    >>> heading_before("Just a sentence. And another one.", 20) is None
+    True
+    """
+    lines = text[max(0, offset - window):offset].split("\n")
+    if text[offset - 1:offset] not in ("\n", ""):
+        lines = lines[:-1]  # the line the offset falls inside is not before it
+    for line in reversed(lines):
+        stripped = line.strip()
+        if (line[:1].isspace() or not 2 <= len(stripped) <= max_chars or stripped[-1] in _HEADING_END
+                or not any(ch.isalpha() for ch in stripped)):
+            continue
+        return stripped
+    return None
+
+
+def contextual_text(text: str, chunk) -> str:
+    r"""What is embedded for ``chunk`` with a contextual header: "title > heading: chunk text" (the
+    heading: :func:`heading_before` the chunk; left out when there is none or it is the title); the
+    chunk's shown text and offsets are unchanged.
+
+    >>> from amqa.ingest.chunking import chunk_document
+    >>> from amqa.types import Document
+    >>> doc = Document("a.txt", "Guide", "Install\nRun the setup program first.", "en", "0")
+    >>> contextual_text(doc.text, chunk_document(doc)[0])
+    'Guide: Install\nRun the setup program first.'
+    """
+    heading = heading_before(text, chunk.start)
+    title = " ".join(chunk.title.split())
+    head = f"{title} > {heading}" if heading and heading != title else title
+    return f"{head}: {chunk.text}" if head else chunk.text
+
+
 class ChunkVectors:
     """A backend whose chunk vectors are others (the same chunks embedded another way, e.g. with a
     contextual header), everything else the wrapped backend's: exact nearest chunks over the new
@@ -98,11 +140,10 @@ class ChunkVectors:
 
 
 def header_vectors(backend: LocalBackend, docs: Path, embedder, cache: Path | None) -> np.ndarray:
-    """Every chunk embedded as :func:`~amqa.ingest.chunking.contextual_text` (the documents read again
+    """Every chunk embedded as :func:`contextual_text` (the documents read again
     from ``docs`` for the text before each chunk), cached in ``cache``."""
     if cache is not None and cache.exists():
         return np.load(cache)["chunks"]
-    from amqa.ingest.chunking import contextual_text
     from amqa.ingest.documents import DocumentFolder, read_document, scan_folders
 
     files = {f.source: f for f in scan_folders([DocumentFolder(docs)]).files}
