@@ -37,6 +37,7 @@ import re
 import threading
 import time as _time
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
@@ -311,8 +312,44 @@ def read_text_file(path: Path, budget: Budget) -> str:
 
 
 def _read_plain(path: Path, budget: Budget) -> Extracted:
-    text = read_text_file(path, budget)
+    text = join_hard_wrapped(read_text_file(path, budget))
     return Extracted(text, first_line(text))
+
+
+_HANGING = re.compile(r" *\S+ {2,}(?=\S)")
+
+
+def join_hard_wrapped(text: str, width: int = 100, share: float = 0.99, wide: float = 0.7) -> str:
+    r"""A plain text wrapped by hand or by a formatter (a manual page from groff, a README at 72
+    columns) with each paragraph's lines joined again, so that a sentence is not cut at the page width.
+    The text is hard-wrapped when ``share`` of its non-blank lines are at most ``width`` characters (a
+    text with a paragraph per line, as the seeds are, is left as it is). A line then joins the next by a
+    space in place of its line break (the text keeps its length, so offsets hold) when it is at least
+    ``wide`` times the longest line, does not end a sentence or announce a list (. ! ? : ;), is not a
+    line of code or a list mark, and the next line is not blank and has the same indentation (or starts
+    at the column of a hanging paragraph's text, ``-H     suivre les liens``): a man page's option
+    (``-a, --archive``) and its indented description on the next line stay apart.
+
+    >>> join_hard_wrapped("   si un fichier cible existant ne peut pas être ouvert, alors le\n"
+    ...                   "   détruire et essayer à nouveau\n\n   -b     identique")
+    '   si un fichier cible existant ne peut pas être ouvert, alors le    détruire et essayer à nouveau\n\n   -b     identique'
+    """
+    lines = text.split("\n")
+    filled = [line.rstrip() for line in lines if line.strip()]
+    if len(lines) < 2 or not filled or sum(len(line) <= width for line in filled) < share * len(filled):
+        return text
+    longest = wide * max(len(line) for line in filled)
+    out = []
+    for line, following in zip(lines, lines[1:] + [""]):
+        stripped = line.rstrip()
+        indent = len(line) - len(line.lstrip(" "))
+        body = _HANGING.match(line)  # "-H     suivre les liens ...": the description's column
+        then = len(following) - len(following.lstrip(" "))
+        joins = (len(stripped) >= longest and stripped[-1:] not in ".!?:;" and not line.endswith("\r")
+                 and not _NOT_PROSE.match(line) and following.strip() != ""
+                 and (then == indent or (body is not None and then == body.end())) and not _NOT_PROSE.match(following))
+        out.append(line + (" " if joins else "\n"))
+    return "".join(out)[:-1]
 
 
 def front_matter_title(text: str, limit: int = ReadLimits.front_matter_chars) -> str | None:
@@ -615,8 +652,46 @@ def _read_pdf(path: Path, budget: Budget) -> Extracted:
         title = str(pdf.get_metadata_dict().get("Title") or "")
     finally:
         pdf.close()
-    joined = join_pages(pages)
+    joined = join_pages(drop_running_lines(pages))
     return Extracted(joined.text, title or first_line(joined.text), joined.starts)
+
+
+_DIGITS = re.compile(r"\d+")
+_PAGE_END = re.compile(r"(?:^|(?<= ))(?:#|[ivxlcdm]+)(?: ?/ ?#)?$", re.I)
+
+
+def _running_key(line: str) -> str:
+    """A page line with its numbers normalised: "Référence Debian 23 / 237" and "Référence Debian ii"
+    read as one running head ("Référence Debian #")."""
+    return _PAGE_END.sub("#", _DIGITS.sub("#", re.sub(r"\s+", " ", line).strip()))
+
+
+def drop_running_lines(pages: Sequence[str], share: float = 0.5, edge: int = 2, least: int = 3) -> list[str]:
+    """The pages of one PDF without their running heads and feet: a line among the first or last
+    ``edge`` lines of a page whose form, numbers normalised (:func:`_running_key`), is at the top or
+    the bottom of at least ``share`` of the pages (and of ``least`` pages or more) is dropped; a page
+    number alone on its line is one such form. Each page stays one page, so page starts stay exact
+    once the pages are joined.
+
+    >>> drop_running_lines(["Guide 1\\nUn.", "Guide 2\\nDeux.\\n2", "Guide 3\\nTrois.\\n3", "Guide 4\\nQuatre.\\n4"])
+    ['Un.', 'Deux.', 'Trois.', 'Quatre.']
+    """
+    if len(pages) < least:
+        return list(pages)
+    split = [page.split("\n") for page in pages]
+    on: Counter[str] = Counter()  # pages with the form at their top or bottom (a page counts once)
+    for lines in split:
+        on.update({_running_key(line) for line in lines[:edge] + lines[-edge:] if line.strip()})
+    need = max(least, share * sum(1 for lines in split if any(line.strip() for line in lines)))
+    running = {key for key, n in on.items() if n >= need}
+    if not running:
+        return list(pages)
+    out = []
+    for lines in split:
+        ends = set(range(min(edge, len(lines)))) | set(range(max(len(lines) - edge, 0), len(lines)))
+        kept = [line for i, line in enumerate(lines) if i not in ends or _running_key(line) not in running]
+        out.append("\n".join(kept).strip())
+    return out
 
 
 def _scanned(page: Any, image_type: int) -> bool:
