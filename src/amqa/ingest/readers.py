@@ -388,8 +388,14 @@ def _read_markdown(path: Path, budget: Budget) -> Extracted:
 @dataclass(frozen=True)
 class HtmlReading:
     """What the HTML reader leaves out of a page as furniture rather than content (issue 24), by
-    signals any page may carry rather than one site's class names. Measured with
-    ``bench/html_extractors.py`` on the python, libreoffice and debian collections (see eval/README.md).
+    signals any page may carry rather than one site's class names. Chosen over a main-content library
+    by ``bench/html_extractors.py`` on the python, libreoffice and debian collections (20, 132 and 6
+    pages): these rules lose none of the 82 / 80 / 31 key-fact variants of their sets and cut the
+    characters of lines repeated on 30% of a collection's pages from 16,980 / 10,308 / 2,586 to
+    2,090 / 0 / 2,478 (what is left is content: "Footnotes", ">>>", "Table of Contents", table
+    headers); trafilatura lost 3 / 0 / 1 variants at 2-4 times the time, readability-lxml 14 / 33 / 3,
+    justext 21 / 17 / 19 (tables, code blocks and definition lists dropped). Each rule is on for every
+    collection: none was chosen on one of them.
 
     >>> html_to_text('<nav><a href="/">Home</a></nav><main><p>Le four.</p></main><footer>© 2023</footer>').text
     'Le four.'
