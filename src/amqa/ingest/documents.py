@@ -43,7 +43,10 @@ SUPPORTED_SUFFIXES = tuple(READERS)
 #: words of Han, kana and Hangul text as character pairs (amqa.text): languages and tokens change; read
 #: limits (amqa.ingest.readers.ReadLimits), binary text files refused, a Markdown title only from a front matter
 #: that closes, an EPUB chapter listed twice read once.
-READER_VERSION = 5
+#: 6: page furniture left out (issue 24): HTML navigation, banner, footer and complementary landmarks,
+#: what the page hides, content outside a marked main, blocks of links (amqa.ingest.readers.HtmlReading);
+#: PDF running heads and page numbers; hard-wrapped plain-text lines joined.
+READER_VERSION = 6
 #: A file whose modification time is this close to the last scan is hashed again even when its size and
 #: time look unchanged: a write in the same clock tick as the scan leaves both as they were. 2 s is the
 #: coarsest timestamp of a common file system (FAT); ext4, APFS and NTFS keep 1 ns to 100 ns.
