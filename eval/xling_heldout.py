@@ -4,9 +4,9 @@
         [--collections python libreoffice manpages debian] [--store-tag xling] [--json OUT]
 
 Each argument is one configuration: comma-separated overrides of RetrievalConfig's fields ('' is the
-current defaults). Every configuration is evaluated on every collection (eval/NAME.jsonl over the store
-/work/h24/NAME-store, or /work/h24/NAME-TAG-store with ``--store-tag``, docs in
-/root/.cache/amqa/collections/NAME/docs): key facts, right source (citation recall), recall@5 of the
+current defaults). Every configuration is evaluated on every collection (eval/NAME.jsonl over the
+collection's fetched folder, ``python eval/collection.py fetch NAME``, and its store: ``DIR/NAME-store``
+with ``--stores DIR`` (``DIR/NAME-TAG-store`` with ``--store-tag``), else amqa's default store): key facts, right source (citation recall), recall@5 of the
 gold file, cross-lingual and same-language. Then, for each collection left out, the configuration with the
 best mean of key facts and right source on the other collections, and its score on the left-out one;
 the mean of those held-out scores is the number to compare with the defaults' mean.
@@ -24,7 +24,10 @@ from amqa.evaluation import evaluate, load_questions
 from amqa.retrieval.search import RetrievalConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-COLLECTIONS = Path("/root/.cache/amqa/collections")
+sys.path.insert(0, str(ROOT / "eval"))
+import corpora  # noqa: E402
+
+COLLECTIONS = corpora.home()
 
 
 def parse(config: str) -> RetrievalConfig:
@@ -87,6 +90,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("configs", nargs="*", default=[""])
     p.add_argument("--collections", nargs="+", default=["python", "libreoffice", "manpages", "debian"])
+    p.add_argument("--stores", type=Path, help="the collections' stores: DIR/NAME-store")
     p.add_argument("--store-tag", default="")
     p.add_argument("--header", type=Path, metavar="DIR",
                    help="search with the chunk vectors of DIR/NAME-header.npz (bench/crosslingual.py --header)")
@@ -101,7 +105,8 @@ def main() -> int:
         use_header_vectors(args.header)
     results: dict[str, dict[str, dict]] = {}
     for name in args.collections:
-        store = f"/work/h24/{name}-{args.store_tag}-store" if args.store_tag else f"/work/h24/{name}-store"
+        tag = f"-{args.store_tag}" if args.store_tag else ""
+        store = args.stores / f"{name}{tag}-store" if args.stores is not None else None
         engine = Engine(COLLECTIONS / name / "docs", store)
         questions = load_questions(ROOT / "eval" / f"{name}.jsonl")
         for config in args.configs:
