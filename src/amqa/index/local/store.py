@@ -688,7 +688,8 @@ class _SegmentWriter:
         self.reader_version = plan.reader_version
         self.scanned_ns = scanned_ns
         # The records as held (FileRecords.raw): publishing after a change to a few files builds no
-        # record of the others (bench/scale.py, add one file at 10k files: +47 ms when it built them all).
+        # record of the others and writes their dicts back as read. (It did not close the gap of
+        # bench/update_path.py's add and remove against f9d1bc4: the folder scan dominates.)
         self.files: dict[str, FileRecord | dict[str, Any]] = old.manifest.records.raw() if old else {}
         self.segments: list[Segment] = list(old.segments) if old else []
         self.dim = old.manifest.dim if old else 0
