@@ -113,8 +113,13 @@ def bench(name: str, only: list[str] | None) -> None:
             continue
         texts: dict[str, str] = {}
         start = time.perf_counter()
-        for source, raw in pages.items():
-            texts[source] = read(raw, module.LANGUAGES[source])
+        try:
+            for source, raw in pages.items():
+                texts[source] = read(raw, module.LANGUAGES[source])
+        except ImportError as exc:  # the libraries compared are not amqa's dependencies
+            print(f"{label:20s} skipped: {exc.name} is not installed "
+                  "(pip install trafilatura readability-lxml justext)")
+            continue
         seconds = (time.perf_counter() - start) / max(len(pages), 1)
         normal = {s: normalize(t) for s, t in texts.items()}
         lost = 0
