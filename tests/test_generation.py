@@ -220,3 +220,23 @@ def test_generator_error_is_an_amqa_error():
     from amqa.errors import AmqaError
 
     assert issubclass(GeneratorError, AmqaError)
+
+
+def test_recorded_replies_are_replayed_without_asking_the_llm_again(engine, llm, tmp_path):
+    from amqa.settings import Settings
+
+    record = tmp_path / "replies.jsonl"
+    llm.server.script = lambda m: (200, f"La convention a été signée le 18 février 2016 [{source_number(m, ENSMM)}].")
+    settings = Settings.from_env({}).replace(base_url=llm.url, model="m", llm_record=record)
+    before = len(llm.requests)
+    first = engine.answer(QUESTION, generator=get_generator("openai", settings=settings))
+    asked = len(llm.requests) - before
+    assert asked == 1 and first.verification is Verification.VERIFIED
+    llm.server.script = lambda m: (500, "the model must not be asked again")
+    again = engine.answer(QUESTION, generator=get_generator("openai", settings=settings))
+    assert len(llm.requests) - before == asked  # replayed from the file
+    assert again.text == first.text and again.verification is Verification.VERIFIED
+    assert json.loads(record.read_text().splitlines()[0])["model"] == "m"
+    record.write_text("not a record\n")
+    with pytest.raises(Exception, match="line 1 of the LLM record file"):
+        get_generator("openai", settings=settings)

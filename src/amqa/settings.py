@@ -56,6 +56,8 @@ VARIABLES: dict[str, str] = {
     "AMQA_MODEL": "model name for the openai writer",
     "AMQA_LLM_TIMEOUT": f"seconds the LLM's whole reply may take (default {DEFAULT_LLM_TIMEOUT:.0f})",
     "AMQA_API_KEY": "API key for the LLM server (else OPENAI_API_KEY)",
+    "AMQA_LLM_RECORD": "JSONL file of recorded LLM replies: replayed when the same prompt comes again, new ones "
+                       "appended (evaluations: re-scoring costs no LLM time)",
     "AMQA_HOST": "address the web UI binds (default 127.0.0.1)",
     "AMQA_PORT": "port of the web UI (default 7860)",
     "AMQA_DEBUG": "1: errors show their traceback (as --debug does)",
@@ -93,6 +95,9 @@ class Settings:
     base_url: str = ""
     model: str = ""
     llm_timeout: float = DEFAULT_LLM_TIMEOUT
+    #: Replies of the LLM are recorded to (and replayed from) this JSONL file: see
+    #: :class:`~amqa.writers.llm.models.RecordedChat`.
+    llm_record: Path | None = None
     api_key: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 7860
@@ -113,7 +118,7 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for name, attr in (("AMQA_DOCS", "docs"), ("AMQA_STORE", "store"), ("AMQA_HOME", "home"),
-                           ("AMQA_LIBRARY", "library")):
+                           ("AMQA_LIBRARY", "library"), ("AMQA_LLM_RECORD", "llm_record")):
             if env.get(name):
                 values[attr] = Path(env[name]).expanduser()
         if "home" in values and "library" not in values:  # everything of amqa's under one chosen folder

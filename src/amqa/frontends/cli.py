@@ -58,6 +58,9 @@ def _llm(p: argparse.ArgumentParser) -> None:
                    "(default: AMQA_API_KEY, else OPENAI_API_KEY)")
     g.add_argument("--llm-timeout", type=float, metavar="S",
                    help="seconds the LLM's whole reply may take (default: $AMQA_LLM_TIMEOUT, else 60)")
+    g.add_argument("--llm-record", metavar="FILE", type=Path,
+                   help="replay the LLM replies recorded in FILE for the same prompts, record new ones there "
+                   "(evaluations: scoring again costs no LLM time; default: $AMQA_LLM_RECORD)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,6 +174,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings.from_env().replace(
         docs=get("docs"), store=get("store"), embedder=get("embedder"), k=get("k"), generator=generator,
         base_url=get("base_url"), model=get("model"), llm_timeout=get("llm_timeout"), api_key=api_key,
+        llm_record=get("llm_record"),
         host=get("host"), port=get("port"), debug=True if get("debug") else None)
 
 

@@ -10,7 +10,9 @@ True
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import queue
 import re
 import socket
@@ -19,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from amqa.errors import GeneratorError, InvalidInputError, MissingDependencyError
@@ -281,6 +284,68 @@ def cut_at_stops(pieces: Iterable[str], stops: Sequence[str]) -> Iterator[str]:
         yield produced[emitted:]
 
 
+class RecordedChat(ChatModel):
+    """``inner``'s replies, recorded to the JSONL file ``path`` and replayed from it: a prompt asked again
+    (the same model name and messages) gets the recorded reply at once, without the LLM. For evaluations:
+    at temperature 0 a reply depends on the prompt alone, so a change to amqa's checks can be scored again
+    without asking the model again. A failed reply is not recorded.
+
+    >>> import tempfile, pathlib
+    >>> class Echo(ChatModel):
+    ...     calls = 0
+    ...     def chat_stream(self, messages):
+    ...         Echo.calls += 1
+    ...         yield messages[-1]["content"].upper()
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "replies.jsonl"
+    >>> [ "".join(RecordedChat(Echo(), path).reply_stream([{"role": "user", "content": "oui"}])) for _ in "ab"]
+    ['OUI', 'OUI']
+    >>> Echo.calls
+    1
+    """
+
+    def __init__(self, inner: ChatModel, path: str | os.PathLike) -> None:
+        self.inner = inner
+        self.path = Path(path).expanduser()
+        self.id = inner.id
+        self.deadline = inner.deadline
+        self.max_reply_chars = inner.max_reply_chars
+        self._lock = threading.Lock()
+        self._replies: dict[str, str] = {}
+        self._name = getattr(inner, "model", inner.id)  # the model's name, not its server's address
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read the LLM record file '{self.path}': {exc.strerror}") from exc
+        for number, line in enumerate(lines, 1):
+            try:
+                record = json.loads(line)
+                self._replies[record["key"]] = record["reply"]
+            except (ValueError, KeyError, TypeError):
+                raise InvalidInputError(f"line {number} of the LLM record file '{self.path}' is not a recorded "
+                                        "reply: give another file (or remove that line)") from None
+
+    def key(self, messages: list[dict]) -> str:
+        return hashlib.sha256(json.dumps([self._name, messages], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def chat_stream(self, messages: list[dict]) -> Iterator[str]:
+        key = self.key(messages)
+        if key in self._replies:
+            yield self._replies[key]
+            return
+        t0, pieces = time.monotonic(), []
+        for piece in self.inner.reply_stream(messages):
+            pieces.append(piece)
+            yield piece
+        reply = "".join(pieces)
+        record = {"key": key, "model": self._name, "reply": reply, "seconds": round(time.monotonic() - t0, 3),
+                  "question": messages[-1].get("content", "")[-300:]}
+        with self._lock:
+            self._replies[key] = reply
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
 def get_generator(spec: str | ChatModel | None = None, *, base_url: str | None = None, model: str | None = None,
                   api_key_env: str | None = None, timeout: float | None = None,
                   settings: Settings | None = None) -> ChatModel | None:
@@ -299,9 +364,11 @@ def get_generator(spec: str | ChatModel | None = None, *, base_url: str | None =
         return None
     if spec == "openai":
         api_key = read_api_key(api_key_env) if api_key_env else settings.api_key
-        return OpenAIChat(base_url or settings.base_url, model or settings.model, api_key,
-                          timeout or settings.llm_timeout)
-    if spec.startswith("transformers:"):
-        return TransformersChat(spec.split(":", 1)[1])
-    raise InvalidInputError(f"unknown generator '{spec}'. Use 'extractive' (default), 'openai' (with --base-url "
-                            "and --model) or 'transformers:PATH'")
+        chat: ChatModel = OpenAIChat(base_url or settings.base_url, model or settings.model, api_key,
+                                     timeout or settings.llm_timeout)
+    elif spec.startswith("transformers:"):
+        chat = TransformersChat(spec.split(":", 1)[1])
+    else:
+        raise InvalidInputError(f"unknown generator '{spec}'. Use 'extractive' (default), 'openai' (with --base-url "
+                                "and --model) or 'transformers:PATH'")
+    return RecordedChat(chat, settings.llm_record) if settings.llm_record is not None else chat
