@@ -31,7 +31,7 @@ from amqa.retrieval.search import RetrievalConfig
 from amqa.service.engine import Engine
 from amqa.settings import Settings, bundled_eval_set
 from amqa.text import normalize
-from amqa.types import Answer, Outcome, Verification
+from amqa.types import Answer, Outcome, ReaderVerdict, Verification
 from amqa.writers.extractive.sentences import WriterConfig
 from amqa.writers.llm.verification import Verifier
 from amqa.writers.policy import AnswerPolicy
@@ -124,7 +124,14 @@ def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float,
         "outcome": answer.outcome.value, "quotes": len(answer.citations),
         "seconds": seconds, "faithfulness": faithfulness(answer, texts, verifier),
         "generator": answer.generator, "verification": answer.verification.value,
+        "verification_reason": answer.verification_reason,
+        # The LLM reader (--reader llm): its verdict (None: not read) and its seconds; "no" moved the
+        # answer to related passages only, so "answered before the reader" is answered or moved.
+        "reader": answer.reader.value if answer.reader is not None else None,
+        "read_seconds": answer.timings.get("read"),
     }
+    moved = answer.reader is ReaderVerdict.DOES_NOT
+    rec["answered_before_reader"] = answer.outcome is Outcome.ANSWERED or moved
     if q["answerable"]:
         dcg = sum(1 / math.log2(i + 2) for i, s in enumerate(ranked[:10]) if s in gold)
         idcg = sum(1 / math.log2(i + 2) for i in range(min(len(gold), 10)))
@@ -139,6 +146,8 @@ def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float,
             "key_fact_shown": key_fact_recall(shown, q["key_facts"]),
             "token_f1": token_f1(body, q["answer"]) if q["answer"] else None,
         })
+        # Before the reader moved it, the answer's body was its quotes.
+        rec["key_fact_before_reader"] = rec["key_fact_shown"] if moved else rec["key_fact_recall"]
     return rec
 
 
@@ -216,6 +225,15 @@ def summarize(records: list[dict]) -> dict:
     out["llm_verified"] = sum(r.get("verification") in (Verification.VERIFIED, Verification.LLM_ABSTAINED)
                               for r in records if r.get("generator", "extractive") != "extractive")
     out["llm_fallbacks"] = sum(r.get("verification") == Verification.FALLBACK for r in records)
+    read = sorted(r["read_seconds"] for r in records if r.get("read_seconds") is not None)
+    out["reader_read"] = len(read)
+    out["reader_moved"] = sum(r.get("reader") == ReaderVerdict.DOES_NOT for r in records)
+    out["reader_unknown"] = sum(r.get("reader") == ReaderVerdict.UNKNOWN for r in records)
+    out["answerable_moved"] = _mean(r.get("reader") == ReaderVerdict.DOES_NOT for r in ans)
+    out["unanswerable_answered_before_reader"] = _mean(r.get("answered_before_reader", False) for r in una)
+    out["key_fact_before_reader"] = _mean(r.get("key_fact_before_reader", r["key_fact_recall"]) for r in ans)
+    out["read_p50_ms"] = 1000 * percentile(read, 50)
+    out["read_p95_ms"] = 1000 * percentile(read, 95)
     out["latency_p50_ms"] = 1000 * percentile(lat, 50)
     out["latency_p95_ms"] = 1000 * percentile(lat, 95)
     return out
@@ -244,6 +262,12 @@ def format_report(report: dict) -> str:
     lines += [f"  {'answer writer':<20} {', '.join(gens)}"]
     if gens != ["extractive"]:
         lines += [f"  {'LLM verified':<20} {s['llm_verified']} of {s['questions']} (fallbacks {s['llm_fallbacks']})"]
+    if s.get("reader_read"):
+        lines += [f"  {'LLM reader':<20} read {s['reader_read']}, moved {s['reader_moved']} to related "
+                  f"(answerable {s['answerable_moved']:.3f}), unknown {s['reader_unknown']}; near misses answered "
+                  f"{s['unanswerable_answered_before_reader']:.3f} -> {s['unanswerable_answered']:.3f}, key facts "
+                  f"{s['key_fact_before_reader']:.3f} -> {s['key_fact_recall']:.3f}; read p50 / p95 "
+                  f"{s['read_p50_ms']:.0f} / {s['read_p95_ms']:.0f} ms"]
     lines += [f"  {'false abstentions':<20} {s['false_abstentions']}",
               f"  {'latency p50 / p95':<20} {s['latency_p50_ms']:.0f} / {s['latency_p95_ms']:.0f} ms", "",
               "outcomes (answered / related only / nothing found):"]

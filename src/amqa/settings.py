@@ -38,6 +38,10 @@ DEFAULT_K = 5
 MAX_K = 50
 MAX_QUESTION_CHARS = 1000
 DEFAULT_LLM_TIMEOUT = 60.0
+#: Seconds the LLM reader's yes/no may take (--reader-timeout): see amqa.writers.reader.DEFAULT_TIMEOUT.
+DEFAULT_READER_TIMEOUT = 10.0
+#: What --reader accepts: no reader, or the configured LLM endpoint (amqa.writers.reader.LLMReader).
+READERS = ("none", "llm")
 API_KEY_VARIABLES = ("AMQA_API_KEY", "OPENAI_API_KEY")
 
 #: Every variable amqa reads, with what it sets (the README's table is checked against this).
@@ -55,6 +59,10 @@ VARIABLES: dict[str, str] = {
     "AMQA_BASE_URL": "base URL of an OpenAI-compatible LLM server, for the openai writer",
     "AMQA_MODEL": "model name for the openai writer",
     "AMQA_LLM_TIMEOUT": f"seconds the LLM's whole reply may take (default {DEFAULT_LLM_TIMEOUT:.0f})",
+    "AMQA_READER": "none (default), or llm: before an extractive answer is shown, the LLM endpoint (AMQA_BASE_URL, "
+                   "AMQA_MODEL) is asked whether its passage states the answer; no: related passages only",
+    "AMQA_READER_TIMEOUT": f"seconds the reader's yes/no may take (default {DEFAULT_READER_TIMEOUT:.0f}); past it "
+                           "the answer is shown as it is",
     "AMQA_API_KEY": "API key for the LLM server (else OPENAI_API_KEY)",
     "AMQA_LLM_RECORD": "JSONL file of recorded LLM replies: replayed when the same prompt comes again, new ones "
                        "appended (evaluations: re-scoring costs no LLM time)",
@@ -98,6 +106,9 @@ class Settings:
     #: Replies of the LLM are recorded to (and replayed from) this JSONL file: see
     #: :class:`~amqa.writers.llm.models.RecordedChat`.
     llm_record: Path | None = None
+    #: "llm": the LLM endpoint reads an extractive answer's passage before it is shown (amqa.writers.reader).
+    reader: str = "none"
+    reader_timeout: float = DEFAULT_READER_TIMEOUT
     api_key: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 7860
@@ -109,6 +120,12 @@ class Settings:
         if not self.llm_timeout > 0:
             raise InvalidInputError(f"the LLM timeout must be a positive number of seconds. "
                                     f"Currently, it is {self.llm_timeout!r}")
+        if self.reader not in READERS:
+            raise InvalidInputError(f"the reader must be one of {', '.join(READERS)} (--reader, AMQA_READER). "
+                                    f"Currently, it is {self.reader!r}")
+        if not self.reader_timeout > 0:
+            raise InvalidInputError(f"the reader timeout must be a positive number of seconds (--reader-timeout, "
+                                    f"AMQA_READER_TIMEOUT). Currently, it is {self.reader_timeout!r}")
         if not 0 < self.port < 65536:
             raise InvalidInputError(f"port must be between 1 and 65535. Currently, port is {self.port!r}")
 
@@ -124,14 +141,16 @@ class Settings:
         if "home" in values and "library" not in values:  # everything of amqa's under one chosen folder
             values["library"] = values["home"] / "library"
         for name, attr in (("AMQA_EMBEDDER", "embedder"), ("AMQA_GENERATOR", "generator"),
-                           ("AMQA_BASE_URL", "base_url"), ("AMQA_MODEL", "model"), ("AMQA_HOST", "host")):
+                           ("AMQA_BASE_URL", "base_url"), ("AMQA_MODEL", "model"), ("AMQA_HOST", "host"),
+                           ("AMQA_READER", "reader")):
             if env.get(name):
                 values[attr] = env[name].strip()
         for name, attr in (("AMQA_QUERY_PREFIX", "query_prefix"), ("AMQA_PASSAGE_PREFIX", "passage_prefix")):
             if name in env:  # an empty prefix is a choice
                 values[attr] = env[name]
         for name, attr, kind in (("AMQA_K", "k", int), ("AMQA_PORT", "port", int),
-                                 ("AMQA_LLM_TIMEOUT", "llm_timeout", float)):
+                                 ("AMQA_LLM_TIMEOUT", "llm_timeout", float),
+                                 ("AMQA_READER_TIMEOUT", "reader_timeout", float)):
             if env.get(name):
                 try:
                     values[attr] = kind(env[name])

@@ -265,6 +265,14 @@ class Verification(str, Enum):
     FALLBACK = "fallback"          #: the LLM's reply failed the check, or the LLM failed: extractive text shown
 
 
+class ReaderVerdict(str, Enum):
+    """What an LLM reader (:mod:`amqa.writers.reader`) said of an extractive answer's passage."""
+
+    STATES = "states"              #: the passage states the answer: the answer is shown as it is
+    DOES_NOT = "does_not"          #: it does not: the quotes are shown as related passages only
+    UNKNOWN = "unknown"            #: no usable verdict (slow, down, neither yes nor no): shown as it is
+
+
 class WriterKind(str, Enum):
     """Which answering slots a writer uses (:class:`amqa.service.admission.Admission`): the CPU's, or an LLM's."""
 
@@ -302,6 +310,8 @@ class Answer:
     #: conversation ("Et quand ?" after a question about the Moroccan campus: "quand Arts et Métiers
     #: va-t-il ouvrir un campus au Maroc ?").
     standalone_question: str = ""
+    #: What the LLM reader said of the passage (``--reader llm``); None when it did not read this answer.
+    reader: ReaderVerdict | None = None
 
     def marked_text(self, before: str = "**", after: str = "**", escape: Callable[[str], str] = str) -> str:
         """``text`` as a person reads it: each quoted citation as its :attr:`Citation.quote` (found in
@@ -344,4 +354,5 @@ class Answer:
             "generator": self.generator,
             "verification": self.verification.value,
             "verification_reason": self.verification_reason,
+            "reader": self.reader.value if self.reader is not None else None,
         }

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from amqa._version import __version__
 from amqa.errors import AmqaError, InvalidInputError
-from amqa.settings import DEFAULT_K, Settings, debug_from_env, read_api_key
+from amqa.settings import DEFAULT_K, DEFAULT_READER_TIMEOUT, READERS, Settings, debug_from_env, read_api_key
 from amqa.text import printable
 from amqa.types import Answer, Verification
 
@@ -61,6 +61,12 @@ def _llm(p: argparse.ArgumentParser) -> None:
     g.add_argument("--llm-record", metavar="FILE", type=Path,
                    help="replay the LLM replies recorded in FILE for the same prompts, record new ones there "
                    "(evaluations: scoring again costs no LLM time; default: $AMQA_LLM_RECORD)")
+    g.add_argument("--reader", choices=READERS, help="'llm': before an extractive answer is shown, ask the LLM "
+                   "endpoint (--base-url, --model) whether its passage states the answer; 'no' shows it as related "
+                   "passages only (with the extractive writer: --generator extractive) (default: $AMQA_READER, "
+                   "else none)")
+    g.add_argument("--reader-timeout", type=float, metavar="S", help="seconds the reader's yes/no may take; past "
+                   f"it the answer is shown as it is (default: $AMQA_READER_TIMEOUT, else {DEFAULT_READER_TIMEOUT:.0f})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,7 +180,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings.from_env().replace(
         docs=get("docs"), store=get("store"), embedder=get("embedder"), k=get("k"), generator=generator,
         base_url=get("base_url"), model=get("model"), llm_timeout=get("llm_timeout"), api_key=api_key,
-        llm_record=get("llm_record"),
+        llm_record=get("llm_record"), reader=get("reader"), reader_timeout=get("reader_timeout"),
         host=get("host"), port=get("port"), debug=True if get("debug") else None)
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 from amqa.embedders import Embedder
-from amqa.errors import GeneratorError, InvalidInputError
+from amqa.errors import GeneratorError, InvalidInputError, ServiceBusyError
 from amqa.retrieval.search import RetrievalConfig, Searcher
 from amqa.service.admission import Admission
 from amqa.service.conversation import check_history, standalone
@@ -21,11 +21,12 @@ from amqa.service.keeper import IndexKeeper, Loaded
 from amqa.settings import MAX_QUESTION_CHARS, Settings, check_k
 from amqa.text import clean_text, detect_language
 from amqa.threads import one_blas_thread
-from amqa.types import Answer, Message, Query, SearchResult
+from amqa.types import Answer, Message, Query, ReaderVerdict, SearchResult, WriterKind
 from amqa.writers import AnswerWriter, Draft, WriterContext, get_writer
 from amqa.writers.extractive.sentences import WriterConfig
 from amqa.writers.llm.verification import Verifier
 from amqa.writers.policy import AnswerPolicy
+from amqa.writers.reader import Reader, as_related, get_reader, passage_of, should_read
 
 if TYPE_CHECKING:
     from amqa.writers.llm.models import ChatModel
@@ -53,7 +54,8 @@ class AnsweringPipeline:
     """Answers from ``keeper``'s index with ``writer`` (a spec, a ChatModel or a writer; None: the
     settings' generator), ``k`` hits, under ``policy``, with the tunables of ``retrieval`` (the search)
     and ``writer_config`` (the extractive writer, which every writer falls back to). Each answer holds
-    one of ``admission``'s slots of its writer's kind while it is searched and written.
+    one of ``admission``'s slots of its writer's kind while it is searched and written; then ``reader``
+    (default: the settings' ``--reader``) reads an extractive answer in one of its LLM slots.
 
     A writer given as an object is used as it is (its own policy and tunables); given as a spec (or a
     ChatModel), it is made again when :attr:`policy` or :attr:`writer_config` change."""
@@ -61,7 +63,7 @@ class AnsweringPipeline:
     def __init__(self, keeper: IndexKeeper, embedder: Embedder, policy: AnswerPolicy, settings: Settings, *,
                  k: int, writer: "str | ChatModel | AnswerWriter | None" = None,
                  retrieval: RetrievalConfig | None = None, writer_config: WriterConfig | None = None,
-                 admission: Admission | None = None) -> None:
+                 admission: Admission | None = None, reader: Reader | None = None) -> None:
         self.keeper = keeper
         self.admission = admission or Admission()
         self._lock = threading.Lock()  # the setters and the searcher cache
@@ -74,6 +76,9 @@ class AnsweringPipeline:
         self._spec = writer
         self._searcher: Searcher | None = None
         self._writers()
+        #: Reads an extractive answer's passage before it is shown (:mod:`amqa.writers.reader`); default:
+        #: the settings' ``--reader``.
+        self.reader = reader if reader is not None else get_reader(settings)
 
     @property
     def writer_spec(self) -> "str | ChatModel | AnswerWriter | None":
@@ -168,7 +173,28 @@ class AnsweringPipeline:
                 else:
                     yield item
         assert final is not None, "a writer ends with an Answer"
+        final = self._read(final, wait)
         yield replace(final, timings={"load": t1 - t0} | dict(final.timings) | {"total": time.perf_counter() - t0})
+
+    def _read(self, answer: Answer, wait: float | None) -> Answer:
+        """``answer`` as the reader leaves it: related passages only when it says the passage does not
+        state the answer; as it is otherwise (its verdict and "read" timing recorded). The one place a
+        reader is applied, after the writer: a verified LLM answer is not read (:func:`should_read`).
+        It takes an LLM slot (the reader waits on the LLM, not the CPU); none free within the reader's
+        timeout is an UNKNOWN verdict."""
+        reader = self.reader
+        if reader is None or not should_read(answer):
+            return answer
+        t0 = time.perf_counter()
+        timeout = self.settings.reader_timeout if wait is None else min(wait, self.settings.reader_timeout)
+        try:
+            with self.admission.slot(WriterKind.LLM, timeout):
+                verdict = reader.verdict(answer.standalone_question or answer.question, answer.language,
+                                         passage_of(answer, reader.config))
+        except ServiceBusyError:
+            verdict = ReaderVerdict.UNKNOWN
+        read = replace(answer, reader=verdict, timings=dict(answer.timings) | {"read": time.perf_counter() - t0})
+        return as_related(read) if verdict is ReaderVerdict.DOES_NOT else read
 
     def _written(self, chosen: AnswerWriter, loaded: Loaded, question: str, warnings: tuple[str, ...],
                  turns: tuple[Message, ...], k: int) -> Iterator[str | Answer]:

@@ -718,6 +718,21 @@ def cite(chosen: list[Evidence], chunks: Sequence[Chunk], answer_type: str | Non
     return tuple(citations)
 
 
+def quoted_text(citations: Sequence[Citation], language: str, outcome: Outcome) -> str:
+    """The answer's text: the quotes with their ``[n]`` markers, introduced as an answer
+    (:attr:`Outcome.ANSWERED`) or as related passages only, in ``language``'s words (:func:`frames`).
+
+    >>> c = Citation(n=1, source="a", chunk_id="a#0", start=0, end=9, text="Il pleut.", score=1.0)
+    >>> quoted_text([c], "fr", Outcome.RELATED_ONLY)
+    'Les documents ne le disent pas directement ; les passages les plus proches sont : « Il pleut. » [1]'
+    """
+    lang = frame_language(language)
+    open_q, close_q = QUOTES.get(lang, ("“", "”"))
+    intro = frames(lang)[0] if outcome is Outcome.ANSWERED else RELATED_FRAMES[lang]
+    space = "" if intro.endswith("：") else " "  # a full-width colon holds its space (Chinese, Japanese)
+    return intro + space + " ".join(f"{open_q}{c.quote or c.text}{close_q} [{c.n}]" for c in citations)
+
+
 def compose(result: SearchResult, policy: AnswerPolicy, *, warnings: tuple[str, ...] = (),
             config: WriterConfig | None = None) -> Answer:
     """Quote the best sentences with ``[n]`` markers and mark what answers; or show the closest
@@ -739,9 +754,6 @@ def compose(result: SearchResult, policy: AnswerPolicy, *, warnings: tuple[str, 
             outcome = Outcome.RELATED_ONLY  # code that merely shares a name with a prose question
         citations = result.with_pages(cite(chosen, [h.chunk for h in result.hits], answer_type,
                                            frozenset(result.query.tokens), cover(chosen, ranked, config), config))
-        open_q, close_q = QUOTES.get(lang, ("“", "”"))
-        intro = frames(lang)[0] if outcome is Outcome.ANSWERED else RELATED_FRAMES[lang]
-        space = "" if intro.endswith("：") else " "  # a full-width colon holds its space (Chinese, Japanese)
-        text = intro + space + " ".join(f"{open_q}{c.quote or c.text}{close_q} [{c.n}]" for c in citations)
+        text = quoted_text(citations, lang, outcome)
     return Answer(question=result.query.text, text=text, citations=citations, hits=result.hits,
                   outcome=outcome, language=lang, warnings=warnings)

@@ -348,13 +348,14 @@ class RecordedChat(ChatModel):
 
 def get_generator(spec: str | ChatModel | None = None, *, base_url: str | None = None, model: str | None = None,
                   api_key_env: str | None = None, timeout: float | None = None,
-                  settings: Settings | None = None) -> ChatModel | None:
+                  settings: Settings | None = None, max_tokens: int | None = None) -> ChatModel | None:
     """``None`` for the extractive writer, or a :class:`ChatModel` from a spec:
     ``extractive``, ``openai`` (with ``base_url`` and ``model``), ``transformers:PATH``.
 
     Unset arguments come from ``settings`` (default: :meth:`Settings.from_env`: ``AMQA_GENERATOR``,
     ``AMQA_BASE_URL``, ``AMQA_MODEL``, ``AMQA_LLM_TIMEOUT``, ``AMQA_API_KEY``). ``api_key_env`` names
-    another variable that holds the API key.
+    another variable that holds the API key. ``max_tokens``: the longest reply an OpenAI server is asked
+    for (default 400; the LLM reader asks for a word).
     """
     if isinstance(spec, ChatModel):
         return spec
@@ -365,7 +366,7 @@ def get_generator(spec: str | ChatModel | None = None, *, base_url: str | None =
     if spec == "openai":
         api_key = read_api_key(api_key_env) if api_key_env else settings.api_key
         chat: ChatModel = OpenAIChat(base_url or settings.base_url, model or settings.model, api_key,
-                                     timeout or settings.llm_timeout)
+                                     timeout or settings.llm_timeout, max_tokens=max_tokens or 400)
     elif spec.startswith("transformers:"):
         chat = TransformersChat(spec.split(":", 1)[1])
     else:
