@@ -3,15 +3,15 @@ when the LLM writer abstains while the extractive writer found a quote (issue 25
 
     python eval/reader_measure.py reader --set eval/debian.jsonl --docs DIR --store STORE \\
         --base-url http://127.0.0.1:8089/v1 --model qwen1.5b --llm-record FILE [--passage quotes] [--json OUT]
-    python eval/reader_measure.py abstentions --set ... --docs DIR --store STORE --model qwen1.5b --llm-record FILE
+    python eval/reader_measure.py abstentions --llm-run LLM.json --reader-run READER.json
 
 ``reader``: the extractive writer with the reader; prints near misses framed as answered before / after,
 answerable questions moved to related, key facts before / after, the reader's seconds (live replies only:
 a replayed one takes milliseconds, so run it once on a fresh record file for latency). ``abstentions``:
-the LLM writer's replies REPLAYED from the record file only (a prompt not recorded there fails at once:
-the base URL is a closed port), and for each question where it abstained while the extractive writer
-found quotes, what each option would show: nothing (today), the quotes as related passages, the
-extractive answer as it is; near misses framed as answered and key facts for each.
+an LLM writer's run (``amqa eval --generator openai --json``) joined with a reader run on the same set:
+for each question where the LLM abstained while the extractive writer found quotes, what each option
+would show: nothing (today), the quotes as related passages, the extractive answer as it is (and then
+read by the reader); near misses framed as answered, answerable ones answered, key facts for each.
 """
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def _engine(args: argparse.Namespace, **settings: object) -> Engine:
 def measure_reader(args: argparse.Namespace) -> dict:
     engine = _engine(args, generator="extractive", base_url=args.base_url, reader="llm",
                      reader_timeout=args.reader_timeout)
-    engine.pipeline.reader = get_reader(engine.settings, ReaderConfig(passage=Passage(args.passage)))
+    # --reader-record: the reader's replies in a file of their own.
+    engine.pipeline.reader = get_reader(engine.settings.replace(llm_record=args.reader_record),
+                                        ReaderConfig(passage=Passage(args.passage)))
     report = evaluate(engine, load_questions(args.set))
     s = report["summary"]
     keys = ("questions", "answerable", "unanswerable", "reader_read", "reader_moved", "reader_unknown",
@@ -49,31 +51,34 @@ def measure_reader(args: argparse.Namespace) -> dict:
 
 
 def measure_abstentions(args: argparse.Namespace) -> dict:
-    questions = load_questions(args.set)
-    extractive = evaluate(_engine(args, generator="extractive"), questions)["questions"]
-    # Replay only: a prompt that was not recorded fails at once (nothing listens on port 9).
-    llm = evaluate(_engine(args, generator="openai", base_url="http://127.0.0.1:9/v1"), questions)["questions"]
+    """Join an LLM writer's run (``--llm-run``: the JSON of ``amqa eval --generator openai ... --json``)
+    with a reader run of this script (``--reader-run``) on the same set, question by question."""
+    llm = {r["id"]: r for r in json.loads(args.llm_run.read_text(encoding="utf-8"))["questions"]}
+    read = {r["id"]: r for r in json.loads(args.reader_run.read_text(encoding="utf-8"))["questions"]}
     rows = []
-    for e, w in zip(extractive, llm):
-        recorded = "cannot reach the LLM" not in w["verification_reason"]
-        rows.append({"id": e["id"], "answerable": e["answerable"], "llm": w["verification"], "llm_outcome": w["outcome"],
-                     "extractive_outcome": e["outcome"], "extractive_key_facts": e.get("key_fact_recall"),
-                     "extractive_shown": e.get("key_fact_shown"), "recorded": recorded})
-    conflicts = [r for r in rows if r["llm"] == "abstained" and r["extractive_outcome"] != "nothing"]
+    for qid, w in llm.items():
+        e = read.get(qid)
+        if e is None:
+            continue
+        before = "answered" if e["answered_before_reader"] else e["outcome"]
+        rows.append({"id": qid, "answerable": e["answerable"], "llm": w["verification"], "llm_outcome": w["outcome"],
+                     "extractive": before, "reader": e["reader"], "after_reader": e["outcome"],
+                     "key_facts": e.get("key_fact_before_reader"), "shown": e.get("key_fact_shown")})
+    conflicts = [r for r in rows if r["llm"] == "abstained" and r["extractive"] != "nothing"]
     options = {}
     for name, shown in (("nothing", lambda r: "nothing"), ("related", lambda r: "related"),
-                        ("as_is", lambda r: r["extractive_outcome"])):
+                        ("as_is", lambda r: r["extractive"]), ("as_is_then_reader", lambda r: r["after_reader"])):
         ans = [r for r in conflicts if r["answerable"]]
         una = [r for r in conflicts if not r["answerable"]]
         options[name] = {
             "answerable": len(ans), "unanswerable": len(una),
             "answerable_answered": sum(shown(r) == "answered" for r in ans),
+            "answerable_related": sum(shown(r) == "related" for r in ans),
             "near_misses_answered": sum(shown(r) == "answered" for r in una),
-            "key_facts_answered": sum(r["extractive_key_facts"] for r in ans if shown(r) == "answered"),
-            "key_facts_shown": sum(r["extractive_shown"] for r in ans if shown(r) != "nothing"),
+            "key_facts_answered": round(sum(r["key_facts"] for r in ans if shown(r) == "answered"), 2),
+            "key_facts_shown": round(sum(r["shown"] for r in ans if shown(r) != "nothing"), 2),
         }
-    return {"summary": {"questions": len(rows), "recorded": sum(r["recorded"] for r in rows),
-                        "llm_abstained": sum(r["llm"] == "abstained" for r in rows),
+    return {"summary": {"questions": len(rows), "llm_abstained": sum(r["llm"] == "abstained" for r in rows),
                         "conflicts": len(conflicts), "options": options,
                         "conflict_ids": [r["id"] for r in conflicts]}, "questions": rows}
 
@@ -81,12 +86,15 @@ def measure_abstentions(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=("reader", "abstentions"))
-    p.add_argument("--set", required=True)
+    p.add_argument("--set")
+    p.add_argument("--llm-run", type=Path, help="abstentions: an LLM writer's `amqa eval --json` file")
+    p.add_argument("--reader-run", type=Path, help="abstentions: this script's `reader --json` file, same set")
     p.add_argument("--docs", type=Path)
     p.add_argument("--store", type=Path)
     p.add_argument("--base-url", default="http://127.0.0.1:8089/v1")
     p.add_argument("--model", default="qwen1.5b")
-    p.add_argument("--llm-record", type=Path, required=True)
+    p.add_argument("--llm-record", type=Path)
+    p.add_argument("--reader-record", type=Path, help="reader: record its replies here, not in --llm-record")
     p.add_argument("--passage", default=Passage.QUOTES.value, choices=[x.value for x in Passage])
     p.add_argument("--reader-timeout", type=float, default=60.0, help="generous while measuring (default 60)")
     p.add_argument("--json", type=Path)

@@ -42,7 +42,8 @@ def llm():
 def reading(engine, llm):
     """The session's real engine with an LLM reader on the fake server (timeout 2 s), taken off after."""
     def use(timeout=2.0, url=None, config=None):
-        engine.pipeline.reader = LLMReader(OpenAIChat(url or llm.url, "reader-model", timeout=timeout, max_tokens=4),
+        engine.pipeline.reader = LLMReader(OpenAIChat(url or llm.url, "reader-model", timeout=timeout, max_tokens=4,
+                                                      stream=False),
                                            config)
         return engine
     yield use
@@ -64,7 +65,7 @@ def test_yes_keeps_the_answer_and_records_the_verdict_and_its_time(engine, readi
     assert answer.text == plain.text and answer.citations == plain.citations
     assert 0 < answer.timings["read"] <= answer.timings["total"]
     body = llm.requests[-1]["body"]
-    assert body["model"] == "reader-model" and body["max_tokens"] == 4
+    assert body["model"] == "reader-model" and body["max_tokens"] == 4 and body["stream"] is False
     prompt = body["messages"][-1]["content"]
     assert QUESTION in prompt and plain.citations[0].quote in prompt
     assert answer.to_dict()["reader"] == "states"
@@ -174,6 +175,7 @@ def test_reader_settings_flags_and_errors(llm, monkeypatch):
     assert get_reader(Settings.from_env({})) is None
     reader = get_reader(s.replace(base_url=llm.url, model="m"))
     assert isinstance(reader, LLMReader) and reader.model.deadline == 3.5 and reader.model.max_tokens == 4
+    assert reader.model.stream is False, "a whole reply: a llama-cpp-python stream can end early"
 
 
 def test_reader_from_the_command_line(seed_store, llm, tmp_path):

@@ -131,7 +131,10 @@ def get_reader(settings: "Settings", config: ReaderConfig | None = None) -> Read
     if not settings.base_url or not settings.model:
         raise InvalidInputError("--reader llm asks the LLM endpoint: give it with --base-url URL and --model NAME "
                                 "(or AMQA_BASE_URL and AMQA_MODEL)")
-    model = get_generator("openai", settings=settings, timeout=settings.reader_timeout, max_tokens=config.max_tokens)
+    # Not streamed: llama-cpp-python 0.3.36's server ended 3 of the first 16 streamed yes/no replies empty
+    # (no finish reason) while another request waited; a whole reply is not cut short.
+    model = get_generator("openai", settings=settings, timeout=settings.reader_timeout, max_tokens=config.max_tokens,
+                          stream=False)
     assert model is not None
     return LLMReader(model, config)
 

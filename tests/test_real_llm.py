@@ -1,0 +1,74 @@
+"""End to end against the REAL llama.cpp server (eval/llm_server.py's ``serve()``): the LLM reader
+(``--reader llm``) keeps an answer whose passage states it and turns a near miss into related passages.
+
+Skipped unless the server's virtualenv is installed (``python eval/llm_server.py install --model NAME``)
+or ``AMQA_REQUIRE_LLM=1`` (then a missing server fails). ``AMQA_TEST_LLM`` picks the model (default
+READER_MODEL: the smallest whose verdicts were right on these questions; SmolLM2-135M replied "The passage
+does not state the answer to" for the stated answer too, Qwen2.5-Coder-0.5B "no" to all three with the
+reader's prompt and "yes" to all three with another). ``AMQA_TEST_LLM_URL``: a server of that model already
+running (e.g. http://127.0.0.1:8089/v1), used instead of starting one. The questions are this file's own,
+about the bundled seeds, not the evaluation sets'.
+"""
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from amqa import Outcome
+from amqa.types import ReaderVerdict
+from amqa.writers.extractive.sentences import RELATED_FRAMES
+from amqa.writers.llm.models import OpenAIChat
+from amqa.writers.reader import LLMReader
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "eval"))
+import llm_server  # noqa: E402
+
+REQUIRE = os.environ.get("AMQA_REQUIRE_LLM") == "1"
+READER_MODEL = "qwen1.5b"
+MODEL = os.environ.get("AMQA_TEST_LLM") or READER_MODEL
+RUNNING = os.environ.get("AMQA_TEST_LLM_URL")
+
+STATED = "Combien d'entreprises le Pays de Montbéliard Agglomération réunit-il ?"  # "près de 2.900 entreprises"
+NEAR_MISSES = ("Combien d'enseignants travaillent à l'antenne du Cnam de Montbéliard ?",
+               "How many teachers work at the Cnam branch in Montbéliard?")  # English on a French passage
+
+
+@pytest.fixture(scope="module")
+def real_llm():
+    """The base URL of a llama.cpp server started for this module on a free port, stopped after."""
+    if RUNNING:
+        yield RUNNING
+        return
+    if not llm_server.venv_python().exists() and not REQUIRE:
+        pytest.skip("the llama.cpp server is not installed (python eval/llm_server.py install --model "
+                    f"{MODEL}; AMQA_REQUIRE_LLM=1 makes this a failure)")
+    with llm_server.serve(MODEL) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def reading(engine, real_llm):
+    engine.pipeline.reader = LLMReader(OpenAIChat(real_llm, MODEL, timeout=60, max_tokens=4, stream=False))
+    yield engine
+    engine.pipeline.reader = None
+
+
+@pytest.mark.slow
+def test_the_real_llm_reader_keeps_a_stated_answer_and_moves_near_misses(reading):
+    plain = reading.answer(STATED)  # read: the verdict and its time
+    assert plain.reader is ReaderVerdict.STATES, plain.citations[0].quote
+    assert plain.outcome is Outcome.ANSWERED and "2.900" in plain.text
+    t0 = time.perf_counter()
+    for question in NEAR_MISSES:
+        reading.pipeline.reader, reader = None, reading.pipeline.reader
+        before = reading.answer(question)
+        reading.pipeline.reader = reader
+        assert before.outcome is Outcome.ANSWERED, "the extractive writer frames this near miss as answered"
+        after = reading.answer(question)
+        assert after.reader is ReaderVerdict.DOES_NOT, after.citations[0].quote
+        assert after.outcome is Outcome.RELATED_ONLY and after.citations == before.citations
+        assert after.text.startswith(RELATED_FRAMES[after.language])
+    assert time.perf_counter() - t0 < 120
