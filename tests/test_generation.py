@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from amqa import Engine
-from amqa import Verification
+from amqa import Outcome, Verification
 from amqa.errors import GeneratorError
+from amqa.writers.extractive.sentences import quoted_text
+from amqa.writers.llm import LLMWriter, OnAbstention
 from amqa.writers.llm.models import OpenAIChat, get_generator
 from amqa.writers.llm.prompt import build_messages
 sys.path.insert(0, str(Path(__file__).parent))
@@ -82,15 +84,35 @@ def test_unsupported_claim_falls_back(engine, llm):
     assert "2031" not in answer.text
 
 
-def test_llm_abstention_is_kept(engine, llm):
+def test_llm_abstention_shows_the_extractive_quotes_as_related_passages(engine, llm):
     # A question the extractive writer answers, so that only the LLM can abstain.
-    assert not engine.answer(QUESTION).abstained
+    extractive = engine.answer(QUESTION)
+    assert not extractive.abstained
     llm.reply("Les documents ne contiennent pas de réponse à cette question.")
     asked = len(llm.requests)
     answer = engine.answer(QUESTION, generator=chat(llm))
     assert len(llm.requests) == asked + 1, "the LLM was asked"
     assert answer.abstained and answer.verification is Verification.LLM_ABSTAINED
-    assert answer.citations == () and answer.text == "Les documents ne contiennent pas de réponse à cette question."
+    assert answer.outcome is Outcome.RELATED_ONLY and answer.citations == extractive.citations
+    assert answer.text == quoted_text(extractive.citations, "fr", Outcome.RELATED_ONLY)
+    assert answer.draft == "Les documents ne contiennent pas de réponse à cette question."
+    assert any("the LLM found no answer" in w for w in answer.warnings)
+
+
+@pytest.mark.parametrize("option", list(OnAbstention))
+def test_what_an_llm_abstention_shows_beside_extractive_quotes(engine, llm, option):
+    extractive = engine.answer(QUESTION)
+    llm.reply("Les documents ne contiennent pas de réponse à cette question.")
+    writer = LLMWriter(chat(llm), engine.embedder, engine.policy, on_abstention=option)
+    answer = engine.answer(QUESTION, generator=writer)
+    assert answer.verification is Verification.LLM_ABSTAINED
+    if option is OnAbstention.NOTHING:
+        assert answer.outcome is Outcome.NOTHING_FOUND and answer.citations == ()
+        assert answer.text == "Les documents ne contiennent pas de réponse à cette question."
+    else:
+        assert answer.citations == extractive.citations
+        assert answer.outcome is (Outcome.RELATED_ONLY if option is OnAbstention.RELATED else extractive.outcome)
+        assert answer.text == quoted_text(extractive.citations, "fr", answer.outcome)
 
 
 @pytest.mark.slow  # the real model embeds a small folder

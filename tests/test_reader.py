@@ -190,3 +190,18 @@ def test_reader_from_the_command_line(seed_store, llm, tmp_path):
     assert out["reader"] == "does_not" and out["outcome"] == "related" and out["generator"] == "extractive"
     assert "read" in out["timings"]
     assert json.loads(record.read_text().splitlines()[0])["reply"] == "Non."  # recorded like the writer's replies
+
+
+def test_quotes_shown_beside_an_llm_abstention_are_read_only_when_shown_as_an_answer(engine, reading, llm):
+    from amqa.writers.llm import LLMWriter, OnAbstention
+
+    replies(llm, "no", writer="Les documents ne contiennent pas de réponse à cette question.")
+    reading()
+    asked = len(llm.requests)
+    related = engine.answer(QUESTION, generator=OpenAIChat(llm.url, "writer-model", timeout=5))
+    assert related.verification is Verification.LLM_ABSTAINED and related.outcome is Outcome.RELATED_ONLY
+    assert related.reader is None and len(llm.requests) == asked + 1, "related passages already: not read"
+    writer = LLMWriter(OpenAIChat(llm.url, "writer-model", timeout=5), engine.embedder, engine.policy,
+                       on_abstention=OnAbstention.EXTRACTIVE)
+    shown = engine.answer(QUESTION, generator=writer)
+    assert shown.reader is ReaderVerdict.DOES_NOT and shown.outcome is Outcome.RELATED_ONLY

@@ -141,9 +141,10 @@ def get_reader(settings: "Settings", config: ReaderConfig | None = None) -> Read
 
 def should_read(answer: Answer) -> bool:
     """Whether the reader reads ``answer``: an answer made of extractive quotes (the extractive writer's,
-    or an LLM writer's fallback to it), not a verified LLM answer, not one that already does not answer."""
+    or an LLM writer's fallback to it, or the quotes it shows beside an LLM abstention), not a verified
+    LLM answer, not one that already does not answer."""
     return (answer.outcome is Outcome.ANSWERED and bool(answer.citations)
-            and answer.verification in (Verification.QUOTED, Verification.FALLBACK))
+            and answer.verification is not Verification.VERIFIED)
 
 
 def passage_of(answer: Answer, config: ReaderConfig) -> str:

@@ -4,7 +4,8 @@ The LLM (:class:`~amqa.writers.llm.models.ChatModel`: an OpenAI-compatible serve
 reads the passages and the question (:func:`amqa.writers.llm.prompt.build_messages`); its reply streams as it
 arrives. Then :class:`~amqa.writers.llm.verification.Verifier` checks that every sentence is supported by the
 passages it cites. A supported reply is the answer ("verified", or "abstained" when the LLM says the
-documents hold none); otherwise, or when the LLM fails, the extractive answer is shown with the
+documents hold none: when the extractive writer found quotes all the same, :class:`OnAbstention` says what
+is shown); otherwise, or when the LLM fails, the extractive answer is shown with the
 reason (:attr:`~amqa.types.Verification.FALLBACK`). When the extractive writer abstains, the LLM is
 not asked: nothing retrieved supports an answer.
 """
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from enum import Enum
 from typing import Iterator, Sequence
 
 from amqa.embedders import Embedder
 from amqa.errors import GeneratorError
 from amqa.types import Answer, Outcome, Verification
 from amqa.writers.extractive import ExtractiveWriter
-from amqa.writers.extractive.sentences import frames
+from amqa.writers.extractive.sentences import frames, quoted_text
 from amqa.writers.llm.models import ChatModel
 from amqa.writers.llm.prompt import build_messages, rewrite_messages
 from amqa.writers.llm.verification import Verifier
@@ -26,17 +28,27 @@ from amqa.writers.policy import AnswerPolicy
 from amqa.writers.protocol import Draft, WriterKind
 
 
+class OnAbstention(str, Enum):
+    """What is shown when the LLM says the documents hold no answer but the extractive writer found quotes."""
+
+    NOTHING = "nothing"        #: "nothing found", the LLM's abstention
+    RELATED = "related"        #: the extractive quotes as related passages only
+    EXTRACTIVE = "extractive"  #: the extractive answer as it is (an answer, or related passages)
+
+
 class LLMWriter:
     """Writes with ``model``, verifies with ``embedder`` under ``policy``; falls back to ``fallback``
-    (default: an :class:`ExtractiveWriter` under the same policy)."""
+    (default: an :class:`ExtractiveWriter` under the same policy). ``on_abstention``: what a verified LLM
+    abstention shows when the extractive writer found quotes (:class:`OnAbstention`)."""
 
     kind = WriterKind.LLM
 
     def __init__(self, model: ChatModel, embedder: Embedder, policy: AnswerPolicy,
-                 fallback: ExtractiveWriter | None = None) -> None:
+                 fallback: ExtractiveWriter | None = None, on_abstention: OnAbstention = OnAbstention.RELATED) -> None:
         self.model = model
         self.verifier = Verifier(embedder, policy)
         self.fallback = fallback or ExtractiveWriter(policy)
+        self.on_abstention = on_abstention
 
     @property
     def id(self) -> str:
@@ -79,7 +91,15 @@ class LLMWriter:
         checked = self.verifier.check("".join(pieces), result.hits, lang, abstain_text, result.query.vector)
         notes = extractive.warnings + ((f"removed {checked.removed_markers} citation marker(s) that point at no "
                                         "source",) if checked.removed_markers else ())
-        if checked.supported:
+        if checked.supported and checked.abstained and self.on_abstention is not OnAbstention.NOTHING:
+            shown = extractive if self.on_abstention is OnAbstention.EXTRACTIVE else replace(
+                extractive, outcome=Outcome.RELATED_ONLY,
+                text=quoted_text(extractive.citations, lang, Outcome.RELATED_ONLY))
+            yield replace(shown, generator=self.id, verification=Verification.LLM_ABSTAINED, timings=timings,
+                          verification_reason=checked.reason, draft=checked.text,
+                          warnings=notes + ("the LLM found no answer in the passages; showing the extractive "
+                                            "writer's quotes",))
+        elif checked.supported:
             yield Answer(question=extractive.question, standalone_question=extractive.standalone_question,
                          text=checked.text, hits=result.hits,
                          citations=result.with_pages(checked.citations), language=lang, timings=timings,
