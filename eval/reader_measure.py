@@ -53,7 +53,10 @@ def measure_reader(args: argparse.Namespace) -> dict:
 def measure_abstentions(args: argparse.Namespace) -> dict:
     """Join an LLM writer's run (``--llm-run``: the JSON of ``amqa eval --generator openai ... --json``)
     with a reader run of this script (``--reader-run``) on the same set, question by question."""
-    llm = {r["id"]: r for r in json.loads(args.llm_run.read_text(encoding="utf-8"))["questions"]}
+    text = args.llm_run.read_text(encoding="utf-8")
+    runs = ([json.loads(line) for line in text.splitlines() if line.strip()] if args.llm_run.suffix == ".jsonl"
+            else json.loads(text)["questions"])  # a JSONL dump of eval/llm_support.py (citer branch) too
+    llm = {r["id"]: r for r in runs}
     read = {r["id"]: r for r in json.loads(args.reader_run.read_text(encoding="utf-8"))["questions"]}
     rows = []
     for qid, w in llm.items():
@@ -61,7 +64,7 @@ def measure_abstentions(args: argparse.Namespace) -> dict:
         if e is None:
             continue
         before = "answered" if e["answered_before_reader"] else e["outcome"]
-        rows.append({"id": qid, "answerable": e["answerable"], "llm": w["verification"], "llm_outcome": w["outcome"],
+        rows.append({"id": qid, "answerable": e["answerable"], "llm": w["verification"],
                      "extractive": before, "reader": e["reader"], "after_reader": e["outcome"],
                      "key_facts": e.get("key_fact_before_reader"), "shown": e.get("key_fact_shown")})
     conflicts = [r for r in rows if r["llm"] == "abstained" and r["extractive"] != "nothing"]
@@ -87,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=("reader", "abstentions"))
     p.add_argument("--set")
-    p.add_argument("--llm-run", type=Path, help="abstentions: an LLM writer's `amqa eval --json` file")
+    p.add_argument("--llm-run", type=Path, help="abstentions: an LLM writer's `amqa eval --json` file (or a JSONL "
+                   "file of per-question records with id and verification)")
     p.add_argument("--reader-run", type=Path, help="abstentions: this script's `reader --json` file, same set")
     p.add_argument("--docs", type=Path)
     p.add_argument("--store", type=Path)
