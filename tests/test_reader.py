@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,25 @@ def test_quotes_shown_beside_an_llm_abstention_are_read_only_when_shown_as_an_an
                        on_abstention=OnAbstention.EXTRACTIVE)
     shown = engine.answer(QUESTION, generator=writer)
     assert shown.reader is ReaderVerdict.DOES_NOT and shown.outcome is Outcome.RELATED_ONLY
+
+
+def test_with_a_reader_an_llm_abstention_beside_quotes_is_decided_by_the_reader(engine, reading, llm):
+    from amqa.writers import WriterContext, get_writer
+    from amqa.writers.llm import OnAbstention
+
+    settings = engine.settings.replace(base_url=llm.url, model="writer-model", reader="llm")
+    context = WriterContext(embedder=engine.embedder, policy=engine.policy, settings=settings,
+                            config=engine.writer_config)
+    writer = get_writer("openai", context)
+    assert writer.on_abstention is OnAbstention.EXTRACTIVE
+    assert get_writer("openai", replace(context, settings=settings.replace(reader="none"))).on_abstention \
+        is OnAbstention.RELATED
+    plain = engine.answer(QUESTION)
+    replies(llm, "Yes", writer="Les documents ne contiennent pas de réponse à cette question.")
+    kept = reading().answer(QUESTION, generator=writer)
+    assert kept.verification is Verification.LLM_ABSTAINED and kept.reader is ReaderVerdict.STATES
+    assert kept.outcome is Outcome.ANSWERED and kept.text == plain.text
+    replies(llm, "Hmm", writer="Les documents ne contiennent pas de réponse à cette question.")
+    doubted = engine.answer(QUESTION, generator=writer)
+    assert doubted.reader is ReaderVerdict.UNKNOWN and doubted.outcome is Outcome.RELATED_ONLY, \
+        "no word from the reader: the LLM's abstention stands"

@@ -21,7 +21,7 @@ from amqa.service.keeper import IndexKeeper, Loaded
 from amqa.settings import MAX_QUESTION_CHARS, Settings, check_k
 from amqa.text import clean_text, detect_language
 from amqa.threads import one_blas_thread
-from amqa.types import Answer, Message, Query, ReaderVerdict, SearchResult, WriterKind
+from amqa.types import Answer, Message, Query, ReaderVerdict, SearchResult, Verification, WriterKind
 from amqa.writers import AnswerWriter, Draft, WriterContext, get_writer
 from amqa.writers.extractive.sentences import WriterConfig
 from amqa.writers.llm.verification import Verifier
@@ -194,7 +194,10 @@ class AnsweringPipeline:
         except ServiceBusyError:
             verdict = ReaderVerdict.UNKNOWN
         read = replace(answer, reader=verdict, timings=dict(answer.timings) | {"read": time.perf_counter() - t0})
-        return as_related(read) if verdict is ReaderVerdict.DOES_NOT else read
+        # Beside an LLM abstention (OnAbstention.EXTRACTIVE) the reader has the last word; without its
+        # word the LLM's stands: related passages, as without a reader.
+        doubted = verdict is ReaderVerdict.UNKNOWN and answer.verification is Verification.LLM_ABSTAINED
+        return as_related(read) if verdict is ReaderVerdict.DOES_NOT or doubted else read
 
     def _written(self, chosen: AnswerWriter, loaded: Loaded, question: str, warnings: tuple[str, ...],
                  turns: tuple[Message, ...], k: int) -> Iterator[str | Answer]:

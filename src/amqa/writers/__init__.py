@@ -29,7 +29,7 @@ from typing import Callable
 from amqa.errors import InvalidInputError
 from amqa.writers.extractive import ExtractiveWriter
 from amqa.writers.extractive.sentences import WriterConfig
-from amqa.writers.llm import LLMWriter
+from amqa.writers.llm import LLMWriter, OnAbstention
 from amqa.writers.llm.models import ChatModel, get_generator
 from amqa.writers.protocol import AnswerWriter, Draft, WriterContext, WriterKind
 
@@ -41,10 +41,20 @@ def _extractive(spec: str, context: WriterContext) -> AnswerWriter:
     return ExtractiveWriter(context.policy, context.config)
 
 
+def _on_abstention(context: WriterContext) -> OnAbstention:
+    """What an LLM abstention beside extractive quotes shows: with ``--reader llm`` the extractive answer, for
+    the reader to judge; without, the quotes as related passages (eval/README.md, "The LLM as a reader":
+    on the 17 such answers of the four collections, related shows 6.0 key facts of 11 answerable ones as
+    related passages and frames 0 of 6 near misses as answered; the answer as it is 6.0 as answers but 6 of
+    6 near misses; read by the reader 5.0 as answers and 1 of 6 near misses, chosen held out by collection)."""
+    return OnAbstention.EXTRACTIVE if context.settings.reader == "llm" else OnAbstention.RELATED
+
+
 def _llm(spec: str, context: WriterContext) -> AnswerWriter:
     model = get_generator(spec, settings=context.settings)
     assert model is not None  # only the "extractive" spec gives no model
-    return LLMWriter(model, context.embedder, context.policy, ExtractiveWriter(context.policy, context.config))
+    return LLMWriter(model, context.embedder, context.policy, ExtractiveWriter(context.policy, context.config),
+                     on_abstention=_on_abstention(context))
 
 
 #: A spec's prefix (before ``:``) -> the function that makes its writer.
@@ -60,7 +70,8 @@ def get_writer(spec: str | ChatModel | AnswerWriter | None, context: WriterConte
     the settings' ``AMQA_GENERATOR``), a :class:`~amqa.writers.llm.models.ChatModel` (an LLM writer around it), or a
     writer, returned as it is."""
     if isinstance(spec, ChatModel):
-        return LLMWriter(spec, context.embedder, context.policy, ExtractiveWriter(context.policy, context.config))
+        return LLMWriter(spec, context.embedder, context.policy, ExtractiveWriter(context.policy, context.config),
+                         on_abstention=_on_abstention(context))
     if spec is not None and not isinstance(spec, str):
         return spec
     name = (spec or context.settings.generator or "extractive").strip()
