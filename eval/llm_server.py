@@ -198,7 +198,10 @@ def start(name: str, port: int = DEFAULT_PORT, context: int = 4096, threads: int
     log = home() / f"server-{port}.log"
     command = [str(python), "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", name,
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(context),
-               "--n_threads", str(threads or os.cpu_count() or 2), "--verbose", "False"]
+               "--n_threads", str(threads or os.cpu_count() or 2), "--verbose", "False",
+               # By default the server ends a streamed reply early (no finish_reason) whenever another
+               # request waits: two amqa processes sharing it got empty replies. Queue them instead.
+               "--interrupt_requests", "False"]
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + wait
