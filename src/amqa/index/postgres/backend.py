@@ -1,0 +1,265 @@
+"""The :class:`~amqa.index.protocol.SearchBackend` of a PostgreSQL index: what the database holds, read once
+into positions, and searched there.
+
+Loading reads, in one repeatable-read transaction, the chunks' text and offsets and the sentences'
+offsets (no vector), in the order the files were written: the positions. A question then asks the
+database for the nearest chunks and sentences (HNSW, ``ORDER BY embedding <#> q``), for the vectors of
+the candidates and for the postings of its words; the scores are computed here with the local
+backend's formulas and shapes (one gather and one product per kind; :mod:`amqa.index.bm25` in float32),
+so that both backends give the same hits.
+
+A backend is a snapshot: rows written after it was loaded are ignored (their ids are not among its
+positions) until the keeper loads a new one (it compares the index's generation).
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any, Sequence
+
+import numpy as np
+
+from amqa.index.bm25 import Bm25Params, top_positions
+from amqa.index.postgres.schema import DatabaseError, PostgresConfig, check_meta, connect, modules, read_meta, reason
+from amqa.index.protocol import language_means
+from amqa.text import tokenize
+from amqa.types import Chunk, ChunkSentences, Sentence
+
+
+class PostgresBackend:
+    """One loaded snapshot of the database's index; thread-safe (one connection, used under a lock)."""
+
+    def __init__(self, config: PostgresConfig, embedder_id: str, *, bm25: Bm25Params = Bm25Params()) -> None:
+        psycopg, _ = modules()
+        self.config = config
+        self.params = bm25
+        self._conn = connect(config)
+        self._lock = threading.Lock()
+        s = config.schema
+        try:
+            with self._conn.transaction():
+                self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                meta = read_meta(self._conn, config)
+                if meta is None:
+                    raise DatabaseError(f"the database at {config.shown} holds no amqa index: build it with "
+                                        "amqa index --backend postgres --dsn ...")
+                check_meta(meta, config, embedder_id)
+                self.generation = int(meta.get("generation", 0))
+                self.dim = int(meta["embedder"]["dim"])
+                files = self._conn.execute(f"SELECT id, source, language, record FROM {s}.files ORDER BY id").fetchall()
+                chunk_rows = self._conn.execute(
+                    f"SELECT id, file_id, chunk_key, ordinal, start_at, end_at, text, title, language, spans, "
+                    f"sentence_lo, sentence_hi, length FROM {s}.chunks ORDER BY file_id, id").fetchall()
+                sentence_rows = self._conn.execute(
+                    f"SELECT id, file_id, start_at, end_at FROM {s}.sentences ORDER BY file_id, id").fetchall()
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise DatabaseError(f"could not read the index at {config.shown} ({reason(exc)}): check the server, "
+                                "then ask again") from None
+        except BaseException:
+            self._conn.close()
+            raise
+        source_of = {fid: source for fid, source, _, _ in files}
+        self._pages = {source: tuple(record.get("pages") or ()) for _, source, _, record in files if record.get("pages")}
+        self._file_language = [(fid, language) for fid, _, language, _ in files]
+        # Sentences: per file, their database ids in document order (file ordinals).
+        file_sentences: dict[int, list[int]] = {}
+        self._sentence_ids: list[int] = []
+        self._sentence_spans: list[tuple[int, int]] = []
+        for sid, fid, a, b in sentence_rows:
+            file_sentences.setdefault(fid, []).append(len(self._sentence_ids))
+            self._sentence_ids.append(sid)
+            self._sentence_spans.append((a, b))
+        self.chunks: list[Chunk] = []
+        self._chunk_ids: list[int] = []
+        self._chunk_sentences: list[np.ndarray] = []
+        lengths = []
+        for cid, fid, key, ordinal, a, b, text, title, language, spans, lo, hi, length in chunk_rows:
+            sentences = tuple(Sentence(spans[i], spans[i + 1]) for i in range(0, len(spans), 2))
+            self.chunks.append(Chunk(key, source_of[fid], ordinal, a, b, text, title, language, sentences))
+            self._chunk_ids.append(cid)
+            self._chunk_sentences.append(np.array(file_sentences.get(fid, [])[lo:hi], dtype=np.int64))
+            lengths.append(length)
+        self._position_of_id = {cid: p for p, cid in enumerate(self._chunk_ids)}
+        self._positions = {c.id: p for p, c in enumerate(self.chunks)}
+        self._sentence_row_of_id = {sid: r for r, sid in enumerate(self._sentence_ids)}
+        self._sentence_chunks: list[list[int]] = [[] for _ in self._sentence_ids]
+        for p, held in enumerate(self._chunk_sentences):
+            for r in held.tolist():
+                self._sentence_chunks[r].append(p)
+        n = len(self.chunks)
+        total = float(sum(lengths))
+        self._norms = bm25.norms(np.array(lengths, dtype=np.int64), total / n if n else 1.0)
+        self.max_idf = bm25.max_idf(n)
+        counts = Counter(c.language for c in self.chunks)
+        self.languages = frozenset(lang for lang, k in counts.items() if k >= 0.05 * n)
+        self._df: dict[str, int] = {}
+        self._tokens: dict[int, frozenset[str]] = {}
+        self._means: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _query(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[tuple]:
+        """Rows of one read; a dropped connection is opened again once, then a one-line error."""
+        psycopg, _ = modules()
+        with self._lock:
+            for attempt in (0, 1):
+                try:
+                    with self._conn.cursor(binary=binary) as cur:
+                        return cur.execute(sql, params).fetchall()
+                except psycopg.OperationalError as exc:
+                    if attempt or not self._conn.closed and not self._conn.broken:
+                        raise DatabaseError(f"lost the connection to PostgreSQL at {self.config.shown} "
+                                            f"({reason(exc)}): ask again once the server is back") from None
+                    try:
+                        self._conn = connect(self.config)
+                    except DatabaseError as again:
+                        raise DatabaseError(f"lost the connection to PostgreSQL ({again})") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _vectors(self, table: str, ids: Sequence[int]) -> np.ndarray:
+        """The vectors of rows ``ids`` of ``table``, in that order (float32, exactly as written)."""
+        if not len(ids):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        rows = self._query(f"SELECT id, embedding FROM {self.config.schema}.{table} WHERE id = ANY(%s)",
+                           (list(ids),), binary=True)
+        by_id = {i: v.to_numpy() for i, v in rows}
+        return np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), self.dim)
+
+    def _nearest(self, table: str, vector: np.ndarray, n: int) -> list[int]:
+        ef = max(self.config.ef_search, n)  # pgvector returns at most ef_search rows
+        s = self.config.schema
+        psycopg, _ = modules()
+        with self._lock:
+            try:
+                with self._conn.transaction():
+                    self._conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
+                    rows = self._conn.execute(f"SELECT id FROM {s}.{table} ORDER BY embedding <#> %s LIMIT %s",
+                                              (np.asarray(vector, np.float32), n)).fetchall()
+            except psycopg.OperationalError as exc:
+                raise DatabaseError(f"lost the connection to PostgreSQL at {self.config.shown} ({reason(exc)}): "
+                                    "ask again once the server is back") from None
+        return [r[0] for r in rows]
+
+    # -- SearchBackend ---------------------------------------------------------------------------
+
+    def position(self, chunk_id: str) -> int:
+        return self._positions[chunk_id]
+
+    def candidates(self, vector: np.ndarray, n: int) -> np.ndarray:
+        near = [self._position_of_id[i] for i in self._nearest("chunks", vector, n) if i in self._position_of_id]
+        rows = [self._sentence_row_of_id[i] for i in self._nearest("sentences", vector, n)
+                if i in self._sentence_row_of_id]
+        held = [p for r in rows for p in self._sentence_chunks[r]]
+        return np.union1d(np.array(near, dtype=np.int64), np.array(held, dtype=np.int64))
+
+    def dense_parts(self, vector: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        positions = np.asarray(positions, dtype=np.int64)
+        chunk_sim = self._vectors("chunks", [self._chunk_ids[p] for p in positions.tolist()]) @ vector
+        best = np.array(chunk_sim, dtype=np.float64)
+        held = [self._chunk_sentences[p] for p in positions.tolist()]
+        sizes = np.array([len(h) for h in held], dtype=np.int64)
+        if sizes.sum():
+            # One gather and one product for all, as the local backend computes it (a product rounds by
+            # its shape: ties in the fusion break on the last bit).
+            rows = np.concatenate(held)
+            sims = self._vectors("sentences", [self._sentence_ids[r] for r in rows.tolist()]) @ vector
+            has = sizes > 0
+            best[has] = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(sizes)[:-1]])[has])
+        return chunk_sim, best
+
+    def language_bias(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._means is None:
+            self._means = self._language_means()
+        lang_of, chunk_c, sent_c = self._means
+        return (chunk_c @ vector)[lang_of], (sent_c @ vector)[lang_of]
+
+    def _language_means(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The local store's sums: per file float64 sums kept in float32, added in float64, file order."""
+        langs = sorted(self.languages)
+        sums = np.zeros((len(langs) + 1, 2, self.dim), dtype=np.float64)
+        counts = np.zeros((len(langs) + 1, 2), dtype=np.int64)
+        rows = self._query(f"SELECT id, language, chunk_sum, sentence_sum, (record->>'chunks')::int, "
+                           f"(record->>'sentences')::int FROM {self.config.schema}.files WHERE id = ANY(%s) ORDER BY id",
+                           ([fid for fid, _ in self._file_language],), binary=True)
+        for _, language, chunk_sum, sentence_sum, n_chunks, n_sentences in rows:
+            i = langs.index(language) if language in self.languages else len(langs)
+            sums[i, 0] += np.asarray(chunk_sum.to_numpy(), np.float64)
+            sums[i, 1] += np.asarray(sentence_sum.to_numpy(), np.float64)
+            counts[i] += (n_chunks, n_sentences)
+        lang_of = np.array([langs.index(c.language) if c.language in self.languages else len(langs)
+                            for c in self.chunks], dtype=np.int64)
+        chunk_c, sent_c = language_means(sums, counts)
+        return lang_of, chunk_c, sent_c
+
+    def _postings(self, tokens: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(positions, tf) of each token among this snapshot's chunks, positions ascending."""
+        wanted = sorted(set(tokens))
+        out: dict[str, tuple[list[int], list[int]]] = {t: ([], []) for t in wanted}
+        if wanted:
+            for token, cid, tf in self._query(f"SELECT token, chunk_id, tf FROM {self.config.schema}.postings "
+                                              "WHERE token = ANY(%s)", (wanted,)):
+                p = self._position_of_id.get(cid)
+                if p is not None:
+                    out[token][0].append(p)
+                    out[token][1].append(tf)
+        result = {}
+        for token, (where, tf) in out.items():
+            order = np.argsort(np.array(where, dtype=np.int64), kind="stable")
+            result[token] = (np.array(where, dtype=np.int64)[order], np.array(tf, dtype=np.int64)[order])
+            self._df[token] = len(where)
+        return result
+
+    def df(self, token: str) -> int:
+        found = self._df.get(token)
+        if found is None:
+            self._postings([token])
+            found = self._df[token]
+        return found
+
+    def idf(self, token: str, unseen: float | None = None) -> float:
+        d = self.df(token)
+        if not d:
+            return self.max_idf if unseen is None else unseen
+        return self.params.idf(d, len(self.chunks))
+
+    def bm25_top(self, tokens: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+        postings = self._postings(tokens)
+        scores = np.zeros(len(self.chunks), dtype=np.float32)
+        for token in tokens:  # a repeated word counts again
+            where, tf = postings.get(token, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+            if not len(where):
+                continue
+            scores[where] += self.params.weight(np.float32(self.idf(token)), tf, self._norms[where])
+        best = top_positions(scores, n)
+        return best, scores[best]
+
+    def best_possible(self, tokens: Sequence[str]) -> float:
+        return self.params.best_possible([self.idf(t) for t in set(tokens)])
+
+    def sentences(self, positions: Sequence[int]) -> tuple[ChunkSentences, ...]:
+        held = [self._chunk_sentences[int(p)] for p in positions]
+        rows = np.concatenate(held) if held else np.zeros(0, dtype=np.int64)
+        vectors = self._vectors("sentences", [self._sentence_ids[r] for r in rows.tolist()])
+        out, at = [], 0
+        for p, mine in zip(positions, held):
+            chunk = self.chunks[int(p)]
+            spans = tuple(self._sentence_spans[r] for r in mine.tolist())
+            tokens = []
+            for r, (a, b) in zip(mine.tolist(), spans):
+                if r not in self._tokens:
+                    self._tokens[r] = frozenset(tokenize(chunk.text[a - chunk.start:b - chunk.start], chunk.language))
+                tokens.append(self._tokens[r])
+            out.append(ChunkSentences(spans=spans, tokens=tuple(tokens), vectors=vectors[at:at + len(mine)]))
+            at += len(mine)
+        return tuple(out)
+
+    def page_starts(self, source: str) -> tuple[int, ...]:
+        return self._pages.get(source, ())
+
+
+def open_postgres(config: PostgresConfig, embedder_id: str) -> PostgresBackend:
+    """:class:`PostgresBackend` over the database's index."""
+    return PostgresBackend(config, embedder_id)
+
