@@ -173,3 +173,43 @@ def test_another_schema_version_or_embedder_is_refused_in_one_line(postgres_db):
         assert "\n" not in str(e.value)
     report, pg = _postgres(postgres_db, SEEDS, emb, rebuild=True)
     assert len(report.added) == 5 and pg.chunks
+
+
+def test_an_engine_on_the_postgres_backend_answers_as_the_local_one_and_follows_the_folder(postgres_db, docs_copy,
+                                                                                             tmp_path, monkeypatch):
+    from amqa import Engine
+    from amqa.settings import Settings
+
+    local = Engine(docs_copy, tmp_path / "store", "hash", progress=False)
+    monkeypatch.setenv("AMQA_BACKEND", "postgres")
+    monkeypatch.setenv("AMQA_PG_DSN", postgres_db)
+    assert (Settings.from_env().backend, Settings.from_env().pg_dsn) == ("postgres", postgres_db)
+    pg = Engine(docs_copy, tmp_path / "unused", "hash", progress=False)
+    assert pg.backend_name == "postgres"
+    for q in QUESTIONS:
+        x, y = local.answer(q), pg.answer(q)
+        assert (x.text, x.citations, x.outcome) == (y.text, y.citations, y.outcome), q
+    assert not (tmp_path / "unused").exists()  # nothing on disk: the index is in the database
+    # The keeper follows the folder: a new file is indexed before the next question, a removed one leaves.
+    (docs_copy / "zz_new.txt").write_text("Le phare de Kerbrat fut allumé pour la première fois en 1867 par "
+                                          "le gardien Yves Le Goff.", encoding="utf-8")
+    answer = pg.answer("Qui a allumé le phare de Kerbrat ?")
+    assert any(c.source == "zz_new.txt" for c in answer.citations)
+    assert "zz_new.txt" in pg.manifest.files
+    (docs_copy / "zz_new.txt").unlink()
+    answer = pg.answer("Qui a allumé le phare de Kerbrat ?")
+    assert all(c.source != "zz_new.txt" for c in answer.citations) and "zz_new.txt" not in pg.manifest.files
+
+
+def test_the_cli_indexes_and_answers_with_backend_postgres(postgres_db, docs_copy, capsys):
+    from amqa.frontends.cli import main
+
+    assert main(["index", "--backend", "postgres", "--dsn", postgres_db, "--docs", str(docs_copy),
+                 "--embedder", "hash"]) == 0
+    out = capsys.readouterr().out
+    assert "5 added" in out and "postgresql://amqa:***@" in out and ":amqa@" not in out  # the password is hidden
+    assert main(["ask", "--backend", "postgres", "--dsn", postgres_db, "--docs", str(docs_copy), "--embedder", "hash",
+                 "Which school trains engineers?"]) == 0
+    assert "[1]" in capsys.readouterr().out
+    assert main(["ask", "--backend", "postgres", "--docs", str(docs_copy), "--embedder", "hash", "Where?"]) == 1
+    assert "needs a database: pass --dsn" in capsys.readouterr().err

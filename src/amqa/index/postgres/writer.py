@@ -27,8 +27,8 @@ from amqa.errors import IndexBusyError, IndexUpdateError, InvalidInputError, NoD
 from amqa.index import planner
 from amqa.index.manifest import FileRecord, FileRecords, FolderRecord, Manifest
 from amqa.index.planner import EmbeddedBatch, PlannedDocument, ProgressCallback, UpdatePlan
-from amqa.index.postgres.schema import (SCHEMA_VERSION, DatabaseError, PostgresConfig, check_meta, connect, create_schema,
-                                        modules, read_meta, reason)
+from amqa.index.postgres.schema import (SCHEMA_VERSION, DatabaseError, NoIndexError, PostgresConfig, check_meta, connect,
+                                        create_schema, modules, read_meta, reason)
 from amqa.ingest.chunking import ChunkSettings
 from amqa.ingest.documents import DocumentFolder, FolderScan, Skipped
 from amqa.text import tokenize
@@ -103,7 +103,10 @@ def manifest_of(conn: "psycopg.Connection", config: PostgresConfig, meta: dict[s
 
 def read_index(config: PostgresConfig, embedder: Embedder) -> PostgresIndex | None:
     """The database's index (None when it holds none), checked against ``embedder``."""
-    conn = connect(config)
+    try:
+        conn = connect(config)
+    except NoIndexError:
+        return None
     try:
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
