@@ -232,3 +232,67 @@ def test_the_same_questions_give_the_same_hits_on_local_and_postgres_with_the_re
     local = _local(folder, tmp_path / "xquad-store", emb)
     a, b = hits(local, emb, questions), hits(pg, emb, questions)
     assert all(a) and not compare_backends(a, b, questions) and _same(a, b)
+
+
+def _one_line_error(capsys, argv):
+    from amqa.frontends.cli import main
+
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_faults_give_one_line_errors_that_say_what_to_do(postgres_dsn, postgres_db, docs_copy, capsys):
+    import socket
+
+    import psycopg
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ask = ["ask", "--backend", "postgres", "--docs", str(docs_copy), "--embedder", "hash", "Which school?"]
+    err = _one_line_error(capsys, ask + ["--dsn", f"postgresql://amqa:amqa@127.0.0.1:{port}/amqa"])
+    assert "cannot connect to PostgreSQL at postgresql://amqa:***@127.0.0.1:" in err and "check that the server is running" in err
+    wrong = postgres_db.replace("amqa:amqa@", "amqa:wrong@")
+    err = _one_line_error(capsys, ask + ["--dsn", wrong])
+    assert "password authentication failed" in err and "check the user and password" in err and "wrong" not in err
+    err = _one_line_error(capsys, ask + ["--dsn", postgres_db.rsplit("/", 1)[0] + "/nosuchdb"])
+    assert 'database "nosuchdb" does not exist' in err and "createdb" in err
+    # A database whose owner may not create the vector extension (pgvector is not a trusted extension).
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS novector WITH (FORCE)")
+        conn.execute("DROP ROLE IF EXISTS plain")
+        conn.execute("CREATE ROLE plain LOGIN PASSWORD 'plain'")
+        conn.execute("CREATE DATABASE novector OWNER plain")
+    try:
+        plain = postgres_dsn.replace("amqa:amqa@", "plain:plain@").rsplit("/", 1)[0] + "/novector"
+        err = _one_line_error(capsys, ask + ["--dsn", plain])
+        assert "cannot use pgvector (permission denied to create extension" in err and "CREATE EXTENSION vector" in err
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute("DROP DATABASE novector WITH (FORCE)")
+            conn.execute("DROP ROLE plain")
+
+
+def test_a_connection_dropped_between_questions_is_opened_again(postgres_db):
+    import psycopg
+
+    from amqa.embedders import get_embedder
+    from amqa.retrieval.search import Searcher
+
+    emb = get_embedder("hash")
+    _, pg = _postgres(postgres_db, SEEDS, emb)
+    before = [h.chunk.id for h in Searcher(pg, emb).search(QUESTIONS[1]).hits]
+    with psycopg.connect(postgres_db, autocommit=True) as conn:  # the server ends the backend's session
+        (killed,) = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = %s",
+                                 (pg._conn.info.backend_pid,)).fetchone()
+    assert killed
+    assert [h.chunk.id for h in Searcher(pg, emb).search(QUESTIONS[1]).hits] == before
+
+
+def test_without_psycopg_the_backend_names_the_pip_command(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed
+    err = _one_line_error(capsys, ["ask", "--backend", "postgres", "--dsn", "postgresql://u:p@127.0.0.1:1/db",
+                                   "--embedder", "hash", "Which school?"])
+    assert "needs psycopg 3 and pgvector (psycopg is missing): pip install 'amqa[postgres]'" in err

@@ -100,22 +100,28 @@ class PostgresBackend:
     def close(self) -> None:
         self._conn.close()
 
-    def _query(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[tuple]:
-        """Rows of one read; a dropped connection is opened again once, then a one-line error."""
+    def _query(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False,
+               ef_search: int | None = None) -> list[tuple]:
+        """Rows of one read (``ef_search``: HNSW's candidates list for it). A connection that dropped
+        (the server restarted, a proxy cut it) is opened again once; then a one-line error."""
         psycopg, _ = modules()
         with self._lock:
             for attempt in (0, 1):
                 try:
-                    with self._conn.cursor(binary=binary) as cur:
+                    if ef_search is None:
+                        with self._conn.cursor(binary=binary) as cur:
+                            return cur.execute(sql, params).fetchall()
+                    with self._conn.transaction(), self._conn.cursor(binary=binary) as cur:
+                        cur.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
                         return cur.execute(sql, params).fetchall()
                 except psycopg.OperationalError as exc:
-                    if attempt or not self._conn.closed and not self._conn.broken:
+                    if attempt or not (self._conn.closed or self._conn.broken):
                         raise DatabaseError(f"lost the connection to PostgreSQL at {self.config.shown} "
                                             f"({reason(exc)}): ask again once the server is back") from None
                     try:
                         self._conn = connect(self.config)
                     except DatabaseError as again:
-                        raise DatabaseError(f"lost the connection to PostgreSQL ({again})") from None
+                        raise DatabaseError(f"lost the connection to PostgreSQL, and {again}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _vectors(self, table: str, ids: Sequence[int]) -> np.ndarray:
@@ -128,18 +134,10 @@ class PostgresBackend:
         return np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), self.dim)
 
     def _nearest(self, table: str, vector: np.ndarray, n: int) -> list[int]:
-        ef = max(self.config.ef_search, n)  # pgvector returns at most ef_search rows
-        s = self.config.schema
-        psycopg, _ = modules()
-        with self._lock:
-            try:
-                with self._conn.transaction():
-                    self._conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
-                    rows = self._conn.execute(f"SELECT id FROM {s}.{table} ORDER BY embedding <#> %s LIMIT %s",
-                                              (np.asarray(vector, np.float32), n)).fetchall()
-            except psycopg.OperationalError as exc:
-                raise DatabaseError(f"lost the connection to PostgreSQL at {self.config.shown} ({reason(exc)}): "
-                                    "ask again once the server is back") from None
+        """Ids of the ``n`` rows of ``table`` nearest ``vector`` (HNSW; pgvector returns at most
+        ef_search rows, so it is raised to ``n``)."""
+        rows = self._query(f"SELECT id FROM {self.config.schema}.{table} ORDER BY embedding <#> %s LIMIT %s",
+                           (np.asarray(vector, np.float32), n), ef_search=max(self.config.ef_search, n))
         return [r[0] for r in rows]
 
     # -- SearchBackend ---------------------------------------------------------------------------
