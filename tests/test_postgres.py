@@ -296,3 +296,39 @@ def test_without_psycopg_the_backend_names_the_pip_command(monkeypatch, capsys):
     err = _one_line_error(capsys, ["ask", "--backend", "postgres", "--dsn", "postgresql://u:p@127.0.0.1:1/db",
                                    "--embedder", "hash", "Which school?"])
     assert "needs psycopg 3 and pgvector (psycopg is missing): pip install 'amqa[postgres]'" in err
+
+
+def test_two_engines_on_one_database_see_each_others_updates(postgres_db, docs_copy, tmp_path):
+    """The horizontal tier: an engine that follows the folder indexes it; another one over the same
+    database, started from another folder (it does not follow one), answers from the database's index
+    and loads its new state after each update; a snapshot whose rows were deleted meanwhile still answers."""
+    from amqa import Engine
+    from amqa.embedders import get_embedder
+    from amqa.retrieval.search import Searcher
+    from amqa.settings import Settings
+
+    settings = Settings.from_env().replace(backend="postgres", pg_dsn=postgres_db)
+    writer = Engine(docs_copy, tmp_path / "a", "hash", progress=False, settings=settings)
+    writer.answer(QUESTIONS[1])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "x.txt").write_text("Un fichier que ce serveur ne suit pas.", encoding="utf-8")
+    reader = Engine(elsewhere, tmp_path / "b", "hash", progress=False, settings=settings)
+    assert not reader.answer(QUESTIONS[1]).abstained and not reader.keeper.follows
+    old = reader.backend
+    (docs_copy / "zz_new.txt").write_text("Le phare de Kerbrat fut allumé pour la première fois en 1867 par "
+                                          "le gardien Yves Le Goff.", encoding="utf-8")
+    first = sorted(docs_copy.iterdir())[0]
+    first.unlink()
+    writer.answer("Qui a allumé le phare de Kerbrat ?")  # the writer catches up with the folder
+    answer = reader.answer("Qui a allumé le phare de Kerbrat ?")
+    assert any(c.source == "zz_new.txt" for c in answer.citations) and reader.backend is not old
+    # The old snapshot's rows of the removed file are gone from the database: it still answers.
+    emb = get_embedder("hash")
+    gone = [p for p, c in enumerate(old.chunks) if c.source == first.name]
+    assert gone and Searcher(old, emb).search(QUESTIONS[0]).hits
+    import numpy as np
+
+    chunk_sim, sentence_sim = old.dense_parts(emb.embed([QUESTIONS[0]], "query")[0], np.array(gone))
+    assert not chunk_sim.any() and not sentence_sim.any()  # scored 0 until the new index is loaded
+    assert len(old.sentences(gone)) == len(gone)

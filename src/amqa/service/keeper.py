@@ -161,6 +161,13 @@ class IndexKeeper:
         elif self.follows and (force_check or self._check_due()) and self.changed(loaded):
             self._catch_up(loaded)
             loaded = self._loaded
+        elif not self.follows and self.pg_config is not None and (force_check or self._check_due()) \
+                and self._moved(loaded):
+            # A database another process indexes (other folders than ours): load its new index.
+            with self.lock:
+                if self._loaded is loaded:
+                    self._loaded = self._load(None)
+            loaded = self._loaded
         assert loaded is not None
         return loaded
 
@@ -204,6 +211,8 @@ class IndexKeeper:
     def changed(self, loaded: Loaded) -> bool:
         """Whether a file was added, changed or removed since ``loaded`` was indexed: sizes and times
         first, a hash only for a file whose size or time moved (the cost is in the README)."""
+        if self.pg_config is not None and self._moved(loaded):
+            return True  # another process updated the database: catch up (or load its index)
         scanned_ns = time.time_ns()
         t0 = time.perf_counter()
         try:
@@ -276,6 +285,16 @@ class IndexKeeper:
             print(printable(f"amqa: documents changed since the last index; {report.summary()}", one_line=True),
                   file=sys.stderr)
         return report.index, True
+
+    def _moved(self, loaded: Loaded) -> bool:
+        """Whether the database's index moved on since ``loaded`` (postgres: its generation)."""
+        current = getattr(loaded.backend, "current_generation", None)
+        if current is None or loaded.index is None:
+            return False
+        try:
+            return bool(current() != getattr(loaded.index, "generation", None))
+        except AmqaError:  # the server is away: answer from the index as it is loaded
+            return False
 
     def _where(self) -> str:
         return self.pg_config.shown if self.pg_config is not None else str(self.store)

@@ -131,7 +131,17 @@ class PostgresBackend:
         rows = self._query(f"SELECT id, embedding FROM {self.config.schema}.{table} WHERE id = ANY(%s)",
                            (list(ids),), binary=True)
         by_id = {i: v.to_numpy() for i, v in rows}
-        return np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), self.dim)
+        # A row another process deleted since this snapshot was loaded (its file changed or removed)
+        # scores 0 until the keeper loads the new index: the answer pipeline checks that a hit's file
+        # is still there.
+        gone = np.zeros(self.dim, dtype=np.float32)
+        return np.array([by_id.get(i, gone) for i in ids], dtype=np.float32).reshape(len(ids), self.dim)
+
+    def current_generation(self) -> int:
+        """The database's generation now (every committed update raises it): this snapshot is behind
+        when it differs from :attr:`generation`."""
+        rows = self._query(f"SELECT value FROM {self.config.schema}.meta WHERE key = 'generation'")
+        return int(rows[0][0]) if rows else 0
 
     def _nearest(self, table: str, vector: np.ndarray, n: int) -> list[int]:
         """Ids of the ``n`` rows of ``table`` nearest ``vector`` (HNSW; pgvector returns at most
