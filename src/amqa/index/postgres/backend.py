@@ -26,6 +26,10 @@ from amqa.text import tokenize
 from amqa.types import Chunk, ChunkSentences, Sentence
 
 
+#: Postings a backend keeps in memory (16 bytes each: 4M are 64 MB), as the local backend keeps weights.
+CACHED_POSTINGS = 4_000_000
+
+
 class PostgresBackend:
     """One loaded snapshot of the database's index; thread-safe (one connection, used under a lock)."""
 
@@ -94,6 +98,8 @@ class PostgresBackend:
         counts = Counter(c.language for c in self.chunks)
         self.languages = frozenset(lang for lang, k in counts.items() if k >= 0.05 * n)
         self._df: dict[str, int] = {}
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._cached = 0
         self._tokens: dict[int, frozenset[str]] = {}
         self._means: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -202,22 +208,29 @@ class PostgresBackend:
         return lang_of, chunk_c, sent_c
 
     def _postings(self, tokens: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """(positions, tf) of each token among this snapshot's chunks, positions ascending."""
-        wanted = sorted(set(tokens))
-        out: dict[str, tuple[list[int], list[int]]] = {t: ([], []) for t in wanted}
+        """(positions, tf) of each token among this snapshot's chunks, positions ascending. Kept for the
+        snapshot's life up to :data:`CACHED_POSTINGS` postings (a question asks df, idf and the top
+        of the same words: one query per new word, and the counts stay the snapshot's when another
+        process deletes rows meanwhile)."""
+        out = {t: self._cache[t] for t in set(tokens) if t in self._cache}
+        wanted = sorted(set(tokens) - out.keys())
         if wanted:
+            found: dict[str, tuple[list[int], list[int]]] = {t: ([], []) for t in wanted}
             for token, cid, tf in self._query(f"SELECT token, chunk_id, tf FROM {self.config.schema}.postings "
                                               "WHERE token = ANY(%s)", (wanted,)):
                 p = self._position_of_id.get(cid)
                 if p is not None:
-                    out[token][0].append(p)
-                    out[token][1].append(tf)
-        result = {}
-        for token, (where, tf) in out.items():
-            order = np.argsort(np.array(where, dtype=np.int64), kind="stable")
-            result[token] = (np.array(where, dtype=np.int64)[order], np.array(tf, dtype=np.int64)[order])
-            self._df[token] = len(where)
-        return result
+                    found[token][0].append(p)
+                    found[token][1].append(tf)
+            for token, (where, tf) in found.items():
+                order = np.argsort(np.array(where, dtype=np.int64), kind="stable")
+                out[token] = (np.array(where, dtype=np.int64)[order], np.array(tf, dtype=np.int64)[order])
+                with self._lock:
+                    self._df[token] = len(where)
+                    if token not in self._cache and self._cached + len(where) <= CACHED_POSTINGS:
+                        self._cache[token] = out[token]
+                        self._cached += len(where)
+        return out
 
     def df(self, token: str) -> int:
         found = self._df.get(token)
