@@ -9,7 +9,8 @@ The vectors are real ones: the chunk and sentence vectors of the given local sto
 the table's HNSW index is built, then each ef_search is queried for the nearest ``--k`` and for the
 nearest 100 (the candidates a question asks the backend for), compared with exact inner-product search in
 numpy (tie-aware: a row as similar as the exact k-th counts as found).
-Prints one JSON line per setting: build seconds, recall@k, recall@100, mean query ms.
+Prints one JSON line per setting: build seconds, recall@k, recall@100, mean query ms; and the table's and
+the HNSW index's sizes.
 """
 from __future__ import annotations
 
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute(f"CREATE INDEX recall_bench_hnsw ON recall_bench USING hnsw (embedding vector_ip_ops) "
                          f"WITH (m = {m}, ef_construction = {efc})")
             build = time.perf_counter() - t0
+            sizes = conn.execute("SELECT pg_table_size('recall_bench'), pg_relation_size('recall_bench_hnsw')").fetchone()
+            print(json.dumps({"m": m, "ef_construction": efc, "table_mb": round(sizes[0] / 1e6, 1),
+                              "hnsw_mb": round(sizes[1] / 1e6, 1)}), flush=True)
             for ef in args.ef_search:
                 conn.execute(f"SET hnsw.ef_search = {ef}")
                 at_k, at_100, seconds = [], [], 0.0
