@@ -332,3 +332,41 @@ def test_two_engines_on_one_database_see_each_others_updates(postgres_db, docs_c
     chunk_sim, sentence_sim = old.dense_parts(emb.embed([QUESTIONS[0]], "query")[0], np.array(gone))
     assert not chunk_sim.any() and not sentence_sim.any()  # scored 0 until the new index is loaded
     assert len(old.sentences(gone)) == len(gone)
+
+
+def test_answers_go_on_without_error_while_another_engine_updates_the_database(postgres_db, docs_copy, tmp_path):
+    """Readers never wait for the writer nor fail while it commits: two answering engines (threads, each
+    its own connection) ask while a third re-indexes changed files again and again."""
+    from amqa import Engine
+    from amqa.settings import Settings
+
+    settings = Settings.from_env().replace(backend="postgres", pg_dsn=postgres_db)
+    writer = Engine(docs_copy, tmp_path / "w", "hash", progress=False, settings=settings)
+    writer.index()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    readers = [Engine(elsewhere, tmp_path / f"r{i}", "hash", progress=False, settings=settings) for i in range(2)]
+    errors, answered, stop = [], [0, 0], threading.Event()
+
+    def ask(i):
+        while not stop.is_set():
+            try:
+                for q in QUESTIONS[:3]:
+                    readers[i].answer(q)
+                    answered[i] += 1
+            except Exception as exc:  # any error fails the test
+                errors.append(repr(exc))
+                return
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    target = sorted(docs_copy.iterdir())[2]
+    for n in range(6):  # six updates, each replacing a file's rows in one transaction
+        target.write_text(f"Version {n}: le campus de Rabat ouvrira bientôt. Il formera des ingénieurs.", encoding="utf-8")
+        assert writer.index().changed == [target.name]
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and min(answered) > 0
+    assert "Version 5" in " ".join(c.text for c in readers[0].backend.chunks if c.source == target.name)
