@@ -316,6 +316,11 @@ def test_two_engines_on_one_database_see_each_others_updates(postgres_db, docs_c
     reader = Engine(elsewhere, tmp_path / "b", "hash", progress=False, settings=settings)
     assert not reader.answer(QUESTIONS[1]).abstained and not reader.keeper.follows
     old = reader.backend
+    from dataclasses import replace
+
+    from amqa.index.postgres.backend import PostgresBackend
+
+    old_hnsw = PostgresBackend(replace(old.config, exact_below=1), reader.embedder.id)  # vectors fetched when asked
     (docs_copy / "zz_new.txt").write_text("Le phare de Kerbrat fut allumé pour la première fois en 1867 par "
                                           "le gardien Yves Le Goff.", encoding="utf-8")
     first = sorted(docs_copy.iterdir())[0]
@@ -326,12 +331,14 @@ def test_two_engines_on_one_database_see_each_others_updates(postgres_db, docs_c
     # The old snapshot's rows of the removed file are gone from the database: it still answers.
     emb = get_embedder("hash")
     gone = [p for p, c in enumerate(old.chunks) if c.source == first.name]
-    assert gone and Searcher(old, emb).search(QUESTIONS[0]).hits
+    assert gone and Searcher(old, emb).search(QUESTIONS[0]).hits and Searcher(old_hnsw, emb).search(QUESTIONS[0]).hits
     import numpy as np
 
-    chunk_sim, sentence_sim = old.dense_parts(emb.embed([QUESTIONS[0]], "query")[0], np.array(gone))
-    assert not chunk_sim.any() and not sentence_sim.any()  # scored 0 until the new index is loaded
-    assert len(old.sentences(gone)) == len(gone)
+    vector = emb.embed([QUESTIONS[0]], "query")[0]
+    assert old.dense_parts(vector, np.array(gone))[0].any()  # its vectors in memory: the snapshot as it was
+    chunk_sim, sentence_sim = old_hnsw.dense_parts(vector, np.array(gone))
+    assert not chunk_sim.any() and not sentence_sim.any()  # fetched now: scored 0 until the new index is loaded
+    assert len(old_hnsw.sentences(gone)) == len(gone)
 
 
 def test_answers_go_on_without_error_while_another_engine_updates_the_database(postgres_db, docs_copy, tmp_path):
@@ -370,3 +377,22 @@ def test_answers_go_on_without_error_while_another_engine_updates_the_database(p
         t.join(30)
     assert errors == [] and min(answered) > 0
     assert "Version 5" in " ".join(c.text for c in readers[0].backend.chunks if c.source == target.name)
+
+
+def test_the_hnsw_path_gives_the_same_hits_on_the_seeds(postgres_db, tmp_path):
+    """Above ``exact_below`` vectors of a kind the candidates come from pgvector's HNSW (ef_search >= the
+    candidates asked for): on the seeds' 136 vectors it finds the exact ones."""
+    from dataclasses import replace
+
+    from amqa.embedders import get_embedder
+    from amqa.index.memory import compare_backends
+    from amqa.index.postgres.backend import PostgresBackend
+
+    emb = get_embedder("hash")
+    _, pg = _postgres(postgres_db, SEEDS, emb)
+    hnsw = PostgresBackend(replace(pg.config, exact_below=1), emb.id)
+    local = _local(SEEDS, tmp_path / "store", emb)
+    a, b = hits(local, emb, QUESTIONS), hits(hnsw, emb, QUESTIONS)
+    assert not compare_backends(a, b, QUESTIONS) and _same(a, b)
+    assert _same(a, hits(pg, emb, QUESTIONS))  # and below it, exact in memory
+    assert not hnsw._matrices and pg._matrices.keys() == {"chunks", "sentences"}

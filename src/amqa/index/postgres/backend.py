@@ -26,6 +26,10 @@ from amqa.text import tokenize
 from amqa.types import Chunk, ChunkSentences, Sentence
 
 
+#: Vectors of each kind a backend keeps in memory once fetched (1.5 KB each at 384 dimensions: 50k are
+#: 77 MB): fetching a question's candidates' vectors took 28 of its 47 ms on the Debian collection
+#: (bench/pg_compare.py), most of them fetched again by the next question.
+CACHED_VECTORS = 50_000
 #: Postings a backend keeps in memory (16 bytes each: 4M are 64 MB), as the local backend keeps weights.
 CACHED_POSTINGS = 4_000_000
 
@@ -99,6 +103,8 @@ class PostgresBackend:
         self.languages = frozenset(lang for lang, k in counts.items() if k >= 0.05 * n)
         self._df: dict[str, int] = {}
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._vector_cache: dict[str, dict[int, np.ndarray]] = {"chunks": {}, "sentences": {}}
+        self._matrices: dict[str, np.ndarray] = {}
         self._cached = 0
         self._tokens: dict[int, frozenset[str]] = {}
         self._means: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -118,7 +124,10 @@ class PostgresBackend:
                         with self._conn.cursor(binary=binary) as cur:
                             return cur.execute(sql, params).fetchall()
                     with self._conn.transaction(), self._conn.cursor(binary=binary) as cur:
-                        cur.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+                        if ef_search > 0:
+                            cur.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+                        else:  # exact: no index scan, every row's distance
+                            cur.execute("SET LOCAL enable_indexscan = off")
                         return cur.execute(sql, params).fetchall()
                 except psycopg.OperationalError as exc:
                     if attempt or not (self._conn.closed or self._conn.broken):
@@ -134,9 +143,23 @@ class PostgresBackend:
         """The vectors of rows ``ids`` of ``table``, in that order (float32, exactly as written)."""
         if not len(ids):
             return np.zeros((0, self.dim), dtype=np.float32)
-        rows = self._query(f"SELECT id, embedding FROM {self.config.schema}.{table} WHERE id = ANY(%s)",
-                           (list(ids),), binary=True)
-        by_id = {i: v.to_numpy() for i, v in rows}
+        matrix = self._matrices.get(table)
+        if matrix is not None:  # the whole table is in memory (below exact_below)
+            row_of = self._position_of_id if table == "chunks" else self._sentence_row_of_id
+            return matrix[[row_of[i] for i in ids]]
+        cache = self._vector_cache[table]
+        by_id = {i: cache[i] for i in ids if i in cache}
+        missing = [i for i in dict.fromkeys(ids) if i not in by_id]
+        if missing:
+            rows = self._query(f"SELECT id, embedding FROM {self.config.schema}.{table} WHERE id = ANY(%s)",
+                               (missing,), binary=True)
+            fetched = {i: v.to_numpy() for i, v in rows}
+            by_id.update(fetched)
+            with self._lock:  # rows are never rewritten (a changed file gets new ids): safe to keep
+                for i, v in fetched.items():
+                    if len(cache) >= CACHED_VECTORS:
+                        cache.pop(next(iter(cache)))  # the oldest first
+                    cache[i] = v
         # A row another process deleted since this snapshot was loaded (its file changed or removed)
         # scores 0 until the keeper loads the new index: the answer pipeline checks that a hit's file
         # is still there.
@@ -150,11 +173,34 @@ class PostgresBackend:
         return int(rows[0][0]) if rows else 0
 
     def _nearest(self, table: str, vector: np.ndarray, n: int) -> list[int]:
-        """Ids of the ``n`` rows of ``table`` nearest ``vector`` (HNSW; pgvector returns at most
-        ef_search rows, so it is raised to ``n``)."""
+        """Ids of the ``n`` rows of ``table`` nearest ``vector``: HNSW (pgvector returns at most
+        ef_search rows, so it is raised to ``n``), or exact below ``config.exact_below`` rows, as the
+        local backend."""
+        ids = self._chunk_ids if table == "chunks" else self._sentence_ids
+        if len(ids) < self.config.exact_below:
+            # Held in memory and searched exactly, as the local backend does its small segments (an exact
+            # scan in SQL took 15 of a question's 34 ms on the Debian collection, bench/pg_compare.py).
+            matrix = self._all_vectors(table)
+            sims = matrix @ np.asarray(vector, np.float32)
+            near = np.arange(len(sims)) if len(sims) <= n else np.argpartition(-sims, n - 1)[:n]
+            return [ids[r] for r in near.tolist()]
         rows = self._query(f"SELECT id FROM {self.config.schema}.{table} ORDER BY embedding <#> %s LIMIT %s",
                            (np.asarray(vector, np.float32), n), ef_search=max(self.config.ef_search, n))
         return [r[0] for r in rows]
+
+    def _all_vectors(self, table: str) -> np.ndarray:
+        """Every vector of ``table`` in this snapshot, by row (chunk positions, sentence rows), fetched once."""
+        found = self._matrices.get(table)
+        if found is None:
+            row_of = self._position_of_id if table == "chunks" else self._sentence_row_of_id
+            found = np.zeros((len(row_of), self.dim), dtype=np.float32)  # a row deleted meanwhile scores 0
+            for i, v in self._query(f"SELECT id, embedding FROM {self.config.schema}.{table}", binary=True):
+                r = row_of.get(i)
+                if r is not None:
+                    found[r] = v.to_numpy()
+            with self._lock:
+                self._matrices[table] = found
+        return found
 
     # -- SearchBackend ---------------------------------------------------------------------------
 

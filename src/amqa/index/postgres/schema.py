@@ -53,6 +53,11 @@ class PostgresConfig:
     m 24 / ef_construction 128 gave 0.997 for twice the build time (a first run that counted by id, not
     tie-aware, where duplicate sentences' equal vectors count as misses, had m 8 at 0.93-0.94, m 16 at 0.96). Not measured
     at 100k+ vectors yet.
+
+    ``exact_below``: a kind (chunks, sentences) with fewer vectors is searched exactly (a sequential
+    scan), as the local backend searches its segments below ``ANN_THRESHOLD`` (20,000): with HNSW, 3 of
+    the 70 Python-manual questions ranked a hit differently from the local backend's (a candidate HNSW
+    missed shifts the ranks of the fusion), bench/pg_compare.py.
     """
 
     dsn: str
@@ -60,6 +65,7 @@ class PostgresConfig:
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64
     ef_search: int = 100
+    exact_below: int = 20_000
     connect_timeout: int = 10
 
     def __post_init__(self) -> None:
@@ -68,7 +74,7 @@ class PostgresConfig:
                                     "or set AMQA_PG_DSN")
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.schema):
             raise InvalidInputError(f"schema {self.schema!r}: use lower-case letters, digits and _")
-        for name in ("hnsw_m", "hnsw_ef_construction", "ef_search", "connect_timeout"):
+        for name in ("hnsw_m", "hnsw_ef_construction", "ef_search", "exact_below", "connect_timeout"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}")

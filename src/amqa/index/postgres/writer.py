@@ -122,11 +122,14 @@ def read_index(config: PostgresConfig, embedder: Embedder) -> PostgresIndex | No
 def update_postgres(docs: str | os.PathLike | Sequence[DocumentFolder], config: PostgresConfig,
                     embedder: Embedder | str | None = None, settings: ChunkSettings | None = None,
                     rebuild: bool = False, progress: bool = False, *, on_progress: ProgressCallback | None = None,
-                    wait: bool = True, on_wait: Callable[[int | None], None] | None = None) -> PostgresReport:
+                    wait: bool = True, on_wait: Callable[[int | None], None] | None = None,
+                    reuse_from: str | os.PathLike | None = None) -> PostgresReport:
     """Bring the database's index up to date with ``docs`` (only new or changed files are read and
     embedded). One writer at a time per schema: another waits (``on_wait(pid)`` first) or, with
     ``wait=False``, raises :class:`~amqa.errors.IndexBusyError`. A connection lost midway raises
-    :class:`~amqa.errors.IndexUpdateError`: the batches committed so far stay, the rest is as before."""
+    :class:`~amqa.errors.IndexUpdateError`: the batches committed so far stay, the rest is as before.
+    ``reuse_from``: a local store of the same folders and embedder whose vectors are copied for the
+    files it holds unchanged (a local index moved into the database without embedding again)."""
     psycopg, _ = modules()
     started = time.perf_counter()
     embedder = get_embedder(embedder)
@@ -158,6 +161,10 @@ def update_postgres(docs: str | os.PathLike | Sequence[DocumentFolder], config: 
         if settings is None:
             settings = before.chunking if before is not None and before.chunking is not None else ChunkSettings()
         writer = PostgresWriter(conn, config, folders, embedder, settings, plan, scan, scanned_ns, meta, report)
+        if reuse_from is not None:
+            from amqa.index.local.store import load_index
+
+            writer.local = load_index(reuse_from, embedder, settings)
         if before is not None and plan.up_to_date:
             report.skipped += [s for s in before.skipped_files
                                if s.source not in {x.source for x in report.skipped} and s.source in writer.stamps]
@@ -226,11 +233,20 @@ class PostgresWriter:
         self.stamps = {f.source: f for f in scan.files}
         self.pending_removals: list[str] = []
         self.s = config.schema
+        #: A local store's index whose vectors are reused (update_postgres's ``reuse_from``).
+        self.local: Any = None
 
     # -- IndexWriter ----------------------------------------------------------------------------
 
     def reuse(self, planned: PlannedDocument) -> tuple[np.ndarray, np.ndarray] | None:
-        """The stored vectors of a file read again into the same chunks and sentences."""
+        """The stored vectors of a file read again into the same chunks and sentences (the local
+        store's first, when one is given)."""
+        if self.local is not None:
+            from amqa.index.local.store import stored_vectors
+
+            found = stored_vectors(self.local, planned)
+            if found is not None:
+                return found
         s, conn = self.s, self.conn
         with conn.cursor(binary=True) as cur:
             chunks = cur.execute(f"""SELECT c.chunk_key, c.start_at, c.end_at, c.text, c.spans, c.embedding
