@@ -396,3 +396,41 @@ def test_the_hnsw_path_gives_the_same_hits_on_the_seeds(postgres_db, tmp_path):
     assert not compare_backends(a, b, QUESTIONS) and _same(a, b)
     assert _same(a, hits(pg, emb, QUESTIONS))  # and below it, exact in memory
     assert not hnsw._matrices and pg._matrices.keys() == {"chunks", "sentences"}
+
+
+def test_a_writer_killed_inside_its_transaction_leaves_the_old_index_and_no_lock(postgres_db, docs_copy):
+    """kill -9 of an indexing process while a batch's transaction is open (after its first file's rows
+    were inserted): the database keeps the previous index, and the next update neither waits nor finds a mix."""
+    import signal
+    import subprocess
+
+    from amqa.embedders import get_embedder
+    from amqa.index.postgres.backend import PostgresBackend
+
+    emb = get_embedder("hash")
+    _, before = _postgres(postgres_db, docs_copy, emb)
+    for f in sorted(docs_copy.iterdir()):
+        f.write_text(f.read_text(encoding="utf-8") + " Une phrase ajoutée pour changer le fichier.", encoding="utf-8")
+    script = f"""
+import sys, time
+from amqa.index.postgres import writer
+from amqa.index.postgres.schema import PostgresConfig
+real = writer.PostgresWriter._insert
+def slow(self, file, record):
+    real(self, file, record)
+    print("inserted", flush=True)
+    time.sleep(60)  # killed here, inside the batch's transaction
+writer.PostgresWriter._insert = slow
+writer.update_postgres({str(docs_copy)!r}, PostgresConfig({postgres_db!r}), "hash")
+"""
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert child.stdout.readline().strip() == "inserted"
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    after = PostgresBackend(before.config, emb.id)
+    assert [c.text for c in after.chunks] == [c.text for c in before.chunks]  # not one new row
+    t0 = time.perf_counter()
+    report, pg = _postgres(postgres_db, docs_copy, emb)  # the lock went with the killed session: no wait
+    assert len(report.changed) == 5 and time.perf_counter() - t0 < 10
+    assert all("Une phrase ajoutée" in " ".join(c.text for c in pg.chunks if c.source == s) for s in report.changed)
