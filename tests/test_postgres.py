@@ -462,3 +462,31 @@ def test_a_streaming_replica_answers_as_the_primary_and_refuses_writes_in_one_li
         err = _one_line_error(capsys, ["index", "--backend", "postgres", "--dsn", replica_dsn, "--docs", str(docs_copy),
                                        "--embedder", "hash"])
         assert "read-only transaction): index on the primary server (a read replica only answers)" in err, err
+
+
+@pytest.mark.parametrize("lazy", [1, 3, 8])
+def test_bm25_by_maxscore_gives_the_full_scoring_top(postgres_db, tmp_path, lazy):
+    """Words held by ``lazy_postings`` chunks or more are scored only where they can change the top:
+    the same positions and float32 scores as scoring every chunk (the local backend, which on the seeds
+    scores every chunk), for single words, repeated words and the test questions' words."""
+    from dataclasses import replace
+
+    from amqa.embedders import get_embedder
+    from amqa.index.postgres.backend import PostgresBackend
+    from amqa.retrieval.search import Searcher
+
+    emb = get_embedder("hash")
+    _, pg = _postgres(postgres_db, SEEDS, emb)
+    lazy_pg = PostgresBackend(replace(pg.config, lazy_postings=lazy), emb.id)
+    local = _local(SEEDS, tmp_path / "store", emb)
+    asked, pruned = 0, 0
+    for q in QUESTIONS + ["le la les de des campus", "the the of and engineers"]:
+        tokens = [t for t in Searcher(local, emb).query(q).tokens if local.df(t)]
+        for n in (1, 3, 10):
+            want = local.bm25_top(tokens, n)
+            got = lazy_pg.bm25_top(tokens, n)
+            assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist(), (q, n)
+            asked += 1
+            pruned += lazy_pg._top_lazy(tokens, n) is not None if any(lazy_pg.df(t) >= lazy for t in tokens) else 0
+    assert pruned > 0  # the pruned path ran (and gave the full top)
+    assert _same(hits(local, emb, QUESTIONS), hits(lazy_pg, emb, QUESTIONS))

@@ -253,35 +253,85 @@ class PostgresBackend:
         chunk_c, sent_c = language_means(sums, counts)
         return lang_of, chunk_c, sent_c
 
-    def _postings(self, tokens: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """(positions, tf) of each token among this snapshot's chunks, positions ascending. Kept for the
-        snapshot's life up to :data:`CACHED_POSTINGS` postings (a question asks df, idf and the top
-        of the same words: one query per new word, and the counts stay the snapshot's when another
-        process deletes rows meanwhile)."""
-        out = {t: self._cache[t] for t in set(tokens) if t in self._cache}
-        wanted = sorted(set(tokens) - out.keys())
-        if wanted:
-            found: dict[str, tuple[list[int], list[int]]] = {t: ([], []) for t in wanted}
-            for token, cid, tf in self._query(f"SELECT token, chunk_id, tf FROM {self.config.schema}.postings "
-                                              "WHERE token = ANY(%s)", (wanted,)):
-                p = self._position_of_id.get(cid)
-                if p is not None:
-                    found[token][0].append(p)
-                    found[token][1].append(tf)
-            for token, (where, tf) in found.items():
-                order = np.argsort(np.array(where, dtype=np.int64), kind="stable")
-                out[token] = (np.array(where, dtype=np.int64)[order], np.array(tf, dtype=np.int64)[order])
+    def _entry(self, raw: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """(positions ascending, tf) of postings ``(chunk id, tf)`` among this snapshot's chunks."""
+        kept = [(self._position_of_id[cid], tf) for cid, tf in raw if cid in self._position_of_id]
+        kept.sort()
+        return (np.array([p for p, _ in kept], dtype=np.int64).reshape(-1),
+                np.array([tf for _, tf in kept], dtype=np.int64).reshape(-1))
+
+    def _keep(self, token: str, entry: tuple[np.ndarray, np.ndarray]) -> None:
+        with self._lock:
+            if token not in self._cache and self._cached + len(entry[0]) <= CACHED_POSTINGS:
+                self._cache[token] = entry
+                self._cached += len(entry[0])
+
+    def _lookup(self, tokens: Sequence[str]) -> None:
+        """Know the df of ``tokens``: one query reads up to ``lazy_postings`` postings of each new word
+        (a rare word's all: its df is the snapshot's, its postings kept, up to :data:`CACHED_POSTINGS`);
+        a word with more is counted in SQL (the database's count now: the snapshot's unless another
+        process wrote since) and its postings read only where :meth:`bm25_top` needs them."""
+        new = sorted(set(tokens) - self._df.keys())
+        if not new:
+            return
+        limit = self.config.lazy_postings
+        found: dict[str, list[tuple[int, int]]] = {t: [] for t in new}
+        for token, cid, tf in self._query(
+                f"SELECT t.token, p.chunk_id, p.tf FROM unnest(%s::text[]) AS t(token) CROSS JOIN LATERAL "
+                f"(SELECT chunk_id, tf FROM {self.config.schema}.postings WHERE token = t.token LIMIT %s) p",
+                (new, limit)):
+            found[token].append((cid, tf))
+        common = [t for t in new if len(found[t]) >= limit]
+        for token in new:
+            if token not in common:
+                entry = self._entry(found[token])
+                self._keep(token, entry)
                 with self._lock:
-                    self._df[token] = len(where)
-                    if token not in self._cache and self._cached + len(where) <= CACHED_POSTINGS:
-                        self._cache[token] = out[token]
-                        self._cached += len(where)
+                    self._df[token] = len(entry[0])
+        if common:
+            counted = dict(self._query(f"SELECT token, count(*) FROM {self.config.schema}.postings "
+                                       "WHERE token = ANY(%s) GROUP BY token", (common,)))
+            with self._lock:
+                self._df.update({t: int(counted.get(t, 0)) for t in common})
+
+    def _postings(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """(positions ascending, tf) of every chunk of the snapshot holding ``token``."""
+        found = self._cache.get(token)
+        if found is None:
+            found = self._entry(self._query(f"SELECT chunk_id, tf FROM {self.config.schema}.postings "
+                                            "WHERE token = %s", (token,)))
+            self._keep(token, found)
+        return found
+
+    def _weights(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """The positions holding ``token`` and its BM25 weight in each (float32, :mod:`amqa.index.bm25`)."""
+        where, tf = self._postings(token)
+        if not len(where):
+            return where, np.zeros(0, dtype=np.float32)
+        return where, self.params.weight(np.float32(self.idf(token)), tf, self._norms[where])
+
+    def _weights_at(self, token: str, positions: np.ndarray) -> np.ndarray:
+        """The weight of ``token`` in each of the sorted ``positions`` (0 where absent): the same float32
+        values as :meth:`_weights`, read for these chunks only when the word's postings are not kept."""
+        out = np.zeros(len(positions), dtype=np.float32)
+        if not len(positions):
+            return out
+        found = self._cache.get(token)
+        if found is None:
+            found = self._entry(self._query(
+                f"SELECT chunk_id, tf FROM {self.config.schema}.postings WHERE token = %s AND chunk_id = ANY(%s)",
+                (token, [self._chunk_ids[p] for p in positions.tolist()])))
+        held, tf = found
+        if len(held):
+            at = np.minimum(np.searchsorted(held, positions), len(held) - 1)
+            hit = held[at] == positions
+            out[hit] = self.params.weight(np.float32(self.idf(token)), tf[at[hit]], self._norms[positions[hit]])
         return out
 
     def df(self, token: str) -> int:
         found = self._df.get(token)
         if found is None:
-            self._postings([token])
+            self._lookup([token])
             found = self._df[token]
         return found
 
@@ -292,15 +342,60 @@ class PostgresBackend:
         return self.params.idf(d, len(self.chunks))
 
     def bm25_top(self, tokens: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray]:
-        postings = self._postings(tokens)
+        """The local backend's :meth:`~amqa.index.local.backend.LexicalIndex.top`: every word scored over
+        its chunks, but words in ``lazy_postings`` chunks or more only where they can change the ``n``
+        best (MaxScore), so that a common word's postings are read for a few chunks, not all."""
+        self._lookup(tokens)
+        if any(self.df(t) >= self.config.lazy_postings for t in tokens):
+            found = self._top_lazy(tokens, n)
+            if found is not None:
+                return found
         scores = np.zeros(len(self.chunks), dtype=np.float32)
         for token in tokens:  # a repeated word counts again
-            where, tf = postings.get(token, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
-            if not len(where):
-                continue
-            scores[where] += self.params.weight(np.float32(self.idf(token)), tf, self._norms[where])
+            where, weights = self._weights(token)
+            scores[where] += weights
         best = top_positions(scores, n)
         return best, scores[best]
+
+    def _top_lazy(self, tokens: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """MaxScore, step for step as :meth:`amqa.index.local.backend.LexicalIndex._top_lazy` (the same
+        bounds and margins, so the same top): words scored rarest first until the ``n``-th best score
+        is above what the words left can add, those then scored for the surviving chunks only. None when
+        the bound never rules the others out (every chunk is then scored)."""
+        lazy = self.config.lazy_postings
+        counts = Counter(tokens)
+        order = sorted(counts, key=lambda t: (self.df(t), t))  # rarest first
+        rest = sum(counts[t] * self.idf(t) for t in order)
+        partial = np.zeros(len(self.chunks), dtype=np.float32)
+        floor = 0.0
+        for i, token in enumerate(order[:-1]):
+            rows, weights = self._weights(token)
+            partial[rows] += np.float32(counts[token]) * weights
+            rest -= counts[token] * self.idf(token)
+            if len(rows) >= n:
+                values = partial[rows]
+                floor = max(floor, float(np.partition(values, len(values) - n)[len(values) - n]))
+            margin = 1e-4 * (floor + rest) + 1e-6
+            if self.df(order[i + 1]) >= lazy and rest + margin < floor:
+                break
+        else:
+            return None
+        survivors = np.flatnonzero(partial >= floor - rest - margin)
+        scores = partial[survivors]
+        for token in order[i + 1:]:
+            scores += np.float32(counts[token]) * self._weights_at(token, survivors)
+            rest -= counts[token] * self.idf(token)
+            if len(scores) > n:
+                floor = max(floor, float(np.partition(scores, len(scores) - n)[len(scores) - n]))
+            keep = scores + rest + margin >= floor
+            survivors, scores = survivors[keep], scores[keep]
+        full = np.zeros(len(survivors), dtype=np.float32)
+        for token in tokens:  # summed in the question's order, as the full scoring adds them
+            full += self._weights_at(token, survivors)
+        best = top_positions(full, n)
+        if len(best) < n or float(full[best[-1]]) < floor - margin:
+            return None
+        return survivors[best], full[best]
 
     def best_possible(self, tokens: Sequence[str]) -> float:
         return self.params.best_possible([self.idf(t) for t in set(tokens)])

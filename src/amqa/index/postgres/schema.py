@@ -58,6 +58,10 @@ class PostgresConfig:
     scan), as the local backend searches its segments below ``ANN_THRESHOLD`` (20,000): with HNSW, 3 of
     the 70 Python-manual questions ranked a hit differently from the local backend's (a candidate HNSW
     missed shifts the ranks of the fusion), bench/pg_compare.py.
+
+    ``lazy_postings``: a question word held by this many chunks or more is scored by MaxScore only for
+    the chunks its rarer words found, as the local backend's ``LAZY_POSTINGS`` (50,000): the issue
+    measured BM25 in SQL over every posting at 27.4 ms for four common words at 50k chunks.
     """
 
     dsn: str
@@ -66,6 +70,7 @@ class PostgresConfig:
     hnsw_ef_construction: int = 64
     ef_search: int = 100
     exact_below: int = 20_000
+    lazy_postings: int = 50_000
     connect_timeout: int = 10
 
     def __post_init__(self) -> None:
@@ -74,7 +79,7 @@ class PostgresConfig:
                                     "or set AMQA_PG_DSN")
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.schema):
             raise InvalidInputError(f"schema {self.schema!r}: use lower-case letters, digits and _")
-        for name in ("hnsw_m", "hnsw_ef_construction", "ef_search", "exact_below", "connect_timeout"):
+        for name in ("hnsw_m", "hnsw_ef_construction", "ef_search", "exact_below", "lazy_postings", "connect_timeout"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}")
