@@ -173,6 +173,10 @@ def test_another_schema_version_or_embedder_is_refused_in_one_line(postgres_db):
         assert "\n" not in str(e.value)
     report, pg = _postgres(postgres_db, SEEDS, emb, rebuild=True)
     assert len(report.added) == 5 and pg.chunks
+    from amqa.ingest.chunking import ChunkSettings
+
+    with pytest.raises(IndexMismatchError, match="built with chunk settings .* not .*--rebuild"):
+        _postgres(postgres_db, SEEDS, emb, settings=ChunkSettings(500, 100))
 
 
 def test_an_engine_on_the_postgres_backend_answers_as_the_local_one_and_follows_the_folder(postgres_db, docs_copy,

@@ -23,7 +23,7 @@ import numpy as np
 
 from amqa._version import __version__
 from amqa.embedders import Embedder, get_embedder
-from amqa.errors import IndexBusyError, IndexUpdateError, InvalidInputError, NoDocumentsError
+from amqa.errors import IndexBusyError, IndexMismatchError, IndexUpdateError, InvalidInputError, NoDocumentsError
 from amqa.index import planner
 from amqa.index.manifest import FileRecord, FileRecords, FolderRecord, Manifest
 from amqa.index.planner import EmbeddedBatch, PlannedDocument, ProgressCallback, UpdatePlan
@@ -158,6 +158,10 @@ def update_postgres(docs: str | os.PathLike | Sequence[DocumentFolder], config: 
         plan = planner.compare(scan, before)
         report.added, report.changed, report.unchanged = list(plan.added), list(plan.changed), list(plan.unchanged)
         report.removed, report.skipped = list(plan.removed), list(plan.skipped)
+        if settings is not None and before is not None and before.chunking is not None and before.chunking != settings:
+            raise IndexMismatchError(f"the index at {config.shown} was built with chunk settings "
+                                     f"{before.chunking.to_dict()}, not {settings.to_dict()}: rebuild it with "
+                                     "amqa index --backend postgres --rebuild")
         if settings is None:
             settings = before.chunking if before is not None and before.chunking is not None else ChunkSettings()
         writer = PostgresWriter(conn, config, folders, embedder, settings, plan, scan, scanned_ns, meta, report)
