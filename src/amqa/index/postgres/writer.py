@@ -28,7 +28,7 @@ from amqa.index import planner
 from amqa.index.manifest import FileRecord, FileRecords, FolderRecord, Manifest
 from amqa.index.planner import EmbeddedBatch, PlannedDocument, ProgressCallback, UpdatePlan
 from amqa.index.postgres.schema import (SCHEMA_VERSION, DatabaseError, NoIndexError, PostgresConfig, check_meta, connect,
-                                        create_schema, modules, read_meta, reason)
+                                        create_schema, create_vector_indexes, modules, read_meta, reason)
 from amqa.ingest.chunking import ChunkSettings
 from amqa.ingest.documents import DocumentFolder, FolderScan, Skipped
 from amqa.text import tokenize
@@ -299,6 +299,7 @@ class PostgresWriter:
 
     def finish(self) -> PostgresIndex:
         with self.conn.transaction():
+            create_vector_indexes(self.conn, self.config)  # a new index's: built now, over all its rows
             self._delete(self.pending_removals)
             self._refresh_records()
             self._header()
