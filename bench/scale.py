@@ -12,6 +12,11 @@ mark reset just before), and the recall@10 of the search against exact search (t
 the whole index among the candidates the search keeps, ties counted; chunk and sentence vectors, the
 70 questions hashed).
 Each phase runs in its own process, so that one's memory does not count for the next.
+
+``--backend postgres --dsn ADMIN_DSN`` measures the postgres backend instead: each size gets a database
+of its own on that server (``scale_<size>``, made again by the build); disk is the database's size, and
+the server's RSS (its processes' VmRSS, read from /proc: the server must run on this machine, e.g.
+eval/pg_server.py) is printed beside amqa's.
 """
 from __future__ import annotations
 
@@ -29,6 +34,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The backend measured and, for postgres, the server's admin DSN (set by main for the phases' processes).
+BACKEND = os.environ.get("AMQA_SCALE_BACKEND", "local")
+ADMIN_DSN = os.environ.get("AMQA_SCALE_DSN", "")
 CHUNKS_PER_FILE = 10
 WORDS = 40_000
 POOL = 300_000  # distinct generated sentences; files draw from them
@@ -108,8 +116,59 @@ def reset_peak() -> None:
         f.write("5")
 
 
+def dsn_for(store: Path, fresh: bool = False) -> str:
+    """The postgres database standing for ``store`` (``scale_<size>``), made empty when ``fresh``."""
+    import psycopg
+
+    name = "scale_" + "".join(c if c.isalnum() else "_" for c in store.name.lower())
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if fresh and exists:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        if fresh or not exists:
+            conn.execute(f"CREATE DATABASE {name}")
+    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
+
+
+def server_rss_mib(dsn: str) -> float:
+    """The postgres server's processes' VmRSS, summed (postmaster.pid names the postmaster)."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        data = conn.execute("SHOW data_directory").fetchone()[0]
+    pid = int(Path(data, "postmaster.pid").read_text().split()[0])
+    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                                       text=True).stdout.split()]
+    total = 0.0
+    for p in pids:
+        with open(f"/proc/{p}/status") as f:
+            total += next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0) / 1024
+    return total
+
+
+def phase_build_postgres(docs: Path, store: Path) -> dict:
+    import psycopg
+
+    from amqa.index.postgres.schema import PostgresConfig
+    from amqa.index.postgres.writer import update_postgres
+
+    dsn = dsn_for(store, fresh=True)
+    t0 = time.perf_counter()
+    report = update_postgres(docs, PostgresConfig(dsn), bench_embedder())
+    total = time.perf_counter() - t0
+    with psycopg.connect(dsn) as conn:
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        chunks = conn.execute("SELECT count(*) FROM amqa.chunks").fetchone()[0]
+        sentences = conn.execute("SELECT count(*) FROM amqa.sentences").fetchone()[0]
+    return {"build_s": total, "embed_s": report.embed_seconds, "disk_mib": size / 2**20, "chunks": chunks,
+            "sentences": sentences, "build_peak_mib": rss_mib("VmHWM"), "server_rss_build_mib": server_rss_mib(dsn)}
+
+
 def phase_build(docs: Path, store: Path) -> dict:
     from amqa.index.local.store import update_index
+
+    if BACKEND == "postgres":
+        return phase_build_postgres(docs, store)
 
     t0 = time.perf_counter()
     report = update_index(docs, store, bench_embedder())
@@ -130,14 +189,18 @@ def phase_ask(docs: Path, store: Path, question: str) -> None:
     emb = bench_embedder()
     real = amqa.embedders.get_embedder
     amqa.service.engine.get_embedder = lambda spec=None, settings=None: emb if spec in (None, "bench") else real(spec, settings)  # type: ignore
-    sys.exit(main(["ask", question, "--docs", str(docs), "--store", str(store)]))
+    where = ["--backend", "postgres", "--dsn", dsn_for(store)] if BACKEND == "postgres" else ["--store", str(store)]
+    sys.exit(main(["ask", question, "--docs", str(docs), *where]))
 
 
 def phase_serve(docs: Path, store: Path) -> dict:
     from amqa import Engine
     from amqa.retrieval.search import RetrievalConfig
+    from amqa.settings import Settings
+
     out: dict = {}
-    engine = Engine(docs, store, bench_embedder(), progress=False)
+    settings = Settings.from_env().replace(backend="postgres", pg_dsn=dsn_for(store)) if BACKEND == "postgres" else None
+    engine = Engine(docs, store, bench_embedder(), progress=False, settings=settings)
     engine.embedder.embed(["model"], "query")  # the model's own load, apart
     t0 = time.perf_counter()
     engine.backend  # noqa: B018 (loads the index: the folder check included)
@@ -204,8 +267,10 @@ def phase_serve(docs: Path, store: Path) -> dict:
     # the 10th exact one counts too (as ann-benchmarks counts): the generated text repeats sentences,
     # and a replicated store holds each vector once per copy, so the top 10 is often a draw of ties.
     hasher = engine.embedder.passages  # type: ignore[attr-defined]
-    index = engine.backend.index
     qvecs = hasher.embed(qs, "query")
+    if BACKEND == "postgres":
+        return postgres_recall(engine.backend, qvecs, out, settings.pg_dsn if settings else "")
+    index = engine.backend.index
     for kind, rows, table in (("chunks", index.chunk_rows, index.chunk_vectors),
                               ("sentences", index.sentence_rows, index.sentence_vectors)):
         recalls = []
@@ -288,6 +353,25 @@ def replicate(base_docs: Path, base_store: Path, docs: Path, store: Path, copies
     (store / "CURRENT").write_text(index.name + "\n")
 
 
+def postgres_recall(backend, qvecs: np.ndarray, out: dict, dsn: str) -> dict:
+    """The postgres backend's candidates against exact search (ties counted, as for the local one); the
+    server's RSS first (reading every vector for the exact search grows amqa's, not the server's)."""
+    out["server_rss_mib"] = server_rss_mib(dsn)
+    for kind in ("chunks", "sentences"):
+        ids = backend._chunk_ids if kind == "chunks" else backend._sentence_ids
+        row_of = {i: r for r, i in enumerate(ids)}
+        matrix = backend._all_vectors(kind)
+        recalls = []
+        for q in qvecs:
+            sims = matrix @ q
+            tenth = np.partition(sims, len(sims) - 10)[len(sims) - 10] if len(sims) > 10 else sims.min()
+            found = [row_of[i] for i in backend._nearest(kind, q, 100) if i in row_of]
+            recalls.append(min(int((matrix[found] @ q >= tenth - 1e-6).sum()), 10) / min(10, len(sims)))
+        out[f"recall10_{kind}"] = float(np.mean(recalls))
+    out["segments"] = 0
+    return out
+
+
 def run_phase(*args: str) -> dict:
     run = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
     if run.returncode != 0:
@@ -347,6 +431,8 @@ def table(rows: list[dict]) -> str:
             ("running RSS", lambda r: f"{r['rss_mib']:.0f} MiB"),
             ("peak RSS during the update", lambda r: f"{r['update_peak_mib']:.0f} MiB "
                                                      f"({r['update_peak_mib'] / r['rss_mib']:.2f}x running)"),
+            ("postgres server RSS (after the questions)", lambda r: f"{r['server_rss_mib']:.0f} MiB"
+                                                                    if "server_rss_mib" in r else "-"),
             ("segments; recall@10 against exact search (ties counted), chunks / sentences",
              lambda r: f"{r['segments']}; {r['recall10_chunks']:.3f} / {r['recall10_sentences']:.3f}")]
     for name, fmt in spec:
@@ -367,9 +453,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="where to generate folders and stores (kept); default: a temp dir")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--serve-only", action="store_true", help="reuse the stores already in --work")
+    parser.add_argument("--backend", choices=("local", "postgres"), default="local")
+    parser.add_argument("--dsn", help="postgres: the server's admin DSN (a database per size is made on it)")
     parser.add_argument("--replicate-from", type=int, metavar="SIZE",
                         help="make each store from copies of the SIZE store in --work (no build measured)")
     args = parser.parse_args()
+    if args.backend == "postgres" and (not args.dsn or args.serve_only or args.replicate_from):
+        parser.error("--backend postgres needs --dsn, and builds each size (no --serve-only, --replicate-from)")
+    os.environ["AMQA_SCALE_BACKEND"], os.environ["AMQA_SCALE_DSN"] = args.backend, args.dsn or ""
     os.environ.setdefault("AMQA_HOME", tempfile.mkdtemp(prefix="amqa-scale-home-"))
     work = args.work or Path(tempfile.mkdtemp(prefix="amqa-scale-"))
     rows = []

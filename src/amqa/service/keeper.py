@@ -14,11 +14,11 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from amqa.embedders import Embedder
 from amqa.errors import AmqaError, IndexBusyError, InvalidInputError, NoDocumentsError
-from amqa.index.factory import BACKENDS, BackendSource, open_backend
+from amqa.index.factory import BACKENDS, FOLLOWED, BackendSource, open_backend
 from amqa.index.local.backend import LocalBackend, LocalConfig
 from amqa.index.local.store import IndexData, IndexReport, ProgressCallback, folders_record, load_index, read_manifest, update_index
 from amqa.index.manifest import Manifest
@@ -30,20 +30,24 @@ from amqa.ingest.documents import DocumentFolder, scan_folders
 from amqa.settings import check_fields
 from amqa.text import printable
 
+if TYPE_CHECKING:
+    from amqa.index.postgres.writer import PostgresIndex
+
 
 @dataclass(frozen=True)
 class Loaded:
     """One loaded index; replaced whole when the index changes."""
 
     backend: SearchBackend
-    #: The local store's index the backend was loaded from (None for a backend without a store).
-    index: IndexData | None = None
+    #: The index the backend was loaded from: the local store's, or the database's (postgres); None for a
+    #: backend without a store.
+    index: "IndexData | PostgresIndex | None" = None
 
     @property
     def manifest(self) -> Manifest:
         if self.index is None:
             raise InvalidInputError("this engine's backend keeps no store: its documents are listed only with "
-                                    "the local backend")
+                                    "the local and postgres backends")
         return self.index.manifest
 
 
@@ -81,9 +85,16 @@ class IndexKeeper:
 
     def __init__(self, folders: tuple[DocumentFolder, ...], store: str | Path, embedder: Embedder, *,
                  chunking: ChunkSettings | None = None, progress: bool = False, backend: str = "local",
-                 config: KeeperConfig | None = None, local: LocalConfig | None = None, debug: bool = False) -> None:
+                 config: KeeperConfig | None = None, local: LocalConfig | None = None, debug: bool = False,
+                 dsn: str | None = None) -> None:
         if backend not in BACKENDS:
             raise InvalidInputError(f"unknown backend {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
+        #: The postgres backend's database (its index is followed as the local store's is).
+        self.pg_config = None
+        if backend == "postgres":
+            from amqa.index.postgres.schema import PostgresConfig
+
+            self.pg_config = PostgresConfig(dsn or "")
         self.folders = folders
         self.store = Path(store)
         self.embedder = embedder
@@ -99,7 +110,10 @@ class IndexKeeper:
         # Whether the index follows the folders before each question (not when it was built from other
         # folders, or its store is read-only); and the files' last seen sizes, times and hashes.
         self.follows = False
+        # (After an update, the manifest whose stamps they are: read on the next check, not at every
+        # update; a 10k-file manifest takes 14 ms to turn into stamps.)
         self._stamps: Mapping[str, Mapping] = {}
+        self._stamps_of: Manifest | None = None
         self._stamps_ns = 0
         # When the last folder check ended and how long it took (see _check_due).
         self._checked_at = 0.0
@@ -120,8 +134,7 @@ class IndexKeeper:
         ``on_progress(step, done, total)`` hears of each file read and each batch of texts embedded."""
         with self.lock:
             current = self._loaded.index if self._loaded is not None else None
-            report = update_index(self.folders, self.store, self.embedder, self.chunking, rebuild=rebuild,
-                                  progress=self.progress, on_progress=on_progress, current=current,
+            report = self._update(rebuild=rebuild, progress=self.progress, on_progress=on_progress, current=current,
                                   on_wait=self._waiting)
             # Reload whenever a new manifest was published, even with no file added, changed or removed:
             # a new file that was skipped changes the documents list.
@@ -137,7 +150,7 @@ class IndexKeeper:
         loaded = self._loaded
         if loaded is None:
             with self.lock:
-                if self._loaded is None and self.backend_name != "local":  # no store to follow
+                if self._loaded is None and self.backend_name not in FOLLOWED:  # no store to follow
                     self._loaded = Loaded(open_backend(self.backend_name, BackendSource(
                         self.folders, self.embedder, self.chunking, self.store)))
                 elif self._loaded is None:
@@ -147,6 +160,13 @@ class IndexKeeper:
                 loaded = self._loaded
         elif self.follows and (force_check or self._check_due()) and self.changed(loaded):
             self._catch_up(loaded)
+            loaded = self._loaded
+        elif not self.follows and self.pg_config is not None and (force_check or self._check_due()) \
+                and self._moved(loaded):
+            # A database another process indexes (other folders than ours): load its new index.
+            with self.lock:
+                if self._loaded is loaded:
+                    self._loaded = self._load(None)
             loaded = self._loaded
         assert loaded is not None
         return loaded
@@ -164,7 +184,7 @@ class IndexKeeper:
 
     def _waiting(self, pid: int | None) -> None:
         """Say once, on stderr, what an update waits for (another process holding the store's lock)."""
-        print(printable(f"amqa: waiting for another amqa process indexing {self.store} "
+        print(printable(f"amqa: waiting for another amqa process indexing {self._where()} "
                         f"(pid {pid if pid is not None else 'unknown'})...", one_line=True), file=sys.stderr, flush=True)
 
     def _update_failed(self, exc: Exception) -> None:
@@ -182,18 +202,22 @@ class IndexKeeper:
         self.stale = f"this answer comes from the last good index: {reason}"
         self._failed = (self._scan, time.monotonic())
 
-    def _follow(self, index: IndexData | None) -> None:
+    def _follow(self, index: "IndexData | PostgresIndex | None") -> None:
         """Follow the folders from ``index`` on (None: the store's index is used as it is)."""
         self.follows = index is not None
         if index is not None:
-            self._stamps, self._stamps_ns = index.manifest.stamps(), index.manifest.scanned_ns
+            self._stamps, self._stamps_of, self._stamps_ns = {}, index.manifest, index.manifest.scanned_ns
 
     def changed(self, loaded: Loaded) -> bool:
         """Whether a file was added, changed or removed since ``loaded`` was indexed: sizes and times
         first, a hash only for a file whose size or time moved (the cost is in the README)."""
+        if self.pg_config is not None and self._moved(loaded):
+            return True  # another process updated the database: catch up (or load its index)
         scanned_ns = time.time_ns()
         t0 = time.perf_counter()
         try:
+            if self._stamps_of is not None:
+                self._stamps, self._stamps_of = self._stamps_of.stamps(), None
             scan = scan_folders(self.folders, self._stamps, trusted_before_ns=self._stamps_ns)
         except (InvalidInputError, OSError):  # a folder is gone: answer from the index as it is
             return False
@@ -214,13 +238,12 @@ class IndexKeeper:
             if self._loaded is not loaded:
                 return
             try:  # another process updating the store: answer from this index rather than wait
-                report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress,
-                                      current=loaded.index, wait=False)
+                report = self._update(progress=self.progress, current=loaded.index, wait=False)
             except Exception as exc:  # whatever failed (disk full, read-only store...): keep this index
                 self._update_failed(exc)
                 return
             self.stale, self._failed = None, None
-            if report.index is not loaded.index:  # changed here, or by another process
+            if not _same(report.index, loaded.index):  # changed here, or by another process
                 if self.progress and not report.up_to_date:
                     print(printable(f"amqa: documents changed; {report.summary()}", one_line=True), file=sys.stderr)
                 self._loaded = self._load(report.index)
@@ -238,20 +261,18 @@ class IndexKeeper:
         (None: load the store's as it is) and whether to follow the folders from it: not an index
         built from another folder, or when a documents folder is gone. When the update fails, or
         another process is updating the store, the store's index answers, with a warning."""
-        manifest = read_manifest(self.store)
+        manifest = self._read_manifest()
         if manifest is None:
             if self.progress:
-                print(printable(f"amqa: no index in {self.store} yet; building it from {self.docs}", one_line=True),
+                print(printable(f"amqa: no index in {self._where()} yet; building it from {self.docs}", one_line=True),
                       file=sys.stderr)
-            report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress,
-                                  on_wait=self._waiting)
+            report = self._update(progress=self.progress, on_wait=self._waiting)
             return report.index, True
         if (not all(f.path.is_dir() for f in self.folders)
                 or manifest.read_folders() != folders_record(self.folders)):
             return None, False
         try:
-            report = update_index(self.folders, self.store, self.embedder, self.chunking, progress=self.progress,
-                                  wait=False)
+            report = self._update(progress=self.progress, wait=False)
         except Exception as exc:
             self._update_failed(exc)
             if self._failed is not None:  # the files it failed on: not tried again on them for a while
@@ -265,11 +286,64 @@ class IndexKeeper:
                   file=sys.stderr)
         return report.index, True
 
-    def _load(self, index: IndexData | None) -> Loaded:
+    def _moved(self, loaded: Loaded) -> bool:
+        """Whether the database's index moved on since ``loaded`` (postgres: its generation)."""
+        current = getattr(loaded.backend, "current_generation", None)
+        if current is None or loaded.index is None:
+            return False
+        try:
+            return bool(current() != getattr(loaded.index, "generation", None))
+        except AmqaError:  # the server is away: answer from the index as it is loaded
+            return False
+
+    def _where(self) -> str:
+        return self.pg_config.shown if self.pg_config is not None else str(self.store)
+
+    def _read_manifest(self) -> Manifest | None:
+        """The manifest of the index the backend holds (None: no index yet)."""
+        if self.pg_config is not None:
+            from amqa.index.postgres.writer import read_index
+
+            found = read_index(self.pg_config, self.embedder)
+            return found.manifest if found is not None else None
+        return read_manifest(self.store)
+
+    def _update(self, *, rebuild: bool = False, progress: bool = False, on_progress: ProgressCallback | None = None,
+                current: Any = None, wait: bool = True, on_wait: Any = None) -> Any:
+        """Bring the backend's index up to date with the folders: the local store's
+        :func:`~amqa.index.local.store.update_index`, or the database's
+        :func:`~amqa.index.postgres.writer.update_postgres`; their reports have the same fields."""
+        if self.pg_config is not None:
+            from amqa.index.postgres.writer import update_postgres
+
+            return update_postgres(self.folders, self.pg_config, self.embedder, self.chunking, rebuild=rebuild,
+                                   progress=progress, on_progress=on_progress, wait=wait, on_wait=on_wait)
+        return update_index(self.folders, self.store, self.embedder, self.chunking, rebuild=rebuild, progress=progress,
+                            on_progress=on_progress, current=current, wait=wait, on_wait=on_wait)
+
+    def _load(self, index: Any) -> Loaded:
         """The backend over ``index``, or over the store's index when None."""
+        if self.pg_config is not None:
+            from amqa.index.postgres.backend import PostgresBackend
+            from amqa.index.postgres.writer import read_index
+
+            index = index if index is not None else read_index(self.pg_config, self.embedder)
+            if index is None or not index.manifest.files:
+                raise NoDocumentsError(f"the index in {self.pg_config.shown} is empty: add documents to {self.docs} "
+                                       "and run: amqa index --backend postgres")
+            return Loaded(PostgresBackend(self.pg_config, self.embedder.id), index)
         if index is None:
             index = load_index(self.store, self.embedder, self.chunking)
         if index is None or not index.chunks:
             raise NoDocumentsError(f"the index in {self.store} is empty: add documents to {self.docs} "
                                    "and run: amqa index")
         return Loaded(LocalBackend(index, self.local), index)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two loaded indexes are the same one: the same object (local), the same generation of
+    the database (postgres: every committed update raises it)."""
+    if a is b:
+        return True
+    return a is not None and b is not None and getattr(a, "generation", None) is not None \
+        and getattr(a, "config", None) == getattr(b, "config", None) and a.generation == b.generation

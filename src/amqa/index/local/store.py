@@ -804,6 +804,13 @@ def _refresh_stamps(old: IndexData, scan: FolderScan, scanned_ns: int) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def stored_vectors(index: IndexData, planned: PlannedDocument) -> tuple[np.ndarray, np.ndarray] | None:
+    """The chunk and sentence vectors ``index`` holds for exactly this planned document (the same
+    chunks and sentences at the same places), or None: what another backend's writer reuses to copy a
+    local store without embedding again (:func:`amqa.index.postgres.writer.update_postgres`'s ``reuse_from``)."""
+    return _same_plan(index, planned.source, planned.chunks, planned.sentences)
+
+
 def _same_plan(old: IndexData, source: str, chunks: Sequence[Chunk],
                sentences: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray] | None:
     """The old vectors of a file whose chunks and embedded sentences are the same texts at the same
