@@ -1,11 +1,12 @@
 """End to end against the REAL llama.cpp server (eval/llm_server.py's ``serve()``): the LLM reader
 (``--reader llm``) keeps an answer whose passage states it and turns a near miss into related passages.
 
-Skipped unless the server's virtualenv is installed (``python eval/llm_server.py install --model NAME``)
-or ``AMQA_REQUIRE_LLM=1`` (then a missing server fails). ``AMQA_TEST_LLM`` picks the model (default
-READER_MODEL: the smallest whose verdicts were right on these questions; SmolLM2-135M replied "The passage
-does not state the answer to" for the stated answer too, Qwen2.5-Coder-0.5B "no" to all three with the
-reader's prompt and "yes" to all three with another). ``AMQA_TEST_LLM_URL``: a server of that model already
+Skipped unless the server and the model are installed (``python eval/llm_server.py install --model
+qwen1.5b``) or ``AMQA_REQUIRE_LLM=1`` (then they are installed, or the test fails). ``AMQA_READER_LLM``
+picks the model (default READER_MODEL, not conftest's AMQA_TEST_LLM one): the smallest whose verdicts
+were right on these questions (SmolLM2-135M replied "The passage does not state the answer to" for the stated answer too, Qwen2.5-Coder-0.5B "no" to all three with the
+reader's prompt and "yes" to all three with another; 2.2 min for the three on the shared server, queued
+behind another client's prompts). ``AMQA_TEST_LLM_URL``: a server of that model already
 running (e.g. http://127.0.0.1:8089/v1), used instead of starting one. The questions are this file's own,
 about the bundled seeds, not the evaluation sets'.
 """
@@ -28,7 +29,7 @@ import llm_server  # noqa: E402
 
 REQUIRE = os.environ.get("AMQA_REQUIRE_LLM") == "1"
 READER_MODEL = "qwen1.5b"
-MODEL = os.environ.get("AMQA_TEST_LLM") or READER_MODEL
+MODEL = os.environ.get("AMQA_READER_LLM") or READER_MODEL
 RUNNING = os.environ.get("AMQA_TEST_LLM_URL")
 
 STATED = "Combien d'entreprises le Pays de Montbéliard Agglomération réunit-il ?"  # "près de 2.900 entreprises"
@@ -37,21 +38,22 @@ NEAR_MISSES = ("Combien d'enseignants travaillent à l'antenne du Cnam de Montb�
 
 
 @pytest.fixture(scope="module")
-def real_llm():
+def reader_llm():
     """The base URL of a llama.cpp server started for this module on a free port, stopped after."""
     if RUNNING:
         yield RUNNING
         return
-    if not llm_server.venv_python().exists() and not REQUIRE:
-        pytest.skip("the llama.cpp server is not installed (python eval/llm_server.py install --model "
-                    f"{MODEL}; AMQA_REQUIRE_LLM=1 makes this a failure)")
+    installed = llm_server.venv_python().exists() and (llm_server.home() / "models" / f"{MODEL}.gguf").exists()
+    if not installed and not REQUIRE:
+        pytest.skip(f"the reader's real-LLM test needs: python eval/llm_server.py install --model {MODEL} "
+                    "(AMQA_REQUIRE_LLM=1 makes this a failure)")
     with llm_server.serve(MODEL) as base_url:
         yield base_url
 
 
 @pytest.fixture
-def reading(engine, real_llm):
-    engine.pipeline.reader = LLMReader(OpenAIChat(real_llm, MODEL, timeout=60, max_tokens=4, stream=False))
+def reading(engine, reader_llm):
+    engine.pipeline.reader = LLMReader(OpenAIChat(reader_llm, MODEL, timeout=60, max_tokens=4, stream=False))
     yield engine
     engine.pipeline.reader = None
 
