@@ -4,11 +4,12 @@
 Skipped unless the server and the model are installed (``python eval/llm_server.py install --model
 qwen1.5b``) or ``AMQA_REQUIRE_LLM=1`` (then they are installed, or the test fails). ``AMQA_READER_LLM``
 picks the model (default READER_MODEL, not conftest's AMQA_TEST_LLM one): the smallest whose verdicts
-were right on these questions (SmolLM2-135M replied "The passage does not state the answer to" for the stated answer too, Qwen2.5-Coder-0.5B "no" to all three with the
-reader's prompt and "yes" to all three with another; 2.2 min for the three on the shared server, queued
-behind another client's prompts). ``AMQA_TEST_LLM_URL``: a server of that model already
-running (e.g. http://127.0.0.1:8089/v1), used instead of starting one. The questions are this file's own,
-about the bundled seeds, not the evaluation sets'.
+were right on these questions (SmolLM2-135M replied "The passage does not state the answer to" for the
+stated answer too; Qwen2.5-Coder-0.5B "no" to all three with the reader's prompt, "yes" to all three with
+another). The three verdicts took 2.2 min on the shared server, queued behind another client's prompts.
+``AMQA_TEST_LLM_URL``: a server of that model already running (e.g. http://127.0.0.1:8089/v1), used
+instead of starting one. The questions are this file's own, about the bundled seeds, not the evaluation
+sets'.
 """
 import os
 import sys
