@@ -10,6 +10,7 @@ SEEDS = ROOT / "seeds"
 
 #: What the test run itself is told (by .ci/run, or the developer): not amqa's settings.
 KEPT_VARIABLES = ("AMQA_REQUIRE_BROWSER", "AMQA_REQUIRE_OCR", "AMQA_REQUIRE_LLM", "AMQA_LLM_HOME", "AMQA_TEST_LLM",
+                  "AMQA_TEST_LLM_URL",
                   "AMQA_REQUIRE_POSTGRES", "AMQA_PG_HOME")
 
 
@@ -84,14 +85,20 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def real_llm():
     """llama.cpp's OpenAI-compatible server with a real model (eval/llm_server.py; the model named by
-    AMQA_TEST_LLM, default qwen0.5b) for the whole session: ``(base_url, model name)``. Skipped when the
-    server or the model is not installed, unless AMQA_REQUIRE_LLM is set (.ci/run installs both and sets it)."""
+    AMQA_TEST_LLM, default qwen1.5b: the smallest whose answers the real-LLM tests could rely on; SmolLM2-135M
+    and Qwen2.5-Coder-0.5B gave wrong reader verdicts, see tests/test_real_llm.py) for the whole session:
+    ``(base_url, model name)``. ``AMQA_TEST_LLM_URL``: a server of that model already running, used instead.
+    Skipped when the server or the model is not installed, unless AMQA_REQUIRE_LLM is set (.ci/run installs
+    both and sets it)."""
     import sys
 
     sys.path.insert(0, str(ROOT / "eval"))
     import llm_server
 
-    name = os.environ.get("AMQA_TEST_LLM", "qwen0.5b")
+    name = os.environ.get("AMQA_TEST_LLM", "qwen1.5b")
+    if os.environ.get("AMQA_TEST_LLM_URL"):
+        yield os.environ["AMQA_TEST_LLM_URL"], name
+        return
     model = llm_server.model_of(name)
     installed = llm_server.venv_python().exists() and (llm_server.home() / "models" / model.filename()).exists()
     if not installed and not os.environ.get("AMQA_REQUIRE_LLM"):

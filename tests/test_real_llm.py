@@ -1,20 +1,14 @@
 """End to end against the REAL llama.cpp server (eval/llm_server.py's ``serve()``): the LLM reader
 (``--reader llm``) keeps an answer whose passage states it and turns a near miss into related passages.
 
-Skipped unless the server and the model are installed (``python eval/llm_server.py install --model
-qwen1.5b``) or ``AMQA_REQUIRE_LLM=1`` (then they are installed, or the test fails). ``AMQA_READER_LLM``
-picks the model (default READER_MODEL, not conftest's AMQA_TEST_LLM one): the smallest whose verdicts
-were right on these questions (SmolLM2-135M replied "The passage does not state the answer to" for the
-stated answer too; Qwen2.5-Coder-0.5B "no" to all three with the reader's prompt, "yes" to all three with
-another). The three verdicts took 2.2 min on the shared server, queued behind another client's prompts.
-``AMQA_TEST_LLM_URL``: a server of that model already running (e.g. http://127.0.0.1:8089/v1), used
-instead of starting one. The questions are this file's own, about the bundled seeds, not the evaluation
-sets'.
+The server comes from conftest's ``real_llm`` (skipped unless installed, or ``AMQA_REQUIRE_LLM=1``).
+Its default model, qwen1.5b, is the smallest whose verdicts were right on these questions (SmolLM2-135M
+replied "The passage does not state the answer to" for the stated answer too; Qwen2.5-Coder-0.5B "no" to
+all three with the reader's prompt, "yes" to all three with another). The three verdicts took 2.2 min on
+the shared server, queued behind another client's prompts. The questions are this file's own, about the
+bundled seeds, not the evaluation sets'.
 """
-import os
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -24,37 +18,15 @@ from amqa.writers.extractive.sentences import RELATED_FRAMES
 from amqa.writers.llm.models import OpenAIChat
 from amqa.writers.reader import LLMReader
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "eval"))
-import llm_server  # noqa: E402
-
-REQUIRE = os.environ.get("AMQA_REQUIRE_LLM") == "1"
-READER_MODEL = "qwen1.5b"
-MODEL = os.environ.get("AMQA_READER_LLM") or READER_MODEL
-RUNNING = os.environ.get("AMQA_TEST_LLM_URL")
-
 STATED = "Combien d'entreprises le Pays de Montbéliard Agglomération réunit-il ?"  # "près de 2.900 entreprises"
 NEAR_MISSES = ("Combien d'enseignants travaillent à l'antenne du Cnam de Montbéliard ?",
                "How many teachers work at the Cnam branch in Montbéliard?")  # English on a French passage
 
 
-@pytest.fixture(scope="module")
-def reader_llm():
-    """The base URL of a llama.cpp server started for this module on a free port, stopped after."""
-    if RUNNING:
-        yield RUNNING
-        return
-    installed = llm_server.venv_python().exists() and (llm_server.home() / "models" / f"{MODEL}.gguf").exists()
-    if not installed and not REQUIRE:
-        pytest.skip(f"the reader's real-LLM test needs: python eval/llm_server.py install --model {MODEL} "
-                    "(AMQA_REQUIRE_LLM=1 makes this a failure)")
-    with llm_server.serve(MODEL) as base_url:
-        yield base_url
-
-
 @pytest.fixture
-def reading(engine, reader_llm):
-    engine.pipeline.reader = LLMReader(OpenAIChat(reader_llm, MODEL, timeout=60, max_tokens=4, stream=False))
+def reading(engine, real_llm):
+    base_url, model = real_llm
+    engine.pipeline.reader = LLMReader(OpenAIChat(base_url, model, timeout=60, max_tokens=4, stream=False))
     yield engine
     engine.pipeline.reader = None
 
