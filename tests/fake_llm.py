@@ -47,7 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply == ENDLESS:
             return self._drip()
         if not body.get("stream"):
-            return self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": reply}}]})
+            return self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
+                                                 "finish_reason": "stop"}]})
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -55,6 +56,9 @@ class _Handler(BaseHTTPRequestHandler):
             delta = {"choices": [{"index": 0, "delta": {"content": word if i == 0 else " " + word}}]}
             self.wfile.write(f"data: {json.dumps(delta)}\n\n".encode())
             self.wfile.flush()
+        if not self.server.cut_stream:  # a real server's last chunk says why the reply ended
+            end = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            self.wfile.write(f"data: {json.dumps(end)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
 
     def _drip(self):
@@ -90,6 +94,7 @@ class FakeLLM:
         self.server.script = lambda messages: (200, "")
         self.server.redirect_to = None
         self.server.redirect_status = 302
+        self.server.cut_stream = False  # True: [DONE] without a finish reason, as an interrupted stream ends
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

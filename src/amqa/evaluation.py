@@ -124,6 +124,7 @@ def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float,
         "outcome": answer.outcome.value, "quotes": len(answer.citations),
         "seconds": seconds, "faithfulness": faithfulness(answer, texts, verifier),
         "generator": answer.generator, "verification": answer.verification.value,
+        "verification_reason": answer.verification_reason, "draft": answer.draft,
     }
     if q["answerable"]:
         dcg = sum(1 / math.log2(i + 2) for i, s in enumerate(ranked[:10]) if s in gold)

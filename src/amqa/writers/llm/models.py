@@ -86,7 +86,7 @@ class OpenAIChat(ChatModel):
     """
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0,
-                 temperature: float = 0.0, max_tokens: int = 400) -> None:
+                 temperature: float = 0.0, max_tokens: int = 400, stream: bool = True) -> None:
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise InvalidInputError(f"the LLM base URL must start with http:// or https://. Currently, it is {base_url!r}")
         if not model:
@@ -98,12 +98,15 @@ class OpenAIChat(ChatModel):
         self.deadline = timeout  # --llm-timeout bounds the whole reply, not only each read
         self.temperature = temperature
         self.max_tokens = max_tokens
+        #: False: the whole reply in one response (for recording evaluations: llama-cpp-python's server
+        #: ends a stream early, without a finish reason, when another request is waiting).
+        self.stream = stream
         self.max_reply_chars = 8 * max_tokens  # a token is 3-4 characters: twice that is a server ignoring it
         self.id = f"openai:{model}@{self.base_url}"
         self._opener = urllib.request.build_opener(_NoRedirects)
 
     def chat_stream(self, messages: list[dict]) -> Iterator[str]:
-        body = json.dumps({"model": self.model, "messages": messages, "stream": True,
+        body = json.dumps({"model": self.model, "messages": messages, "stream": self.stream,
                            "temperature": self.temperature, "max_tokens": self.max_tokens}).encode()
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if self.api_key:
@@ -122,16 +125,23 @@ class OpenAIChat(ChatModel):
             if isinstance(reason, (socket.timeout, TimeoutError)):
                 raise GeneratorError(f"no reply from the LLM at {self.base_url} within {self.timeout:.0f} s") from exc
             raise GeneratorError(f"cannot reach the LLM at {self.base_url} ({reason}); is the server running?") from exc
+        if not self.stream:
+            yield self._whole(response)
+            return
+        finished = False
         try:
             with response:
                 while raw := response.readline(MAX_LINE_BYTES):
                     line = raw.decode("utf-8", "replace").strip()
                     piece = ""
                     if line.startswith("data:") and (data := line[5:].strip()) == "[DONE]":
+                        if not finished:
+                            raise GeneratorError(self._cut_message())
                         return
                     if line.startswith("data:"):
                         try:
                             choice = json.loads(data)["choices"][0]
+                            finished = finished or bool(choice.get("finish_reason"))
                             piece = ((choice.get("delta") or {}).get("content")
                                      or (choice.get("message") or {}).get("content") or "")
                         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
@@ -141,6 +151,28 @@ class OpenAIChat(ChatModel):
                     yield piece if isinstance(piece, str) else ""
         except (socket.timeout, TimeoutError) as exc:
             raise GeneratorError(f"the LLM at {self.base_url} stopped answering for {self.timeout:.0f} s") from exc
+
+    def _cut_message(self) -> str:
+        # Measured on llama-cpp-python 0.3.36's server: with a second request waiting, a stream got its
+        # role, then [DONE] and no finish reason: an empty or partial reply, not one to show or record.
+        return (f"the LLM at {self.base_url} ended its reply without finishing it (another request "
+                "interrupted it? a llama-cpp-python server needs --interrupt_requests False)")
+
+    def _whole(self, response) -> str:
+        """The reply of a non-streamed request."""
+        try:
+            with response:
+                raw = response.read(self.max_reply_chars * 4 + 65536)
+        except (socket.timeout, TimeoutError) as exc:
+            raise GeneratorError(f"the LLM at {self.base_url} stopped answering for {self.timeout:.0f} s") from exc
+        try:
+            choice = json.loads(raw)["choices"][0]
+            reply = (choice.get("message") or {}).get("content") or choice.get("text") or ""
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise GeneratorError(f"the LLM at {self.base_url} sent a reply that is not a chat completion") from None
+        if not choice.get("finish_reason"):
+            raise GeneratorError(self._cut_message())
+        return reply if isinstance(reply, str) else ""
 
     def _redirect_message(self, code: int, location: str | None) -> str:
         where = f" to {location.strip()[:200]}" if location else ""
