@@ -1,6 +1,7 @@
 """The LLM verifier's support check on drafts the real models wrote, labelled by hand (issue 25).
 
     python eval/llm_support.py record --set FILE [--docs DIR --store DIR] --record FILE --json OUT
+    python eval/llm_support.py replay --record FILE [--stores DIR] [--sets ...] [--before main] --out DIR
     python eval/llm_support.py dump --record FILE [--stores DIR] [--sets seeds followups debian ...] --out OUT.jsonl
     python eval/llm_support.py [--record FILE] [--stores DIR] [--labels eval/llm_drafts.jsonl]
 
@@ -33,6 +34,7 @@ from amqa.errors import GeneratorError
 from amqa.evaluation import EVAL_K, load_questions, replay
 from amqa.text import normalize, split_sentences, tokenize
 from amqa.types import Hit
+from amqa.writers.llm import MAX_PASSAGES
 from amqa.writers.llm.models import ChatModel, RecordedChat
 from amqa.writers.llm.verification import Verifier
 
@@ -124,7 +126,7 @@ def dump(args) -> None:
                 "key_facts": q["key_facts"], "gold_sources": q["sources"],
                 "standalone_question": answer.standalone_question, "draft": d["draft"],
                 "verification": answer.verification.value, "reason": answer.verification_reason,
-                "answer": answer.text, "passages": passages(d["hits"]) if d["draft"] is not None else [],
+                "answer": answer.text, "passages": passages(d["hits"][:MAX_PASSAGES]) if d["draft"] is not None else [],
             }, ensure_ascii=False) + "\n")
 
 
@@ -140,16 +142,62 @@ def record(args) -> None:
     Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def main_verifier(engine: Engine, revision: str):
-    """The Verifier of ``revision`` (main's, before amqa cited for the LLM), with the engine's embedder and policy."""
+def replay_eval(args) -> None:
+    """Each set's evaluation from the recorded replies alone (no LLM), with this Verifier or, with
+    ``--before REV``, REV's (the same prompts: what changed is the check); the eval JSON per set and a
+    summary line per set: key facts, citation precision and recall, faithfulness, fallbacks and why."""
+    from collections import Counter
+
+    from amqa.evaluation import evaluate
+
+    if args.before:
+        import amqa.service.pipeline as pipeline
+        import amqa.writers.llm as llm
+
+        old = main_verifier_class(args.before)
+
+        class Before(old):  # type: ignore[misc,valid-type]
+            def check(self, reply, hits, language, abstain_text, question_vector, question=""):
+                return super().check(reply, hits, language, abstain_text, question_vector)
+
+        llm.Verifier = pipeline.Verifier = Before  # type: ignore[misc]
+    chat = RecordedChat(ReplayOnly(args.model), args.record)
+    print(f"{'set':<12} {'n':>3} {'key facts':>9} {'cit P':>6} {'cit R':>6} {'faith':>6} {'verified':>8} "
+          f"{'abstained':>9} {'fallback':>8}  why")
+    for name, engine, questions in engines(args.sets, args.stores, chat):
+        report = evaluate(engine, questions)
+        Path(args.out, f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        s, qs = report["summary"], report["questions"]
+        why = Counter(_why(q["verification_reason"]) for q in qs if q["verification"] == "fallback")
+        print(f"{name:<12} {len(qs):>3} {s['key_fact_recall']:>9.3f} {s['citation_precision']:>6.3f} "
+              f"{s['citation_recall']:>6.3f} {s['faithfulness']:>6.3f} "
+              f"{sum(q['verification'] == 'verified' for q in qs):>8} {sum(q['verification'] == 'abstained' for q in qs):>9} "
+              f"{s['llm_fallbacks']:>8}  {dict(why)}")
+
+
+def _why(reason: str) -> str:
+    """A fallback reason without its counts."""
+    import re
+
+    return re.sub(r"\d+ of \d+ ", "", reason).split(";")[0][:60]
+
+
+def main_verifier_class(revision: str):
+    """The Verifier class of ``revision`` (main's, before amqa cited for the LLM)."""
     import subprocess
     import types
 
     source = subprocess.run(["git", "-C", str(ROOT), "show", f"{revision}:src/amqa/writers/llm/verification.py"],
                             capture_output=True, text=True, check=True).stdout
     module = types.ModuleType(f"verification_{revision}")
+    sys.modules[module.__name__] = module  # its dataclasses look their module up
     exec(compile(source, f"{revision}:verification.py", "exec"), module.__dict__)
-    return module.Verifier(engine.embedder, engine.policy)
+    return module.Verifier
+
+
+def main_verifier(engine: Engine, revision: str):
+    """The Verifier of ``revision``, with the engine's embedder and policy."""
+    return main_verifier_class(revision)(engine.embedder, engine.policy)
 
 
 def old_supported(verifier, claim: str, markers: list[int], hits) -> bool:
@@ -159,18 +207,22 @@ def old_supported(verifier, claim: str, markers: list[int], hits) -> bool:
 
 
 def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = True,
-            window: int = 0) -> list[tuple[float, float]]:
+            window: int = 0, question: str = "") -> list[tuple[float, float]]:
     """(best dense similarity, share of words) of every passage window holding the claim's numbers
     (and names): a threshold grid is then scored without embedding again."""
     from amqa.writers.llm import verification as v
 
     tokens = set(tokenize(claim, language))
     numbers = v.claim_numbers(claim)
-    wanted = v.claim_names(claim) if names else set()
+    named = v.claim_names(claim) if names else set()
+    subject = {n for n in named if n in normalize(question)}
+    wanted = named - subject
     vector = verifier.embedder.embed([claim], "query")[0]
     out = []
     for h in hits:
         chunk = h.chunk
+        if not all(n in normalize(chunk.title + " " + chunk.text) for n in subject):
+            continue
         spans, sims, sentence_tokens = verifier._sentences(chunk, h.sentences, vector)
         for i in range(len(spans)):
             for j in range(i, min(i + 1 + window, len(spans))):
@@ -180,6 +232,45 @@ def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = T
                 words = frozenset().union(*sentence_tokens[i:j + 1])
                 out.append((float(max(sims[i:j + 1])), len(tokens & words) / len(tokens) if tokens else 0.0))
     return out
+
+
+def judge(d: dict, label: dict, engine: Engine, old, asked: str) -> dict:
+    """One labelled draft checked by main's Verifier and by this one (failing, or dropping, unsupported
+    sentences): accepted as a claim, and accepted with a shown sentence labelled unsupported or wrong."""
+    import dataclasses
+
+    from amqa.writers.extractive.sentences import frames
+
+    answer = d["answer"]
+    hits, lang = d["hits"][:MAX_PASSAGES], answer.language
+    abstain_text = frames(lang)[1]
+    vector = engine.embedder.embed([asked], "query")[0]
+    by_text = {s["text"]: s for s in label["sentences"]}
+    out = {"set": d["set"], "id": d["q"]["id"], "correct": label["draft_correct"] and not label["abstention"]}
+    def variant(**changes) -> Verifier:
+        return Verifier(engine.embedder, dataclasses.replace(engine.policy, **changes))
+
+    for mode, checked in (("main", old.check(d["draft"], hits, lang, abstain_text, vector)),
+                          ("fail", variant(drop_unsupported=False).check(d["draft"], hits, lang, abstain_text,
+                                                                         vector, asked)),
+                          ("drop", variant(drop_unsupported=True).check(d["draft"], hits, lang, abstain_text,
+                                                                        vector, asked)),
+                          ("nosubject", variant(support_subject=False).check(d["draft"], hits, lang, abstain_text,
+                                                                             vector, asked))):
+        accepted = checked.supported and not checked.abstained
+        shown = [t for t in by_text if _shown(t, checked.text)]
+        wrong = accepted and (any(not by_text[t]["supported"] or by_text[t]["correct"] is False for t in shown)
+                              or not shown)
+        out[mode] = {"accepted": accepted, "wrong": wrong}
+    return out
+
+
+def _shown(claim: str, text: str) -> bool:
+    """The labelled sentence is in the shown text (markers aside)."""
+    import re
+
+    strip = lambda x: re.sub(r"\W+", " ", re.sub(r"\[\d+\]", "", x)).strip().lower()  # noqa: E731
+    return strip(claim) in strip(text)
 
 
 def pr(pairs: list[tuple[bool, bool]]) -> tuple[float, float, int, int]:
@@ -199,6 +290,7 @@ def measure(args) -> None:
     sets = sorted({s for s, _ in labels}, key=args.sets.index) if all(
         s in args.sets for s, _ in labels) else sorted({s for s, _ in labels})
     rows: list[dict] = []
+    drafts_seen: list[dict] = []
     old = None
     for d in drafts(args.record, [s for s in args.sets if s.partition("=")[0] in sets], args.stores):
         label = labels.get((d["set"], d["q"]["id"]))
@@ -210,14 +302,18 @@ def measure(args) -> None:
         engine = d["engine"]
         if old is None or old[0] is not engine:
             old = engine, main_verifier(engine, args.before)
+        asked = d["answer"].standalone_question or d["q"]["question"]
+        drafts_seen.append(judge(d, label, engine, old[1], asked))
         for s in label["sentences"]:
             claim = s["text"]
             rows.append({"set": d["set"], "id": d["q"]["id"], "supported": s["supported"],
-                         "old": old_supported(old[1], claim, s["markers"], d["hits"]),
-                         "new": engine.verifier.attribute(claim, d["hits"], d["answer"].language) is not None,
-                         "grid": {w: windows(engine.verifier, claim, d["hits"], d["answer"].language, window=w)
-                                  for w in (0, 1)},
-                         "nonames": windows(engine.verifier, claim, d["hits"], d["answer"].language, names=False)})
+                         "old": old_supported(old[1], claim, s["markers"], d["hits"][:MAX_PASSAGES]),
+                         "new": engine.verifier.attribute(claim, d["hits"][:MAX_PASSAGES], d["answer"].language,
+                                                          asked) is not None,
+                         "grid": {w: windows(engine.verifier, claim, d["hits"][:MAX_PASSAGES], d["answer"].language,
+                                             window=w, question=asked) for w in (0, 1)},
+                         "nonames": windows(engine.verifier, claim, d["hits"][:MAX_PASSAGES], d["answer"].language,
+                                            names=False)})
     print(f"{len(rows)} labelled sentences, {sum(r['supported'] for r in rows)} supported, "
           f"from {len({(r['set'], r['id']) for r in rows})} drafts")
     print(f"{'set':<12} {'n':>4} {'sup':>4}   main P / R        this P / R")
@@ -228,6 +324,23 @@ def measure(args) -> None:
         po, ro, _, _ = pr([(r["old"], r["supported"]) for r in rs])
         pn, rn, _, _ = pr([(r["new"], r["supported"]) for r in rs])
         print(f"{name:<12} {len(rs):>4} {sum(r['supported'] for r in rs):>4}   {po:.3f} / {ro:.3f}     {pn:.3f} / {rn:.3f}")
+
+    print("drafts (accepted: shown as the answer; wrong: a shown sentence labelled unsupported or not correct;"
+          " thrown away: a correct draft that fell back):")
+    print(f"{'set':<12} {'n':>3} {'ok':>3}   {'main acc/wrong/lost':>20}   {'this acc/wrong/lost':>20}"
+          f"   {'this+drop acc/wrong/lost':>24}   {'no subject rule':>24}")
+    for name in sets + ["all"]:
+        ds = [x for x in drafts_seen if name in ("all", x["set"])]
+        if not ds:
+            continue
+        cells = []
+        for mode in ("main", "fail", "drop", "nosubject"):
+            acc = sum(x[mode]["accepted"] for x in ds)
+            wrong = sum(x[mode]["wrong"] for x in ds)
+            lost = sum(x["correct"] and not x[mode]["accepted"] for x in ds)
+            cells.append(f"{acc}/{wrong}/{lost}")
+        print(f"{name:<12} {len(ds):>3} {sum(x['correct'] for x in ds):>3}   {cells[0]:>20}   {cells[1]:>20}   "
+              f"{cells[2]:>24}   {cells[3]:>24}")
 
     def verdicts(rs, key, dense, lexical):
         return [(any(dn >= dense or lx >= lexical for dn, lx in (r[key] if key == "nonames" else r["grid"][key])),
@@ -254,7 +367,11 @@ def main() -> None:
     sub = p.add_subparsers(dest="command")
     d = sub.add_parser("dump", help="the drafts and their passages, to label")
     d.add_argument("--out", required=True)
-    for q in (p, d):
+    e = sub.add_parser("replay", help="each set's evaluation from the recorded replies (no LLM)")
+    e.add_argument("--out", required=True, help="a folder for each set's eval JSON")
+    e.add_argument("--before", help="score with this revision's Verifier (e.g. main) instead")
+    e.add_argument("--model", default="qwen1.5b")
+    for q in (p, d, e):
         q.add_argument("--record", type=Path, default=Path.home() / ".cache/amqa/llm/records/qwen1.5b.jsonl",
                        help="the recorded replies (--llm-record FILE of the evaluation runs)")
         q.add_argument("--stores", type=Path, help="the collections' stores: DIR/NAME-store")
@@ -276,6 +393,9 @@ def main() -> None:
         dump(args)
     elif args.command == "record":
         record(args)
+    elif args.command == "replay":
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        replay_eval(args)
     else:
         measure(args)
 

@@ -43,6 +43,8 @@ class AnswerPolicy:
     support_window: int = 0
     #: Every name and identifier of a sentence must be in its window (:func:`~amqa.writers.llm.verification.claim_names`).
     support_names: bool = True
+    #: The reply (or a sentence it is attributed to) must hold one of the question's names, when it has any.
+    support_subject: bool = True
     #: A sentence no passage supports is dropped when the rest of the reply stands (True), or fails the
     #: reply (False: the extractive answer is shown).
     drop_unsupported: bool = False

@@ -83,7 +83,8 @@ class LLMWriter:
             yield self._fell_back(extractive, str(exc), f"LLM unavailable ({exc}); showing the extractive answer")
             return
         timings["generate"] = time.perf_counter() - t0
-        checked = self.verifier.check("".join(pieces), passages, lang, abstain_text, result.query.vector)
+        checked = self.verifier.check("".join(pieces), passages, lang, abstain_text, result.query.vector,
+                                      result.query.text)
         notes = extractive.warnings + ((f"removed {checked.removed_markers} citation marker(s) that point at no "
                                         "source",) if checked.removed_markers else ())
         if checked.supported:

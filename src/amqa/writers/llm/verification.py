@@ -136,11 +136,12 @@ class Verifier:
         self.policy = policy
 
     def check(self, reply: str, hits: Sequence[Hit], language: str, abstain_text: str,
-              question_vector: np.ndarray) -> Verified:
+              question_vector: np.ndarray, question: str = "") -> Verified:
         """Check an LLM reply against the passages it was given: every sentence attributed to a passage
         window that supports it (amqa's citation replaces the model's markers), and the reply about the
         question (so that a reply obeying an instruction planted in a document, though "supported" by
-        that document, is not shown)."""
+        that document, is not shown). ``question``: its names need only be in the passage, not in the window
+        (the reply restates its subject, which the passage may name in another sentence)."""
         cleaned, removed = clean_markers(reply, len(hits))
         if not cleaned:
             return Verified(text="", supported=False, removed_markers=removed, reason="empty reply")
@@ -149,7 +150,7 @@ class Verifier:
                             reason="the model found no answer in the sources")
         claims = [c for c in (_MARKER.sub("", cleaned[a:b]).strip() for a, b in split_sentences(cleaned))
                   if re.search(r"\w", c)]
-        found = [self.attribute(claim, hits, language) for claim in claims]
+        found = [self.attribute(claim, hits, language, question) for claim in claims]
         unsupported = tuple(c for c, a in zip(claims, found) if a is None)
         kept = [(c, a) for c, a in zip(claims, found) if a is not None]
         text, citations = self._cited(kept, hits)
@@ -158,6 +159,10 @@ class Verifier:
             return Verified(text=shown, citations=citations, supported=False, removed_markers=removed,
                             unsupported=unsupported,
                             reason=f"{len(unsupported)} of {len(claims)} sentence(s) not supported by the sources")
+        if self.policy.support_subject and not self.names_subject(question, text, citations):
+            return Verified(text=text, citations=citations, supported=False, removed_markers=removed,
+                            unsupported=unsupported,
+                            reason="the reply names none of the question's names (it answers about something else)")
         if not self.addresses(question_vector, text):
             return Verified(text=text, citations=citations, supported=False, removed_markers=removed,
                             unsupported=unsupported,
@@ -186,9 +191,10 @@ class Verifier:
             sentences.append(f"{body} [{numbers[key]}]{stop}")
         return " ".join(sentences), tuple(citations)
 
-    def attribute(self, claim: str, hits: Sequence[Hit], language: str) -> Attribution | None:
-        """The passage window that best supports ``claim`` (see the module's rules), or None."""
-        return self._attribute(claim, [(h.chunk, h.sentences) for h in hits], language)
+    def attribute(self, claim: str, hits: Sequence[Hit], language: str, question: str = "") -> Attribution | None:
+        """The passage window that best supports ``claim`` (see the module's rules), or None; the
+        names of ``question`` need only be in the passage."""
+        return self._attribute(claim, [(h.chunk, h.sentences) for h in hits], language, question)
 
     def support(self, claim: str, chunks: Sequence[tuple[Chunk, ChunkSentences | None]],
                 language: str) -> dict[str, tuple[int, int]] | None:
@@ -198,13 +204,22 @@ class Verifier:
         return None if found is None else {chunks[found.passage][0].id: (found.start, found.end)}
 
     def _attribute(self, claim: str, chunks: Sequence[tuple[Chunk, ChunkSentences | None]],
-                   language: str) -> Attribution | None:
+                   language: str, question: str = "") -> Attribution | None:
         claim = _MARKER.sub("", claim).strip()
         tokens = set(tokenize(claim, language))
-        numbers, names = claim_numbers(claim), claim_names(claim) if self.policy.support_names else set()
+        asked = normalize(question)
+        numbers = claim_numbers(claim)
+        named = claim_names(claim) if self.policy.support_names else set()
+        # A name the question holds is the reply restating its subject: it must be in the passage, not
+        # necessarily in the window ("10 millions" is stated of "ce second AMI", the question names it
+        # "AMI Territoires d'industrie"); any other name must be in the window.
+        subject, names = {n for n in named if n in asked}, {n for n in named if n not in asked}
         vector = self.embedder.embed([claim], "query")[0]
         best: tuple[tuple[float, ...], Attribution] | None = None
         for p, (chunk, held) in enumerate(chunks):
+            whole = normalize(chunk.title + " " + chunk.text)
+            if not all(n in whole for n in subject):
+                continue
             spans, sims, sentence_tokens = self._sentences(chunk, held, vector)
             for i in range(len(spans)):
                 for j in range(i, min(i + 1 + self.policy.support_window, len(spans))):
@@ -237,6 +252,15 @@ class Verifier:
         texts = [chunk.text[a - chunk.start:b - chunk.start] for a, b in spans]
         sims = self.embedder.embed(texts, "passage") @ vector
         return spans, sims, [frozenset(tokenize(t, chunk.language)) for t in texts]
+
+    @staticmethod
+    def names_subject(question: str, text: str, citations: Sequence[Citation]) -> bool:
+        """The reply, or a passage sentence it is attributed to, holds one of the question's names (when
+        it has any): "Qui dirige l'ENSMM ?" is not answered by "Le directeur général d'Arts et Métiers
+        est Laurent Carraro", true as it is."""
+        asked = claim_names(question)
+        said = normalize(" ".join([text] + [c.text for c in citations]))
+        return not asked or any(n in said for n in asked)
 
     def addresses(self, question_vector: np.ndarray, text: str) -> bool:
         """The reply (as a passage) is close enough to the question (as a query) to be about it."""
