@@ -61,6 +61,24 @@ def test_an_english_sentence_is_supported_by_a_french_passage_by_meaning(engine)
     assert engine.verifier.attribute("The Varennes site hosts 12 research laboratories.", hits, "en") is None
 
 
+def test_a_claim_about_the_asked_subject_needs_a_passage_that_names_it(engine):
+    # The passage says it of the school; the reply says it of the site the question asks about.
+    school = hit("The school trains 6,000 students a year on 8 campuses and 3 institutes across France.", 1, "en")
+    claim = "Le site de Varennes compte 8 campus et 3 instituts."
+    assert engine.verifier.attribute(claim, [school], "fr", "Combien d'étudiants compte le site de Varennes ?") is None
+    named = hit("Varennes is one of its sites. " + school.chunk.text, 1, "en")
+    assert engine.verifier.attribute("The school has 8 campuses and 3 institutes.", [named], "en",
+                                     "How many campuses does the school have?") is not None
+
+
+def test_a_reply_about_another_subject_than_the_question_is_refused():
+    from amqa.writers.llm.verification import Verifier
+
+    assert not Verifier.names_subject("Qui dirige l'ENSMM ?", "Le directeur général d'Arts et Métiers est Laurent Carraro.", ())
+    assert Verifier.names_subject("Qui dirige l'ENSMM ?", "Bernard Cretin dirige l'ENSMM [1].", ())
+    assert Verifier.names_subject("Qui dirige l'école ?", "Bernard Cretin [1].", ())  # no name asked: no rule
+
+
 def test_names_must_be_in_the_supporting_sentence():
     assert claim_names("Le site de Varennes a ouvert avec apt-get.") == {"varennes", "apt-get"}
     assert claim_numbers("Il y a 68 980 paquets pour amd64.") == {"68980", "64"}
