@@ -339,6 +339,11 @@ def measure(args) -> None:
             wrong = sum(x[mode]["wrong"] for x in ds)
             lost = sum(x["correct"] and not x[mode]["accepted"] for x in ds)
             cells.append(f"{acc}/{wrong}/{lost}")
+        if args.verbose and name == "all":
+            for x in ds:
+                print("    ", x["set"], x["id"], "correct" if x["correct"] else "-",
+                      {m: ("acc" if x[m]["accepted"] else "-") + ("/WRONG" if x[m]["wrong"] else "")
+                       for m in ("main", "fail", "drop", "nosubject")})
         print(f"{name:<12} {len(ds):>3} {sum(x['correct'] for x in ds):>3}   {cells[0]:>20}   {cells[1]:>20}   "
               f"{cells[2]:>24}   {cells[3]:>24}")
 
@@ -387,6 +392,7 @@ def main() -> None:
     r.add_argument("--record", type=Path, required=True)
     r.add_argument("--json", required=True)
     p.add_argument("--labels", type=Path, default=ROOT / "eval" / "llm_drafts.jsonl")
+    p.add_argument("--verbose", action="store_true", help="each draft's verdicts")
     p.add_argument("--before", default="main", help="the revision whose Verifier is 'before' (default: main)")
     args = p.parse_args()
     if args.command == "dump":

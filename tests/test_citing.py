@@ -80,7 +80,7 @@ def test_a_reply_about_another_subject_than_the_question_is_refused():
 
 
 def test_names_must_be_in_the_supporting_sentence():
-    assert claim_names("Le site de Varennes a ouvert avec apt-get.") == {"varennes", "apt-get"}
+    assert claim_names("Le site de Varennes a-t-il ouvert avec apt-get ?") == {"varennes", "apt-get"}
     assert claim_numbers("Il y a 68 980 paquets pour amd64.") == {"68980", "64"}
 
 

@@ -12,8 +12,8 @@ amqa's citations; a sentence no passage supports fails the reply (or is dropped:
 
 >>> clean_markers("Signée en 2016 [1][7]. Oui.[2]", passages=2)
 ('Signée en 2016 [1]. Oui [2].', 1)
->>> sorted(claim_names("Le campus de Cluny ouvre en 2027 avec apt-get et /etc/apt."))
-['/etc/apt', 'apt-get', 'cluny']
+>>> sorted(claim_names("Le campus de Cluny ouvre-t-il en 2027 avec apt-get, amd64 et /etc/apt ?"))
+['/etc/apt', 'amd64', 'apt-get', 'cluny']
 """
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _NUMBER = re.compile(r"\d+")
 _MARKER_AFTER_STOP = re.compile(r"([.!?])[ \t]*((?:\[\d+\])+)")
 _WORD = re.compile(r"[^\s\"'«»“”‘’()\[\],;:!?]+")
+#: "garde-t-il", "propose-t-elle", "est-ce": French word order, not an identifier like "apt-get".
+_INVERSION = re.compile(r"-(?:t-)?(?:il|elle|on|ils|elles|je|tu|nous|vous|ce|ci|la)$", re.IGNORECASE)
 _END = re.compile(r"[ \t]*([.!?…]+[\"'»”’)]*)?[ \t]*$")
 
 
@@ -83,7 +85,8 @@ def clean_markers(reply: str, passages: int) -> tuple[str, int]:
         removed += 1
         return ""
 
-    cleaned = re.sub(r"[ \t]+(?=[.,;:!?])", "", _MARKER.sub(keep_valid, reply.strip())).strip()
+    # A space left before a stop by a removed marker goes ("2016 ." -> "2016."), not the one before ".deb".
+    cleaned = re.sub(r"[ \t]+(?=[.,;:!?](?:\s|$))", "", _MARKER.sub(keep_valid, reply.strip())).strip()
     # "... 2016. [1]" cites the sentence before the marker: move the marker inside it.
     return _MARKER_AFTER_STOP.sub(r" \2\1", cleaned), removed
 
@@ -94,6 +97,11 @@ def is_abstention(text: str, abstain_text: str) -> bool:
         return re.sub(r"\W+", " ", s.lower()).strip()
 
     return not _MARKER.search(text) and norm(abstain_text) in norm(text)
+
+
+def _unmarked(sentence: str) -> str:
+    """A sentence without its ``[n]`` markers, and without the space they leave before its stop."""
+    return re.sub(r"[ \t]+(?=[.,;:!?](?:\s|$))", "", _MARKER.sub("", sentence)).strip()
 
 
 def claim_numbers(text: str) -> set[str]:
@@ -107,10 +115,11 @@ def claim_names(text: str) -> set[str]:
     ``/etc/apt``, ``sys.path``, ``LibreOffice``). A passage that supports the sentence contains each."""
     names = set()
     for i, m in enumerate(_WORD.finditer(_MARKER.sub(" ", text))):
-        word = m.group(0).strip(".-…")
+        word = m.group(0).strip(".-…`*")
         if len(word) < 2 or word.isdigit():
             continue
-        inner = re.search(r"\w[_./:-]\w|^/\w", word) is not None
+        inner = re.search(r"\w[_./:]\w|^/\w|\d", word) is not None or (
+            "-" in word.strip("-") and word.isascii() and not _INVERSION.search(word))
         if inner or (i > 0 and word[0].isupper()) or re.search(r"[a-z][A-Z]", word):
             names.add(normalize(word))
     return names
@@ -148,8 +157,7 @@ class Verifier:
         if is_abstention(cleaned, abstain_text):
             return Verified(text=abstain_text, supported=True, abstained=True, removed_markers=removed,
                             reason="the model found no answer in the sources")
-        claims = [c for c in (_MARKER.sub("", cleaned[a:b]).strip() for a, b in split_sentences(cleaned))
-                  if re.search(r"\w", c)]
+        claims = [c for c in (_unmarked(cleaned[a:b]) for a, b in split_sentences(cleaned)) if re.search(r"\w", c)]
         found = [self.attribute(claim, hits, language, question) for claim in claims]
         unsupported = tuple(c for c, a in zip(claims, found) if a is None)
         kept = [(c, a) for c, a in zip(claims, found) if a is not None]
@@ -205,7 +213,7 @@ class Verifier:
 
     def _attribute(self, claim: str, chunks: Sequence[tuple[Chunk, ChunkSentences | None]],
                    language: str, question: str = "") -> Attribution | None:
-        claim = _MARKER.sub("", claim).strip()
+        claim = _unmarked(claim)
         tokens = set(tokenize(claim, language))
         asked = normalize(question)
         numbers = claim_numbers(claim)
