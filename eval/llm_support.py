@@ -234,6 +234,9 @@ def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = T
     return out
 
 
+MODES = ("main", "fail", "drop", "nosubject", "typed", "window1")
+
+
 def judge(d: dict, label: dict, engine: Engine, old, asked: str) -> dict:
     """One labelled draft checked by main's Verifier and by this one (failing, or dropping, unsupported
     sentences): accepted as a claim, and accepted with a shown sentence labelled unsupported or wrong."""
@@ -256,7 +259,11 @@ def judge(d: dict, label: dict, engine: Engine, old, asked: str) -> dict:
                           ("drop", variant(drop_unsupported=True).check(d["draft"], hits, lang, abstain_text,
                                                                         vector, asked)),
                           ("nosubject", variant(support_subject=False).check(d["draft"], hits, lang, abstain_text,
-                                                                             vector, asked))):
+                                                                             vector, asked)),
+                          ("typed", variant(support_typed=True).check(d["draft"], hits, lang, abstain_text,
+                                                                      vector, asked)),
+                          ("window1", variant(support_window=1).check(d["draft"], hits, lang, abstain_text,
+                                                                      vector, asked))):
         accepted = checked.supported and not checked.abstained
         shown = [t for t in by_text if _shown(t, checked.text)]
         wrong = accepted and (any(not by_text[t]["supported"] or by_text[t]["correct"] is False for t in shown)
@@ -327,14 +334,15 @@ def measure(args) -> None:
 
     print("drafts (accepted: shown as the answer; wrong: a shown sentence labelled unsupported or not correct;"
           " thrown away: a correct draft that fell back):")
-    print(f"{'set':<12} {'n':>3} {'ok':>3}   {'main acc/wrong/lost':>20}   {'this acc/wrong/lost':>20}"
-          f"   {'this+drop acc/wrong/lost':>24}   {'no subject rule':>24}")
+    print("  accepted/wrong/thrown away, for main's check, this one (fail: an unsupported sentence fails the"
+          " draft), and variants of this one")
+    print(f"{'set':<12} {'n':>3} {'ok':>3}   " + "".join(f"{m:>11}" for m in MODES))
     for name in sets + ["all"]:
         ds = [x for x in drafts_seen if name in ("all", x["set"])]
         if not ds:
             continue
         cells = []
-        for mode in ("main", "fail", "drop", "nosubject"):
+        for mode in MODES:
             acc = sum(x[mode]["accepted"] for x in ds)
             wrong = sum(x[mode]["wrong"] for x in ds)
             lost = sum(x["correct"] and not x[mode]["accepted"] for x in ds)
@@ -343,9 +351,8 @@ def measure(args) -> None:
             for x in ds:
                 print("    ", x["set"], x["id"], "correct" if x["correct"] else "-",
                       {m: ("acc" if x[m]["accepted"] else "-") + ("/WRONG" if x[m]["wrong"] else "")
-                       for m in ("main", "fail", "drop", "nosubject")})
-        print(f"{name:<12} {len(ds):>3} {sum(x['correct'] for x in ds):>3}   {cells[0]:>20}   {cells[1]:>20}   "
-              f"{cells[2]:>24}   {cells[3]:>24}")
+                       for m in MODES})
+        print(f"{name:<12} {len(ds):>3} {sum(x['correct'] for x in ds):>3}   " + "".join(f"{c:>11}" for c in cells))
 
     def verdicts(rs, key, dense, lexical):
         return [(any(dn >= dense or lx >= lexical for dn, lx in (r[key] if key == "nonames" else r["grid"][key])),

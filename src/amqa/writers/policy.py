@@ -45,6 +45,8 @@ class AnswerPolicy:
     support_names: bool = True
     #: The reply (or a sentence it is attributed to) must hold one of the question's names, when it has any.
     support_subject: bool = True
+    #: A question asking for a date or a quantity needs a reply holding one.
+    support_typed: bool = False
     #: A sentence no passage supports is dropped when the rest of the reply stands (True), or fails the
     #: reply (False: the extractive answer is shown).
     drop_unsupported: bool = False

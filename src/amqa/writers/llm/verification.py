@@ -35,6 +35,10 @@ _MARKER_AFTER_STOP = re.compile(r"([.!?])[ \t]*((?:\[\d+\])+)")
 _WORD = re.compile(r"[^\s\"'«»“”‘’()\[\],;:!?]+")
 #: "garde-t-il", "propose-t-elle", "est-ce": French word order, not an identifier like "apt-get".
 _INVERSION = re.compile(r"-(?:t-)?(?:il|elle|on|ils|elles|je|tu|nous|vous|ce|ci|la)$", re.IGNORECASE)
+_NUMBER_WORDS = re.compile(r"\b(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|vingt|trente|"
+                           r"cent|mille|one|two|three|four|five|seven|eight|nine|ten|eleven|twelve|twenty|"
+                           r"hundred|thousand|million|billion|milliards?|millions?|half|moitié|quart|dozen)\b",
+                           re.IGNORECASE)
 _END = re.compile(r"[ \t]*([.!?…]+[\"'»”’)]*)?[ \t]*$")
 
 
@@ -167,6 +171,10 @@ class Verifier:
             return Verified(text=shown, citations=citations, supported=False, removed_markers=removed,
                             unsupported=unsupported,
                             reason=f"{len(unsupported)} of {len(claims)} sentence(s) not supported by the sources")
+        if self.policy.support_typed and not self.holds_asked_type(question, text):
+            return Verified(text=text, citations=citations, supported=False, removed_markers=removed,
+                            unsupported=unsupported,
+                            reason="the question asks for a date or a quantity and the reply holds none")
         if self.policy.support_subject and not self.names_subject(question, text, citations):
             return Verified(text=text, citations=citations, supported=False, removed_markers=removed,
                             unsupported=unsupported,
@@ -260,6 +268,18 @@ class Verifier:
         texts = [chunk.text[a - chunk.start:b - chunk.start] for a, b in spans]
         sims = self.embedder.embed(texts, "passage") @ vector
         return spans, sims, [frozenset(tokenize(t, chunk.language)) for t in texts]
+
+    @staticmethod
+    def holds_asked_type(question: str, text: str) -> bool:
+        """A question asking for a date or a quantity gets a reply holding one (a digit, a month, a number
+        written out): "Quelle part ... ?" is not answered by which sections the packages are in."""
+        from amqa.writers.extractive.sentences import ANSWER_TYPES, expected_answer_type
+
+        asked = expected_answer_type(question)
+        if asked not in ("date", "quantity"):
+            return True
+        said = _MARKER.sub("", text)
+        return bool(ANSWER_TYPES[asked][1].search(said) or _NUMBER_WORDS.search(said))
 
     @staticmethod
     def names_subject(question: str, text: str, citations: Sequence[Citation]) -> bool:
