@@ -207,9 +207,9 @@ def old_supported(verifier, claim: str, markers: list[int], hits) -> bool:
 
 
 def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = True,
-            window: int = 0, question: str = "") -> list[tuple[float, float]]:
-    """(best dense similarity, share of words) of every passage window holding the claim's numbers
-    (and names): a threshold grid is then scored without embedding again."""
+            window: int = 0, question: str = "") -> list[tuple[float, float, bool]]:
+    """(best dense similarity, share of words, holds the question's names) of every passage window
+    holding the claim's numbers (and names): a threshold grid is then scored without embedding again."""
     from amqa.writers.llm import verification as v
 
     tokens = set(tokenize(claim, language))
@@ -230,7 +230,8 @@ def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = T
                 if not numbers <= set(v._NUMBER.findall(text)) or not all(n in text for n in wanted):
                     continue
                 words = frozenset().union(*sentence_tokens[i:j + 1])
-                out.append((float(max(sims[i:j + 1])), len(tokens & words) / len(tokens) if tokens else 0.0))
+                out.append((float(max(sims[i:j + 1])), len(tokens & words) / len(tokens) if tokens else 0.0,
+                            all(n in text for n in subject)))
     return out
 
 
@@ -355,7 +356,8 @@ def measure(args) -> None:
         print(f"{name:<12} {len(ds):>3} {sum(x['correct'] for x in ds):>3}   " + "".join(f"{c:>11}" for c in cells))
 
     def verdicts(rs, key, dense, lexical):
-        return [(any(dn >= dense or lx >= lexical for dn, lx in (r[key] if key == "nonames" else r["grid"][key])),
+        return [(any((dn >= dense and named) or lx >= lexical
+                     for dn, lx, named in (r[key] if key == "nonames" else r["grid"][key])),
                  r["supported"]) for r in rs]
 
     for key in (0, 1, "nonames"):

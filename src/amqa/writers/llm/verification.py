@@ -226,9 +226,11 @@ class Verifier:
         asked = normalize(question)
         numbers = claim_numbers(claim)
         named = claim_names(claim) if self.policy.support_names else set()
-        # A name the question holds is the reply restating its subject: it must be in the passage, not
-        # necessarily in the window ("10 millions" is stated of "ce second AMI", the question names it
-        # "AMI Territoires d'industrie"); any other name must be in the window.
+        # A name the question holds is the reply restating its subject: it must be in the passage, and in
+        # the window only when the window is merely close in meaning ("10 millions" is stated, word for
+        # word, of "ce second AMI", the question names it "AMI Territoires d'industrie"; but "Le projet
+        # Actif-IA a un budget de 10 millions" is only close, 0.852, to that sentence); any other name
+        # must be in the window.
         subject, names = {n for n in named if n in asked}, {n for n in named if n not in asked}
         vector = self.embedder.embed([claim], "query")[0]
         best: tuple[tuple[float, ...], Attribution] | None = None
@@ -247,7 +249,8 @@ class Verifier:
                     lexical = len(tokens & window_tokens) / len(tokens) if tokens else 0.0
                     dense = float(max(sims[i:j + 1]))
                     basis = (Basis.WORDS if lexical >= self.policy.support_lexical else
-                             Basis.MEANING if dense >= self.policy.support_dense else None)
+                             Basis.MEANING if dense >= self.policy.support_dense and all(n in text for n in subject)
+                             else None)
                     if basis is None:
                         continue
                     # A single sentence before a pair; then the closest window.
