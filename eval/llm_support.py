@@ -221,7 +221,8 @@ def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = T
     out = []
     for h in hits:
         chunk = h.chunk
-        if not all(n in normalize(chunk.title + " " + chunk.text) for n in subject):
+        title = normalize(chunk.title)
+        if not all(n in title or n in normalize(chunk.text) for n in subject):
             continue
         spans, sims, sentence_tokens = verifier._sentences(chunk, h.sentences, vector)
         for i in range(len(spans)):
@@ -231,7 +232,7 @@ def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = T
                     continue
                 words = frozenset().union(*sentence_tokens[i:j + 1])
                 out.append((float(max(sims[i:j + 1])), len(tokens & words) / len(tokens) if tokens else 0.0,
-                            all(n in text for n in subject)))
+                            all(n in text or n in title for n in subject)))
     return out
 
 

@@ -227,16 +227,17 @@ class Verifier:
         numbers = claim_numbers(claim)
         named = claim_names(claim) if self.policy.support_names else set()
         # A name the question holds is the reply restating its subject: it must be in the passage, and in
-        # the window only when the window is merely close in meaning ("10 millions" is stated, word for
-        # word, of "ce second AMI", the question names it "AMI Territoires d'industrie"; but "Le projet
-        # Actif-IA a un budget de 10 millions" is only close, 0.852, to that sentence); any other name
-        # must be in the window.
+        # the window (or the passage's title) when the window is merely close in meaning ("10 millions" is
+        # stated, word for word, of "ce second AMI", the question names it "AMI Territoires d'industrie";
+        # "Le projet Actif-IA a un budget de 10 millions" is only close, 0.852, to that sentence; "error
+        # 511 in a Calc cell" is close to a row of a page titled "Codes d'erreur dans LibreOffice Calc").
+        # Any other name must be in the window.
         subject, names = {n for n in named if n in asked}, {n for n in named if n not in asked}
         vector = self.embedder.embed([claim], "query")[0]
         best: tuple[tuple[float, ...], Attribution] | None = None
         for p, (chunk, held) in enumerate(chunks):
-            whole = normalize(chunk.title + " " + chunk.text)
-            if not all(n in whole for n in subject):
+            title = normalize(chunk.title)
+            if not all(n in title or n in normalize(chunk.text) for n in subject):
                 continue
             spans, sims, sentence_tokens = self._sentences(chunk, held, vector)
             for i in range(len(spans)):
@@ -249,7 +250,8 @@ class Verifier:
                     lexical = len(tokens & window_tokens) / len(tokens) if tokens else 0.0
                     dense = float(max(sims[i:j + 1]))
                     basis = (Basis.WORDS if lexical >= self.policy.support_lexical else
-                             Basis.MEANING if dense >= self.policy.support_dense and all(n in text for n in subject)
+                             Basis.MEANING if dense >= self.policy.support_dense and all(n in text or n in title
+                                                                                         for n in subject)
                              else None)
                     if basis is None:
                         continue
