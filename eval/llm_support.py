@@ -231,12 +231,13 @@ def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = T
                 if not numbers <= set(v._NUMBER.findall(text)) or not all(n in text for n in wanted):
                     continue
                 words = frozenset().union(*sentence_tokens[i:j + 1])
-                out.append((float(max(sims[i:j + 1])), len(tokens & words) / len(tokens) if tokens else 0.0,
-                            all(n in text or n in title for n in subject)))
+                out.append((float(max(sims[i:j + 1])),
+                            len(tokens & words) / len(tokens) if len(tokens) >= v.MIN_WORDS else 0.0,
+                            all(n in text or n in title for n in subject) and bool(numbers or named)))
     return out
 
 
-MODES = ("main", "fail", "drop", "nosubject", "typed", "window1")
+MODES = ("main", "fail", "drop", "nosubject", "typed", "window1", "unanchored", "drop+typed")
 
 
 def judge(d: dict, label: dict, engine: Engine, old, asked: str) -> dict:
@@ -265,7 +266,11 @@ def judge(d: dict, label: dict, engine: Engine, old, asked: str) -> dict:
                           ("typed", variant(support_typed=True).check(d["draft"], hits, lang, abstain_text,
                                                                       vector, asked)),
                           ("window1", variant(support_window=1).check(d["draft"], hits, lang, abstain_text,
-                                                                      vector, asked))):
+                                                                      vector, asked)),
+                          ("unanchored", variant(support_anchored=False).check(d["draft"], hits, lang, abstain_text,
+                                                                               vector, asked)),
+                          ("drop+typed", variant(drop_unsupported=True, support_typed=True).check(
+                              d["draft"], hits, lang, abstain_text, vector, asked))):
         accepted = checked.supported and not checked.abstained
         shown = [t for t in by_text if _shown(t, checked.text)]
         wrong = accepted and (any(not by_text[t]["supported"] or by_text[t]["correct"] is False for t in shown)
