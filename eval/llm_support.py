@@ -216,7 +216,7 @@ def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = T
     numbers = v.claim_numbers(claim)
     named = v.claim_names(claim) if names else set()
     subject = {n for n in named if n in normalize(question)}
-    wanted = named - subject
+    identifiers = (named - subject) & v.claim_names(claim, capitalised=False)
     vector = verifier.embedder.embed([claim], "query")[0]
     out = []
     for h in hits:
@@ -225,6 +225,7 @@ def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = T
         if not all(n in title or n in normalize(chunk.text) for n in subject):
             continue
         spans, sims, sentence_tokens = verifier._sentences(chunk, h.sentences, vector)
+        wanted = (named - subject) if chunk.language == language else identifiers
         for i in range(len(spans)):
             for j in range(i, min(i + 1 + window, len(spans))):
                 text = normalize(chunk.text[spans[i][0] - chunk.start:spans[j][1] - chunk.start])

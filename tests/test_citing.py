@@ -82,6 +82,8 @@ def test_a_reply_about_another_subject_than_the_question_is_refused():
 def test_names_must_be_in_the_supporting_sentence():
     assert claim_names("Le site de Varennes a-t-il ouvert avec apt-get ?") == {"varennes", "apt-get"}
     assert claim_numbers("Il y a 68 980 paquets pour amd64.") == {"68980", "64"}
+    # Across languages only identifiers count: English capitalises months and titles, French does not.
+    assert claim_names("He was then 1st Minister, in November, with sys.path.", capitalised=False) == {"sys.path"}
 
 
 def source_number(messages, file: str) -> int:

@@ -37,6 +37,8 @@ _NUMBER = re.compile(r"\d+")
 _MARKER_AFTER_STOP = re.compile(r"([.!?])[ \t]*((?:\[\d+\])+)")
 _WORD = re.compile(r"[^\s\"'«»“”‘’()\[\],;:!?]+")
 #: "garde-t-il", "propose-t-elle", "est-ce": French word order, not an identifier like "apt-get".
+#: "1st", "1er", "3e": an ordinal (its number is checked), not an identifier like "amd64".
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th|er|re|e|ème|eme|è)$", re.IGNORECASE)
 _INVERSION = re.compile(r"-(?:t-)?(?:il|elle|on|ils|elles|je|tu|nous|vous|ce|ci|la)$", re.IGNORECASE)
 _NUMBER_WORDS = re.compile(r"\b(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|vingt|trente|"
                            r"cent|mille|one|two|three|four|five|seven|eight|nine|ten|eleven|twelve|twenty|"
@@ -116,18 +118,19 @@ def claim_numbers(text: str) -> set[str]:
     return set(_NUMBER.findall(normalize(text)))
 
 
-def claim_names(text: str) -> set[str]:
+def claim_names(text: str, capitalised: bool = True) -> set[str]:
     """The names and identifiers a sentence states, normalised: capitalised words after its first word,
     and words holding a digit, ``_ . / - :`` inside or a capital after the first letter (``apt-get``,
-    ``/etc/apt``, ``sys.path``, ``LibreOffice``). A passage that supports the sentence contains each."""
+    ``/etc/apt``, ``sys.path``, ``LibreOffice``). A passage that supports the sentence contains each.
+    ``capitalised=False``: the identifiers only (languages capitalise differently: "November", "Minister")."""
     names = set()
     for i, m in enumerate(_WORD.finditer(_MARKER.sub(" ", text))):
         word = m.group(0).strip(".-…`*")
-        if len(word) < 2 or word.isdigit():
+        if len(word) < 2 or word.isdigit() or _ORDINAL.match(word):
             continue
         inner = re.search(r"\w[_./:]\w|^/\w|\d", word) is not None or (
             "-" in word.strip("-") and word.isascii() and not _INVERSION.search(word))
-        if inner or (i > 0 and word[0].isupper()) or re.search(r"[a-z][A-Z]", word):
+        if inner or (capitalised and i > 0 and word[0].isupper()) or re.search(r"[a-z][A-Z]", word):
             names.add(normalize(word))
     return names
 
@@ -236,6 +239,9 @@ class Verifier:
         # 511 in a Calc cell" is close to a row of a page titled "Codes d'erreur dans LibreOffice Calc").
         # Any other name must be in the window.
         subject, names = {n for n in named if n in asked}, {n for n in named if n not in asked}
+        # Across languages, capitalised words are no evidence ("then 1st Minister ... in November 2018" of
+        # "En novembre 2018, Edouard Philippe, alors 1er ministre"): identifiers only, and the question's names.
+        identifiers = names & claim_names(claim, capitalised=False)
         # Closeness in meaning alone supports a claim that states a number or a name the window holds:
         # "Les codes de sortie ls renvoie-ils et que signifient-ils sont :" (an invented list's lead-in)
         # is 0.878 from "générer PARTIES fichiers de sortie" and states nothing.
@@ -247,11 +253,12 @@ class Verifier:
             if not all(n in title or n in normalize(chunk.text) for n in subject):
                 continue
             spans, sims, sentence_tokens = self._sentences(chunk, held, vector)
+            wanted = names if chunk.language == language else identifiers
             for i in range(len(spans)):
                 for j in range(i, min(i + 1 + self.policy.support_window, len(spans))):
                     a, b = spans[i][0], spans[j][1]
                     text = normalize(chunk.text[a - chunk.start:b - chunk.start])
-                    if not numbers <= set(_NUMBER.findall(text)) or not all(n in text for n in names):
+                    if not numbers <= set(_NUMBER.findall(text)) or not all(n in text for n in wanted):
                         continue
                     window_tokens = frozenset().union(*sentence_tokens[i:j + 1])
                     lexical = len(tokens & window_tokens) / len(tokens) if tokens else 0.0
