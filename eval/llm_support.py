@@ -228,7 +228,7 @@ def windows(verifier: Verifier, claim: str, hits, language: str, names: bool = T
         wanted = (named - subject) if chunk.language == language else identifiers
         for i in range(len(spans)):
             for j in range(i, min(i + 1 + window, len(spans))):
-                text = normalize(chunk.text[spans[i][0] - chunk.start:spans[j][1] - chunk.start])
+                text = normalize(chunk.text[v._labelled(chunk, spans, i) - chunk.start:spans[j][1] - chunk.start])
                 if not numbers <= set(v._NUMBER.findall(text)) or not all(n in text for n in wanted):
                     continue
                 words = frozenset().union(*sentence_tokens[i:j + 1])

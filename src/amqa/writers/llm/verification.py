@@ -113,6 +113,20 @@ def _unmarked(sentence: str) -> str:
     return re.sub(r"[ \t]+(?=[.,;:!?](?:\s|$))", "", _MARKER.sub("", sentence)).strip()
 
 
+#: A short line right before a sentence is its label ("— « Pre-Depends »" before "— Comme pour « Depends »
+#: excepté que cela demande une installation complète ..."; "-H, --si" before its description): part of its window.
+MAX_LABEL_CHARS = 60
+
+
+def _labelled(chunk: Chunk, spans: Sequence[tuple[int, int]], i: int) -> int:
+    """Where sentence ``i``'s window starts: at the short line before it (not itself an indexed sentence)."""
+    before = spans[i - 1][1] if i else chunk.start
+    gap = chunk.text[before - chunk.start:spans[i][0] - chunk.start]
+    if not gap.strip() or len(gap.strip()) > MAX_LABEL_CHARS:
+        return spans[i][0]
+    return before + len(gap) - len(gap.lstrip())
+
+
 def claim_numbers(text: str) -> set[str]:
     """The numbers a sentence states (digit groups joined: "68 980" is 68980)."""
     return set(_NUMBER.findall(normalize(text)))
@@ -256,7 +270,7 @@ class Verifier:
             wanted = names if chunk.language == language else identifiers
             for i in range(len(spans)):
                 for j in range(i, min(i + 1 + self.policy.support_window, len(spans))):
-                    a, b = spans[i][0], spans[j][1]
+                    a, b = _labelled(chunk, spans, i), spans[j][1]
                     text = normalize(chunk.text[a - chunk.start:b - chunk.start])
                     if not numbers <= set(_NUMBER.findall(text)) or not all(n in text for n in wanted):
                         continue
