@@ -79,6 +79,14 @@ def test_a_reply_about_another_subject_than_the_question_is_refused():
     assert Verifier.names_subject("Qui dirige l'école ?", "Bernard Cretin [1].", ())  # no name asked: no rule
 
 
+def test_a_list_items_label_is_part_of_its_sentences_window(engine):
+    text = ("— « Depends »\n— Les paquets listés doivent être installés en même temps ou avant.\n"
+            "— « Pre-Depends »\n— Comme pour « Depends », mais les paquets cités sont installés entièrement avant.")
+    found = engine.verifier.attribute("Avec Pre-Depends, les paquets cités sont installés entièrement avant.",
+                                      [hit(text, 1)], "fr")
+    assert found is not None and text[found.start:found.end].startswith("— « Pre-Depends »")
+
+
 def test_names_must_be_in_the_supporting_sentence():
     assert claim_names("Le site de Varennes a-t-il ouvert avec apt-get ?") == {"varennes", "apt-get"}
     assert claim_numbers("Il y a 68 980 paquets pour amd64.") == {"68980", "64"}

@@ -155,11 +155,12 @@ class Verifier:
 
     >>> from amqa.embedders import get_embedder
     >>> from amqa.writers.policy import HASH
-    >>> hit = Hit(chunk=Chunk("a#0", "a.txt", 0, 0, 58, "Le site compte 8 salles. Il a 3 instituts depuis 1990.",
-    ...                       "a", "fr"), rank=1, score=1.0)
+    >>> text = "Le site compte 8 salles de cours. Il a 3 instituts de recherche depuis 1990."
+    >>> hit = Hit(chunk=Chunk("a#0", "a.txt", 0, 0, len(text), text, "a", "fr"), rank=1, score=1.0)
     >>> v = Verifier(get_embedder("hash"), HASH)
-    >>> v.attribute("Le site a 3 instituts depuis 1990.", [hit], "fr").start
-    25
+    >>> found = v.attribute("Le site a 3 instituts depuis 1990.", [hit], "fr")
+    >>> text[found.start:found.end]
+    'Il a 3 instituts de recherche depuis 1990.'
     >>> v.attribute("Le site compte 8 campus et 3 instituts.", [hit], "fr") is None
     True
     """
@@ -297,7 +298,8 @@ class Verifier:
         index's embedded sentences, or for a hit made by hand, its text split and embedded here."""
         if held is not None and len(held):
             return held.spans, held.similarities(vector), held.tokens
-        spans = [(chunk.start + a, chunk.start + b) for a, b in split_sentences(chunk.text)]
+        # The sentences the index would embed (amqa.index.planner.MIN_SENTENCE_CHARS): shorter lines are labels.
+        spans = [(chunk.start + a, chunk.start + b) for a, b in split_sentences(chunk.text) if b - a >= 25]
         if not spans:
             return [], np.zeros(0), []
         texts = [chunk.text[a - chunk.start:b - chunk.start] for a, b in spans]
