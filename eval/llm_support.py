@@ -274,8 +274,9 @@ def judge(d: dict, label: dict, engine: Engine, old, asked: str) -> dict:
                               d["draft"], hits, lang, abstain_text, vector, asked))):
         accepted = checked.supported and not checked.abstained
         shown = [t for t in by_text if _shown(t, checked.text)]
+        # Wrong: a shown sentence unsupported or not correct, or none of them the answer (only a side remark).
         wrong = accepted and (any(not by_text[t]["supported"] or by_text[t]["correct"] is False for t in shown)
-                              or not shown)
+                              or not any(by_text[t]["correct"] for t in shown))
         out[mode] = {"accepted": accepted, "wrong": wrong}
     return out
 
@@ -340,10 +341,10 @@ def measure(args) -> None:
         pn, rn, _, _ = pr([(r["new"], r["supported"]) for r in rs])
         print(f"{name:<12} {len(rs):>4} {sum(r['supported'] for r in rs):>4}   {po:.3f} / {ro:.3f}     {pn:.3f} / {rn:.3f}")
 
-    print("drafts (accepted: shown as the answer; wrong: a shown sentence labelled unsupported or not correct;"
-          " thrown away: a correct draft that fell back):")
+    print("drafts (accepted: shown as the answer; wrong: a shown sentence labelled unsupported or not correct, or"
+          " none labelled the answer; thrown away: a correct draft that fell back):")
     print("  accepted/wrong/thrown away, for main's check, this one (fail: an unsupported sentence fails the"
-          " draft), and variants of this one")
+          " draft, the default), and variants of this one (drop: it is dropped)")
     print(f"{'set':<12} {'n':>3} {'ok':>3}   " + "".join(f"{m:>11}" for m in MODES))
     for name in sets + ["all"]:
         ds = [x for x in drafts_seen if name in ("all", x["set"])]

@@ -118,20 +118,21 @@ def test_a_marker_on_the_wrong_source_is_replaced_by_the_passage_that_states_it(
     assert answer.verification is Verification.VERIFIED and answer.citations[0].source == ENSMM
 
 
-def test_an_unsupported_sentence_is_dropped_or_fails_the_draft_by_policy(engine, llm):
+def test_an_unsupported_sentence_fails_the_draft_or_is_dropped_by_policy(engine, llm):
     llm.reply("La convention a été signée le 18 février 2016. Elle a coûté 4 000 000 euros aux deux écoles.")
     answer = engine.answer(QUESTION, generator=OpenAIChat(llm.url, "m", timeout=5))
-    assert answer.verification is Verification.VERIFIED and "dropped" in answer.verification_reason
-    assert answer.text == "La convention a été signée le 18 février 2016 [1]." and "4 000 000" not in answer.text
+    assert answer.verification is Verification.FALLBACK and "1 of 2 sentence(s) not supported" in answer.verification_reason
+    assert "4 000 000" not in answer.text
     policy = engine.policy
     try:
-        engine.policy = dataclasses.replace(policy, drop_unsupported=False)
+        engine.policy = dataclasses.replace(policy, drop_unsupported=True)
         answer = engine.answer(QUESTION, generator=OpenAIChat(llm.url, "m", timeout=5))
+        assert answer.verification is Verification.VERIFIED and "dropped" in answer.verification_reason
+        assert answer.text == "La convention a été signée le 18 février 2016 [1]."
+        llm.reply("Elle a coûté 4 000 000 euros aux deux écoles.")  # nothing left to show: the draft fails
+        assert engine.answer(QUESTION, generator=OpenAIChat(llm.url, "m", timeout=5)).verification is Verification.FALLBACK
     finally:
         engine.policy = policy
-    assert answer.verification is Verification.FALLBACK and "1 of 2 sentence(s) not supported" in answer.verification_reason
-    llm.reply("Elle a coûté 4 000 000 euros aux deux écoles.")  # nothing left to show: the draft fails
-    assert engine.answer(QUESTION, generator=OpenAIChat(llm.url, "m", timeout=5)).verification is Verification.FALLBACK
 
 
 def test_a_date_asked_needs_a_date_in_the_reply():
