@@ -64,8 +64,10 @@ def test_marker_after_the_full_stop_cites_the_sentence_before_it(engine, llm):
                                         f"Elle renforce les liens entre l'ENSMM et Arts et Métiers. [{source_number(m, ENSMM)}]")
     answer = engine.answer(QUESTION, generator=chat(llm))
     assert answer.verification is Verification.VERIFIED, answer.verification_reason
-    assert answer.text == ("La convention a été signée le 18 février 2016 [1]. "
-                           "Elle renforce les liens entre l'ENSMM et Arts et Métiers [1].")
+    # Each sentence cites the passage sentence that states it (amqa's citation, not the model's marker).
+    assert re.fullmatch(r"La convention a été signée le 18 février 2016 \[1\]\. "
+                        r"Elle renforce les liens entre l'ENSMM et Arts et Métiers \[[12]\]\.", answer.text)
+    assert {c.source for c in answer.citations} == {ENSMM} and "18 février 2016" in answer.citations[0].text
 
 
 def test_reply_without_citation_falls_back_to_the_extractive_answer(engine, llm):

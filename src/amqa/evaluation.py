@@ -124,7 +124,7 @@ def score_one(q: dict, answer: Answer, texts: dict[str, str], seconds: float,
         "outcome": answer.outcome.value, "quotes": len(answer.citations),
         "seconds": seconds, "faithfulness": faithfulness(answer, texts, verifier),
         "generator": answer.generator, "verification": answer.verification.value,
-        "verification_reason": answer.verification_reason,
+        "verification_reason": answer.verification_reason, "draft": answer.draft,
         # The LLM reader (--reader llm): its verdict (None: not read) and its seconds; "no" moved the
         # answer to related passages only, so "answered before the reader" is answered or moved.
         "reader": answer.reader.value if answer.reader is not None else None,

@@ -26,7 +26,8 @@ class AnswerPolicy:
       instruction planted in a document is not);
     - ``support_dense``: an LLM sentence this close to a sentence of a passage it cites is supported
       by it; so is one with at least ``support_lexical`` of its words in the passage (numbers always
-      there too; see :mod:`amqa.writers.llm.verification`).
+      there too; see :mod:`amqa.writers.llm.verification`), in one sentence of the passage or with its
+      neighbour.
     """
 
     abstain_below: float
@@ -37,6 +38,24 @@ class AnswerPolicy:
     #: Calibrated with eval/calibrate_support.py (eval/README.md, "LLM verification"); the same for every
     #: embedder (words, not vectors).
     support_lexical: float = 0.6
+    #: A sentence is supported by one sentence of a passage or by it and up to this many that follow
+    #: (numbers, names and words counted in that window, never over the whole passage).
+    support_window: int = 0
+    #: Every name and identifier of a sentence must be in its window (:func:`~amqa.writers.llm.verification.claim_names`).
+    support_names: bool = True
+    #: The reply (or a sentence it is attributed to) must hold one of the question's names, when it has any.
+    support_subject: bool = True
+    #: A sentence close in meaning to a window (not sharing most of its words) is supported only when
+    #: it states a number or a name (that the window holds).
+    support_anchored: bool = True
+    #: A question asking for a date or a quantity needs a reply holding one (its first words say so).
+    #: Labelled 1.5B drafts (eval/llm_support.py): a Debian "Quelle part ... ?" answered without one refused.
+    support_typed: bool = True
+    #: A sentence no passage supports is dropped when the rest of the reply stands (True), or fails the
+    #: reply (False: the extractive answer is shown). On 69 labelled 1.5B drafts (eval/llm_support.py)
+    #: dropping kept one more (24 accepted, not 23) but it was wrong: of a Python answer whose code lines
+    #: were dropped, a side remark was left and the extractive answer, holding the key fact, was not shown.
+    drop_unsupported: bool = False
     #: An LLM's standalone rewrite of a follow-up is searched only when at least this close to the
     #: follow-up followed by the previous question; else the LLM wandered off.
     rewrite_above: float = 0.5
