@@ -188,8 +188,8 @@ class Verifier:
         kept = [(c, a) for c, a in zip(claims, found) if a is not None]
         text, citations = self._cited(kept, hits)
         if not kept or (unsupported and not self.policy.drop_unsupported):
-            shown = " ".join(claims) if not kept else text
-            return Verified(text=shown, citations=citations, supported=False, removed_markers=removed,
+            # The draft as the LLM wrote it (markers cleaned), not only the sentences that stood.
+            return Verified(text=cleaned, citations=citations, supported=False, removed_markers=removed,
                             unsupported=unsupported,
                             reason=f"{len(unsupported)} of {len(claims)} sentence(s) not supported by the sources")
         if not self.addresses(question_vector, text):
