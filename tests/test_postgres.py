@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from amqa.index.bm25 import maxscore_top
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 sys.path.insert(0, str(ROOT / "tests"))
@@ -491,6 +493,7 @@ def test_bm25_by_maxscore_gives_the_full_scoring_top(postgres_db, tmp_path, lazy
             got = lazy_pg.bm25_top(tokens, n)
             assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist(), (q, n)
             asked += 1
-            pruned += lazy_pg._top_lazy(tokens, n) is not None if any(lazy_pg.df(t) >= lazy for t in tokens) else 0
+            pruned += (maxscore_top(lazy_pg, tokens, n, len(lazy_pg.chunks), lazy) is not None
+                       if any(lazy_pg.df(t) >= lazy for t in tokens) else 0)
     assert pruned > 0  # the pruned path ran (and gave the full top)
     assert _same(hits(local, emb, QUESTIONS), hits(lazy_pg, emb, QUESTIONS))

@@ -137,15 +137,15 @@ def test_bm25_top_skips_common_words_and_ranks_as_scoring_every_chunk(tmp_path, 
     assert any(d is not None for d in lexicon._index.chunk_rows.dead)
     monkeypatch.setattr(corpus_mod, "LAZY_POSTINGS", 40)
     lazy_answers = 0
-    real = corpus_mod.LexicalIndex._top_lazy
+    real = corpus_mod.maxscore_top
 
-    def counted(self, *args):
+    def counted(*args):
         nonlocal lazy_answers
-        found = real(self, *args)
+        found = real(*args)
         lazy_answers += found is not None
         return found
 
-    monkeypatch.setattr(corpus_mod.LexicalIndex, "_top_lazy", counted)
+    monkeypatch.setattr(corpus_mod, "maxscore_top", counted)
     for _ in range(200):
         tokens = list(rng.choice(words, size=int(rng.integers(2, 7)), p=p / p.sum()))
         tokens = lexicon.known(tokens)

@@ -9,7 +9,9 @@ so that the same chunks get the same scores whichever backend holds them.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -65,3 +67,67 @@ def top_positions(scores: np.ndarray, n: int) -> np.ndarray:
         cut = np.partition(values, len(values) - n)[len(values) - n]  # the n-th highest value
         matched = matched[values >= cut]  # every row that can be in the first n, ties included
     return matched[np.argsort(-scores[matched], kind="stable")][:n]
+
+
+class Postings(Protocol):
+    """What :func:`maxscore_top` reads of a backend's BM25 postings (positions 0 .. ``size`` - 1)."""
+
+    def df(self, token: str) -> int: ...
+
+    def idf(self, token: str, unseen: float | None = None) -> float: ...
+
+    def weights(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """The positions holding ``token`` and its float32 weight in each."""
+        ...
+
+    def weights_at(self, token: str, positions: np.ndarray) -> np.ndarray:
+        """The same weights at the sorted ``positions`` only (0 where absent)."""
+        ...
+
+
+def maxscore_top(postings: Postings, tokens: Sequence[str], n: int, size: int,
+                 lazy: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ``n`` best BM25 positions and scores for ``tokens`` by MaxScore, exactly as scoring every
+    position would give them (``top_positions`` of the full scores): words are scored over every position
+    rarest first, until the ``n``-th best score so far is above what the words left can add (a weight is
+    idf x tf / (norm + tf) < idf) and the next word is in ``lazy`` positions or more; those words are then
+    scored only for the positions that can still make the ``n`` best. None when the bound never rules
+    the other positions out before the last word, or fewer than ``n`` match (score every position then).
+    Every backend calls this one, so that they return the same top."""
+    counts = Counter(tokens)
+    order = sorted(counts, key=lambda t: (postings.df(t), t))  # rarest first
+    rest = sum(counts[t] * postings.idf(t) for t in order)  # what the words not scored yet can add
+    partial = np.zeros(size, dtype=np.float32)
+    floor = 0.0  # the n-th best score is at least this
+    for i, token in enumerate(order[:-1]):
+        rows, weights = postings.weights(token)
+        partial[rows] += np.float32(counts[token]) * weights
+        rest -= counts[token] * postings.idf(token)
+        if len(rows) >= n:  # the n-th best among this word's positions (not over every one: cheaper)
+            values = partial[rows]
+            floor = max(floor, float(np.partition(values, len(values) - n)[len(values) - n]))
+        margin = 1e-4 * (floor + rest) + 1e-6  # float32 sums in another order
+        if postings.df(order[i + 1]) >= lazy and rest + margin < floor:
+            break
+    else:
+        return None
+    # Any other position scores under the floor: ``rest`` at most, or its partial score plus ``rest``.
+    # The words left, rarest first, are scored for the survivors only, which they prune further.
+    survivors = np.flatnonzero(partial >= floor - rest - margin)
+    scores = partial[survivors]
+    for token in order[i + 1:]:
+        scores += np.float32(counts[token]) * postings.weights_at(token, survivors)
+        rest -= counts[token] * postings.idf(token)
+        if len(scores) > n:
+            floor = max(floor, float(np.partition(scores, len(scores) - n)[len(scores) - n]))
+        keep = scores + rest + margin >= floor
+        survivors, scores = survivors[keep], scores[keep]
+    # The survivors' scores again, summed in the question's order as the full scoring adds them: the
+    # same float32 values.
+    full = np.zeros(len(survivors), dtype=np.float32)
+    for token in tokens:
+        full += postings.weights_at(token, survivors)
+    best = top_positions(full, n)
+    if len(best) < n or float(full[best[-1]]) < floor - margin:
+        return None  # not reached: the floor's n positions are survivors, scoring at least their partial
+    return survivors[best], full[best]

@@ -32,7 +32,7 @@ from typing import Sequence
 import numpy as np
 
 from amqa.errors import InvalidInputError
-from amqa.index.bm25 import Bm25Params, top_positions
+from amqa.index.bm25 import Bm25Params, maxscore_top, top_positions
 from amqa.index.local.store import IndexData, LiveRows
 from amqa.index.manifest import Manifest
 from amqa.index.protocol import language_means
@@ -247,7 +247,7 @@ class LexicalIndex:
         """The tokens that some chunk holds."""
         return [t for t in tokens if self.df(t)]
 
-    def _weights(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+    def weights(self, token: str) -> tuple[np.ndarray, np.ndarray]:
         """The chunk rows holding ``token`` and its BM25 weight in each, computed once per token while
         the cache holds fewer than :data:`WEIGHT_CACHE_POSTINGS` (a common word of a 100k-chunk index
         is in most chunks: its weights took a few ms per question)."""
@@ -270,7 +270,7 @@ class LexicalIndex:
         """BM25 score of every chunk for ``tokens`` (known tokens only, see :meth:`known`)."""
         out = np.zeros(self._size, dtype=np.float32)
         for token in tokens:  # a repeated query word counts again (bm25s, the tests' reference, does too)
-            rows, weights = self._weights(token)
+            rows, weights = self.weights(token)
             out[rows] += weights
         return out
 
@@ -279,60 +279,16 @@ class LexicalIndex:
         first, ties in row order: exactly ``top_rows(scores(tokens), n)`` and those scores, but words in
         :data:`LAZY_POSTINGS` chunks or more are only scored where they can change the ``n`` best."""
         if any(self.df(t) >= LAZY_POSTINGS for t in tokens):
-            found = self._top_lazy(tokens, n)
+            found = maxscore_top(self, tokens, n, self._size, LAZY_POSTINGS)
             if found is not None:
                 return found
         scores = self.scores(tokens)
         rows = top_rows(scores, n)
         return rows, scores[rows]
 
-    def _top_lazy(self, tokens: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """:meth:`top` by MaxScore: words are scored over every chunk rarest first, until the ``n``-th
-        best score so far is above what the words left can add (a weight is idf x tf / (norm + tf) <
-        idf); those are then scored only for the chunks that can still make the ``n`` best. None when
-        the bound never rules the other chunks out before the last word, or fewer than ``n`` chunks
-        match (:meth:`top` then scores every chunk)."""
-        counts = Counter(tokens)
-        order = sorted(counts, key=lambda t: (self.df(t), t))  # rarest first
-        rest = sum(counts[t] * self.idf(t) for t in order)  # what the words not scored yet can add
-        partial = np.zeros(self._size, dtype=np.float32)
-        floor = 0.0  # the n-th best score is at least this
-        for i, token in enumerate(order[:-1]):
-            rows, weights = self._weights(token)
-            partial[rows] += np.float32(counts[token]) * weights
-            rest -= counts[token] * self.idf(token)
-            if len(rows) >= n:  # the n-th best among this word's chunks (not over every chunk: cheaper)
-                values = partial[rows]
-                floor = max(floor, float(np.partition(values, len(values) - n)[len(values) - n]))
-            margin = 1e-4 * (floor + rest) + 1e-6  # float32 sums in another order
-            if self.df(order[i + 1]) >= LAZY_POSTINGS and rest + margin < floor:
-                break
-        else:
-            return None
-        # Any other chunk scores under the floor: ``rest`` at most, or its partial score plus ``rest``.
-        # The words left, rarest first, are scored for the survivors only, which they prune further.
-        survivors = np.flatnonzero(partial >= floor - rest - margin)
-        scores = partial[survivors]
-        for token in order[i + 1:]:
-            scores += np.float32(counts[token]) * self._weights_at(token, survivors)
-            rest -= counts[token] * self.idf(token)
-            if len(scores) > n:
-                floor = max(floor, float(np.partition(scores, len(scores) - n)[len(scores) - n]))
-            keep = scores + rest + margin >= floor
-            survivors, scores = survivors[keep], scores[keep]
-        # The survivors' scores again, summed in the question's order as scores() adds them: the
-        # same float32 values.
-        full = np.zeros(len(survivors), dtype=np.float32)
-        for token in tokens:
-            full += self._weights_at(token, survivors)
-        best = top_rows(full, n)
-        if len(best) < n or float(full[best[-1]]) < floor - margin:
-            return None  # not reached: the floor's n chunks are survivors, scoring at least their partial
-        return survivors[best], full[best]
-
-    def _weights_at(self, token: str, rows: np.ndarray) -> np.ndarray:
+    def weights_at(self, token: str, rows: np.ndarray) -> np.ndarray:
         """The BM25 weight of ``token`` in each of the sorted chunk ``rows`` (0 where absent), the same
-        float32 values as :meth:`_weights`, looked up without computing them for every chunk."""
+        float32 values as :meth:`weights`, looked up without computing them for every chunk."""
         out = np.zeros(len(rows), dtype=np.float32)
         cached = self._cache.get(token)
         if cached is not None:

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from amqa.index.bm25 import Bm25Params, top_positions
+from amqa.index.bm25 import Bm25Params, maxscore_top, top_positions
 from amqa.index.postgres.schema import DatabaseError, PostgresConfig, check_meta, connect, modules, read_meta, reason
 from amqa.index.protocol import language_means
 from amqa.text import tokenize
@@ -303,16 +303,16 @@ class PostgresBackend:
             self._keep(token, found)
         return found
 
-    def _weights(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+    def weights(self, token: str) -> tuple[np.ndarray, np.ndarray]:
         """The positions holding ``token`` and its BM25 weight in each (float32, :mod:`amqa.index.bm25`)."""
         where, tf = self._postings(token)
         if not len(where):
             return where, np.zeros(0, dtype=np.float32)
         return where, self.params.weight(np.float32(self.idf(token)), tf, self._norms[where])
 
-    def _weights_at(self, token: str, positions: np.ndarray) -> np.ndarray:
+    def weights_at(self, token: str, positions: np.ndarray) -> np.ndarray:
         """The weight of ``token`` in each of the sorted ``positions`` (0 where absent): the same float32
-        values as :meth:`_weights`, read for these chunks only when the word's postings are not kept."""
+        values as :meth:`weights`, read for these chunks only when the word's postings are not kept."""
         out = np.zeros(len(positions), dtype=np.float32)
         if not len(positions):
             return out
@@ -347,55 +347,15 @@ class PostgresBackend:
         best (MaxScore), so that a common word's postings are read for a few chunks, not all."""
         self._lookup(tokens)
         if any(self.df(t) >= self.config.lazy_postings for t in tokens):
-            found = self._top_lazy(tokens, n)
+            found = maxscore_top(self, tokens, n, len(self.chunks), self.config.lazy_postings)
             if found is not None:
                 return found
         scores = np.zeros(len(self.chunks), dtype=np.float32)
         for token in tokens:  # a repeated word counts again
-            where, weights = self._weights(token)
+            where, weights = self.weights(token)
             scores[where] += weights
         best = top_positions(scores, n)
         return best, scores[best]
-
-    def _top_lazy(self, tokens: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """MaxScore, step for step as :meth:`amqa.index.local.backend.LexicalIndex._top_lazy` (the same
-        bounds and margins, so the same top): words scored rarest first until the ``n``-th best score
-        is above what the words left can add, those then scored for the surviving chunks only. None when
-        the bound never rules the others out (every chunk is then scored)."""
-        lazy = self.config.lazy_postings
-        counts = Counter(tokens)
-        order = sorted(counts, key=lambda t: (self.df(t), t))  # rarest first
-        rest = sum(counts[t] * self.idf(t) for t in order)
-        partial = np.zeros(len(self.chunks), dtype=np.float32)
-        floor = 0.0
-        for i, token in enumerate(order[:-1]):
-            rows, weights = self._weights(token)
-            partial[rows] += np.float32(counts[token]) * weights
-            rest -= counts[token] * self.idf(token)
-            if len(rows) >= n:
-                values = partial[rows]
-                floor = max(floor, float(np.partition(values, len(values) - n)[len(values) - n]))
-            margin = 1e-4 * (floor + rest) + 1e-6
-            if self.df(order[i + 1]) >= lazy and rest + margin < floor:
-                break
-        else:
-            return None
-        survivors = np.flatnonzero(partial >= floor - rest - margin)
-        scores = partial[survivors]
-        for token in order[i + 1:]:
-            scores += np.float32(counts[token]) * self._weights_at(token, survivors)
-            rest -= counts[token] * self.idf(token)
-            if len(scores) > n:
-                floor = max(floor, float(np.partition(scores, len(scores) - n)[len(scores) - n]))
-            keep = scores + rest + margin >= floor
-            survivors, scores = survivors[keep], scores[keep]
-        full = np.zeros(len(survivors), dtype=np.float32)
-        for token in tokens:  # summed in the question's order, as the full scoring adds them
-            full += self._weights_at(token, survivors)
-        best = top_positions(full, n)
-        if len(best) < n or float(full[best[-1]]) < floor - margin:
-            return None
-        return survivors[best], full[best]
 
     def best_possible(self, tokens: Sequence[str]) -> float:
         return self.params.best_possible([self.idf(t) for t in set(tokens)])
