@@ -28,8 +28,10 @@ And a document into what is embedded:
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
@@ -43,13 +45,54 @@ if TYPE_CHECKING:
     from amqa.embedders import Embedder
 
 __all__ = ["MIN_SENTENCE_CHARS", "READER_VERSION", "EmbeddedBatch", "PlannedDocument", "PlannedFile", "UpdatePlan",
-           "compare", "embed_documents", "fingerprint", "has_changed", "plan_document", "read_file", "scan"]
+           "UpdateReport", "as_folders", "compare", "embed_documents", "fingerprint", "has_changed", "plan_document", "read_file", "scan"]
 
 # Sentences shorter than this (headings, bylines) are not embedded alone: they match too easily.
 MIN_SENTENCE_CHARS = 25
 
 #: Called while files are indexed: (step, done, total), step "reading" (files) or "embedding" (texts).
 ProgressCallback = Callable[[str, int, int], None]
+
+
+Docs = str | os.PathLike | Sequence[DocumentFolder]
+
+
+def as_folders(docs: Docs) -> tuple[DocumentFolder, ...]:
+    """The folders an index reads: one documents folder (no prefix), or the given ones."""
+    if isinstance(docs, (str, os.PathLike)):
+        return (DocumentFolder(Path(docs)),)
+    return tuple(docs)
+
+
+@dataclass(kw_only=True)
+class UpdateReport:
+    """What an update of an index did, whichever backend keeps it: the files by what happened to them,
+    the texts embedded and the time taken. :attr:`target` names the index (a store folder, a database)."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    embedded_texts: int = 0
+    embed_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+    @property
+    def target(self) -> str:
+        raise NotImplementedError  # each backend's report names its index
+
+    @property
+    def up_to_date(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.changed)} changed",
+                 f"{len(self.removed)} removed", f"{len(self.unchanged)} unchanged"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        state = "up to date" if self.up_to_date else f"{self.embedded_texts} texts embedded"
+        return f"Index {self.target}: {', '.join(parts)} ({state}, {self.total_seconds:.2f} s)"
 
 
 # --- scan and compare -------------------------------------------------------------------------

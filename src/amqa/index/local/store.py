@@ -352,19 +352,11 @@ class IndexData:
         return int(self.chunk_rows.logical(s, np.array([local]))[0])
 
 
-@dataclass
-class IndexReport:
+@dataclass(kw_only=True)
+class IndexReport(planner.UpdateReport):
     """What :func:`update_index` did."""
 
     store: Path
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    embedded_texts: int = 0
-    embed_seconds: float = 0.0
-    total_seconds: float = 0.0
     #: Segments merged into one by this update (0: none).
     merged_segments: int = 0
     #: Seconds from the start of the update until its first new segment was searchable.
@@ -372,26 +364,12 @@ class IndexReport:
     index: IndexData | None = field(default=None, repr=False)  # the index as it now is, loaded
 
     @property
-    def up_to_date(self) -> bool:
-        return not (self.added or self.changed or self.removed)
-
-    def summary(self) -> str:
-        parts = [f"{len(self.added)} added", f"{len(self.changed)} changed",
-                 f"{len(self.removed)} removed", f"{len(self.unchanged)} unchanged"]
-        if self.skipped:
-            parts.append(f"{len(self.skipped)} skipped")
-        state = "up to date" if self.up_to_date else f"{self.embedded_texts} texts embedded"
-        return f"Index {self.store}: {', '.join(parts)} ({state}, {self.total_seconds:.2f} s)"
+    def target(self) -> str:
+        return str(self.store)
 
 
-Docs = str | os.PathLike | Sequence[DocumentFolder]
-
-
-def as_folders(docs: Docs) -> tuple[DocumentFolder, ...]:
-    """The folders an index reads: one documents folder (no prefix), or the given ones."""
-    if isinstance(docs, (str, os.PathLike)):
-        return (DocumentFolder(Path(docs)),)
-    return tuple(docs)
+Docs = planner.Docs
+as_folders = planner.as_folders
 
 
 def folders_record(folders: Sequence[DocumentFolder]) -> tuple[FolderRecord, ...]:

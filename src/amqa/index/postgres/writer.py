@@ -51,38 +51,16 @@ class PostgresIndex:
     generation: int
 
 
-@dataclass
-class PostgresReport:
+@dataclass(kw_only=True)
+class PostgresReport(planner.UpdateReport):
     """What :func:`update_postgres` did (the fields of the local store's report)."""
 
     dsn: str
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    embedded_texts: int = 0
-    embed_seconds: float = 0.0
-    total_seconds: float = 0.0
     index: PostgresIndex | None = field(default=None, repr=False)
 
     @property
-    def up_to_date(self) -> bool:
-        return not (self.added or self.changed or self.removed)
-
-    def summary(self) -> str:
-        parts = [f"{len(self.added)} added", f"{len(self.changed)} changed",
-                 f"{len(self.removed)} removed", f"{len(self.unchanged)} unchanged"]
-        if self.skipped:
-            parts.append(f"{len(self.skipped)} skipped")
-        state = "up to date" if self.up_to_date else f"{self.embedded_texts} texts embedded"
-        return f"Index {self.dsn}: {', '.join(parts)} ({state}, {self.total_seconds:.2f} s)"
-
-
-def _folders(docs: str | os.PathLike | Sequence[DocumentFolder]) -> tuple[DocumentFolder, ...]:
-    if isinstance(docs, (str, os.PathLike)):
-        return (DocumentFolder(Path(docs)),)
-    return tuple(docs)
+    def target(self) -> str:
+        return self.dsn
 
 
 def manifest_of(conn: "psycopg.Connection", config: PostgresConfig, meta: dict[str, Any]) -> Manifest:
@@ -133,7 +111,7 @@ def update_postgres(docs: str | os.PathLike | Sequence[DocumentFolder], config: 
     psycopg, _ = modules()
     started = time.perf_counter()
     embedder = get_embedder(embedder)
-    folders = _folders(docs)
+    folders = planner.as_folders(docs)
     for folder in folders:
         if not Path(folder.path).is_dir():
             raise InvalidInputError(f"documents folder not found: '{folder.path}'. Pass an existing folder with --docs DIR.")
