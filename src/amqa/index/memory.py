@@ -24,7 +24,7 @@ import numpy as np
 from amqa.embedders import Embedder
 from amqa.index.bm25 import Bm25Params, top_positions
 from amqa.index.planner import plan_document
-from amqa.index.protocol import language_means
+from amqa.index.protocol import best_per_run, language_means
 from amqa.ingest.chunking import ChunkSettings
 from amqa.text import tokenize
 from amqa.types import Chunk, ChunkSentences, Document, Hit
@@ -108,16 +108,10 @@ class MemoryBackend:
 
     def dense_parts(self, vector: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         chunk_sim = self.chunk_vectors[positions] @ vector
-        best = np.array(chunk_sim, dtype=np.float64)
         held = [self._chunk_sentences[p] for p in np.asarray(positions).tolist()]
         sizes = np.array([len(h) for h in held], dtype=np.int64)
-        if sizes.sum():
-            # One gather and one product for all, as the local backend computes it: a matrix-vector
-            # product rounds by its shape, and ties in the fusion break on the last bit.
-            sims = self.sentence_vectors[np.concatenate(held)] @ vector
-            has = sizes > 0
-            best[has] = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(sizes)[:-1]])[has])
-        return chunk_sim, best
+        sims = self.sentence_vectors[np.concatenate(held)] @ vector if sizes.sum() else np.zeros(0)
+        return chunk_sim, best_per_run(chunk_sim, sims, sizes)
 
     def language_bias(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._means is None:

@@ -52,6 +52,22 @@ def language_means(sums: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np
     return chunk_c, sent_c
 
 
+def best_per_run(default: np.ndarray, sims: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Each chunk's best sentence similarity: ``sims`` holds the chunks' sentences' similarities one run
+    after another (``sizes[j]`` of them for chunk ``j``); float64, ``default[j]`` for a chunk without one.
+    Every backend reduces the same way, after one gather and one product for all the sentences (a
+    matrix-vector product rounds by its shape: ties in the fusion break on the last bit).
+
+    >>> best_per_run(np.array([0.5, 0.5, 0.5]), np.array([0.1, 0.9, 0.7]), np.array([2, 0, 1])).tolist()
+    [0.9, 0.5, 0.7]
+    """
+    out = np.array(default, dtype=np.float64).reshape(-1)
+    has = sizes > 0
+    if len(sims):
+        out[has] = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(sizes)[:-1]])[has])
+    return out
+
+
 @runtime_checkable
 class SearchBackend(Protocol):
     """One loaded snapshot of an index, read-only and safe to share between threads."""

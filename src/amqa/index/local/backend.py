@@ -35,7 +35,7 @@ from amqa.errors import InvalidInputError
 from amqa.index.bm25 import Bm25Params, maxscore_top, top_positions
 from amqa.index.local.store import IndexData, LiveRows
 from amqa.index.manifest import Manifest
-from amqa.index.protocol import language_means
+from amqa.index.protocol import best_per_run, language_means
 from amqa.text import tokenize
 from amqa.types import Chunk, ChunkSentences
 
@@ -158,15 +158,10 @@ class SentenceTable:
 
     def best_per_chunk(self, vector: np.ndarray, chunk_rows: np.ndarray, default: np.ndarray) -> np.ndarray:
         """For each chunk row, its best sentence similarity (``default[j]`` when it has none)."""
-        out = np.array(default, dtype=np.float64).reshape(-1)
         rows, sizes = self.rows_of_chunks(chunk_rows)
         if not len(rows):
-            return out
-        sims = self.scores(vector, rows)  # one gather and one product for all
-        has = sizes > 0
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[has]
-        out[has] = np.maximum.reduceat(sims, starts)
-        return out
+            return np.array(default, dtype=np.float64).reshape(-1)
+        return best_per_run(default, self.scores(vector, rows), sizes)
 
     def tokens(self, row: int, text: str, language: str) -> frozenset[str]:
         """BM25 tokens of sentence ``row`` (whose text is ``text``), computed once."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from amqa.index.bm25 import Bm25Params, maxscore_top, top_positions
 from amqa.index.postgres.schema import DatabaseError, PostgresConfig, check_meta, connect, modules, read_meta, reason
-from amqa.index.protocol import language_means
+from amqa.index.protocol import best_per_run, language_means
 from amqa.text import tokenize
 from amqa.types import Chunk, ChunkSentences, Sentence
 
@@ -217,17 +217,13 @@ class PostgresBackend:
     def dense_parts(self, vector: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         positions = np.asarray(positions, dtype=np.int64)
         chunk_sim = self._vectors("chunks", [self._chunk_ids[p] for p in positions.tolist()]) @ vector
-        best = np.array(chunk_sim, dtype=np.float64)
         held = [self._chunk_sentences[p] for p in positions.tolist()]
         sizes = np.array([len(h) for h in held], dtype=np.int64)
+        sims = np.zeros(0)
         if sizes.sum():
-            # One gather and one product for all, as the local backend computes it (a product rounds by
-            # its shape: ties in the fusion break on the last bit).
             rows = np.concatenate(held)
             sims = self._vectors("sentences", [self._sentence_ids[r] for r in rows.tolist()]) @ vector
-            has = sizes > 0
-            best[has] = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(sizes)[:-1]])[has])
-        return chunk_sim, best
+        return chunk_sim, best_per_run(chunk_sim, sims, sizes)
 
     def language_bias(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._means is None:
