@@ -86,6 +86,17 @@ class UpdateReport:
     def up_to_date(self) -> bool:
         return not (self.added or self.changed or self.removed)
 
+    def record_skip(self, skipped: Skipped) -> bool:
+        """A file planned for indexing that cannot be used now: counted as skipped (and, when it was
+        indexed before, as removed: whether it was, the backend's writer removes its old rows)."""
+        self.skipped.append(skipped)
+        if skipped.source in self.added:
+            self.added.remove(skipped.source)
+            return False
+        self.changed.remove(skipped.source)
+        self.removed.append(skipped.source)
+        return True
+
     def summary(self) -> str:
         parts = [f"{len(self.added)} added", f"{len(self.changed)} changed",
                  f"{len(self.removed)} removed", f"{len(self.unchanged)} unchanged"]

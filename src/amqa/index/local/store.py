@@ -683,13 +683,7 @@ class _SegmentWriter:
     def skip(self, skipped: Skipped) -> None:
         """A file to index that cannot be used now: skipped; if it was indexed before, removed (its old
         rows are dead)."""
-        report = self.report
-        report.skipped.append(skipped)
-        if skipped.source in report.added:
-            report.added.remove(skipped.source)
-        else:
-            report.changed.remove(skipped.source)
-            report.removed.append(skipped.source)
+        self.report.record_skip(skipped)
         self.files.pop(skipped.source, None)
 
     def reuse(self, planned: PlannedDocument) -> tuple[np.ndarray, np.ndarray] | None:

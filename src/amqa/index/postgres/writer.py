@@ -255,13 +255,7 @@ class PostgresWriter:
         self.pending_removals += list(sources)
 
     def skip(self, skipped: Skipped) -> None:
-        report = self.report
-        report.skipped.append(skipped)
-        if skipped.source in report.added:
-            report.added.remove(skipped.source)
-        else:
-            report.changed.remove(skipped.source)
-            report.removed.append(skipped.source)
+        if self.report.record_skip(skipped):  # indexed before: its old rows go
             self.pending_removals.append(skipped.source)
 
     def write(self, batch: EmbeddedBatch) -> None:
